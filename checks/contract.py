@@ -1,0 +1,216 @@
+"""The submission contract, as the grading process sees it.
+
+``Submission`` exposes the ten contract functions as methods. Each call goes to the worker
+process; each result comes back as plain data and is validated against the table ``RETURNS``
+(types, dtypes, exact shapes, finiteness) before a check ever compares a value. Checks therefore
+read like the math: ``h, cache = sub.rnn_forward(x, h0, Wx, Wh, b)``.
+
+Shapes: N batch, T steps, D input features, H hidden units (row-vector convention, CS231n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from checks.isolation import Worker
+from checks.protocol import Handle
+from checks.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
+
+CONTRACT_FUNCTIONS = (
+    "rnn_step_forward",
+    "rnn_step_backward",
+    "rnn_forward",
+    "rnn_backward",
+    "rnn_backward_truncated",
+    "clip_grad_norm",
+    "birnn_forward",
+    "birnn_backward",
+    "rnn_classifier_loss",
+    "tbptt_batches",
+)
+
+_BACKWARD = ("dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H")
+
+# What each array-returning function returns, "name:SHAPE" in the letters N, T, D, H ("2H" for
+# the bidirectional width); "cache" is the opaque cache, which never leaves the worker.
+RETURNS: dict[str, tuple[str, ...]] = {
+    "rnn_step_forward": ("next_h:N H", "cache"),
+    "rnn_step_backward": ("dx:N D", "dprev_h:N H", "dWx:D H", "dWh:H H", "db:H"),
+    "rnn_forward": ("h:N T H", "cache"),
+    "rnn_backward": _BACKWARD,
+    "rnn_backward_truncated": _BACKWARD,
+    "birnn_forward": ("h:N T 2H", "cache"),
+    "birnn_backward": ("dx:N T D", "dh0_f:N H", "dWx_f:D H", "dWh_f:H H", "db_f:H",
+                       "dh0_b:N H", "dWx_b:D H", "dWh_b:H H", "db_b:H"),
+}
+
+CLASSIFIER_GRADIENTS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
+
+
+class NotImplementedInSubmission(BaseException):
+    """A function the check needs is missing or raises NotImplementedError.
+
+    A BaseException so that Hypothesis stops at once: there is nothing to shrink.
+    """
+
+
+class SubmissionRaised(Exception):
+    """The submission's function raised an exception (shrunk by Hypothesis like any failure)."""
+
+
+@dataclass(frozen=True)
+class Cache:
+    """The grader's stand-in for a cache: a one-use handle, and the sizes it was made with."""
+
+    handle: Handle
+    sizes: dict[str, int]
+
+
+class Submission:
+    """One submission behind its worker process, with validated contract methods."""
+
+    def __init__(self, path: Path, worker: Worker | None = None, **worker_options: Any) -> None:
+        self.path = Path(path)
+        self.worker = worker or Worker(self.path, **worker_options)
+        hello = self.worker.hello()
+        self.functions: frozenset[str] = frozenset(hello.get("functions") or ())
+        self.import_error: str | None = hello.get("import_error")
+
+    def __repr__(self) -> str:
+        # Hypothesis prints this in falsifying examples; keep it short.
+        return f"<submission {self.path.name}>"
+
+    def close(self) -> None:
+        self.worker.stop()
+
+    # -- the contract -------------------------------------------------------------------------
+
+    def rnn_step_forward(self, x, prev_h, Wx, Wh, b) -> tuple[np.ndarray, Cache]:
+        return self._call("rnn_step_forward", (x, prev_h, Wx, Wh, b), sizes_of(x, prev_h))
+
+    def rnn_step_backward(self, dnext_h, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("rnn_step_backward", (dnext_h, cache.handle), cache.sizes)
+
+    def rnn_forward(self, x, h0, Wx, Wh, b) -> tuple[np.ndarray, Cache]:
+        return self._call("rnn_forward", (x, h0, Wx, Wh, b), sizes_of(x, h0))
+
+    def rnn_backward(self, dh, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("rnn_backward", (dh, cache.handle), cache.sizes)
+
+    def rnn_backward_truncated(self, dh, cache: Cache, window: int) -> tuple[np.ndarray, ...]:
+        return self._call("rnn_backward_truncated", (dh, cache.handle, int(window)), cache.sizes)
+
+    def birnn_forward(self, x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b) -> tuple[np.ndarray, Cache]:
+        args = (x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b)
+        return self._call("birnn_forward", args, sizes_of(x, h0_f))
+
+    def birnn_backward(self, dh, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("birnn_backward", (dh, cache.handle), cache.sizes)
+
+    def clip_grad_norm(self, grads: dict[str, np.ndarray], max_norm: float) -> tuple[dict[str, np.ndarray], float]:
+        value = self._request("clip_grad_norm", (grads, float(max_norm)))
+        return validate_clip(value, grads)
+
+    def rnn_classifier_loss(self, x, y, h0, Wx, Wh, b, W2, b2) -> tuple[float, dict[str, np.ndarray]]:
+        args = (x, y, h0, Wx, Wh, b, W2, b2)
+        return validate_classifier(self._request("rnn_classifier_loss", args), args)
+
+    def tbptt_batches(self, series: np.ndarray, batch_size: int, window: int) -> np.ndarray:
+        value = self._request("tbptt_batches", (series, int(batch_size), int(window)))
+        return expect_array(value, batches_shape(series, batch_size, window), "the array returned by tbptt_batches",
+                            "(num_windows, batch_size, window, *features)")
+
+    # -- many calls in one round trip (finite differences) ----------------------------------
+
+    def outputs_of_many(self, function: str, args_list: Sequence[tuple]) -> list:
+        """The validated first output of ``function`` on every argument tuple, in one round trip.
+
+        For forward functions that is h (or next_h); for the classifier, the loss. Caches are
+        dropped inside the worker.
+        """
+        cache_at = 1 if function in RETURNS and "cache" in RETURNS[function] else None
+        answer = self._send({"op": "map", "fn": function, "args_list": [list(a) for a in args_list],
+                             "cache_at": cache_at}, function)
+        values = answer.get("values")
+        if type(values) is not list or len(values) != len(args_list):
+            raise ContractViolation(f"the worker answered {len(args_list)} calls of {function} incorrectly")
+        return [first_output(function, value, args) for value, args in zip(values, args_list)]
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _call(self, function: str, args: tuple, sizes: dict[str, int]) -> tuple:
+        cache_at = RETURNS[function].index("cache") if "cache" in RETURNS[function] else None
+        value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function)
+        return validate_returns(function, value.get("value"), sizes)
+
+    def _request(self, function: str, args: tuple) -> Any:
+        return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function).get("value")
+
+    def _send(self, message: dict, function: str) -> dict:
+        if function not in self.functions:
+            raise NotImplementedInSubmission(f"not implemented: {function}")
+        answer = self.worker.request(message, doing=f"running {function}")
+        if "not_implemented" in answer:
+            raise NotImplementedInSubmission(f"not implemented: {function}")
+        if "raised" in answer:
+            raise SubmissionRaised(str(answer["raised"]))
+        return answer
+
+
+def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:
+    """The letters N, T, D, H (and 2H) from an input x of shape (N, D) or (N, T, D) and a state (N, H)."""
+    N, H = h.shape
+    return {"N": N, "T": x.shape[1] if x.ndim == 3 else 1, "D": x.shape[-1], "H": H, "2H": 2 * H}
+
+
+def shape_of(spec: str, sizes: dict[str, int]) -> tuple[int, ...]:
+    return tuple(sizes[letter] for letter in spec.split())
+
+
+def validate_returns(function: str, value: Any, sizes: dict[str, int]) -> tuple:
+    """Validate a tuple return against ``RETURNS[function]``; caches become ``Cache`` objects."""
+    specs = RETURNS[function]
+    names = tuple(spec.split(":")[0] for spec in specs)
+    items = expect_tuple(value, names, function)
+    validated = []
+    for spec, item in zip(specs, items):
+        if spec == "cache":
+            validated.append(Cache(item, sizes) if isinstance(item, Handle) else None)
+            continue
+        name, dims = spec.split(":")
+        validated.append(expect_array(item, shape_of(dims, sizes), f"{name} returned by {function}",
+                                      f"({', '.join(dims.split())})"))
+    return tuple(validated)
+
+
+def first_output(function: str, value: Any, args: tuple) -> Any:
+    if function == "rnn_classifier_loss":
+        return validate_classifier(value, args)[0]
+    return validate_returns(function, value, sizes_of(args[0], args[1]))[0]
+
+
+def validate_clip(value: Any, grads: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
+    clipped, total_norm = expect_tuple(value, ("clipped", "total_norm"), "clip_grad_norm")
+    expect_dict(clipped, set(grads), "clipped (returned by clip_grad_norm)")
+    for name, grad in grads.items():
+        expect_array(clipped[name], grad.shape, f"clipped[{name!r}]", f"the shape of grads[{name!r}]")
+    return clipped, expect_float(total_norm, "total_norm returned by clip_grad_norm")
+
+
+def validate_classifier(value: Any, args: tuple) -> tuple[float, dict[str, np.ndarray]]:
+    loss, grads = expect_tuple(value, ("loss", "grads"), "rnn_classifier_loss")
+    loss = expect_float(loss, "loss returned by rnn_classifier_loss")
+    expect_dict(grads, set(CLASSIFIER_GRADIENTS), "grads (returned by rnn_classifier_loss)")
+    shapes = dict(zip(("x", "y", "h0", "Wx", "Wh", "b", "W2", "b2"), (np.shape(a) for a in args)))
+    for name in CLASSIFIER_GRADIENTS:
+        expect_array(grads[name], shapes[name], f"grads[{name!r}] of rnn_classifier_loss", f"the shape of {name}")
+    return loss, grads
+
+
+def batches_shape(series: np.ndarray, batch_size: int, window: int) -> tuple[int, ...]:
+    """(num_windows, batch_size, window, *features), num_windows = (L // batch_size) // window."""
+    return ((len(series) // batch_size) // window, batch_size, window, *series.shape[1:])

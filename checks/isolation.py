@@ -1,0 +1,227 @@
+"""The process boundary: one worker process per submission, with timeouts, restarts and capture.
+
+The grading process never imports student code. ``Worker`` starts ``python -m checks.worker`` in a
+scratch directory with a minimal environment and its own process group, sends it requests, and
+waits for answers with a deadline. A worker that hangs is killed (with its whole process group,
+so children it spawned go too); a worker that dies is noticed. Either way the fault is raised as
+``WorkerFault``, and the next request starts a fresh worker, so only the check in progress is lost.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.protocol import ProtocolError, read_message, write_message
+
+DEFAULT_CALL_TIMEOUT = 10.0
+DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+OUTPUT_KEPT_PER_CHECK = 4096
+
+# Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
+# results) are passed through; everything else of the grader's environment stays out of reach.
+PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
+
+
+class WorkerFault(BaseException):
+    """The worker hung, died or broke the protocol during a request.
+
+    A BaseException on purpose: Hypothesis stops at once instead of shrinking, which would re-run
+    a 10-second hang dozens of times.
+    """
+
+
+@dataclass
+class OutputCapture:
+    """What the submission printed, kept to a head of ``limit`` bytes per check."""
+
+    limit: int = OUTPUT_KEPT_PER_CHECK
+    kept: bytearray = field(default_factory=bytearray)
+    dropped: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def append(self, data: bytes) -> None:
+        with self.lock:
+            room = max(0, self.limit - len(self.kept))
+            self.kept += data[:room]
+            self.dropped += len(data) - min(room, len(data))
+
+    def take(self) -> str:
+        """Return what was printed since the last call, and start a new segment."""
+        with self.lock:
+            text = self.kept.decode("utf-8", "replace")
+            if self.dropped:
+                text += f"\n... [{self.dropped} more bytes of output not shown]"
+            self.kept, self.dropped = bytearray(), 0
+        return text
+
+
+class DeadlineReader:
+    """A file-like ``read(n)`` over a pipe that gives up at a deadline (a half-sent reply must not hang us)."""
+
+    def __init__(self, fd: int, timeout: float) -> None:
+        self.fd, self.deadline = fd, time.monotonic() + timeout
+
+    def read(self, size: int) -> bytes:
+        chunks, missing = [], size
+        while missing:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(self.fd, min(missing, 1 << 20))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            missing -= len(chunk)
+        return b"".join(chunks)
+
+
+class Worker:
+    """One live worker process for one submission, restarted on demand after a fault."""
+
+    def __init__(
+        self,
+        submission: Path,
+        import_paths: tuple[Path, ...] = (),
+        call_timeout: float = DEFAULT_CALL_TIMEOUT,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    ) -> None:
+        self.submission = submission.resolve()
+        self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
+        self.call_timeout = call_timeout
+        self.memory_limit = memory_limit
+        self.output = OutputCapture()
+        self.process: subprocess.Popen | None = None
+        self.scratch: str | None = None
+        self.requests_sent = 0
+        self.seconds_waiting = 0.0
+        self.starts = 0
+        self.restarts = 0
+
+    def hello(self) -> dict:
+        """Start the worker, import the submission, and return {"functions", "import_error"}."""
+        if self.process is not None:
+            self.stop()
+        if self.starts:
+            self.restarts += 1
+        self.starts += 1
+        self._spawn()
+        return self._exchange(
+            {"submission": str(self.submission), "paths": list(self.import_paths), "memory_limit": self.memory_limit},
+            doing="importing the submission",
+        )
+
+    def request(self, message: dict, doing: str) -> dict:
+        """Send one request; return the answer or raise WorkerFault (and leave the worker stopped)."""
+        if self.process is None:
+            self.hello()
+        self.requests_sent += 1
+        return self._exchange(message, doing)
+
+    def _exchange(self, message: dict, doing: str) -> dict:
+        started = time.perf_counter()
+        try:
+            write_message(self._requests, message)
+            answer = read_message(DeadlineReader(self._responses, self.call_timeout))
+        except TimeoutError:
+            self.stop()
+            raise WorkerFault(f"{doing} did not finish within {self.call_timeout:g} s (timed out)") from None
+        except (EOFError, BrokenPipeError, OSError):
+            raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}") from None
+        except (ProtocolError, ValueError) as error:
+            self.stop()
+            raise WorkerFault(f"the worker sent an unreadable reply while {doing}: {error}") from None
+        finally:
+            self.seconds_waiting += time.perf_counter() - started
+        if type(answer) is not dict:
+            self.stop()
+            raise WorkerFault(f"the worker sent a malformed reply while {doing}")
+        return answer
+
+    def _spawn(self) -> None:
+        self.scratch = tempfile.mkdtemp(prefix="rnn-grade-worker-")
+        request_read, request_write = os.pipe()
+        response_read, response_write = os.pipe()
+        output_read, output_write = os.pipe()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-m", "checks.worker", str(request_read), str(response_write)],
+            stdin=subprocess.DEVNULL,
+            stdout=output_write,
+            stderr=output_write,
+            pass_fds=(request_read, response_write),
+            cwd=self.scratch,
+            env=worker_environment(self.scratch),
+            start_new_session=True,  # its own process group: killing it kills its children
+        )
+        for fd in (request_read, response_write, output_write):
+            os.close(fd)
+        self._requests = os.fdopen(request_write, "wb")
+        self._responses = response_read
+        threading.Thread(target=self._drain_output, args=(output_read,), daemon=True).start()
+
+    def _drain_output(self, fd: int) -> None:
+        # Reading continuously means a flooding submission never blocks on a full pipe.
+        with os.fdopen(fd, "rb", buffering=0) as stream:
+            while chunk := stream.read(65536):
+                self.output.append(chunk)
+
+    def _death_reason(self) -> str:
+        process, self.process = self.process, None
+        try:
+            code = process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None
+        self._cleanup(process)
+        if code is None:
+            return "it closed its pipes and was killed"
+        if code < 0:
+            name = signal.Signals(-code).name
+            hint = " (a segmentation fault)" if name == "SIGSEGV" else ""
+            return f"killed by signal {name}{hint}"
+        return f"it exited with status {code} (sys.exit or os._exit in the submission?)"
+
+    def stop(self) -> None:
+        """Kill the worker and everything it started."""
+        process, self.process = self.process, None
+        if process is not None:
+            self._cleanup(process)
+
+    def _cleanup(self, process: subprocess.Popen) -> None:
+        try:
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        process.wait()
+        for close in (self._requests.close, lambda: os.close(self._responses)):
+            try:
+                close()
+            except OSError:
+                pass
+        if self.scratch:
+            shutil.rmtree(self.scratch, ignore_errors=True)
+            self.scratch = None
+
+
+def worker_environment(home: str) -> dict[str, str]:
+    """A minimal environment: no report paths, no tokens, single-threaded BLAS for determinism."""
+    env = {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OPENBLAS_NUM_THREADS": "1",
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+    }
+    env.update({name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ})
+    return env
+

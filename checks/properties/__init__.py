@@ -1,0 +1,1 @@
+"""The built-in property checks, one module per group (see checks.registry)."""

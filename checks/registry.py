@@ -1,0 +1,104 @@
+"""Declaring property checks, finding them, and weighting them.
+
+A check is one decorated function::
+
+    @check(group="tanh", points=5, needs=("rnn_step_forward", "rnn_step_backward"))
+    @given(problem=rnn_problems())
+    def step_backward_uses_one_minus_h_squared(sub, problem):
+        ...
+
+``sub`` is the ``checks.contract.Submission`` under test. The check passes if it returns, and
+fails on any exception (Hypothesis shrinks the inputs first). ``needs`` lists the contract
+functions it calls: a missing one costs exactly this check's points, with "not implemented: ...".
+
+Checks live in modules under ``checks/properties/`` or in any folder passed with ``--checks-dir``.
+The points in ``checks/points.toml`` override the decorator's, so course staff can reweight
+without touching code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import pkgutil
+import tomllib
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable, Iterable
+
+from checks.contract import CONTRACT_FUNCTIONS
+
+GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
+DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
+
+
+@dataclass(frozen=True)
+class Check:
+    """A registered property check."""
+
+    name: str
+    group: str
+    points: float
+    needs: tuple[str, ...]
+    function: Callable
+    examples: float  # fraction of the profile's max_examples (long sequences are expensive)
+
+    @property
+    def description(self) -> str:
+        return (self.function.__doc__ or self.name).strip().splitlines()[0]
+
+
+_registered: dict[str, Check] = {}
+
+
+def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0) -> Callable[[Callable], Callable]:
+    """Register the decorated function as a property check of ``group`` worth ``points``."""
+    needs = tuple(needs)
+    if group not in GROUPS:
+        raise ValueError(f"unknown group {group!r}; use one of {', '.join(GROUPS)}")
+    unknown = [name for name in needs if name not in CONTRACT_FUNCTIONS]
+    if unknown:
+        raise ValueError(f"needs names functions outside the contract: {unknown}")
+
+    def register(function: Callable) -> Callable:
+        name = function.__name__
+        if name in _registered and _registered[name].function.__module__ != function.__module__:
+            raise ValueError(f"two checks are named {name!r}; check names must be unique")
+        _registered[name] = Check(name, group, float(points), needs, function, examples)
+        return function
+
+    return register
+
+
+def load_checks(extra_dirs: Iterable[Path] = (), points_table: Path | None = DEFAULT_POINTS_TABLE) -> list[Check]:
+    """Import every check module, apply the points table, and return the checks in group order."""
+    import checks.properties as builtin
+
+    for module in pkgutil.iter_modules(builtin.__path__):
+        importlib.import_module(f"{builtin.__name__}.{module.name}")
+    for folder in extra_dirs:
+        import_folder(Path(folder))
+    found = sorted(_registered.values(), key=lambda c: GROUPS.index(c.group))
+    return apply_points(found, read_points(points_table) if points_table else {})
+
+
+def import_folder(folder: Path) -> None:
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--checks-dir {folder}: no such folder")
+    for path in sorted(folder.glob("*.py")):
+        spec = importlib.util.spec_from_file_location(f"rnn_grade_extra_checks.{path.stem}", path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+
+
+def read_points(path: Path) -> dict[str, float]:
+    """{check name: points} from a TOML table with one section per group."""
+    with open(path, "rb") as stream:
+        table = tomllib.load(stream)
+    return {name: float(points) for section in table.values() for name, points in section.items()}
+
+
+def apply_points(found: list[Check], points: dict[str, float]) -> list[Check]:
+    unknown = sorted(set(points) - {c.name for c in found})
+    if unknown:
+        raise ValueError(f"the points table names checks that do not exist: {', '.join(unknown)}")
+    return [replace(c, points=points.get(c.name, c.points)) for c in found]

@@ -1,0 +1,120 @@
+"""Running checks against a submission and turning every outcome into a scored result.
+
+Whatever happens inside a check (a pass, a counterexample, a crash, a hang, a missing function)
+comes out of ``run_check`` as a ``CheckResult`` with a score, a status and a message. Nothing is
+lost and nothing escapes: the report always lists every check.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import hypothesis
+
+from checks.contract import NotImplementedInSubmission, Submission
+from checks.isolation import WorkerFault
+from checks.profiles import DEFAULT_SEED, hypothesis_settings
+from checks.registry import Check
+from checks.verdicts import PartialFailure, partial_credits
+
+MESSAGE_LIMIT = 3000
+
+
+@dataclass
+class CheckResult:
+    check: Check
+    score: float
+    message: str = ""
+    output: str = ""
+    seconds: float = 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.score >= self.check.points
+
+
+@dataclass
+class Grade:
+    """Everything a report needs about one graded submission."""
+
+    submission: Path
+    profile: str
+    seed: int
+    results: list[CheckResult] = field(default_factory=list)
+    import_error: str | None = None
+    seconds: float = 0.0
+    worker_calls: int = 0
+    worker_seconds: float = 0.0
+
+    @property
+    def score(self) -> float:
+        return sum(r.score for r in self.results)
+
+    @property
+    def max_score(self) -> float:
+        return sum(r.check.points for r in self.results)
+
+
+def run_check(check: Check, sub: Submission, profile: str = "default", seed: int = DEFAULT_SEED) -> CheckResult:
+    """Run one check; return its score and a message a student can act on."""
+    started = time.perf_counter()
+    sub.worker.output.take()  # start this check's output segment
+    score, message = _score(check, sub, profile, seed)
+    return CheckResult(check, score, _shorten(message), sub.worker.output.take(), time.perf_counter() - started)
+
+
+def _score(check: Check, sub: Submission, profile: str, seed: int) -> tuple[float, str]:
+    if sub.import_error:
+        return 0.0, f"the submission could not be imported: {sub.import_error}"
+    missing = [name for name in check.needs if name not in sub.functions]
+    if missing:
+        return 0.0, f"not implemented: {', '.join(missing)}"
+    test = hypothesis.seed(seed)(hypothesis_settings(profile, check.examples)(check.function))
+    try:
+        with partial_credits() as credits:
+            test(sub)
+    except (NotImplementedInSubmission, WorkerFault) as fault:
+        return 0.0, str(fault)
+    except PartialFailure as failure:
+        # The lowest credit seen on any failing example, not just on the shrunk one.
+        return check.points * min(credits), _explain(failure)
+    except Exception as failure:  # noqa: BLE001 - every failure of the submission is a verdict
+        return 0.0, _explain(failure)
+    return check.points, ""
+
+
+def _explain(failure: BaseException) -> str:
+    """The failure's own message, then Hypothesis's falsifying example."""
+    notes = [note for note in getattr(failure, "__notes__", []) if not note.startswith("You can reproduce")]
+    text = str(failure) or type(failure).__name__
+    if not isinstance(failure, AssertionError) and not type(failure).__name__ == "SubmissionRaised":
+        text = f"{type(failure).__name__}: {text}"
+    return "\n".join([text, *notes])
+
+
+def _shorten(message: str) -> str:
+    if len(message) <= MESSAGE_LIMIT:
+        return message
+    return message[:MESSAGE_LIMIT] + f"\n... [{len(message) - MESSAGE_LIMIT} more characters]"
+
+
+def grade_submission(
+    path: Path,
+    checks: list[Check],
+    profile: str = "default",
+    seed: int = DEFAULT_SEED,
+    **worker_options,
+) -> Grade:
+    """Grade one submission on every check, in one worker (restarted after any fault)."""
+    started = time.perf_counter()
+    sub = Submission(path, **worker_options)
+    grade = Grade(Path(path), profile, seed, import_error=sub.import_error)
+    try:
+        grade.results = [run_check(check, sub, profile, seed) for check in checks]
+    finally:
+        sub.close()
+    grade.seconds = time.perf_counter() - started
+    grade.worker_calls, grade.worker_seconds = sub.worker.requests_sent, sub.worker.seconds_waiting
+    return grade

@@ -1,0 +1,93 @@
+"""Comparisons, made in the grading process, and the failures they raise.
+
+Every comparison of a submission's value against an expected one goes through ``assert_close``
+or ``assert_all_close`` here, in the grading process, on arrays it decoded itself. A submission
+that patches ``numpy.allclose`` in its own process changes nothing here.
+
+Tolerance. Two correct float64 implementations of the same RNN differ only by rounding: the
+sums are reordered, so results agree to about 1e-15 relative, and to ~1e-12 after hundreds of
+time steps. Real bugs (a missing term, a transposed matrix, a wrong derivative) change values by
+far more than 1e-6 relative. ``RTOL = 1e-6`` sits between, with several orders of magnitude of
+margin on each side; the absolute part scales with the largest expected entry, so entries that
+should be ~0 are judged against the array's own scale.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator, Mapping
+
+import numpy as np
+
+RTOL = 1e-6
+TINY = 1e-12  # absolute floor, for arrays that should be exactly zero
+
+_active_credits: list[list[float]] = []
+
+
+class PartialFailure(AssertionError):
+    """Some parts of a result are wrong: the check earns ``credit`` (0..1) of its points.
+
+    The runner keeps the lowest credit over every failing example Hypothesis tried.
+    """
+
+    def __init__(self, message: str, credit: float) -> None:
+        super().__init__(message)
+        self.credit = credit
+        if _active_credits:
+            _active_credits[-1].append(credit)
+
+
+@contextmanager
+def partial_credits() -> Iterator[list[float]]:
+    """Collect the credits of every PartialFailure raised inside the block."""
+    _active_credits.append([])
+    try:
+        yield _active_credits[-1]
+    finally:
+        _active_credits.pop()
+
+
+def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL) -> str | None:
+    """None if ``actual`` ≈ ``expected`` elementwise, else a sentence locating the worst entry.
+
+    |actual − expected| ≤ rtol·(|expected| + max|expected|) + TINY, after an exact shape check
+    (broadcasting must never make a (1, H) answer look like an (H,) one).
+    """
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    if actual.shape != expected.shape:
+        return f"has shape {actual.shape}, expected {expected.shape}"
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    error = np.abs(actual - expected)
+    allowed = rtol * (np.abs(expected) + scale) + TINY
+    if np.all(error <= allowed):
+        return None
+    worst = np.unravel_index(np.argmax(error - allowed), error.shape)
+    where = f" at index {tuple(int(i) for i in worst)}" if worst else ""
+    return (
+        f"differs by up to {float(np.max(error)):.3g}{where}: got {float(actual[worst]):.6g}, "
+        f"expected {float(expected[worst]):.6g} (largest entry {scale:.3g}, relative tolerance {rtol:g})"
+    )
+
+
+def assert_close(actual: np.ndarray, expected: np.ndarray, name: str, against: str, rtol: float = RTOL) -> None:
+    """Fail with "<name> <mismatch> compared with <against>" unless actual ≈ expected."""
+    problem = mismatch(actual, expected, rtol)
+    if problem:
+        raise AssertionError(f"{name} {problem}, compared with {against}")
+
+
+def assert_all_close(
+    actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray], against: str, rtol: float = RTOL
+) -> None:
+    """Compare several named results; fail with partial credit for the share that is right."""
+    problems = {name: mismatch(actual[name], expected[name], rtol) for name in expected}
+    wrong = [name for name, problem in problems.items() if problem]
+    if not wrong:
+        return
+    right = [name for name in expected if name not in wrong]
+    lines = [f"{len(wrong)} of {len(expected)} results differ from {against}:"]
+    lines += [f"  {name} {problems[name]}" for name in wrong]
+    if right:
+        lines.append(f"  correct: {', '.join(right)}")
+    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected))
