@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -49,6 +49,14 @@ RETURNS: dict[str, tuple[str, ...]] = {
 }
 
 CLASSIFIER_GRADIENTS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
+
+# Argument names of the functions that finite differences evaluate many times.
+ARGUMENTS: dict[str, tuple[str, ...]] = {
+    "rnn_step_forward": ("x", "prev_h", "Wx", "Wh", "b"),
+    "rnn_forward": ("x", "h0", "Wx", "Wh", "b"),
+    "birnn_forward": ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b"),
+    "rnn_classifier_loss": ("x", "y", "h0", "Wx", "Wh", "b", "W2", "b2"),
+}
 
 
 class NotImplementedInSubmission(BaseException):
@@ -139,6 +147,25 @@ class Submission:
         if type(values) is not list or len(values) != len(args_list):
             raise ContractViolation(f"the worker answered {len(args_list)} calls of {function} incorrectly")
         return [first_output(function, value, args) for value, args in zip(values, args_list)]
+
+    def evaluator(self, function: str) -> Callable[[list[dict]], list]:
+        """A function mapping argument dicts (keyed as in ``ARGUMENTS``) to first outputs, batched."""
+        names = ARGUMENTS[function]
+        return lambda calls: self.outputs_of_many(function, [tuple(c[n] for n in names) for c in calls])
+
+    def arguments_after(self, function: str, args: tuple) -> list:
+        """Call ``function`` and return its arguments as they are afterwards (caches as None).
+
+        The output is not validated here: hygiene checks look only at what happened to the inputs.
+        """
+        args = tuple(a.handle if isinstance(a, Cache) else a for a in args)
+        cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
+        answer = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at,
+                             "return_arguments": True}, function)
+        after = answer.get("arguments_after")
+        if type(after) is not list or len(after) != len(args):
+            raise ContractViolation(f"the worker did not report the arguments of {function}")
+        return after
 
     # -- transport -----------------------------------------------------------------------------
 

@@ -117,6 +117,9 @@ def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], or
     try:
         if request["op"] == "map":
             return {"values": [call(function, args, request.get("cache_at"), None) for args in request["args_list"]]}
+        if request.get("return_arguments"):
+            value, arguments = call_returning_arguments(function, request["args"], request.get("cache_at"), caches)
+            return {"value": value, "arguments_after": arguments}
         return {"value": call(function, request["args"], request.get("cache_at"), caches)}
     except NotImplementedError:
         return {"not_implemented": name}
@@ -128,7 +131,17 @@ def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], or
 
 def call(function: Any, args: list, cache_at: int | None, caches: dict[int, Any] | None) -> Any:
     """Call with handles swapped for their caches; keep (or drop) the returned cache."""
-    value = function(*[take_cache(arg, caches) for arg in args])
+    return call_returning_arguments(function, args, cache_at, caches)[0]
+
+
+def call_returning_arguments(function: Any, args: list, cache_at: int | None, caches: dict[int, Any] | None):
+    """``call``, also returning the arguments as they are afterwards (caches omitted), to detect mutation."""
+    actual = [take_cache(arg, caches) for arg in args]
+    value = keep_cache(function(*actual), cache_at, caches)
+    return value, [None if type(arg) is Handle else after for arg, after in zip(args, actual)]
+
+
+def keep_cache(value: Any, cache_at: int | None, caches: dict[int, Any] | None) -> Any:
     if cache_at is None or type(value) not in (tuple, list) or len(value) <= cache_at:
         return value
     value = list(value)

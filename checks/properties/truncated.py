@@ -1,0 +1,91 @@
+"""truncated: chunked truncated BPTT, windows of `window` steps from t = 0, no gradient across.
+
+The forward pass runs over the whole sequence; the state entering each window after the first
+is a constant (``detach()`` in PyTorch). So truncated BPTT is full BPTT of each window on its
+own, summed:
+
+    (a) window ≥ T                      → exactly full BPTT
+    (b) any window                      → the reference
+    (c) any window                      → Σ over windows of your own rnn_backward on that window,
+                                          started from the (constant) state that enters it
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+import reference
+from checks.examples import DEGENERATE, LONG
+from checks.registry import check
+from checks.strategies import rnn_problems, truncation_windows
+from checks.verdicts import assert_all_close
+
+GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
+NEEDS = ("rnn_forward", "rnn_backward_truncated")
+
+
+@st.composite
+def truncated_problems(draw):
+    """An RNN problem with T ≥ 2 and a window 1 ≤ w < T that does not divide T (when one exists)."""
+    p = draw(rnn_problems(min_t=2))
+    return p, draw(truncation_windows(p.x.shape[1]))
+
+
+def truncated(sub, p, window: int) -> dict:
+    _, cache = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
+    return dict(zip(GRADIENTS, sub.rnn_backward_truncated(p.dh, cache, window)))
+
+
+@check(group="truncated", points=3, needs=(*NEEDS, "rnn_backward"))
+@given(p=rnn_problems(), extra=st.integers(0, 5))
+@example(p=DEGENERATE, extra=0)
+@example(p=LONG, extra=0)
+def window_covering_sequence_is_full_bptt(sub, p, extra):
+    """With window ≥ T, rnn_backward_truncated equals your own rnn_backward."""
+    T = p.x.shape[1]
+    _, cache = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
+    full = dict(zip(GRADIENTS, sub.rnn_backward(p.dh, cache)))
+    assert_all_close(truncated(sub, p, T + extra), full, f"your own full BPTT (window {T + extra} ≥ T = {T})")
+
+
+@check(group="truncated", points=5, needs=NEEDS)
+@given(problem=truncated_problems())
+@example(problem=(LONG, 7))
+def truncated_matches_reference(sub, problem):
+    """With window < T (not dividing T), rnn_backward_truncated equals the reference."""
+    p, window = problem
+    _, reference_cache = reference.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
+    expected = dict(zip(GRADIENTS, reference.rnn_backward_truncated(p.dh, reference_cache, window)))
+    assert_all_close(truncated(sub, p, window), expected, f"the reference (window {window}, T = {p.x.shape[1]})")
+
+
+@check(group="truncated", points=4, needs=(*NEEDS, "rnn_backward"))
+@given(problem=truncated_problems())
+@example(problem=(LONG, 7))
+def truncated_is_sum_of_window_backprops(sub, problem):
+    """Truncated BPTT = Σ over windows of your own rnn_backward, entering state held constant."""
+    p, window = problem
+    h, _ = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
+    assert_all_close(truncated(sub, p, window), windowwise_backprop(sub, p, h, window),
+                     f"the sum of your own rnn_backward over windows of {window} steps")
+
+
+def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
+    """Full BPTT of each window on its own, from the state h_{s−1} entering it, summed over windows."""
+    T = p.x.shape[1]
+    total = {"dx": np.zeros_like(p.x), "dWx": np.zeros_like(p.Wx), "dWh": np.zeros_like(p.Wh),
+             "db": np.zeros_like(p.b)}
+    for start in range(0, T, window):
+        stop = min(start + window, T)
+        entering = p.h0 if start == 0 else h[:, start - 1]
+        _, cache = sub.rnn_forward(p.x[:, start:stop], entering, p.Wx, p.Wh, p.b)
+        dx, dh_entering, dWx, dWh, db = sub.rnn_backward(p.dh[:, start:stop], cache)
+        total["dx"][:, start:stop] = dx
+        total["dWx"] += dWx
+        total["dWh"] += dWh
+        total["db"] += db
+        if start == 0:
+            total["dh0"] = dh_entering
+    return {name: total[name] for name in GRADIENTS}
