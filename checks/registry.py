@@ -27,9 +27,11 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 from checks.contract import CONTRACT_FUNCTIONS
+from checks.profiles import hypothesis_settings, profile_from_environment
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
+BUILTIN_PREFIX = "checks.properties."
 
 
 @dataclass(frozen=True)
@@ -49,6 +51,9 @@ class Check:
 
 
 _registered: dict[str, Check] = {}
+# Hypothesis fixes a test's settings when it is decorated, so the profile is chosen before the
+# check modules are imported, once per process (load_checks).
+_bound_profile: list[str] = []
 
 
 def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0) -> Callable[[Callable], Callable]:
@@ -62,6 +67,8 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
 
     def register(function: Callable) -> Callable:
         name = function.__name__
+        if getattr(function, "is_hypothesis_test", False):
+            function = hypothesis_settings(bound_profile(), examples)(function)
         if name in _registered and _registered[name].function.__module__ != function.__module__:
             raise ValueError(f"two checks are named {name!r}; check names must be unique")
         _registered[name] = Check(name, group, float(points), needs, function, examples)
@@ -70,15 +77,39 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
     return register
 
 
-def load_checks(extra_dirs: Iterable[Path] = (), points_table: Path | None = DEFAULT_POINTS_TABLE) -> list[Check]:
-    """Import every check module, apply the points table, and return the checks in group order."""
-    import checks.properties as builtin
+def bound_profile() -> str:
+    """The profile checks are decorated with: the one given to load_checks, else the environment's."""
+    if not _bound_profile:
+        _bound_profile.append(profile_from_environment())
+    return _bound_profile[0]
 
-    for module in pkgutil.iter_modules(builtin.__path__):
-        importlib.import_module(f"{builtin.__name__}.{module.name}")
+
+def load_checks(
+    extra_dirs: Iterable[Path] = (),
+    points_table: Path | None = DEFAULT_POINTS_TABLE,
+    builtin: bool = True,
+    profile: str | None = None,
+) -> list[Check]:
+    """Import every check module, apply the points table, and return the checks in group order.
+
+    ``builtin=False`` leaves out ``checks/properties`` (the harness's own tests grade with a few
+    tiny checks from ``extra_dirs`` only). ``profile`` binds the Hypothesis profile; it can be
+    chosen once per process, before the first checks are imported.
+    """
+    hypothesis_settings(profile or bound_profile())  # an unknown profile fails here, clearly
+    if profile and bound_profile() != profile:
+        if _registered:
+            raise RuntimeError(f"checks were already loaded with profile {bound_profile()!r} in this process")
+        _bound_profile[:] = [profile]
+    import checks.properties as builtin_package
+
+    if builtin:
+        for module in pkgutil.iter_modules(builtin_package.__path__):
+            importlib.import_module(f"{builtin_package.__name__}.{module.name}")
     for folder in extra_dirs:
         import_folder(Path(folder))
-    found = sorted(_registered.values(), key=lambda c: GROUPS.index(c.group))
+    found = [c for c in _registered.values() if builtin or not c.function.__module__.startswith(BUILTIN_PREFIX)]
+    found.sort(key=lambda c: GROUPS.index(c.group))
     return apply_points(found, read_points(points_table) if points_table else {})
 
 

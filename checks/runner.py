@@ -10,12 +10,13 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import hypothesis
 
 from checks.contract import NotImplementedInSubmission, Submission
-from checks.isolation import WorkerFault
-from checks.profiles import DEFAULT_SEED, hypothesis_settings
+from checks.isolation import Worker, WorkerFault
+from checks.profiles import DEFAULT_SEED
 from checks.registry import Check
 from checks.verdicts import PartialFailure, partial_credits
 
@@ -32,7 +33,8 @@ class CheckResult:
 
     @property
     def passed(self) -> bool:
-        return self.score >= self.check.points
+        # A failure always carries a message; without that test a failing 0-point check "passed".
+        return not self.message and self.score >= self.check.points
 
 
 @dataclass
@@ -71,7 +73,7 @@ def _score(check: Check, sub: Submission, profile: str, seed: int) -> tuple[floa
     missing = [name for name in check.needs if name not in sub.functions]
     if missing:
         return 0.0, f"not implemented: {', '.join(missing)}"
-    test = hypothesis.seed(seed)(hypothesis_settings(profile, check.examples)(check.function))
+    test = hypothesis.seed(seed)(check.function)
     try:
         with partial_credits() as credits:
             test(sub)
@@ -105,16 +107,44 @@ def grade_submission(
     checks: list[Check],
     profile: str = "default",
     seed: int = DEFAULT_SEED,
+    progress: Callable[[CheckResult], None] | None = None,
     **worker_options,
 ) -> Grade:
-    """Grade one submission on every check, in one worker (restarted after any fault)."""
+    """Grade one submission on every check, in one worker (restarted after any fault).
+
+    ``progress``, if given, sees each result as soon as it exists (a long run shows it is alive).
+    """
     started = time.perf_counter()
-    sub = Submission(path, **worker_options)
+    sub, fault = open_submission(Path(path), **worker_options)
+    if sub is None:
+        results = [unimportable_result(check, fault) for check in checks]
+        return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started)
     grade = Grade(Path(path), profile, seed, import_error=sub.import_error)
     try:
-        grade.results = [run_check(check, sub, profile, seed) for check in checks]
+        for check in checks:
+            grade.results.append(run_check(check, sub, profile, seed))
+            if progress:
+                progress(grade.results[-1])
     finally:
         sub.close()
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.worker.requests_sent, sub.worker.seconds_waiting
     return grade
+
+
+def open_submission(path: Path, **worker_options) -> tuple[Submission | None, str | None]:
+    """Start the submission's worker: (submission, None), or (None, why) if the import hung or crashed it.
+
+    An import that raises is not such a fault: it gives a Submission whose ``import_error`` is set.
+    """
+    worker = Worker(path, **worker_options)
+    try:
+        return Submission(path, worker=worker), None
+    except WorkerFault as fault:
+        worker.stop()
+        return None, str(fault)
+
+
+def unimportable_result(check: Check, reason: str) -> CheckResult:
+    """Zero for ``check``: the submission's import never finished (still a complete report)."""
+    return CheckResult(check, 0.0, f"the submission could not be imported: {reason}")

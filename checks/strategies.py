@@ -1,0 +1,401 @@
+"""Hypothesis strategies for RNN grading problems, in the style of hypothesis.extra.numpy.
+
+Small composable pieces: ``dims`` draws sizes, ``float_arrays`` draws one array,
+``rnn_parameters`` one RNN's (h0, Wx, Wh, b), and the ``*_problems`` strategies put
+them together into complete inputs for one contract function. Every array is float64.
+
+Value scales are chosen so that bugs show:
+
+- x, h0, dh have entries in [-1, 1]; Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H),
+  b in [-0.5, 0.5]. Pre-activations then stay O(1), where tanh is *not* saturated:
+  with saturated units 1 - h² ≈ 0 and almost every gradient bug is multiplied by zero.
+- ``saturated=True`` multiplies weights and bias by SATURATION_GAIN = 1e3, so that
+  pre-activations reach magnitudes ~1e2 … 1e3 (tests overflow / NaN robustness, not
+  gradient values).
+- D = H and D ≠ H both occur, so a transposed Wx (D, H) / Wh (H, H) mix-up, which is
+  invisible when D = H, is caught.
+
+Sequences of hundreds of steps are not drawn element by element (Hypothesis's
+per-example budget is about 8 KiB of choices, i.e. ~1000 floats): ``long_rnn_problems``
+draws only the sizes and a seed, and ``rnn_problem_from_seed`` makes the values with
+NumPy's ``default_rng``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+#: Multiplier of weights and biases for saturated problems.
+SATURATION_GAIN = 1e3
+
+Shape = int | tuple[int, ...]
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+class Dims(NamedTuple):
+    """Sizes of an RNN problem: N batch, T steps, D input features, H hidden units."""
+
+    N: int
+    T: int
+    D: int
+    H: int
+
+
+@st.composite
+def dims(
+    draw: st.DrawFn,
+    max_n: int = 4,
+    max_t: int = 12,
+    max_d: int = 6,
+    max_h: int = 6,
+    min_t: int = 1,
+) -> Dims:
+    """Draw Dims with 1 <= N <= max_n, min_t <= T <= max_t, 1 <= D <= max_d,
+    1 <= H <= max_h.
+
+    A boolean ``square`` is drawn first: when True, D = H (drawn up to
+    min(max_d, max_h)); otherwise D and H are drawn independently. So both D = H and
+    D ≠ H appear regularly, rather than D = H only by coincidence.
+    """
+    square = draw(st.booleans())
+    N = draw(st.integers(1, max_n))
+    T = draw(st.integers(min_t, max_t))
+    if square:
+        D = H = draw(st.integers(1, min(max_d, max_h)))
+    else:
+        D = draw(st.integers(1, max_d))
+        H = draw(st.integers(1, max_h))
+    return Dims(N, T, D, H)
+
+
+# --------------------------------------------------------------------------- arrays
+
+
+def float_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of the given shape, each element drawn individually from
+    [-1, 1] (no NaN, no inf, no subnormals) and then multiplied by ``scale``.
+
+    The result is always an ndarray, also for shape ().
+    """
+    # fill=st.nothing() makes Hypothesis draw every element. Its default "fill"
+    # optimisation repeats one value over most of the array, which produces constant
+    # and symmetric matrices: a transposed Wh or a swapped index is then invisible.
+    unit = hnp.arrays(
+        np.float64,
+        shape,
+        elements=st.floats(-1, 1, allow_subnormal=False),
+        fill=st.nothing(),
+    )
+    # np.asarray: a 0-d array times a float is a NumPy scalar, not an array.
+    return unit.map(lambda a: np.asarray(a * scale))
+
+
+def seeded_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of the given shape, uniform in [-scale, scale), made by
+    ``np.random.default_rng(seed)`` from a seed that Hypothesis draws.
+
+    Every element differs (no fill, so no constant or symmetric matrices), and drawing
+    costs one integer instead of one Hypothesis choice per element: for the hundreds of
+    values of an RNN problem that is ~100x faster, which is what lets a full grade run
+    50 examples per property in seconds. Hypothesis still shrinks the *sizes* of a
+    failing problem, which is the feedback students use.
+    """
+    return st.integers(0, 2**32 - 1).map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
+
+
+def rnn_scales(D: int, H: int, saturated: bool = False) -> tuple[float, float, float]:
+    """(Wx scale, Wh scale, b scale): 1/sqrt(D), 1/sqrt(H), 0.5, all times
+    SATURATION_GAIN when saturated."""
+    gain = SATURATION_GAIN if saturated else 1.0
+    return gain / math.sqrt(D), gain / math.sqrt(H), 0.5 * gain
+
+
+@st.composite
+def rnn_parameters(
+    draw: st.DrawFn, N: int, D: int, H: int, saturated: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One RNN's (h0, Wx, Wh, b): h0 (N, H) in [-1, 1], Wx (D, H), Wh (H, H) and
+    b (H,) at the scales of ``rnn_scales(D, H, saturated)``."""
+    wx_scale, wh_scale, b_scale = rnn_scales(D, H, saturated)
+    h0 = draw(seeded_arrays((N, H)))
+    Wx = draw(seeded_arrays((D, H), wx_scale))
+    Wh = draw(seeded_arrays((H, H), wh_scale))
+    b = draw(seeded_arrays((H,), b_scale))
+    return h0, Wx, Wh, b
+
+
+# --------------------------------------------------------------------------- RNN problems
+
+
+class RNNProblem(NamedTuple):
+    """Inputs of rnn_forward (x, h0, Wx, Wh, b) and an upstream gradient dh (N, T, H)."""
+
+    x: np.ndarray
+    h0: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    b: np.ndarray
+    dh: np.ndarray
+
+    @property
+    def dims(self) -> Dims:
+        N, T, D = self.x.shape
+        return Dims(N, T, D, self.h0.shape[1])
+
+
+@st.composite
+def rnn_problems(
+    draw: st.DrawFn,
+    max_n: int = 4,
+    max_t: int = 12,
+    max_d: int = 6,
+    max_h: int = 6,
+    min_t: int = 1,
+    saturated: bool = False,
+) -> RNNProblem:
+    """An RNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)`` and values from ``seeded_arrays``:
+    x (N, T, D) and h0 (N, H) in [-1, 1]; Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H),
+    b in [-0.5, 0.5] (times 1e3 if saturated); dh (N, T, H) in [-1, 1]."""
+    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    x = draw(seeded_arrays((N, T, D)))
+    h0, Wx, Wh, b = draw(rnn_parameters(N, D, H, saturated))
+    dh = draw(seeded_arrays((N, T, H)))
+    return RNNProblem(x, h0, Wx, Wh, b, dh)
+
+
+def _uniform(rng: np.random.Generator, shape: Shape, scale: float = 1.0) -> np.ndarray:
+    """float64 array of the given shape, uniform in [-scale, scale)."""
+    return scale * rng.uniform(-1.0, 1.0, size=shape)
+
+
+def rnn_problem_from_seed(dims: Dims, seed: int, saturated: bool = False) -> RNNProblem:
+    """The distribution of ``rnn_problems`` (uniform instead of Hypothesis-chosen
+    values) for fixed sizes, made by ``np.random.default_rng(seed)``: the same seed
+    gives the same problem, and numpy's global random state is never used.
+
+    For explicit examples (e.g. the degenerate N = D = H = T = 1) and for sequences
+    too long to draw element by element.
+    """
+    N, T, D, H = dims
+    rng = np.random.default_rng(seed)
+    wx_scale, wh_scale, b_scale = rnn_scales(D, H, saturated)
+    return RNNProblem(
+        x=_uniform(rng, (N, T, D)),
+        h0=_uniform(rng, (N, H)),
+        Wx=_uniform(rng, (D, H), wx_scale),
+        Wh=_uniform(rng, (H, H), wh_scale),
+        b=_uniform(rng, (H,), b_scale),
+        dh=_uniform(rng, (N, T, H)),
+    )
+
+
+@st.composite
+def long_rnn_problems(
+    draw: st.DrawFn,
+    min_t: int = 200,
+    max_t: int = 400,
+    max_n: int = 2,
+    max_d: int = 3,
+    max_h: int = 3,
+) -> RNNProblem:
+    """An RNNProblem with min_t <= T <= max_t (hundreds of steps). Hypothesis draws
+    only the sizes and a seed; the values come from ``rnn_problem_from_seed``, because
+    drawing thousands of floats one by one overruns Hypothesis's per-example buffer."""
+    problem_dims = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    seed = draw(st.integers(0, 2**32 - 1))
+    return rnn_problem_from_seed(problem_dims, seed)
+
+
+def truncation_windows(T: int) -> st.SearchStrategy[int]:
+    """Truncation windows 1 <= window <= T-1 for a sequence of T >= 2 steps that do
+    NOT divide T, so that the last window is shorter than the others. Only T = 2 has
+    no such window (1 divides every T); there it gives window = 1."""
+    if T < 2:
+        raise ValueError(f"a window shorter than the sequence needs T >= 2, got {T}")
+    non_divisors = [w for w in range(1, T) if T % w != 0]
+    return st.sampled_from(non_divisors or list(range(1, T)))
+
+
+# --------------------------------------------------------------------------- bidirectional
+
+
+class BiRNNProblem(NamedTuple):
+    """Inputs of birnn_forward and an upstream gradient dh of shape (N, T, 2H)."""
+
+    x: np.ndarray
+    h0_f: np.ndarray
+    Wx_f: np.ndarray
+    Wh_f: np.ndarray
+    b_f: np.ndarray
+    h0_b: np.ndarray
+    Wx_b: np.ndarray
+    Wh_b: np.ndarray
+    b_b: np.ndarray
+    dh: np.ndarray
+
+    @property
+    def dims(self) -> Dims:
+        N, T, D = self.x.shape
+        return Dims(N, T, D, self.h0_f.shape[1])
+
+
+@st.composite
+def birnn_problems(
+    draw: st.DrawFn,
+    max_n: int = 3,
+    max_t: int = 8,
+    max_d: int = 5,
+    max_h: int = 5,
+    min_t: int = 1,
+    saturated: bool = False,
+) -> BiRNNProblem:
+    """A BiRNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)``:
+    x (N, T, D) in [-1, 1]; two independent parameter sets, each as in
+    ``rnn_parameters``; dh (N, T, 2H) in [-1, 1].
+
+    The default sizes are smaller than rnn_problems' because two directions and a
+    (N, T, 2H) gradient must fit in Hypothesis's per-example buffer (~1000 floats).
+    """
+    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    x = draw(seeded_arrays((N, T, D)))
+    h0_f, Wx_f, Wh_f, b_f = draw(rnn_parameters(N, D, H, saturated))
+    h0_b, Wx_b, Wh_b, b_b = draw(rnn_parameters(N, D, H, saturated))
+    dh = draw(seeded_arrays((N, T, 2 * H)))
+    return BiRNNProblem(x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b, dh)
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+class ClassifierProblem(NamedTuple):
+    """Inputs of rnn_classifier_loss: x (N, T, D), y (N,) in {0, 1}, h0, Wx, Wh, b,
+    W2 (H,), b2 (1,)."""
+
+    x: np.ndarray
+    y: np.ndarray
+    h0: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    b: np.ndarray
+    W2: np.ndarray
+    b2: np.ndarray
+
+    @property
+    def dims(self) -> Dims:
+        N, T, D = self.x.shape
+        return Dims(N, T, D, self.h0.shape[1])
+
+
+def binary_labels(N: int) -> st.SearchStrategy[np.ndarray]:
+    """float64 arrays of shape (N,) with every entry 0.0 or 1.0."""
+    return hnp.arrays(np.float64, (N,), elements=st.sampled_from([0.0, 1.0]), fill=st.nothing())
+
+
+@st.composite
+def classifier_problems(
+    draw: st.DrawFn,
+    max_n: int = 4,
+    max_t: int = 8,
+    max_d: int = 5,
+    max_h: int = 5,
+    min_t: int = 1,
+    logit_scale: float | None = None,
+) -> ClassifierProblem:
+    """A ClassifierProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)``
+    (min_t >= 1: the head reads h_T). x, h0, Wx, Wh, b as in rnn_problems, y in {0, 1}.
+
+    By default W2 is in [-1, 1]/sqrt(H) and b2 in [-0.5, 0.5], so the logits z are O(1).
+    With a logit_scale s (e.g. 1e3), W2 and b2 are in [-s, s]: since |h_T| < 1,
+    |z| < s·(H + 1) and typically reaches the hundreds to thousands for s = 1e3, where
+    a naive log(sigmoid(z)) gives log(0).
+    """
+    if min_t < 1:
+        raise ValueError("the classifier reads h_T, so it needs T >= 1")
+    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    x = draw(seeded_arrays((N, T, D)))
+    y = draw(binary_labels(N))
+    h0, Wx, Wh, b = draw(rnn_parameters(N, D, H))
+    if logit_scale is None:
+        W2 = draw(seeded_arrays((H,), 1 / math.sqrt(H)))
+        b2 = draw(seeded_arrays((1,), 0.5))
+    else:
+        W2 = draw(seeded_arrays((H,), logit_scale))
+        b2 = draw(seeded_arrays((1,), logit_scale))
+    return ClassifierProblem(x, y, h0, Wx, Wh, b, W2, b2)
+
+
+# --------------------------------------------------------------------------- clipping
+
+
+@st.composite
+def gradient_dicts(draw: st.DrawFn, max_tensors: int = 4, min_tensors: int = 1) -> dict[str, np.ndarray]:
+    """dicts of min_tensors … max_tensors float64 arrays of 1 to 3 dimensions (each
+    side 1 … 3), named "W<i>" (2 or more dimensions) or "b<i>" (1 dimension), i = 0, 1, ….
+
+    Each tensor has entries in [-1, 1] times its own 10**k, k in -6 … 6, so one dict
+    mixes very different magnitudes (a per-tensor instead of a global norm shows).
+    """
+    n = draw(st.integers(min_tensors, max_tensors))
+    grads = {}
+    for i in range(n):
+        shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+        k = draw(st.integers(-6, 6))
+        name = f"{'W' if len(shape) >= 2 else 'b'}{i}"
+        grads[name] = draw(float_arrays(shape, 10.0**k))
+    return grads
+
+
+def max_norms() -> st.SearchStrategy[float]:
+    """Positive finite floats m·10**k with 1 <= m < 10 and k in -6 … 6, i.e. spread
+    evenly over thirteen orders of magnitude (1e-6 … 1e7)."""
+    return st.builds(
+        lambda mantissa, k: mantissa * 10.0**k,
+        st.floats(1, 10, exclude_max=True),
+        st.integers(-6, 6),
+    )
+
+
+# --------------------------------------------------------------------------- batching
+
+
+class SeriesLayout(NamedTuple):
+    """Arguments of tbptt_batches: series (L, *features), batch_size, window."""
+
+    series: np.ndarray
+    batch_size: int
+    window: int
+
+
+@st.composite
+def series_layouts(
+    draw: st.DrawFn,
+    max_batch: int = 4,
+    max_window: int = 6,
+    max_windows: int = 5,
+    max_features: int = 3,
+) -> SeriesLayout:
+    """A SeriesLayout with 1 <= batch_size <= max_batch, 1 <= window <= max_window and
+    a series long enough for 1 … max_windows windows per row, plus leftover steps at
+    the end of each row (< window) and of the series (< batch_size) that must be
+    dropped. The feature shape is () or (F,) with 1 <= F <= max_features.
+
+    Values are 0, 1, 2, … in C order (float64), all distinct, so any misplaced
+    element is visible and its value tells where it came from.
+    """
+    batch_size = draw(st.integers(1, max_batch))
+    window = draw(st.integers(1, max_window))
+    num_windows = draw(st.integers(1, max_windows))
+    row_leftover = draw(st.integers(0, window - 1))
+    series_leftover = draw(st.integers(0, batch_size - 1))
+    L = batch_size * (num_windows * window + row_leftover) + series_leftover
+    features = (draw(st.integers(1, max_features)),) if draw(st.booleans()) else ()
+    size = L * math.prod(features)
+    series = np.arange(size, dtype=np.float64).reshape((L, *features))
+    return SeriesLayout(series, batch_size, window)
