@@ -65,18 +65,65 @@ class OutputCapture:
         return text
 
 
-class DeadlineReader:
-    """A file-like ``read(n)`` over a pipe that gives up at a deadline (a half-sent reply must not hang us)."""
+class OutputPipe:
+    """The read end of the worker's stdout/stderr pipe, copied into an ``OutputCapture`` on demand.
 
-    def __init__(self, fd: int, timeout: float) -> None:
-        self.fd, self.deadline = fd, time.monotonic() + timeout
+    It is read in the same thread that waits for replies (no drain thread): the worker flushes its
+    output before it replies, so draining what is ready once a reply is in attributes every byte
+    to the request that printed it. A drain thread could still be holding those bytes, and they
+    would land in the next check's output, or in none.
+    """
+
+    def __init__(self, fd: int, capture: OutputCapture) -> None:
+        self.fd: int | None = fd
+        self.capture = capture
+
+    def drain_ready(self, budget: int = 1 << 20) -> None:
+        """Copy whatever can be read without waiting (at most ~``budget`` bytes); close at end of file.
+
+        The budget matters only if an escaped grandchild keeps writing: the loop must end.
+        """
+        while self.fd is not None and budget > 0 and select.select([self.fd], [], [], 0)[0]:
+            budget -= self.read_once()
+
+    def read_once(self) -> int:
+        chunk = os.read(self.fd, 65536)
+        if chunk:
+            self.capture.append(chunk)
+        else:
+            self.close()
+        return max(len(chunk), 1)
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
+class DeadlineReader:
+    """A file-like ``read(n)`` over a pipe that gives up at a deadline (a half-sent reply must not hang us).
+
+    While it waits it also copies the worker's output, so a flooding submission never blocks on a
+    full output pipe.
+    """
+
+    def __init__(self, fd: int, timeout: float, output: OutputPipe | None = None) -> None:
+        self.fd, self.deadline, self.output = fd, time.monotonic() + timeout, output
 
     def read(self, size: int) -> bytes:
         chunks, missing = [], size
         while missing:
             remaining = self.deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+            if remaining <= 0:
                 raise TimeoutError
+            watched = [self.fd] + ([self.output.fd] if self.output and self.output.fd is not None else [])
+            ready = select.select(watched, [], [], remaining)[0]
+            if not ready:
+                raise TimeoutError
+            if self.output and self.output.fd in ready:
+                self.output.read_once()
+            if self.fd not in ready:
+                continue
             chunk = os.read(self.fd, min(missing, 1 << 20))
             if not chunk:
                 break
@@ -131,7 +178,8 @@ class Worker:
         started = time.perf_counter()
         try:
             write_message(self._requests, message)
-            answer = read_message(DeadlineReader(self._responses, self.call_timeout))
+            answer = read_message(DeadlineReader(self._responses, self.call_timeout, self._output))
+            self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
             self.stop()
             raise WorkerFault(f"{doing} did not finish within {self.call_timeout:g} s (timed out)") from None
@@ -166,13 +214,7 @@ class Worker:
             os.close(fd)
         self._requests = os.fdopen(request_write, "wb")
         self._responses = response_read
-        threading.Thread(target=self._drain_output, args=(output_read,), daemon=True).start()
-
-    def _drain_output(self, fd: int) -> None:
-        # Reading continuously means a flooding submission never blocks on a full pipe.
-        with os.fdopen(fd, "rb", buffering=0) as stream:
-            while chunk := stream.read(65536):
-                self.output.append(chunk)
+        self._output = OutputPipe(output_read, self.output)
 
     def _death_reason(self) -> str:
         process, self.process = self.process, None
@@ -201,6 +243,8 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+        self._output.drain_ready()  # what it printed before it hung or died belongs to this check
+        self._output.close()
         for close in (self._requests.close, lambda: os.close(self._responses)):
             try:
                 close()

@@ -1,0 +1,216 @@
+"""The rnn-grade command, run as a subprocess: exit codes, results.json, and its error messages.
+
+Most runs use the three tiny checks of ``tiny_grading`` (a fraction of a second each); one run
+grades the reference package with the real checks and the course's points table.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from checks import cli
+from checks.registry import GROUPS
+from tiny_grading import REPO, TINY, clean_environment, write_submission, write_tiny_checks
+
+TEST_KEYS = {"name", "score", "max_score", "status", "output", "tags", "visibility"}
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> list[str]:
+    """Options that grade with the tiny checks only, at their decorator points."""
+    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def rnn_grade(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "checks.cli", *args],
+        capture_output=True, text=True, cwd=REPO, env=env or clean_environment(), timeout=timeout,
+    )
+
+
+def grade(tmp_path: Path, name: str, tiny: list[str], *extra: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Grade the named tiny submission; return the run and its results.json."""
+    results = tmp_path / f"{name}.json"
+    run = rnn_grade(str(write_submission(tmp_path / "subs", name)), "--results", str(results), *tiny, *extra)
+    assert "Traceback" not in run.stdout + run.stderr
+    return run, json.loads(results.read_text())
+
+
+def test_full_marks_exit_0_and_a_complete_gradescope_report(tmp_path, tiny):
+    run, results = grade(tmp_path, "correct", tiny, "--seed", "7")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert {"score", "execution_time", "output", "tests", "visibility", "stdout_visibility"} <= results.keys()
+    assert results["visibility"] == results["stdout_visibility"] == "visible"
+    assert isinstance(results["execution_time"], int)
+    assert [test["extra_data"]["check"] for test in results["tests"]] == list(TINY)
+    for test in results["tests"]:
+        assert TEST_KEYS <= test.keys()
+        group, points = TINY[test["extra_data"]["check"]]
+        assert test["tags"] == [group] and test["name"].startswith(f"{group}: ")
+        assert test["status"] == "passed" and test["score"] == test["max_score"] == points
+    assert results["score"] == sum(test["score"] for test in results["tests"]) == 6
+    assert (results["extra_data"]["profile"], results["extra_data"]["seed"]) == ("default", 7)
+    assert "profile: default, seed: 7" in results["output"] and "correct.py" in results["output"]
+    assert "TOTAL" in run.stdout and "6 / 6" in run.stdout
+
+
+def test_partial_credit_exit_1_and_the_message_names_the_wrong_gradient(tmp_path, tiny):
+    run, results = grade(tmp_path, "wrong_db", tiny)
+    assert run.returncode == 1
+    backward = {test["extra_data"]["check"]: test for test in results["tests"]}["tiny_step_backward"]
+    assert backward["status"] == "failed" and backward["score"] == pytest.approx(2.4)
+    assert "1 of 5 results differ" in backward["output"] and "db differs" in backward["output"]
+    assert "Points: 2.4 / 3" in backward["output"]
+    assert results["score"] == pytest.approx(sum(test["score"] for test in results["tests"])) == pytest.approx(5.4)
+    assert "PART  tiny_step_backward" in run.stdout and "db differs" in run.stdout
+
+
+def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny):
+    run, results = grade(tmp_path, "syntax_error", tiny)
+    assert run.returncode == 1
+    assert len(results["tests"]) == len(TINY) and results["score"] == 0
+    assert all(test["score"] == 0 and test["status"] == "failed" for test in results["tests"])
+    assert "SyntaxError in syntax_error.py, line 4" in results["output"]
+    assert all("SyntaxError" in test["output"] for test in results["tests"])
+    assert results["extra_data"]["import_error"].startswith("SyntaxError")
+    assert "SyntaxError in syntax_error.py, line 4" in run.stdout
+
+
+def test_missing_module_is_named_and_path_makes_a_course_helper_importable(tmp_path, tiny):
+    run, results = grade(tmp_path, "needs_helper", tiny)
+    assert run.returncode == 1
+    assert "'course_helpers'" in results["output"] and "--path" in results["output"]
+
+    helpers = tmp_path / "course"
+    write_submission(helpers, "correct").rename(helpers / "course_helpers.py")
+    run, results = grade(tmp_path, "needs_helper", tiny, "--path", str(helpers))
+    assert run.returncode == 0, run.stdout
+    assert results["score"] == 6
+
+
+def test_a_stub_raising_not_implemented_loses_only_its_checks(tmp_path, tiny):
+    run, results = grade(tmp_path, "backward_stub", tiny)
+    assert run.returncode == 1
+    by_check = {test["extra_data"]["check"]: test for test in results["tests"]}
+    assert by_check["tiny_step_forward"]["score"] == 2
+    backward = by_check["tiny_step_backward"]
+    assert backward["score"] == 0 and backward["output"].startswith("not implemented: rnn_step_backward")
+    # What the submission printed during the check is shown under it.
+    assert "What your code printed during this check:\nbackward called" in backward["output"]
+
+
+def test_a_hanging_import_still_gives_a_complete_report(tmp_path, tiny):
+    run, results = grade(tmp_path, "hangs_on_import", tiny, "--call-timeout", "1")
+    assert run.returncode == 1
+    assert [test["score"] for test in results["tests"]] == [0, 0, 0]
+    assert "timed out" in results["output"]
+
+
+def test_flooding_output_is_capped_and_results_stay_small(tmp_path, tiny):
+    run, results = grade(tmp_path, "floods_output", tiny)
+    assert run.returncode == 0
+    assert (tmp_path / "floods_output.json").stat().st_size < 100_000
+    assert all("more bytes of output not shown" in test["output"] for test in results["tests"])
+
+
+def test_two_runs_give_identical_results_apart_from_execution_time(tmp_path, tiny):
+    first = grade(tmp_path / "one", "wrong_db", tiny)[1]
+    second = grade(tmp_path / "two", "wrong_db", tiny)[1]
+    first.pop("execution_time"), second.pop("execution_time")
+    assert first == second
+
+
+def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
+    results = tmp_path / "results.json"
+    submission = write_submission(tmp_path, "correct")
+    run = rnn_grade(str(submission), "--results", str(results), "--quiet", *tiny,
+                    env=clean_environment(RNN_GRADE_PROFILE="thorough"))
+    assert run.returncode == 0
+    assert run.stdout.strip() == "6 / 6 points: correct.py (profile thorough, seed 0)"
+    assert json.loads(results.read_text())["extra_data"]["profile"] == "thorough"
+
+
+@pytest.mark.parametrize(
+    ("make_args", "expected"),
+    [
+        (lambda tmp: [str(tmp / "missing.py")], "no such file or folder"),
+        (lambda tmp: [str(tmp)], "is a folder without __init__.py"),
+        (lambda tmp: [str(tmp / "notes.txt")], "is not a .py file"),
+        (lambda tmp: [str(tmp / "rnn.ipynb")], "Export it as a .py file"),
+        (lambda tmp: [str(tmp / "ok.py"), "--frobnicate"], "unrecognized arguments: --frobnicate"),
+        (lambda tmp: [str(tmp / "ok.py"), "--profile", "fast"], "argument --profile: invalid choice: 'fast'"),
+        (lambda tmp: [str(tmp / "ok.py"), "--call-timeout", "0"], "must be a positive number of seconds"),
+        (lambda tmp: [str(tmp / "ok.py"), "--checks-dir", str(tmp / "nowhere")], "--checks-dir"),
+        (lambda tmp: [str(tmp / "ok.py"), "--path", str(tmp / "nowhere")], "--path"),
+        (lambda tmp: [str(tmp / "ok.py"), "--points", str(tmp / "nowhere.toml")], "--points"),
+        (lambda tmp: [str(tmp / "ok.py"), "--results", str(tmp)], "is a folder"),
+        (lambda tmp: [str(tmp / "ok.py"), "--no-builtin-checks"], "no checks to run"),
+    ],
+)
+def test_unusable_arguments_exit_2_with_a_message_and_no_traceback(tmp_path, make_args, expected):
+    for name in ("notes.txt", "rnn.ipynb", "ok.py"):
+        (tmp_path / name).write_text("")
+    run = rnn_grade(*make_args(tmp_path))
+    assert run.returncode == 2
+    assert expected in run.stderr
+    assert "Traceback" not in run.stderr + run.stdout
+    assert not list(tmp_path.glob("*.json"))
+
+
+def test_an_unknown_profile_in_the_environment_exits_2(tmp_path):
+    submission = write_submission(tmp_path, "correct")
+    run = rnn_grade(str(submission), env=clean_environment(RNN_GRADE_PROFILE="fast"))
+    assert run.returncode == 2
+    assert "RNN_GRADE_PROFILE='fast'" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_a_broken_check_module_is_reported_with_its_file_and_line(tmp_path):
+    broken = tmp_path / "broken_checks"
+    broken.mkdir()
+    (broken / "oops.py").write_text("\n\nundefined_name\n")
+    run = rnn_grade(str(write_submission(tmp_path, "correct")), "--checks-dir", str(broken))
+    assert run.returncode == 2
+    assert "could not load the checks: NameError" in run.stderr and "oops.py, line 3" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
+def test_internal_errors_and_interrupts_are_reported_without_a_traceback(tmp_path, tiny, monkeypatch, capsys):
+    submission = str(write_submission(tmp_path, "correct"))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the grader is broken")
+
+    monkeypatch.setattr(cli, "grade_submission", broken)
+    assert cli.main([submission, *tiny]) == 2
+    error = capsys.readouterr().err
+    assert "rnn-grade: internal error: RuntimeError: the grader is broken" in error and "Traceback" not in error
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "grade_submission", interrupted)
+    assert cli.main([submission, *tiny]) == 130
+
+
+def test_the_console_script_is_installed_and_documents_results_json():
+    run = subprocess.run([str(Path(sys.executable).with_name("rnn-grade")), "--help"],
+                         capture_output=True, text=True, env=clean_environment(), timeout=60)
+    assert run.returncode == 0
+    assert "/autograder/results/results.json" in run.stdout and "exit status" in run.stdout
+
+
+def test_the_reference_package_gets_full_marks_on_the_real_checks(tmp_path):
+    results = tmp_path / "results.json"
+    run = rnn_grade(str(REPO / "reference"), "--results", str(results))
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads(results.read_text())
+    assert len(report["tests"]) >= 20 and all(test["status"] == "passed" for test in report["tests"])
+    assert report["score"] == report["extra_data"]["max_score"] == sum(test["max_score"] for test in report["tests"])
+    assert {test["tags"][0] for test in report["tests"]} == set(GROUPS)
+    assert results.stat().st_size < 1_000_000

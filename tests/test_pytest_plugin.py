@@ -1,0 +1,111 @@
+"""``pytest checks --submission PATH``: one pytest test per check, run as a nested pytest.
+
+Uses the three tiny checks of ``tiny_grading``, so each nested run is mostly pytest start-up.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from pathlib import Path
+
+import pytest
+
+from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> list[str]:
+    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def pytest_run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
+        capture_output=True, text=True, cwd=cwd, env=clean_environment(), timeout=300,
+    )
+
+
+def case_ids(submission: str) -> list[str]:
+    return [f"test_check[{submission}-{group}-{name}]" for name, (group, _) in TINY.items()]
+
+
+def test_one_junit_testcase_per_check_with_partial_credit_in_the_message(tmp_path, tiny):
+    junit = tmp_path / "junit.xml"
+    submission = write_submission(tmp_path, "wrong_db")
+    run = pytest_run("checks", "--submission", str(submission), "--junitxml", str(junit), *tiny)
+    assert run.returncode == 1, run.stdout + run.stderr
+    cases = list(ElementTree.parse(junit).iter("testcase"))
+    assert [case.get("name") for case in cases] == case_ids("wrong_db")
+    failures = [(case.get("name"), failure) for case in cases for failure in case.iter("failure")]
+    assert [name for name, _ in failures] == ["test_check[wrong_db-backward-tiny_step_backward]"]
+    message = failures[0][1].get("message") + (failures[0][1].text or "")
+    assert "db differs" in message and "Points: 2.4 / 3" in message
+    scores = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
+    assert float(scores["test_check[wrong_db-backward-tiny_step_backward]"]["rnn_grade_score"]) == pytest.approx(2.4)
+    assert "wrong_db: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout
+    assert "Traceback" not in run.stdout and "checks/conftest.py:" not in run.stdout
+
+
+def test_k_selects_checks_and_xdist_runs_them(tmp_path, tiny):
+    submission = write_submission(tmp_path, "correct")
+    run = pytest_run("checks", "--submission", str(submission), "-k", "forward or size_one", "-n", "2", *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "2 passed" in run.stdout and "correct: 3 / 3 points" in run.stdout
+
+
+def test_one_worker_per_submission_for_the_whole_session(tmp_path, tiny):
+    log = tmp_path / "imports.log"
+    submission = tmp_path / "counts_imports.py"
+    submission.write_text(f"open({str(log)!r}, 'a').write('imported\\n')\n{CORRECT}")
+    run = pytest_run("checks", "--submission", str(submission), *tiny)
+    assert run.returncode == 0, run.stdout
+    assert "3 passed" in run.stdout
+    assert log.read_text() == "imported\n"
+
+
+def test_ids_name_each_submission_file_or_package(tmp_path, tiny):
+    package = tmp_path / "pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text(CORRECT)
+    submission = write_submission(tmp_path, "correct")
+    run = pytest_run("checks", "--submission", str(submission), "--submission", str(package),
+                     "--collect-only", "-q", *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
+    assert collected == case_ids("correct") + case_ids("pkg")
+
+
+def test_without_submission_every_submission_under_submissions_is_graded(tmp_path, tiny):
+    folder = tmp_path / "submissions"
+    for name in ("a.py", "_private.py", "notes.txt", "pkg/__init__.py", "not_a_package/helper.py"):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(CORRECT)
+    (tmp_path / "pytest.ini").write_text("")
+    run = pytest_run(str(REPO / "checks"), "-c", "pytest.ini", "--rootdir", str(tmp_path),
+                     "--collect-only", "-q", *tiny, cwd=tmp_path)
+    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
+    assert collected == case_ids("a") + case_ids("pkg"), run.stdout + run.stderr
+
+
+def test_no_submissions_is_one_skipped_test_saying_what_to_do(tmp_path, tiny):
+    (tmp_path / "pytest.ini").write_text("")
+    run = pytest_run(str(REPO / "checks"), "-c", "pytest.ini", "--rootdir", str(tmp_path), "-rs", *tiny, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "1 skipped" in run.stdout and "pass one with --submission PATH" in run.stdout
+
+
+def test_a_bad_submission_path_is_a_usage_error_not_a_traceback(tmp_path, tiny):
+    run = pytest_run("checks", "--submission", str(tmp_path / "missing.py"), *tiny)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR
+    assert "rnn-grade: submission" in run.stderr and "no such file or folder" in run.stderr
+    assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_plain_pytest_at_the_root_collects_only_tests():
+    run = pytest_run("--collect-only", "-q")
+    assert run.returncode == 0, run.stdout + run.stderr
+    collected = [line for line in run.stdout.splitlines() if "::" in line]
+    assert collected and all(line.startswith("tests/") for line in collected)
