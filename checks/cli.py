@@ -85,6 +85,7 @@ def run(argv: Sequence[str] | None) -> int:
         profile,
         args.seed,
         progress=print_progress if show_progress else None,
+        deadline=args.deadline,
         **worker_options(args.path, args.call_timeout, args.memory_limit),
     )
     if args.results:  # first: the file Gradescope needs must not depend on a working terminal
@@ -113,6 +114,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="points table (TOML, one section per group) overriding the checks' points")
     parser.add_argument("--call-timeout", type=positive_float, default=DEFAULT_CALL_TIMEOUT, metavar="SECONDS",
                         help=f"time limit of one call into the submission (default: {DEFAULT_CALL_TIMEOUT:g})")
+    parser.add_argument("--deadline", type=positive_float, metavar="SECONDS",
+                        help="bound the whole run: checks not finished by then score 0 (default: no bound)")
     parser.add_argument("--memory-limit", type=non_negative_int, default=DEFAULT_MEMORY_LIMIT // MIB, metavar="MIB",
                         help="address-space limit of the submission's process, 0 for none "
                         f"(default: {DEFAULT_MEMORY_LIMIT // MIB})")

@@ -15,13 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.protocol import ProtocolError, read_message, write_message
+from checks.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
@@ -146,6 +146,8 @@ class Worker:
         self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
         self.call_timeout = call_timeout
         self.memory_limit = memory_limit
+        self.deadline: float | None = None  # time.monotonic() after which no request is sent
+        self.sandbox_note = ""
         self.output = OutputCapture()
         self.process: subprocess.Popen | None = None
         self.scratch: str | None = None
@@ -161,9 +163,10 @@ class Worker:
         if self.starts:
             self.restarts += 1
         self.starts += 1
-        self._spawn()
+        scratch = self._spawn()
         return self._exchange(
-            {"submission": str(self.submission), "paths": list(self.import_paths), "memory_limit": self.memory_limit},
+            {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
+             "memory_limit": self.memory_limit},
             doing="importing the submission",
         )
 
@@ -175,14 +178,15 @@ class Worker:
         return self._exchange(message, doing)
 
     def _exchange(self, message: dict, doing: str) -> dict:
+        timeout, reason = self._time_allowed()
         started = time.perf_counter()
         try:
             write_message(self._requests, message)
-            answer = read_message(DeadlineReader(self._responses, self.call_timeout, self._output))
+            answer = read_message(DeadlineReader(self._responses, timeout, self._output))
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
             self.stop()
-            raise WorkerFault(f"{doing} did not finish within {self.call_timeout:g} s (timed out)") from None
+            raise WorkerFault(f"{doing} did not finish within {timeout:g} s ({reason})") from None
         except (EOFError, BrokenPipeError, OSError):
             raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}") from None
         except (ProtocolError, ValueError) as error:
@@ -195,8 +199,19 @@ class Worker:
             raise WorkerFault(f"the worker sent a malformed reply while {doing}")
         return answer
 
-    def _spawn(self) -> None:
-        self.scratch = tempfile.mkdtemp(prefix="rnn-grade-worker-")
+    def _time_allowed(self) -> tuple[float, str]:
+        """The timeout of the next request: the per-call limit, or less if the whole-run deadline is nearer."""
+        if self.deadline is None or self.deadline - time.monotonic() >= self.call_timeout:
+            return self.call_timeout, "timed out"
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            self.stop()
+            raise WorkerFault("not finished: the whole-run deadline was reached")
+        return remaining, "the whole-run deadline was reached"
+
+    def _spawn(self) -> Scratch:
+        scratch = prepare_scratch(self.submission, self.import_paths)
+        self.scratch, self.sandbox_note = str(scratch.folder), scratch.note
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -209,12 +224,16 @@ class Worker:
             cwd=self.scratch,
             env=worker_environment(self.scratch),
             start_new_session=True,  # its own process group: killing it kills its children
+            user=scratch.user[0] if scratch.user else None,
+            group=scratch.user[1] if scratch.user else None,
+            extra_groups=[] if scratch.user else None,
         )
         for fd in (request_read, response_write, output_write):
             os.close(fd)
         self._requests = os.fdopen(request_write, "wb")
         self._responses = response_read
         self._output = OutputPipe(output_read, self.output)
+        return scratch
 
     def _death_reason(self) -> str:
         process, self.process = self.process, None

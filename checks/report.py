@@ -62,6 +62,7 @@ def _document(grade: Grade, output_limit: int) -> dict:
             "seed": grade.seed,
             "max_score": round(grade.max_score, 4),
             "import_error": grade.import_error,
+            "sandbox": grade.sandbox,
         },
         "tests": tests,
     }
@@ -96,6 +97,7 @@ def submission_output(grade: Grade) -> str:
     lines = [
         f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {grade.submission.name}",
         f"profile: {grade.profile}, seed: {grade.seed}",
+        *([grade.sandbox] if grade.sandbox else []),
     ]
     if grade.import_error:
         lines += ["", "The submission could not be imported, so every check scored 0:", grade.import_error]
@@ -143,6 +145,8 @@ def terminal_summary(grade: Grade, width: int = WIDTH) -> str:
         lines.append("")
     lines.append(_row("TOTAL", points_text(grade.score, grade.max_score), width))
     lines.append(f"profile {grade.profile}, seed {grade.seed}; graded in {grade.seconds:.1f} s")
+    if grade.sandbox:
+        lines.append(grade.sandbox)
     return "\n".join(lines)
 
 

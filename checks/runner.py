@@ -48,6 +48,7 @@ class Grade:
     import_error: str | None = None
     seconds: float = 0.0
     worker_calls: int = 0
+    sandbox: str = ""  # who the worker ran as (see checks.sandbox)
     worker_seconds: float = 0.0
 
     @property
@@ -108,23 +109,31 @@ def grade_submission(
     profile: str = "default",
     seed: int = DEFAULT_SEED,
     progress: Callable[[CheckResult], None] | None = None,
+    deadline: float | None = None,
     **worker_options,
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
     ``progress``, if given, sees each result as soon as it exists (a long run shows it is alive).
+    ``deadline`` bounds the whole run, in seconds: a check still running then fails, and checks
+    not started get 0, each with a message saying so.
     """
     started = time.perf_counter()
-    sub, fault = open_submission(Path(path), **worker_options)
+    ends = time.monotonic() + deadline if deadline else None
+    sub, fault = open_submission(Path(path), deadline=ends, **worker_options)
     if sub is None:
         results = [unimportable_result(check, fault) for check in checks]
         return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started)
-    grade = Grade(Path(path), profile, seed, import_error=sub.import_error)
+    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.worker.sandbox_note)
     try:
         for check in checks:
-            grade.results.append(run_check(check, sub, profile, seed))
+            if ends is not None and time.monotonic() >= ends:
+                result = CheckResult(check, 0.0, f"not run: the whole-run deadline of {deadline:g} s was reached")
+            else:
+                result = run_check(check, sub, profile, seed)
+            grade.results.append(result)
             if progress:
-                progress(grade.results[-1])
+                progress(result)
     finally:
         sub.close()
     grade.seconds = time.perf_counter() - started
@@ -132,12 +141,14 @@ def grade_submission(
     return grade
 
 
-def open_submission(path: Path, **worker_options) -> tuple[Submission | None, str | None]:
+def open_submission(path: Path, deadline: float | None = None, **worker_options) -> tuple[Submission | None, str | None]:
     """Start the submission's worker: (submission, None), or (None, why) if the import hung or crashed it.
 
     An import that raises is not such a fault: it gives a Submission whose ``import_error`` is set.
+    ``deadline`` is a ``time.monotonic()`` time after which the worker takes no more requests.
     """
     worker = Worker(path, **worker_options)
+    worker.deadline = deadline
     try:
         return Submission(path, worker=worker), None
     except WorkerFault as fault:

@@ -1,7 +1,7 @@
 """The worker process: imports one submission and runs its functions on request.
 
 This module is the only code that ever imports student code. It runs in its own process, started
-by ``checks.submission.Worker``, and talks to the grading process over two pipes using
+by ``checks.isolation.Worker``, and talks to the grading process over two pipes using
 ``checks.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
 can never corrupt the protocol.
 
@@ -39,11 +39,27 @@ def main() -> None:
     responses = os.fdopen(int(sys.argv[2]), "wb")
     hello = read_message(requests)
     limit_memory(hello.get("memory_limit"))
+    sys.meta_path.insert(0, ForbiddenImports())
     module, import_error = load_submission(Path(hello["submission"]), hello.get("paths", []))
     write_message(responses, {"import_error": import_error, "functions": public_functions(module)})
     if module is None:
         return
     serve(module, submission_root(Path(hello["submission"])), requests, responses)
+
+
+class ForbiddenImports:
+    """A meta path finder that refuses the grader's reference solution to submission code.
+
+    ``from reference import *`` would otherwise hand a submission the answers, since the worker
+    runs in the grader's environment.
+    """
+
+    FORBIDDEN = frozenset({"reference"})
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name.partition(".")[0] in self.FORBIDDEN:
+            raise ImportError(f"the grader's reference solution ({name!r}) cannot be imported by a submission")
+        return None
 
 
 def limit_memory(limit_bytes: int | None) -> None:
