@@ -27,6 +27,8 @@ def kind_of(value: Any) -> str:
         return f"an array of dtype {value.dtype} and shape {value.shape}"
     if isinstance(value, Handle):
         return "a cache object"
+    if isinstance(value, np.generic):
+        return f"a NumPy scalar of type {type(value).__name__} (not an array; 0-d results need np.asarray)"
     return f"a {type(value).__name__}"
 
 

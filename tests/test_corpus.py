@@ -1,0 +1,68 @@
+"""The harness proves itself on a corpus of student-style submissions (tests/corpus/).
+
+- Every correct implementation (the reference and alternatives written differently) scores 100.
+- Every buggy submission (one realistic bug each, declared in the file as BUG_GROUP and AFFECTED)
+  loses points in BUG_GROUP, and keeps full points on every check that calls none of the
+  AFFECTED functions: a bug costs points where it belongs, and nowhere else.
+
+Graded with the default profile, exactly as students are.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from checks.registry import load_checks
+from checks.runner import Grade, grade_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = Path(__file__).resolve().parent / "corpus"
+CORRECT = [ROOT / "reference", *sorted((CORPUS / "correct").glob("*.py"))]
+BUGGY = sorted((CORPUS / "buggy").glob("*.py"))
+
+
+def declared(path: Path) -> dict:
+    """The module-level constants BUG_GROUP and AFFECTED, read without importing the file."""
+    tree = ast.parse(path.read_text())
+    return {
+        node.targets[0].id: ast.literal_eval(node.value)
+        for node in tree.body
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+        and node.targets[0].id in ("BUG_GROUP", "AFFECTED")
+    }
+
+
+def failures(grade: Grade) -> str:
+    return "\n".join(f"{r.check.group}/{r.check.name}: {r.score:g}/{r.check.points:g} {r.message[:400]}"
+                     for r in grade.results if not r.passed)
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return load_checks()
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
+def test_correct_implementation_scores_full_marks(path, checks):
+    grade = grade_submission(path, checks)
+    assert grade.score == grade.max_score == 100, failures(grade)
+
+
+def test_corpus_is_large_enough():
+    assert len(BUGGY) >= 20 and len(CORRECT) >= 3
+
+
+@pytest.mark.parametrize("path", BUGGY, ids=lambda p: p.stem)
+def test_buggy_submission_loses_points_only_where_it_belongs(path, checks):
+    bug = declared(path)
+    assert bug.get("BUG_GROUP") and bug.get("AFFECTED"), f"{path.name} must declare BUG_GROUP and AFFECTED"
+    grade = grade_submission(path, checks)
+    lost_in_group = [r for r in grade.results if r.check.group == bug["BUG_GROUP"] and not r.passed]
+    assert lost_in_group, f"the bug went unnoticed by the {bug['BUG_GROUP']} checks"
+    untouched = [r for r in grade.results if not set(r.check.needs) & set(bug["AFFECTED"])]
+    wrongly_failed = [r for r in untouched if not r.passed]
+    assert not wrongly_failed, "checks that call no affected function lost points:\n" + "\n".join(
+        f"{r.check.name}: {r.message[:300]}" for r in wrongly_failed)
