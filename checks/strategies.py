@@ -15,10 +15,16 @@ Value scales are chosen so that bugs show:
 - D = H and D ≠ H both occur, so a transposed Wx (D, H) / Wh (H, H) mix-up, which is
   invisible when D = H, is caught.
 
-Sequences of hundreds of steps are not drawn element by element (Hypothesis's
-per-example budget is about 8 KiB of choices, i.e. ~1000 floats): ``long_rnn_problems``
-draws only the sizes and a seed, and ``rnn_problem_from_seed`` makes the values with
-NumPy's ``default_rng``.
+Two ways to make values:
+
+- ``float_arrays`` draws every element through Hypothesis (``hnp.arrays`` with
+  ``fill=st.nothing()``), so Hypothesis explores and shrinks the values themselves
+  (0, ±1, tiny numbers). It costs one choice per element: Hypothesis's per-example
+  budget is about 8 KiB of choices, i.e. ~1000 floats.
+- ``seeded_arrays`` draws one seed and makes the values with NumPy's
+  ``default_rng(seed)``; Hypothesis then shrinks only the sizes. The ``*_problems``
+  strategies use it (fast enough for a full grade run). ``long_rnn_problems``
+  and ``rnn_problem_from_seed`` do the same for sequences of hundreds of steps.
 """
 
 from __future__ import annotations
@@ -107,7 +113,8 @@ def seeded_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndar
     50 examples per property in seconds. Hypothesis still shrinks the *sizes* of a
     failing problem, which is the feedback students use.
     """
-    return st.integers(0, 2**32 - 1).map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
+    seeds = st.integers(0, 2**32 - 1)
+    return seeds.map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
 
 
 def rnn_scales(D: int, H: int, saturated: bool = False) -> tuple[float, float, float]:
@@ -160,9 +167,10 @@ def rnn_problems(
     min_t: int = 1,
     saturated: bool = False,
 ) -> RNNProblem:
-    """An RNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)`` and values from ``seeded_arrays``:
-    x (N, T, D) and h0 (N, H) in [-1, 1]; Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H),
-    b in [-0.5, 0.5] (times 1e3 if saturated); dh (N, T, H) in [-1, 1]."""
+    """An RNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)`` and
+    values from ``seeded_arrays``: x (N, T, D) and h0 (N, H) in [-1, 1];
+    Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H), b in [-0.5, 0.5] (times 1e3 if
+    saturated); dh (N, T, H) in [-1, 1]."""
     N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
     x = draw(seeded_arrays((N, T, D)))
     h0, Wx, Wh, b = draw(rnn_parameters(N, D, H, saturated))
@@ -260,8 +268,8 @@ def birnn_problems(
     x (N, T, D) in [-1, 1]; two independent parameter sets, each as in
     ``rnn_parameters``; dh (N, T, 2H) in [-1, 1].
 
-    The default sizes are smaller than rnn_problems' because two directions and a
-    (N, T, 2H) gradient must fit in Hypothesis's per-example buffer (~1000 floats).
+    The default sizes are smaller than rnn_problems': two directions and a (N, T, 2H)
+    gradient cost twice as much per example.
     """
     N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
     x = draw(seeded_arrays((N, T, D)))
@@ -335,7 +343,9 @@ def classifier_problems(
 
 
 @st.composite
-def gradient_dicts(draw: st.DrawFn, max_tensors: int = 4, min_tensors: int = 1) -> dict[str, np.ndarray]:
+def gradient_dicts(
+    draw: st.DrawFn, max_tensors: int = 4, min_tensors: int = 1
+) -> dict[str, np.ndarray]:
     """dicts of min_tensors … max_tensors float64 arrays of 1 to 3 dimensions (each
     side 1 … 3), named "W<i>" (2 or more dimensions) or "b<i>" (1 dimension), i = 0, 1, ….
 

@@ -1,0 +1,279 @@
+"""Self-tests of checks/strategies.py: every strategy generates what its docstring says.
+
+``can_generate`` checks that something *can* be generated (Hypothesis searches for it),
+the ``@given`` tests check that everything generated is within bounds.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import Phase, find, given, settings
+from hypothesis import strategies as st
+
+from checks.strategies import (
+    SATURATION_GAIN,
+    BiRNNProblem,
+    ClassifierProblem,
+    Dims,
+    RNNProblem,
+    SeriesLayout,
+    birnn_problems,
+    classifier_problems,
+    dims,
+    float_arrays,
+    gradient_dicts,
+    long_rnn_problems,
+    max_norms,
+    rnn_problem_from_seed,
+    rnn_problems,
+    series_layouts,
+    truncation_windows,
+)
+
+
+def can_generate(strategy: st.SearchStrategy, condition) -> None:
+    """Fail unless Hypothesis generates an example satisfying condition within 500 tries.
+
+    Only the generate phase runs: the example is not shrunk (shrinking hundreds of
+    floats takes a minute and tells us nothing here)."""
+    find(
+        strategy,
+        condition,
+        settings=settings(
+            max_examples=500, phases=[Phase.generate], derandomize=True, database=None
+        ),
+    )
+
+
+def within(a: np.ndarray, bound: float) -> bool:
+    return bool(np.all(np.abs(a) <= bound * (1 + 1e-12)))
+
+
+def pre_activations(p: RNNProblem) -> np.ndarray:
+    """Every a_t = x_t·Wx + h_{t-1}·Wh + b of the problem's forward pass."""
+    h, a_all = p.h0, []
+    for t in range(p.x.shape[1]):
+        a = p.x[:, t, :] @ p.Wx + h @ p.Wh + p.b
+        h = np.tanh(a)
+        a_all.append(a)
+    return np.stack(a_all, axis=1)
+
+
+def check_rnn_problem(p: RNNProblem, saturated: bool = False) -> None:
+    N, T, D, H = p.dims
+    gain = SATURATION_GAIN if saturated else 1.0
+    shapes = dict(x=(N, T, D), h0=(N, H), Wx=(D, H), Wh=(H, H), b=(H,), dh=(N, T, H))
+    for name, shape in shapes.items():
+        value = getattr(p, name)
+        assert isinstance(value, np.ndarray) and value.dtype == np.float64, name
+        assert value.shape == shape, name
+        assert np.all(np.isfinite(value)), name
+    assert within(p.x, 1) and within(p.h0, 1) and within(p.dh, 1)
+    assert within(p.Wx, gain / math.sqrt(D)) and within(p.Wh, gain / math.sqrt(H))
+    assert within(p.b, 0.5 * gain)
+
+
+# --------------------------------------------------------------------------- dims
+
+
+@given(d=dims(max_n=3, max_t=5, max_d=4, max_h=6, min_t=2))
+def test_dims_are_within_bounds(d):
+    assert isinstance(d, Dims)
+    assert 1 <= d.N <= 3 and 2 <= d.T <= 5 and 1 <= d.D <= 4 and 1 <= d.H <= 6
+
+
+def test_dims_produce_square_and_non_square_problems():
+    can_generate(dims(), lambda d: d.D == d.H)
+    can_generate(dims(), lambda d: d.D != d.H)
+
+
+# --------------------------------------------------------------------------- float_arrays
+
+
+@given(
+    shape=st.sampled_from([(), (3,), (2, 3), (2, 1, 4)]),
+    scale=st.sampled_from([1.0, 1e-3, 7.5]),
+    data=st.data(),
+)
+def test_float_arrays_shape_dtype_and_range(shape, scale, data):
+    a = data.draw(float_arrays(shape, scale))
+    assert isinstance(a, np.ndarray) and a.shape == shape and a.dtype == np.float64
+    assert np.all(np.isfinite(a)) and within(a, scale)
+
+
+def test_float_arrays_produce_non_symmetric_matrices():
+    # fill=st.nothing(): elements are drawn one by one, so asymmetric matrices with
+    # all-distinct entries are easy to find.
+    can_generate(float_arrays((3, 3)), lambda a: len(np.unique(a)) == 9 and not np.allclose(a, a.T))
+
+
+# --------------------------------------------------------------------------- RNN problems
+
+
+@given(p=rnn_problems())
+def test_rnn_problems_shapes_and_scales(p):
+    assert isinstance(p, RNNProblem)
+    check_rnn_problem(p)
+    assert p.dims.N <= 4 and p.dims.T <= 12 and p.dims.D <= 6 and p.dims.H <= 6
+
+
+@given(p=rnn_problems())
+def test_rnn_problems_keep_tanh_unsaturated(p):
+    # |a| <= D·1/sqrt(D) + H·1/sqrt(H) + 0.5 <= sqrt(6) + sqrt(6) + 0.5 < 5.5
+    assert np.max(np.abs(pre_activations(p)), initial=0) < 5.5
+
+
+@given(p=rnn_problems(saturated=True))
+def test_saturated_problems_shapes_and_scales(p):
+    check_rnn_problem(p, saturated=True)
+
+
+def test_saturated_problems_reach_large_pre_activations():
+    can_generate(rnn_problems(saturated=True), lambda p: np.max(np.abs(pre_activations(p))) > 1e2)
+
+
+@pytest.mark.parametrize("saturated", [False, True])
+def test_rnn_problem_from_seed_is_deterministic_and_in_range(saturated):
+    d = Dims(N=2, T=5, D=3, H=4)
+    global_state = np.random.get_state()
+    p = rnn_problem_from_seed(d, seed=7, saturated=saturated)
+    q = rnn_problem_from_seed(d, seed=7, saturated=saturated)
+    r = rnn_problem_from_seed(d, seed=8, saturated=saturated)
+    after = np.random.get_state()
+    assert global_state[0] == after[0] and np.array_equal(global_state[1], after[1])
+    for a, b in zip(p, q):
+        np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(p.x, r.x)
+    assert p.dims == d
+    check_rnn_problem(p, saturated)
+
+
+def test_degenerate_problem_from_seed():
+    p = rnn_problem_from_seed(Dims(1, 1, 1, 1), seed=0)
+    check_rnn_problem(p)
+    assert p.dims == Dims(1, 1, 1, 1)
+
+
+@given(p=long_rnn_problems(min_t=50, max_t=80))
+def test_long_rnn_problems(p):
+    check_rnn_problem(p)
+    assert 50 <= p.dims.T <= 80 and p.dims.N <= 2 and p.dims.D <= 3 and p.dims.H <= 3
+
+
+@settings(max_examples=5)
+@given(p=long_rnn_problems())
+def test_long_rnn_problems_default_length(p):
+    assert 200 <= p.dims.T <= 400
+
+
+@given(T=st.integers(2, 40), data=st.data())
+def test_truncation_windows_do_not_divide_T(T, data):
+    window = data.draw(truncation_windows(T))
+    assert 1 <= window <= T - 1
+    if T >= 3:  # T - 1 never divides T >= 3, so a non-divisor exists
+        assert T % window != 0
+
+
+def test_truncation_windows_need_two_steps():
+    with pytest.raises(ValueError):
+        truncation_windows(1)
+
+
+# --------------------------------------------------------------------------- BiRNN
+
+
+@given(p=birnn_problems())
+def test_birnn_problems_shapes_and_scales(p):
+    assert isinstance(p, BiRNNProblem)
+    N, T, D, H = p.dims
+    for direction in ("f", "b"):
+        params = (getattr(p, f"{name}_{direction}") for name in ("h0", "Wx", "Wh", "b"))
+        one_way = RNNProblem(p.x, *params, p.dh[..., :H])
+        check_rnn_problem(one_way)
+    assert p.dh.shape == (N, T, 2 * H) and within(p.dh, 1)
+
+
+def test_birnn_directions_have_independent_parameters():
+    can_generate(birnn_problems(), lambda p: not np.array_equal(p.Wx_f, p.Wx_b))
+
+
+# --------------------------------------------------------------------------- classifier
+
+
+def logits(p: ClassifierProblem) -> np.ndarray:
+    h = p.h0
+    for t in range(p.x.shape[1]):
+        h = np.tanh(p.x[:, t, :] @ p.Wx + h @ p.Wh + p.b)
+    return h @ p.W2 + p.b2
+
+
+@given(p=classifier_problems())
+def test_classifier_problems_shapes_and_labels(p):
+    assert isinstance(p, ClassifierProblem)
+    N, T, D, H = p.dims
+    assert T >= 1
+    assert p.y.shape == (N,) and p.y.dtype == np.float64 and set(np.unique(p.y)) <= {0.0, 1.0}
+    assert p.W2.shape == (H,) and p.b2.shape == (1,)
+    assert within(p.W2, 1 / math.sqrt(H)) and within(p.b2, 0.5)
+
+
+def test_classifier_problems_have_both_labels():
+    can_generate(classifier_problems(), lambda p: set(np.unique(p.y)) == {0.0, 1.0})
+
+
+def test_logit_scale_reaches_logits_in_the_thousands():
+    can_generate(classifier_problems(logit_scale=1e3), lambda p: np.max(np.abs(logits(p))) > 1e3)
+
+
+# --------------------------------------------------------------------------- clipping
+
+
+@given(grads=gradient_dicts(max_tensors=5))
+def test_gradient_dicts(grads):
+    assert 1 <= len(grads) <= 5
+    for i, (name, g) in enumerate(grads.items()):
+        assert isinstance(g, np.ndarray) and g.dtype == np.float64 and g.ndim <= 3
+        assert name == f"{'W' if g.ndim >= 2 else 'b'}{i}"
+        assert all(1 <= side <= 3 for side in g.shape)
+        assert within(g, 1e6) and np.all(np.isfinite(g))
+
+
+def test_gradient_dicts_mix_scales_and_ranks():
+    def spread(grads):
+        sizes = [np.max(np.abs(g)) for g in grads.values()]
+        return min(sizes) > 0 and max(sizes) / min(sizes) > 1e6
+
+    can_generate(gradient_dicts(), spread)
+    can_generate(gradient_dicts(), lambda g: any(a.ndim == 1 for a in g.values()))
+    can_generate(gradient_dicts(), lambda g: any(a.ndim == 3 for a in g.values()))
+
+
+@given(m=max_norms())
+def test_max_norms_are_positive_and_finite(m):
+    assert isinstance(m, float) and 1e-6 <= m < 1e7
+
+
+def test_max_norms_span_orders_of_magnitude():
+    can_generate(max_norms(), lambda m: m < 1e-4)
+    can_generate(max_norms(), lambda m: m > 1e5)
+
+
+# --------------------------------------------------------------------------- batching
+
+
+@given(layout=series_layouts())
+def test_series_layouts(layout):
+    assert isinstance(layout, SeriesLayout)
+    series, batch_size, window = layout
+    assert series.dtype == np.float64 and series.ndim in (1, 2)
+    assert (series.shape[0] // batch_size) // window >= 1
+    assert len(np.unique(series)) == series.size  # distinct values
+
+
+def test_series_layouts_have_features_and_remainders():
+    can_generate(series_layouts(), lambda s: s.series.ndim == 2 and s.series.shape[1] > 1)
+    can_generate(series_layouts(), lambda s: s.series.shape[0] % s.batch_size != 0)
+    can_generate(series_layouts(), lambda s: (s.series.shape[0] // s.batch_size) % s.window != 0)
