@@ -7,7 +7,7 @@ agree with central differences of the submission's *own* forward,
 
 which needs no reference at all. Two kinds of probe directions:
 
-- on small problems (at most ``COORDINATE_LIMIT`` coordinates in all), every unit vector, so a
+- on small problems (at most ``COORDINATE_LIMIT`` = 32 coordinates in all), every unit vector, so a
   failure names the exact entry ("dWh[1, 0]: backprop 0.12, finite differences 0.43");
 - on larger ones, ``RANDOM_PROBES`` random ±1 directions per input. Each compares a whole
   gradient at once and cannot be fooled the way PyTorch's lenient "fast mode" gradcheck was: the
@@ -35,7 +35,7 @@ from checks.verdicts import PartialFailure
 EPS = 1e-6
 FD_RTOL = 1e-5
 FD_ATOL = 1e-7
-COORDINATE_LIMIT = 64
+COORDINATE_LIMIT = 32
 RANDOM_PROBES = 3
 
 

@@ -103,6 +103,11 @@ def float_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarr
     return unit.map(lambda a: np.asarray(a * scale))
 
 
+#: Seeds for numpy's default_rng. One shared strategy object: Hypothesis computes a
+#: strategy's properties once per object, so building one per draw would cost ~1 ms each.
+SEEDS = st.integers(0, 2**32 - 1)
+
+
 def seeded_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
     """float64 arrays of the given shape, uniform in [-scale, scale), made by
     ``np.random.default_rng(seed)`` from a seed that Hypothesis draws.
@@ -113,8 +118,7 @@ def seeded_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndar
     50 examples per property in seconds. Hypothesis still shrinks the *sizes* of a
     failing problem, which is the feedback students use.
     """
-    seeds = st.integers(0, 2**32 - 1)
-    return seeds.map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
+    return SEEDS.map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
 
 
 def rnn_scales(D: int, H: int, saturated: bool = False) -> tuple[float, float, float]:
@@ -130,12 +134,16 @@ def rnn_parameters(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """One RNN's (h0, Wx, Wh, b): h0 (N, H) in [-1, 1], Wx (D, H), Wh (H, H) and
     b (H,) at the scales of ``rnn_scales(D, H, saturated)``."""
+    return parameters_from(np.random.default_rng(draw(SEEDS)), N, D, H, saturated)
+
+
+def parameters_from(
+    rng: np.random.Generator, N: int, D: int, H: int, saturated: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``rnn_parameters``' distribution, from an existing generator."""
     wx_scale, wh_scale, b_scale = rnn_scales(D, H, saturated)
-    h0 = draw(seeded_arrays((N, H)))
-    Wx = draw(seeded_arrays((D, H), wx_scale))
-    Wh = draw(seeded_arrays((H, H), wh_scale))
-    b = draw(seeded_arrays((H,), b_scale))
-    return h0, Wx, Wh, b
+    return (_uniform(rng, (N, H)), _uniform(rng, (D, H), wx_scale), _uniform(rng, (H, H), wh_scale),
+            _uniform(rng, (H,), b_scale))
 
 
 # --------------------------------------------------------------------------- RNN problems
@@ -171,11 +179,7 @@ def rnn_problems(
     values from ``seeded_arrays``: x (N, T, D) and h0 (N, H) in [-1, 1];
     Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H), b in [-0.5, 0.5] (times 1e3 if
     saturated); dh (N, T, H) in [-1, 1]."""
-    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
-    x = draw(seeded_arrays((N, T, D)))
-    h0, Wx, Wh, b = draw(rnn_parameters(N, D, H, saturated))
-    dh = draw(seeded_arrays((N, T, H)))
-    return RNNProblem(x, h0, Wx, Wh, b, dh)
+    return rnn_problem_from_seed(draw(dims(max_n, max_t, max_d, max_h, min_t)), draw(SEEDS), saturated)
 
 
 def _uniform(rng: np.random.Generator, shape: Shape, scale: float = 1.0) -> np.ndarray:
@@ -193,15 +197,9 @@ def rnn_problem_from_seed(dims: Dims, seed: int, saturated: bool = False) -> RNN
     """
     N, T, D, H = dims
     rng = np.random.default_rng(seed)
-    wx_scale, wh_scale, b_scale = rnn_scales(D, H, saturated)
-    return RNNProblem(
-        x=_uniform(rng, (N, T, D)),
-        h0=_uniform(rng, (N, H)),
-        Wx=_uniform(rng, (D, H), wx_scale),
-        Wh=_uniform(rng, (H, H), wh_scale),
-        b=_uniform(rng, (H,), b_scale),
-        dh=_uniform(rng, (N, T, H)),
-    )
+    x = _uniform(rng, (N, T, D))
+    h0, Wx, Wh, b = parameters_from(rng, N, D, H, saturated)
+    return RNNProblem(x, h0, Wx, Wh, b, dh=_uniform(rng, (N, T, H)))
 
 
 @st.composite
@@ -217,8 +215,7 @@ def long_rnn_problems(
     only the sizes and a seed; the values come from ``rnn_problem_from_seed``, because
     drawing thousands of floats one by one overruns Hypothesis's per-example buffer."""
     problem_dims = draw(dims(max_n, max_t, max_d, max_h, min_t))
-    seed = draw(st.integers(0, 2**32 - 1))
-    return rnn_problem_from_seed(problem_dims, seed)
+    return rnn_problem_from_seed(problem_dims, draw(SEEDS))
 
 
 def truncation_windows(T: int) -> st.SearchStrategy[int]:
@@ -272,10 +269,11 @@ def birnn_problems(
     gradient cost twice as much per example.
     """
     N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
-    x = draw(seeded_arrays((N, T, D)))
-    h0_f, Wx_f, Wh_f, b_f = draw(rnn_parameters(N, D, H, saturated))
-    h0_b, Wx_b, Wh_b, b_b = draw(rnn_parameters(N, D, H, saturated))
-    dh = draw(seeded_arrays((N, T, 2 * H)))
+    rng = np.random.default_rng(draw(SEEDS))
+    x = _uniform(rng, (N, T, D))
+    h0_f, Wx_f, Wh_f, b_f = parameters_from(rng, N, D, H, saturated)
+    h0_b, Wx_b, Wh_b, b_b = parameters_from(rng, N, D, H, saturated)
+    dh = _uniform(rng, (N, T, 2 * H))
     return BiRNNProblem(x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b, dh)
 
 
@@ -327,19 +325,19 @@ def classifier_problems(
     if min_t < 1:
         raise ValueError("the classifier reads h_T, so it needs T >= 1")
     N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
-    x = draw(seeded_arrays((N, T, D)))
-    y = draw(binary_labels(N))
-    h0, Wx, Wh, b = draw(rnn_parameters(N, D, H))
-    if logit_scale is None:
-        W2 = draw(seeded_arrays((H,), 1 / math.sqrt(H)))
-        b2 = draw(seeded_arrays((1,), 0.5))
-    else:
-        W2 = draw(seeded_arrays((H,), logit_scale))
-        b2 = draw(seeded_arrays((1,), logit_scale))
+    rng = np.random.default_rng(draw(SEEDS))
+    x = _uniform(rng, (N, T, D))
+    y = rng.integers(0, 2, size=N).astype(np.float64)
+    h0, Wx, Wh, b = parameters_from(rng, N, D, H)
+    W2_scale, b2_scale = (1 / math.sqrt(H), 0.5) if logit_scale is None else (logit_scale, logit_scale)
+    W2, b2 = _uniform(rng, (H,), W2_scale), _uniform(rng, (1,), b2_scale)
     return ClassifierProblem(x, y, h0, Wx, Wh, b, W2, b2)
 
 
 # --------------------------------------------------------------------------- clipping
+
+
+GRADIENT_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
 
 
 @st.composite
@@ -353,12 +351,13 @@ def gradient_dicts(
     mixes very different magnitudes (a per-tensor instead of a global norm shows).
     """
     n = draw(st.integers(min_tensors, max_tensors))
+    rng = np.random.default_rng(draw(SEEDS))
     grads = {}
     for i in range(n):
-        shape = draw(hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3))
+        shape = draw(GRADIENT_SHAPES)
         k = draw(st.integers(-6, 6))
         name = f"{'W' if len(shape) >= 2 else 'b'}{i}"
-        grads[name] = draw(float_arrays(shape, 10.0**k))
+        grads[name] = _uniform(rng, shape, 10.0**k)
     return grads
 
 
