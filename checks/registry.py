@@ -18,9 +18,11 @@ without touching code.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import importlib.util
 import pkgutil
+import sys
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -31,8 +33,6 @@ from checks.profiles import hypothesis_settings, profile_from_environment
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
-BUILTIN_PREFIX = "checks.properties."
-
 
 @dataclass(frozen=True)
 class Check:
@@ -50,7 +50,7 @@ class Check:
         return (self.function.__doc__ or self.name).strip().splitlines()[0]
 
 
-_registered: dict[str, Check] = {}
+_registered: dict[tuple[str, str], Check] = {}  # by (module, function name)
 # Hypothesis fixes a test's settings when it is decorated, so the profile is chosen before the
 # check modules are imported, once per process (load_checks).
 _bound_profile: list[str] = []
@@ -69,9 +69,7 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
         name = function.__name__
         if getattr(function, "is_hypothesis_test", False):
             function = hypothesis_settings(bound_profile(), examples)(function)
-        if name in _registered and _registered[name].function.__module__ != function.__module__:
-            raise ValueError(f"two checks are named {name!r}; check names must be unique")
-        _registered[name] = Check(name, group, float(points), needs, function, examples)
+        _registered[(function.__module__, name)] = Check(name, group, float(points), needs, function, examples)
         return function
 
     return register
@@ -103,22 +101,43 @@ def load_checks(
         _bound_profile[:] = [profile]
     import checks.properties as builtin_package
 
+    modules = set()
     if builtin:
         for module in pkgutil.iter_modules(builtin_package.__path__):
-            importlib.import_module(f"{builtin_package.__name__}.{module.name}")
+            modules.add(importlib.import_module(f"{builtin_package.__name__}.{module.name}").__name__)
     for folder in extra_dirs:
-        import_folder(Path(folder))
-    found = [c for c in _registered.values() if builtin or not c.function.__module__.startswith(BUILTIN_PREFIX)]
+        modules |= import_folder(Path(folder))
+    # Only the checks of the modules asked for now: an earlier call in the same process may have
+    # registered checks from other folders.
+    found = [c for (module, _), c in _registered.items() if module in modules]
+    names = [c.name for c in found]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"two checks are named {', '.join(twice)}; check names must be unique")
     found.sort(key=lambda c: GROUPS.index(c.group))
     return apply_points(found, read_points(points_table) if points_table else {})
 
 
-def import_folder(folder: Path) -> None:
+def import_folder(folder: Path) -> set[str]:
+    """Import every ``*.py`` in ``folder`` (once per process) and return the module names."""
     if not folder.is_dir():
         raise FileNotFoundError(f"--checks-dir {folder}: no such folder")
+    names = set()
     for path in sorted(folder.glob("*.py")):
-        spec = importlib.util.spec_from_file_location(f"rnn_grade_extra_checks.{path.stem}", path)
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        # The folder's path is part of the name, so two folders may both hold a "extra.py".
+        digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+        name = f"rnn_grade_extra_checks.{path.stem}_{digest}"
+        if name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[name] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules[name]  # a fixed module can be loaded again
+                raise
+        names.add(name)
+    return names
 
 
 def read_points(path: Path) -> dict[str, float]:
