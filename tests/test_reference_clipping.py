@@ -62,8 +62,10 @@ def test_gradient_above_max_norm_lands_on_it_in_the_same_direction(grads, fracti
     assert abs(cosine - 1) < 1e-12
 
 
-@given(grads=gradient_dicts(), factor=st.floats(1.0, 1e6))
+@given(grads=gradient_dicts(), factor=st.floats(1.001, 1e6))
 def test_gradient_within_max_norm_is_unchanged(grads, factor):
+    # factor > 1 by more than rounding: np.linalg.norm and the reference's sum of squares may
+    # differ in the last bit, and at exactly factor = 1 that bit decides whether clipping happens.
     max_norm = factor * float(np.linalg.norm(flat(grads))) + 1e-300  # never clipped
     clipped, _ = clip_grad_norm(grads, max_norm)
     for name, g in grads.items():
