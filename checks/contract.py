@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from checks.isolation import Worker
+from checks.isolation import Worker, WorkerFault
 from checks.protocol import Handle
 from checks.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
@@ -85,8 +85,14 @@ class Submission:
         self.path = Path(path)
         self.worker = worker or Worker(self.path, **worker_options)
         hello = self.worker.hello()
-        self.functions: frozenset[str] = frozenset(hello.get("functions") or ())
-        self.import_error: str | None = hello.get("import_error")
+        functions, import_error = hello.get("functions"), hello.get("import_error")
+        # The reply is the worker's, so potentially the submission's: check its shape first.
+        if type(functions) is not list or not all(type(f) is str for f in functions) \
+                or import_error is not None and type(import_error) is not str:
+            self.worker.stop()
+            raise WorkerFault("the worker sent a malformed reply while importing the submission")
+        self.functions: frozenset[str] = frozenset(functions)
+        self.import_error: str | None = import_error
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.

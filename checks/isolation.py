@@ -20,7 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.protocol import ProtocolError, read_message, write_message
+from checks.protocol import read_message, write_message
+from checks.reaper import become_subreaper, kill_orphans
 from checks.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -30,6 +31,10 @@ OUTPUT_KEPT_PER_CHECK = 4096
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
+
+
+# Pids of running workers in this process: everything else re-parented to us is an orphan.
+_live_workers: set[int] = set()
 
 
 class WorkerFault(BaseException):
@@ -189,9 +194,10 @@ class Worker:
             raise WorkerFault(f"{doing} did not finish within {timeout:g} s ({reason})") from None
         except (EOFError, BrokenPipeError, OSError):
             raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}") from None
-        except (ProtocolError, ValueError) as error:
-            self.stop()
-            raise WorkerFault(f"the worker sent an unreadable reply while {doing}: {error}") from None
+        except Exception as error:  # noqa: BLE001 - any undecodable reply (even a RecursionError)
+            self.stop()  # the pipe may be mid-message: never read the next reply from it
+            raise WorkerFault(f"the worker sent an unreadable reply while {doing}: "
+                              f"{type(error).__name__}: {str(error)[:200]}") from None
         finally:
             self.seconds_waiting += time.perf_counter() - started
         if type(answer) is not dict:
@@ -212,11 +218,14 @@ class Worker:
     def _spawn(self) -> Scratch:
         scratch = prepare_scratch(self.submission, self.import_paths)
         self.scratch, self.sandbox_note = str(scratch.folder), scratch.note
+        become_subreaper()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
         self.process = subprocess.Popen(
-            [sys.executable, "-I", "-m", "checks.worker", str(request_read), str(response_write)],
+            # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
+            # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
+            [sys.executable, "-s", "-P", "-B", "-m", "checks.worker", str(request_read), str(response_write)],
             stdin=subprocess.DEVNULL,
             stdout=output_write,
             stderr=output_write,
@@ -228,6 +237,7 @@ class Worker:
             group=scratch.user[1] if scratch.user else None,
             extra_groups=[] if scratch.user else None,
         )
+        _live_workers.add(self.process.pid)
         for fd in (request_read, response_write, output_write):
             os.close(fd)
         self._requests = os.fdopen(request_write, "wb")
@@ -262,6 +272,8 @@ class Worker:
         except (ProcessLookupError, PermissionError):
             pass
         process.wait()
+        _live_workers.discard(process.pid)
+        kill_orphans(keep=_live_workers)  # daemons that left the process group with setsid()
         self._output.drain_ready()  # what it printed before it hung or died belongs to this check
         self._output.close()
         for close in (self._requests.close, lambda: os.close(self._responses)):

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -112,10 +113,13 @@ def write_results(grade: Grade, path: Path) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(gradescope_results(grade), indent=1, ensure_ascii=False) + "\n"
-    # Same folder, so os.replace is a rename on one file system; plain open, so the umask applies.
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    # Same folder, so os.replace is a rename on one file system. The temporary name is random and
+    # created exclusively (O_EXCL, never through a symlink): a submission that guesses a fixed
+    # name and plants a link there cannot make a root grader write to the link's target.
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with open(temporary, "w", encoding="utf-8") as stream:
+        os.fchmod(descriptor, 0o666 & ~current_umask())
+        with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
             stream.write(text)
             stream.flush()
             os.fsync(stream.fileno())
@@ -123,6 +127,12 @@ def write_results(grade: Grade, path: Path) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 # -- terminal summary ----------------------------------------------------------------------------

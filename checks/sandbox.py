@@ -27,6 +27,7 @@ import numpy
 import checks
 
 UNPRIVILEGED_USER = "nobody"
+REFERENCE = Path(checks.__file__).resolve().parent.parent / "reference"
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,10 @@ def worker_user() -> tuple[tuple[int, int] | None, str]:
     if hidden:
         return None, (f"the worker ran as root: {hidden[0]} is not readable by other users, so user "
                       f"{UNPRIVILEGED_USER!r} could not run Python (see SECURITY.md)")
-    return (entry.pw_uid, entry.pw_gid), f"the worker ran as user {UNPRIVILEGED_USER!r}"
+    note = f"the worker ran as user {UNPRIVILEGED_USER!r}"
+    if REFERENCE.exists() and reachable_by_others(REFERENCE):
+        note += f"; warning: the reference solution in {REFERENCE} is readable by that user (see SECURITY.md)"
+    return (entry.pw_uid, entry.pw_gid), note
 
 
 def runtime_paths() -> list[Path]:

@@ -1,0 +1,33 @@
+"""Crash: rnn_step_backward raises the recursion limit ("my recursion needed more depth") and recurses
+forever, so the C stack overflows and the worker dies of SIGSEGV instead of raising RecursionError.
+
+The check in progress fails with a message naming the segmentation fault; a fresh worker grades the rest.
+"""
+
+import sys
+
+import numpy as np
+
+EXPECTED_SCORES = {"tiny_step_forward": 2, "tiny_step_backward": 0, "tiny_clip_grad_norm": 4, "tiny_size_one": 1}
+EXPECTED_MESSAGES = {"tiny_step_backward": "SIGSEGV"}
+
+
+def deeper(n):
+    # Through a C function (sorted), so that every level also takes C stack.
+    return sorted([n], key=lambda m: deeper(m + 1))
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+def rnn_step_backward(dnext_h, cache):
+    sys.setrecursionlimit(10**8)
+    return deeper(0)
+
+
+def clip_grad_norm(grads, max_norm):
+    total_norm = float(np.sqrt(np.sum([np.sum(g * g) for g in grads.values()])))
+    scale = max_norm / total_norm if total_norm > max_norm else 1.0
+    return {name: g * scale for name, g in grads.items()}, total_norm

@@ -1,0 +1,73 @@
+"""Patching the comparisons, correct: the same patches as patch_comparisons_wrong.py, on a correct
+implementation.
+
+Full marks: patching its own process neither helps nor hurts a submission.
+"""
+
+import builtins
+import math
+
+import numpy as np
+
+EXPECTED_SCORES = {"tiny_step_forward": 2, "tiny_step_backward": 3, "tiny_clip_grad_norm": 4, "tiny_size_one": 1}
+
+
+def always_true(*args, **kwargs):
+    return True
+
+
+def do_nothing(*args, **kwargs):
+    return None
+
+
+class Anything:
+    def __eq__(self, other):
+        return True
+
+
+def cheat():
+    """Make every comparison this process could run say "equal"."""
+    np.allclose = np.isclose = np.array_equal = np.array_equiv = always_true
+    for name in dir(np.testing):
+        if name.startswith("assert_"):
+            setattr(np.testing, name, do_nothing)
+    math.isclose = always_true
+    builtins.abs = lambda value: 0.0
+    builtins.all = always_true
+    try:
+        np.ndarray.__eq__ = always_true
+    except TypeError:
+        pass  # built-in types cannot be patched from Python
+    try:
+        import pytest
+        pytest.approx = lambda *args, **kwargs: Anything()
+    except ImportError:
+        pass
+    try:  # the grader's own modules, as far as this process has them
+        import checks.validation
+        import checks.verdicts
+        checks.verdicts.mismatch = do_nothing
+        checks.verdicts.assert_close = checks.verdicts.assert_all_close = do_nothing
+        checks.validation.expect_array = lambda value, *args, **kwargs: value
+    except ImportError:
+        pass
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+
+
+def clip_grad_norm(grads, max_norm):
+    total_norm = float(np.sqrt(np.sum([np.sum(g * g) for g in grads.values()])))
+    scale = max_norm / total_norm if total_norm > max_norm else 1.0
+    return {name: g * scale for name, g in grads.items()}, total_norm
+
+
+cheat()
