@@ -82,7 +82,6 @@ def run(argv: Sequence[str] | None) -> int:
     grade = grade_submission(
         submission,
         checks,
-        profile,
         args.seed,
         progress=print_progress if show_progress else None,
         deadline=args.deadline,

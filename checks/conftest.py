@@ -153,7 +153,7 @@ class SubmissionPool:
         sub, fault = self.opened[path]
         if sub is None:
             return unimportable_result(check, fault)
-        return run_check(check, sub, self.setup.profile, self.setup.seed)
+        return run_check(check, sub, self.setup.seed)
 
     def close(self) -> None:
         for sub, _ in self.opened.values():

@@ -17,7 +17,7 @@ import hypothesis
 from checks.contract import NotImplementedInSubmission, Submission
 from checks.isolation import Worker, WorkerFault
 from checks.profiles import DEFAULT_SEED
-from checks.registry import Check
+from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure, partial_credits
 
 MESSAGE_LIMIT = 3000
@@ -60,15 +60,18 @@ class Grade:
         return sum(r.check.points for r in self.results)
 
 
-def run_check(check: Check, sub: Submission, profile: str = "default", seed: int = DEFAULT_SEED) -> CheckResult:
-    """Run one check; return its score and a message a student can act on."""
+def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckResult:
+    """Run one check; return its score and a message a student can act on.
+
+    The Hypothesis profile was fixed when the check was imported (``checks.registry``).
+    """
     started = time.perf_counter()
     sub.worker.output.take()  # start this check's output segment
-    score, message = _score(check, sub, profile, seed)
+    score, message = _score(check, sub, seed)
     return CheckResult(check, score, _shorten(message), sub.worker.output.take(), time.perf_counter() - started)
 
 
-def _score(check: Check, sub: Submission, profile: str, seed: int) -> tuple[float, str]:
+def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str]:
     if sub.import_error:
         return 0.0, f"the submission could not be imported: {sub.import_error}"
     missing = [name for name in check.needs if name not in sub.functions]
@@ -106,7 +109,6 @@ def _shorten(message: str) -> str:
 def grade_submission(
     path: Path,
     checks: list[Check],
-    profile: str = "default",
     seed: int = DEFAULT_SEED,
     progress: Callable[[CheckResult], None] | None = None,
     deadline: float | None = None,
@@ -119,6 +121,7 @@ def grade_submission(
     not started get 0, each with a message saying so.
     """
     started = time.perf_counter()
+    profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
     sub, fault = open_submission(Path(path), deadline=ends, **worker_options)
     if sub is None:
@@ -130,7 +133,7 @@ def grade_submission(
             if ends is not None and time.monotonic() >= ends:
                 result = CheckResult(check, 0.0, f"not run: the whole-run deadline of {deadline:g} s was reached")
             else:
-                result = run_check(check, sub, profile, seed)
+                result = run_check(check, sub, seed)
             grade.results.append(result)
             if progress:
                 progress(result)
