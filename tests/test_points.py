@@ -1,0 +1,63 @@
+"""The points table and the cost of a missing function.
+
+- checks/points.toml lists every built-in check, under its own group, and adds up to 100.
+- A function a submission lacks costs exactly the points of the checks that need it, each with
+  the message "not implemented: <name>", and nothing else.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from checks.registry import DEFAULT_POINTS_TABLE, GROUPS, load_checks
+from checks.runner import grade_submission
+
+STEP_FORWARD_ONLY = '''
+import numpy as np
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+def rnn_backward(dh, cache):
+    raise NotImplementedError
+'''
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return load_checks()
+
+
+def test_points_table_lists_every_check_under_its_group_and_totals_100(checks):
+    with open(DEFAULT_POINTS_TABLE, "rb") as stream:
+        table = tomllib.load(stream)
+    assert set(table) == set(GROUPS)
+    listed = {name: group for group, section in table.items() for name in section}
+    assert listed == {c.name: c.group for c in checks}
+    assert sum(points for section in table.values() for points in section.values()) == 100
+    assert sum(c.points for c in checks) == 100
+
+
+def test_every_group_has_checks(checks):
+    assert {c.group for c in checks} == set(GROUPS)
+
+
+def test_a_missing_function_costs_exactly_the_checks_that_need_it(tmp_path: Path, checks):
+    submission = tmp_path / "step_forward_only.py"
+    submission.write_text(STEP_FORWARD_ONLY)
+    grade = grade_submission(submission, checks)
+    runnable = [c for c in checks if set(c.needs) <= {"rnn_step_forward"}]
+    assert runnable, "some check must need only rnn_step_forward"
+    assert grade.score == sum(c.points for c in runnable)
+    for result in grade.results:
+        if result.check in runnable:
+            assert result.passed, result.message
+        else:
+            missing = sorted(set(result.check.needs) - {"rnn_step_forward"})
+            assert result.score == 0
+            assert result.message.startswith("not implemented: "), result.message
+            assert set(result.message.removeprefix("not implemented: ").split(", ")) <= set(missing)
