@@ -26,6 +26,9 @@ from checks.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
+# Starting the worker means starting Python and importing numpy and the submission: on a loaded
+# machine that alone can take seconds, so it gets at least this long whatever --call-timeout says.
+IMPORT_TIMEOUT = 30.0
 OUTPUT_KEPT_PER_CHECK = 4096
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
@@ -173,6 +176,7 @@ class Worker:
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
              "memory_limit": self.memory_limit},
             doing="importing the submission",
+            at_least=IMPORT_TIMEOUT,
         )
 
     def request(self, message: dict, doing: str) -> dict:
@@ -182,8 +186,8 @@ class Worker:
         self.requests_sent += 1
         return self._exchange(message, doing)
 
-    def _exchange(self, message: dict, doing: str) -> dict:
-        timeout, reason = self._time_allowed()
+    def _exchange(self, message: dict, doing: str, at_least: float = 0.0) -> dict:
+        timeout, reason = self._time_allowed(max(self.call_timeout, at_least))
         started = time.perf_counter()
         try:
             write_message(self._requests, message)
@@ -205,10 +209,10 @@ class Worker:
             raise WorkerFault(f"the worker sent a malformed reply while {doing}")
         return answer
 
-    def _time_allowed(self) -> tuple[float, str]:
-        """The timeout of the next request: the per-call limit, or less if the whole-run deadline is nearer."""
-        if self.deadline is None or self.deadline - time.monotonic() >= self.call_timeout:
-            return self.call_timeout, "timed out"
+    def _time_allowed(self, limit: float) -> tuple[float, str]:
+        """The timeout of the next request: ``limit``, or less if the whole-run deadline is nearer."""
+        if self.deadline is None or self.deadline - time.monotonic() >= limit:
+            return limit, "timed out"
         remaining = self.deadline - time.monotonic()
         if remaining <= 0:
             self.stop()
