@@ -114,6 +114,26 @@ def assert_gradients_match_finite_differences(
         raise PartialFailure("\n".join(lines), credit=len(right) / len(gradients))
 
 
+def assert_backprop_matches_own_forward(
+    sub,
+    forward: str,
+    inputs: dict[str, np.ndarray],
+    gradients: Mapping[str, np.ndarray],
+    upstream: np.ndarray,
+    seed: int,
+    gradient_names: Sequence[str],
+) -> None:
+    """The common case: L = Σ output ⊙ upstream of the submission's own ``forward`` (h, next_h, …).
+
+    - inputs: the forward's arguments, by name, in call order
+    - gradients: the backward's results, by input name
+    - gradient_names: what the backward calls them, in the order of ``inputs`` ("dx", "dh0", …)
+    """
+    assert_gradients_match_finite_differences(
+        sub.evaluator(forward), inputs, gradients, lambda output: weighted_sum(output, upstream), seed,
+        gradient_names=dict(zip(inputs, gradient_names)))
+
+
 def describe_disagreement(label: str, probe: Probe, bp: float, fd: float) -> str:
     if probe.index is not None:
         where = f"{label}[{', '.join(map(str, probe.index))}]"

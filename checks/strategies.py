@@ -21,10 +21,10 @@ Two ways to make values:
   ``fill=st.nothing()``), so Hypothesis explores and shrinks the values themselves
   (0, ±1, tiny numbers). It costs one choice per element: Hypothesis's per-example
   budget is about 8 KiB of choices, i.e. ~1000 floats.
-- ``seeded_arrays`` draws one seed and makes the values with NumPy's
-  ``default_rng(seed)``; Hypothesis then shrinks only the sizes. The ``*_problems``
-  strategies use it (fast enough for a full grade run). ``long_rnn_problems``
-  and ``rnn_problem_from_seed`` do the same for sequences of hundreds of steps.
+- The ``*_problems`` strategies draw one seed (``SEEDS``) and make every value of a
+  problem with NumPy's ``default_rng(seed)``; Hypothesis then shrinks only the sizes.
+  That is what makes a full grade run fast enough. ``long_rnn_problems`` and
+  ``rnn_problem_from_seed`` do the same for sequences of hundreds of steps.
 """
 
 from __future__ import annotations
@@ -108,19 +108,6 @@ def float_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarr
 SEEDS = st.integers(0, 2**32 - 1)
 
 
-def seeded_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of the given shape, uniform in [-scale, scale), made by
-    ``np.random.default_rng(seed)`` from a seed that Hypothesis draws.
-
-    Every element differs (no fill, so no constant or symmetric matrices), and drawing
-    costs one integer instead of one Hypothesis choice per element: for the hundreds of
-    values of an RNN problem that is ~100x faster, which is what lets a full grade run
-    50 examples per property in seconds. Hypothesis still shrinks the *sizes* of a
-    failing problem, which is the feedback students use.
-    """
-    return SEEDS.map(lambda seed: _uniform(np.random.default_rng(seed), shape, scale))
-
-
 def rnn_scales(D: int, H: int, saturated: bool = False) -> tuple[float, float, float]:
     """(Wx scale, Wh scale, b scale): 1/sqrt(D), 1/sqrt(H), 0.5, all times
     SATURATION_GAIN when saturated."""
@@ -176,7 +163,7 @@ def rnn_problems(
     saturated: bool = False,
 ) -> RNNProblem:
     """An RNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)`` and
-    values from ``seeded_arrays``: x (N, T, D) and h0 (N, H) in [-1, 1];
+    values from ``rnn_problem_from_seed`` with a drawn seed: x (N, T, D) and h0 (N, H) in [-1, 1];
     Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H), b in [-0.5, 0.5] (times 1e3 if
     saturated); dh (N, T, H) in [-1, 1]."""
     return rnn_problem_from_seed(draw(dims(max_n, max_t, max_d, max_h, min_t)), draw(SEEDS), saturated)

@@ -15,7 +15,7 @@ should be ~0 are judged against the array's own scale.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -78,15 +78,22 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, name: str, against: s
 
 
 def assert_all_close(
-    actual: Mapping[str, np.ndarray], expected: Mapping[str, np.ndarray], against: str, rtol: float = RTOL
+    actual: Mapping[str, np.ndarray],
+    expected: Mapping[str, np.ndarray],
+    against: str | Callable[[], str],
+    rtol: float = RTOL,
 ) -> None:
-    """Compare several named results; fail with partial credit for the share that is right."""
+    """Compare several named results; fail with partial credit for the share that is right.
+
+    ``against`` names what was expected; a callable is called only when the comparison fails.
+    """
     problems = {name: mismatch(actual[name], expected[name], rtol) for name in expected}
     wrong = [name for name, problem in problems.items() if problem]
     if not wrong:
         return
     right = [name for name in expected if name not in wrong]
-    lines = [f"{len(wrong)} of {len(expected)} results differ from {against}:"]
+    source = against() if callable(against) else against
+    lines = [f"{len(wrong)} of {len(expected)} results differ from {source}:"]
     lines += [f"  {name} {problems[name]}" for name in wrong]
     if right:
         lines.append(f"  correct: {', '.join(right)}")

@@ -66,3 +66,12 @@ def test_buggy_submission_loses_points_only_where_it_belongs(path, checks):
     wrongly_failed = [r for r in untouched if not r.passed]
     assert not wrongly_failed, "checks that call no affected function lost points:\n" + "\n".join(
         f"{r.check.name}: {r.message[:300]}" for r in wrongly_failed)
+
+
+def test_tanh_failures_quote_the_sympy_identity(checks):
+    """The tanh group's message states the identity SymPy derived (computed only on failure)."""
+    tanh_checks = [c for c in checks if c.group == "tanh"]
+    grade = grade_submission(CORPUS / "buggy" / "tanh_derivative_from_preactivation.py", tanh_checks)
+    assert grade.results and all(not r.passed for r in grade.results)
+    for result in grade.results:
+        assert "d/dz tanh(z) = 1 - tanh(z)**2" in result.message, result.message

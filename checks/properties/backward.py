@@ -10,7 +10,7 @@ from hypothesis import example, given
 
 import reference
 from checks.examples import DEGENERATE, LONG
-from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sum
+from checks.gradcheck import assert_backprop_matches_own_forward, probe_seeds
 from checks.registry import check
 from checks.strategies import rnn_problems
 from checks.verdicts import assert_all_close
@@ -35,9 +35,7 @@ def step_backward_matches_finite_differences(sub, p, seed):
     inputs, dnext_h = step_inputs(p), p.dh[:, 0]
     _, cache = sub.rnn_step_forward(*inputs.values())
     grads = dict(zip(inputs, sub.rnn_step_backward(dnext_h, cache)))
-    assert_gradients_match_finite_differences(
-        sub.evaluator("rnn_step_forward"), inputs, grads, lambda next_h: weighted_sum(next_h, dnext_h), seed,
-        gradient_names=dict(zip(inputs, STEP_GRADIENTS)))
+    assert_backprop_matches_own_forward(sub, "rnn_step_forward", inputs, grads, dnext_h, seed, STEP_GRADIENTS)
 
 
 @check(group="backward", points=6, needs=("rnn_forward", "rnn_backward"))
@@ -49,9 +47,7 @@ def sequence_backward_matches_finite_differences(sub, p, seed):
     inputs = sequence_inputs(p)
     _, cache = sub.rnn_forward(*inputs.values())
     grads = dict(zip(inputs, sub.rnn_backward(p.dh, cache)))
-    assert_gradients_match_finite_differences(
-        sub.evaluator("rnn_forward"), inputs, grads, lambda h: weighted_sum(h, p.dh), seed,
-        gradient_names=dict(zip(inputs, SEQUENCE_GRADIENTS)))
+    assert_backprop_matches_own_forward(sub, "rnn_forward", inputs, grads, p.dh, seed, SEQUENCE_GRADIENTS)
 
 
 @check(group="backward", points=3, needs=("rnn_step_forward", "rnn_step_backward"))
