@@ -20,7 +20,7 @@ from typing import Callable, Iterator
 
 import pytest
 
-from checks.cli import (
+from checks.engine.cli import (
     MIB,
     UsageError,
     non_negative_int,
@@ -30,12 +30,12 @@ from checks.cli import (
     submission_path,
     worker_options,
 )
-from checks.contract import Submission
-from checks.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
-from checks.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT
+from checks.engine.contract import Submission
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
+from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT
 from checks.registry import Check
-from checks.report import check_output, points_text
-from checks.runner import CheckResult, open_submission, run_check, unimportable_result
+from checks.engine.report import check_output, points_text
+from checks.engine.runner import CheckResult, open_submission, run_check, unimportable_result
 
 HERE = Path(__file__).parent
 SUBMISSIONS_FOLDER = "submissions"

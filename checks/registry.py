@@ -7,11 +7,12 @@ A check is one decorated function::
     def step_backward_uses_one_minus_h_squared(sub, problem):
         ...
 
-``sub`` is the ``checks.contract.Submission`` under test. The check passes if it returns, and
+``sub`` is the ``checks.engine.contract.Submission`` under test. The check passes if it returns, and
 fails on any exception (Hypothesis shrinks the inputs first). ``needs`` lists the contract
 functions it calls: a missing one costs exactly this check's points, with "not implemented: ...".
 
-Checks live in modules under ``checks/properties/`` or in any folder passed with ``--checks-dir``.
+The built-in checks live in one module per group, ``checks/<group>.py``; course checks live in any
+folder passed with ``--checks-dir``.
 The points in ``checks/points.toml`` override the decorator's, so course staff can reweight
 without touching code.
 """
@@ -21,15 +22,14 @@ from __future__ import annotations
 import hashlib
 import importlib
 import importlib.util
-import pkgutil
 import sys
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
-from checks.contract import CONTRACT_FUNCTIONS
-from checks.profiles import hypothesis_settings, profile_from_environment
+from checks.engine.contract import CONTRACT_FUNCTIONS
+from checks.engine.profiles import hypothesis_settings, profile_from_environment
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
@@ -90,7 +90,7 @@ def load_checks(
 ) -> list[Check]:
     """Import every check module, apply the points table, and return the checks in group order.
 
-    ``builtin=False`` leaves out ``checks/properties`` (the harness's own tests grade with a few
+    ``builtin=False`` leaves out the built-in group modules (the harness's own tests grade with a few
     tiny checks from ``extra_dirs`` only). ``profile`` binds the Hypothesis profile; it can be
     chosen once per process, before the first checks are imported.
     """
@@ -99,12 +99,9 @@ def load_checks(
         if _registered:
             raise RuntimeError(f"checks were already loaded with profile {bound_profile()!r} in this process")
         _bound_profile[:] = [profile]
-    import checks.properties as builtin_package
-
     modules = set()
     if builtin:
-        for module in pkgutil.iter_modules(builtin_package.__path__):
-            modules.add(importlib.import_module(f"{builtin_package.__name__}.{module.name}").__name__)
+        modules |= {importlib.import_module(f"checks.{group}").__name__ for group in GROUPS}
     for folder in extra_dirs:
         modules |= import_folder(Path(folder))
     # Only the checks of the modules asked for now: an earlier call in the same process may have

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks import cli
+from checks.engine import cli
 from checks.registry import GROUPS
 from tiny_grading import REPO, TINY, clean_environment, write_submission, write_tiny_checks
 
@@ -29,7 +29,7 @@ def tiny(tmp_path_factory) -> list[str]:
 
 def rnn_grade(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "checks.cli", *args],
+        [sys.executable, "-m", "checks.engine.cli", *args],
         capture_output=True, text=True, cwd=REPO, env=env or clean_environment(), timeout=timeout,
     )
 

@@ -42,10 +42,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.isolation import OUTPUT_KEPT_PER_CHECK
+from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK
 from checks.registry import load_checks
-from checks.report import gradescope_results
-from checks.runner import Grade, grade_submission
+from checks.engine.report import gradescope_results
+from checks.engine.runner import Grade, grade_submission
 from tiny_grading import REPO, TINY_CHECKS, clean_environment
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -226,7 +226,7 @@ def assert_grading_process_untouched() -> None:
 
 def rnn_grade(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "checks.cli", *args],
+        [sys.executable, "-m", "checks.engine.cli", *args],
         capture_output=True, text=True, cwd=REPO, env=env or clean_environment(), timeout=timeout,
     )
 
@@ -335,7 +335,7 @@ def nobody_can_run_this_python() -> bool:
 
     try:
         group = pwd.getpwnam("nobody").pw_gid
-        probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, checks.worker"], user="nobody",
+        probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, checks.engine.worker"], user="nobody",
                                group=group, extra_groups=[], cwd="/", capture_output=True,
                                env={"PATH": "/usr/bin:/bin"}, timeout=60)
     except (OSError, KeyError, subprocess.SubprocessError):

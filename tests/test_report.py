@@ -1,4 +1,4 @@
-"""checks.report in-process: the results.json document and the terminal summary, from made-up grades."""
+"""checks.engine.report in-process: the results.json document and the terminal summary, from made-up grades."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from checks.registry import Check
-from checks.report import RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, terminal_summary, write_results
-from checks.runner import CheckResult, Grade
+from checks.engine.report import RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, terminal_summary, write_results
+from checks.engine.runner import CheckResult, Grade
 
 
 def a_check(name: str, group: str = "forward", points: float = 2.0, doc: str | None = None) -> Check:

@@ -24,8 +24,8 @@ def kill_grader() -> None:
         arguments = Path(f"/proc/{grader}/cmdline").read_bytes().decode(errors="replace").split("\0")
     except OSError:
         return
-    if "checks.cli" not in arguments and not any(Path(a).name == "rnn-grade" for a in arguments[:2]):
-        return  # `python -m checks.cli ...` or `.../bin/rnn-grade ...`, nothing else
+    if "checks.engine.cli" not in arguments and not any(Path(a).name == "rnn-grade" for a in arguments[:2]):
+        return  # `python -m checks.engine.cli ...` or `.../bin/rnn-grade ...`, nothing else
     try:
         os.kill(grader, signal.SIGKILL)
         ATTEMPTS.append(f"KILL-GRADER {grader}: sent")

@@ -1,6 +1,6 @@
 """The process boundary: one worker process per submission, with timeouts, restarts and capture.
 
-The grading process never imports student code. ``Worker`` starts ``python -m checks.worker`` in a
+The grading process never imports student code. ``Worker`` starts ``python -m checks.engine.worker`` in a
 scratch directory with a minimal environment and its own process group, sends it requests, and
 waits for answers with a deadline. A worker that hangs is killed (with its whole process group,
 so children it spawned go too); a worker that dies is noticed. Either way the fault is raised as
@@ -20,9 +20,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from checks.protocol import read_message, write_message
-from checks.reaper import become_subreaper, kill_orphans
-from checks.sandbox import Scratch, prepare_scratch
+from checks.engine.protocol import read_message, write_message
+from checks.engine.reaper import become_subreaper, kill_orphans
+from checks.engine.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
 DEFAULT_MEMORY_LIMIT = 2 * 1024**3
@@ -229,7 +229,7 @@ class Worker:
         self.process = subprocess.Popen(
             # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
             # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
-            [sys.executable, "-s", "-P", "-B", "-m", "checks.worker", str(request_read), str(response_write)],
+            [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.worker", str(request_read), str(response_write)],
             stdin=subprocess.DEVNULL,
             stdout=output_write,
             stderr=output_write,

@@ -16,9 +16,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from checks.isolation import Worker, WorkerFault
-from checks.protocol import Handle
-from checks.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
+from checks.engine.isolation import Worker, WorkerFault
+from checks.engine.protocol import Handle
+from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
 CONTRACT_FUNCTIONS = (
     "rnn_step_forward",

@@ -20,7 +20,7 @@ import textwrap
 from collections.abc import Iterator
 from pathlib import Path
 
-from checks.runner import CheckResult, Grade
+from checks.engine.runner import CheckResult, Grade
 
 # Gradescope keeps results.json small; the runner already caps each message (3000 chars) and each
 # check's captured output (4 KB), and this budget guards the whole file whatever the check count.

@@ -15,11 +15,11 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from checks.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
-from checks.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
+from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.registry import DEFAULT_POINTS_TABLE, Check, load_checks
-from checks.report import mark, terminal_summary, total_line, write_results
-from checks.runner import CheckResult, Grade, grade_submission
+from checks.engine.report import mark, terminal_summary, total_line, write_results
+from checks.engine.runner import CheckResult, Grade, grade_submission
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -197,7 +197,7 @@ def resolve_checks(
     except Exception as error:  # noqa: BLE001 - a broken check module or points table, said plainly
         raise UsageError(f"could not load the checks: {type(error).__name__}: {error}{raised_at(error)}") from None
     if not checks:
-        wanted = "at least one --checks-dir" if not builtin else "checks in checks/properties or a --checks-dir"
+        wanted = "at least one --checks-dir" if not builtin else "the built-in checks or a --checks-dir"
         raise UsageError(f"no checks to run: give {wanted}")
     return checks
 
@@ -211,7 +211,7 @@ def raised_at(error: BaseException) -> str:
 
 
 def worker_options(paths: Sequence[Path], call_timeout: float, memory_limit_mib: int) -> dict:
-    """Keyword arguments for ``checks.isolation.Worker``, after checking the --path folders."""
+    """Keyword arguments for ``checks.engine.isolation.Worker``, after checking the --path folders."""
     for folder in paths:
         if not Path(folder).is_dir():
             raise UsageError(f"--path {folder}: no such folder")

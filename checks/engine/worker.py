@@ -1,8 +1,8 @@
 """The worker process: imports one submission and runs its functions on request.
 
 This module is the only code that ever imports student code. It runs in its own process, started
-by ``checks.isolation.Worker``, and talks to the grading process over two pipes using
-``checks.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
+by ``checks.engine.isolation.Worker``, and talks to the grading process over two pipes using
+``checks.engine.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
 can never corrupt the protocol.
 
 Requests (decoded dicts) and their answers:
@@ -28,7 +28,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from checks.protocol import Handle, read_message, write_message
+from checks.engine.protocol import Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
 _handle_numbers = itertools.count(1)

@@ -14,9 +14,9 @@ from typing import Callable
 
 import hypothesis
 
-from checks.contract import NotImplementedInSubmission, Submission
-from checks.isolation import Worker, WorkerFault
-from checks.profiles import DEFAULT_SEED
+from checks.engine.contract import NotImplementedInSubmission, Submission
+from checks.engine.isolation import Worker, WorkerFault
+from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure, partial_credits
 
@@ -48,7 +48,7 @@ class Grade:
     import_error: str | None = None
     seconds: float = 0.0
     worker_calls: int = 0
-    sandbox: str = ""  # who the worker ran as (see checks.sandbox)
+    sandbox: str = ""  # who the worker ran as (see checks.engine.sandbox)
     worker_seconds: float = 0.0
 
     @property

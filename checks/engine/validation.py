@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from checks.protocol import Foreign, Handle
+from checks.engine.protocol import Foreign, Handle
 
 
 class ContractViolation(AssertionError):

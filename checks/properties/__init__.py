@@ -1,1 +1,0 @@
-"""The built-in property checks, one module per group (see checks.registry)."""
