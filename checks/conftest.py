@@ -178,6 +178,9 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tupl
         record_property(SUBMISSION, submission_label(submission))
         record_property(SCORE, result.score)
         record_property(MAX_SCORE, check.points)
+        if result.grader_error:
+            pytest.fail(f"GRADER ERROR in {check.group}: {check.name} (the check is broken, not the submission):\n"
+                        f"{result.grader_error}", pytrace=False)
         if not result.passed:
             pytest.fail(f"{check.group}: {check.description}\n{check_output(result)}", pytrace=False)
 

@@ -1,8 +1,8 @@
 """The ``rnn-grade`` command: grade one submission, print a summary, optionally write results.json.
 
 Exit status: 0 full marks, 1 some check lost points (an unimportable submission included: it still
-gets a complete report of zeros), 2 no grade could be produced (bad arguments, bad checks, an
-internal error), 130 interrupted.
+gets a complete report of zeros), 2 no trustworthy grade (bad arguments, bad checks, a check whose
+own code raised, an internal error), 130 interrupted.
 """
 
 from __future__ import annotations
@@ -10,14 +10,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tomllib
 import traceback
 from pathlib import Path
 from typing import Sequence
 
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
-from checks.registry import DEFAULT_POINTS_TABLE, Check, load_checks
+from checks.registry import DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks
 from checks.engine.report import mark, terminal_summary, total_line, write_results
 from checks.engine.runner import CheckResult, Grade, grade_submission
 
@@ -37,7 +36,8 @@ The profile comes from --profile, else from the environment variable {PROFILE_EN
 else "default". The same submission, profile and seed always give the same grade.
 
 exit status: 0 full marks; 1 some check lost points (also when the submission cannot be
-imported); 2 no grade could be produced (bad arguments or an internal error); 130 interrupted.
+imported); 2 no trustworthy grade (bad arguments, a broken check, or an internal error: the
+report, if asked for, is still written and lists every check); 130 interrupted.
 """
 
 
@@ -90,6 +90,7 @@ def run(argv: Sequence[str] | None) -> int:
     if args.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, args.results)
     show(total_line(grade) if args.quiet else terminal_summary(grade))
+    report_grader_errors(grade)
     return exit_status(grade)
 
 
@@ -192,8 +193,8 @@ def resolve_checks(
         points = DEFAULT_POINTS_TABLE
     try:
         checks = load_checks(checks_dirs, points, builtin=builtin, profile=profile)
-    except tomllib.TOMLDecodeError as error:
-        raise UsageError(f"points table {points} is not valid TOML: {error}") from None
+    except CheckDefinitionError as error:  # the message names the course's file and line
+        raise UsageError(f"could not load the checks: {error}") from None
     except Exception as error:  # noqa: BLE001 - a broken check module or points table, said plainly
         raise UsageError(f"could not load the checks: {type(error).__name__}: {error}{raised_at(error)}") from None
     if not checks:
@@ -242,7 +243,17 @@ def save(grade: Grade, path: Path) -> None:
         raise UsageError(f"could not write {path}: {error.strerror or error}") from None
 
 
+def report_grader_errors(grade: Grade) -> None:
+    """Tell the course's staff, on stderr, which checks are broken and where."""
+    for result in grade.results:
+        if result.grader_error:
+            print(f"rnn-grade: grader error, scored 0 for everyone: {result.grader_error}", file=sys.stderr)
+
+
 def exit_status(grade: Grade) -> int:
+    """2 if any check is broken (no trustworthy grade), else 0 for full marks and 1 otherwise."""
+    if any(result.status == "error" for result in grade.results):
+        return EXIT_NO_GRADE
     full_marks = not grade.import_error and all(result.passed for result in grade.results)
     return EXIT_FULL_MARKS if full_marks else EXIT_LOST_POINTS
 

@@ -75,11 +75,13 @@ def _test(result: CheckResult, output_limit: int) -> dict:
         "name": f"{check.group}: {check.description}",
         "score": round(result.score, 4),
         "max_score": round(check.points, 4),
+        # Gradescope knows only passed and failed; a broken check is told apart in extra_data.
         "status": "passed" if result.passed else "failed",
         "output": _clip(check_output(result), output_limit),
         "tags": [check.group],
         "visibility": "visible",
-        "extra_data": {"check": check.name},
+        "extra_data": {"check": check.name, "status": result.status,
+                       **({"grader_error": result.grader_error} if result.grader_error else {})},
     }
 
 
@@ -102,6 +104,10 @@ def submission_output(grade: Grade) -> str:
     ]
     if grade.import_error:
         lines += ["", "The submission could not be imported, so every check scored 0:", grade.import_error]
+    broken = [r.check.name for r in grade.results if r.status == "error"]
+    if broken:
+        lines += ["", f"{len(broken)} check(s) could not be run because of a fault in the grader, not in your "
+                  f"code: {', '.join(broken)}"]
     lines.append("")
     for group, results in _by_group(grade.results):
         lines.append(f"{group}: {points_text(sum(r.score for r in results), sum(r.check.points for r in results))}")
@@ -179,7 +185,10 @@ def headline(message: str) -> list[str]:
 
 
 def mark(result: CheckResult) -> str:
-    """PASS, PART (partial credit) or FAIL; plain ASCII, since graders run in C-locale containers."""
+    """PASS, PART (partial credit), FAIL or ERROR (the check is broken); plain ASCII, since graders
+    run in C-locale containers."""
+    if result.status == "error":
+        return "ERROR"
     if result.passed:
         return "PASS"
     return "PART" if result.score > 0 else "FAIL"

@@ -8,13 +8,14 @@ lost and nothing escapes: the report always lists every check.
 from __future__ import annotations
 
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 import hypothesis
 
-from checks.engine.contract import NotImplementedInSubmission, Submission
+from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import Worker, WorkerFault
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
@@ -23,18 +24,33 @@ from checks.verdicts import PartialFailure, partial_credits
 MESSAGE_LIMIT = 3000
 
 
+# What a student reads when a check's own code is broken: nothing about their code is known.
+GRADER_ERROR_MESSAGE = (
+    "This check could not be run: the check itself is broken, which is a fault in the grader, not in "
+    "your code. Your course staff can see the details; this check scores 0 for everyone until it is fixed."
+)
+
+
 @dataclass
 class CheckResult:
     check: Check
     score: float
-    message: str = ""
+    message: str = ""  # for the student
     output: str = ""
     seconds: float = 0.0
+    grader_error: str | None = None  # for the course's staff: the check's own code raised, where and what
 
     @property
     def passed(self) -> bool:
         # A failure always carries a message; without that test a failing 0-point check "passed".
         return not self.message and self.score >= self.check.points
+
+    @property
+    def status(self) -> str:
+        """passed, failed, or error (the check itself is broken: not a verdict on the submission)."""
+        if self.grader_error:
+            return "error"
+        return "passed" if self.passed else "failed"
 
 
 @dataclass
@@ -67,28 +83,59 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckR
     """
     started = time.perf_counter()
     sub.worker.output.take()  # start this check's output segment
-    score, message = _score(check, sub, seed)
-    return CheckResult(check, score, _shorten(message), sub.worker.output.take(), time.perf_counter() - started)
+    score, message, grader_error = _score(check, sub, seed)
+    return CheckResult(check, score, _shorten(message), sub.worker.output.take(), time.perf_counter() - started,
+                       grader_error)
 
 
-def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str]:
+def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None]:
+    """(points, message for the student, grader error for the staff or None)."""
     if sub.import_error:
-        return 0.0, f"the submission could not be imported: {sub.import_error}"
+        return 0.0, f"the submission could not be imported: {sub.import_error}", None
     missing = [name for name in check.needs if name not in sub.functions]
     if missing:
-        return 0.0, f"not implemented: {', '.join(missing)}"
+        return 0.0, f"not implemented: {', '.join(missing)}", None
     test = hypothesis.seed(seed)(check.function)
     try:
         with partial_credits() as credits:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
-        return 0.0, str(fault)
+        return 0.0, str(fault), None
     except PartialFailure as failure:
         # The lowest credit seen on any failing example, not just on the shrunk one.
-        return check.points * min(credits), _explain(failure)
-    except Exception as failure:  # noqa: BLE001 - every failure of the submission is a verdict
-        return 0.0, _explain(failure)
-    return check.points, ""
+        return check.points * min(credits), _explain(failure), None
+    except Exception as failure:  # noqa: BLE001 - sorted below: the submission's fault, or the check's
+        if is_grader_fault(failure):
+            return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check)
+        return 0.0, _explain(failure), None
+    return check.points, "", None
+
+
+# What a submission's fault looks like from a check: an assertion about its values (ContractViolation
+# and PartialFailure included), or an exception its own function raised in the worker. Any other
+# exception was raised by the check's own code (a typo, a misused strategy, a broken oracle).
+SUBMISSION_FAULTS = (AssertionError, SubmissionRaised)
+
+
+def is_grader_fault(error: BaseException) -> bool:
+    """True if ``error`` comes from the check, not the submission.
+
+    Hypothesis reports a failure it could not reproduce as an exception group (FlakyFailure) of
+    what it saw: that is the submission's fault if any of those was.
+    """
+    if isinstance(error, BaseExceptionGroup):
+        return all(is_grader_fault(inner) for inner in error.exceptions)
+    return not isinstance(error, SUBMISSION_FAULTS)
+
+
+def describe_grader_fault(error: BaseException, check: Check) -> str:
+    """'<file>, line N, in <function>: TypeError: ...' at the deepest frame in the check's own file."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [frame for frame in frames if frame.filename == check.file]
+    where = own[-1] if own else (frames[-1] if frames else None)
+    location = f"{where.filename}, line {where.lineno}, in {where.name}" if where else check.source
+    code = f"\n    {where.line.strip()}" if where is not None and where.line else ""
+    return f"check {check.name} ({check.source}) raised {type(error).__name__}: {error}\n  at {location}{code}"
 
 
 def _explain(failure: BaseException) -> str:
