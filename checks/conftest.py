@@ -14,7 +14,7 @@ whole session and stops them all at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -31,7 +31,7 @@ from checks.engine.cli import (
     worker_options,
 )
 from checks.engine.contract import Submission
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerOptions
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT
 from checks.registry import Check
 from checks.engine.report import check_output, points_text
@@ -52,7 +52,7 @@ class GradingSetup:
     checks: tuple[Check, ...]
     profile: str
     seed: int
-    worker_options: dict = field(hash=False)
+    worker_options: WorkerOptions
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -149,7 +149,7 @@ class SubmissionPool:
 
     def run(self, path: Path, check: Check) -> CheckResult:
         if path not in self.opened:
-            self.opened[path] = open_submission(path, **self.setup.worker_options)
+            self.opened[path] = open_submission(path, self.setup.worker_options)
         sub, fault = self.opened[path]
         if sub is None:
             return unimportable_result(check, fault)

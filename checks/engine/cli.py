@@ -15,7 +15,7 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerOptions
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.registry import DEFAULT_POINTS_TABLE, Check, load_checks
 from checks.engine.report import mark, terminal_summary, total_line, write_results
@@ -85,7 +85,7 @@ def run(argv: Sequence[str] | None) -> int:
         args.seed,
         progress=print_progress if show_progress else None,
         deadline=args.deadline,
-        **worker_options(args.path, args.call_timeout, args.memory_limit),
+        options=worker_options(args.path, args.call_timeout, args.memory_limit),
     )
     if args.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, args.results)
@@ -210,16 +210,12 @@ def raised_at(error: BaseException) -> str:
     return f" (in {Path(frames[-1].filename).name}, line {frames[-1].lineno})"
 
 
-def worker_options(paths: Sequence[Path], call_timeout: float, memory_limit_mib: int) -> dict:
-    """Keyword arguments for ``checks.engine.isolation.Worker``, after checking the --path folders."""
+def worker_options(paths: Sequence[Path], call_timeout: float, memory_limit_mib: int) -> WorkerOptions:
+    """The options of ``checks.engine.isolation.Worker``, after checking the --path folders."""
     for folder in paths:
         if not Path(folder).is_dir():
             raise UsageError(f"--path {folder}: no such folder")
-    return {
-        "import_paths": tuple(paths),
-        "call_timeout": call_timeout,
-        "memory_limit": memory_limit_mib * MIB or None,
-    }
+    return WorkerOptions(import_paths=tuple(paths), call_timeout=call_timeout, memory_limit=memory_limit_mib * MIB or None)
 
 
 def show(text: str) -> None:
