@@ -7,10 +7,12 @@ lost and nothing escapes: the report always lists every check.
 
 from __future__ import annotations
 
+import functools
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
 import hypothesis
 
@@ -18,7 +20,7 @@ from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.isolation import WorkerFault, WorkerOptions
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
-from checks.verdicts import PartialFailure, partial_credits
+from checks.verdicts import PartialFailure
 
 MESSAGE_LIMIT = 3000
 
@@ -79,16 +81,48 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str]:
         return 0.0, f"not implemented: {', '.join(missing)}"
     test = hypothesis.seed(seed)(check.function)
     try:
-        with partial_credits() as credits:
+        with credits_of_every_example(test) as credits:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
         return 0.0, str(fault)
     except PartialFailure as failure:
         # The lowest credit seen on any failing example, not just on the shrunk one.
-        return check.points * min(credits), _explain(failure)
+        return check.points * min([*credits, failure.credit]), _explain(failure)
     except Exception as failure:  # noqa: BLE001 - every failure of the submission is a verdict
         return 0.0, _explain(failure)
     return check.points, ""
+
+
+@contextmanager
+def credits_of_every_example(test: Callable) -> Iterator[list[float]]:
+    """The credit of every PartialFailure that any example of ``test`` raises, while in the block.
+
+    Hypothesis re-raises only the failure of the shrunk example, and shrinking may well find one
+    on which more parts happen to be right. So for the block's duration the function Hypothesis
+    runs per example (``test.hypothesis.inner_test``, reassignable for such wrappers) is wrapped
+    to note each credit on its way out; the original is put back afterwards. A plain function
+    has a single example: the credit of its failure is all there is.
+    """
+    credits: list[float] = []
+    hooks = getattr(test, "hypothesis", None)
+    if hooks is None:
+        yield credits
+        return
+    inner = hooks.inner_test
+
+    @functools.wraps(inner)
+    def noting_credits(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except PartialFailure as failure:
+            credits.append(failure.credit)
+            raise
+
+    hooks.inner_test = noting_credits
+    try:
+        yield credits
+    finally:
+        hooks.inner_test = inner
 
 
 def _explain(failure: BaseException) -> str:
