@@ -26,6 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
+from checks.engine.isolation import WorkerOptions  # noqa: E402
 from checks.registry import load_checks  # noqa: E402
 from checks.engine.runner import grade_submission  # noqa: E402
 from test_hostile import (  # noqa: E402
@@ -33,12 +34,12 @@ from test_hostile import (  # noqa: E402
 )
 
 
-def grade_once(name: str, checks: list, folder: Path, options: dict) -> tuple[str, float]:
+def grade_once(name: str, checks: list, folder: Path, options: WorkerOptions) -> tuple[str, float]:
     """(score text, seconds) of one grade of case ``name``."""
     path, token = copy_case(name, folder)
     started = time.perf_counter()
     try:
-        grade = grade_submission(path, checks, **options)
+        grade = grade_submission(path, checks, options=options)
         score = f"{grade.score:g} / {grade.max_score:g}"
     except Exception as error:  # noqa: BLE001 - a grader crash is a result worth showing
         score = f"grader crashed: {type(error).__name__}"

@@ -14,90 +14,34 @@ whole session and stops them all at the end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
-from checks.engine.cli import (
-    MIB,
-    UsageError,
-    non_negative_int,
-    positive_float,
-    resolve_checks,
-    resolve_profile,
-    submission_path,
-    worker_options,
-)
 from checks.engine.contract import Submission
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
-from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT
+from checks.engine.options import PYTEST, GradingSettings, UsageError, add_to_pytest, resolve
 from checks.registry import Check
 from checks.engine.report import check_output, points_text
 from checks.engine.runner import CheckResult, open_submission, run_check, unimportable_result
 
 HERE = Path(__file__).parent
 SUBMISSIONS_FOLDER = "submissions"
-SETUP = pytest.StashKey["GradingSetup"]()
+SETTINGS = pytest.StashKey[GradingSettings]()
 # Names of the user properties each test records (junitxml <properties>, and the summary below).
 SCORE, MAX_SCORE, SUBMISSION = "rnn_grade_score", "rnn_grade_max_score", "rnn_grade_submission"
 
 
-@dataclass(frozen=True)
-class GradingSetup:
-    """What to grade and how, decided once from the command line."""
-
-    submissions: tuple[Path, ...]
-    checks: tuple[Check, ...]
-    profile: str
-    seed: int
-    worker_options: dict = field(hash=False)
-
-
 def pytest_addoption(parser: pytest.Parser) -> None:
-    group = parser.getgroup("rnn-grade", "grading RNN submissions (pytest checks --submission PATH)")
-    group.addoption("--submission", action="append", default=[], type=Path, metavar="PATH",
-                    dest="rnn_grade_submissions", help="a .py file or a folder with __init__.py to grade; "
-                    "repeatable (default: everything under submissions/)")
-    group.addoption("--profile", choices=sorted(MAX_EXAMPLES), dest="rnn_grade_profile",
-                    help=f"examples per check (default: ${PROFILE_ENVIRONMENT} or default)")
-    group.addoption("--seed", type=int, default=DEFAULT_SEED, metavar="N", dest="rnn_grade_seed",
-                    help=f"Hypothesis seed of every check (default: {DEFAULT_SEED})")
-    group.addoption("--path", action="append", default=[], type=Path, metavar="DIR", dest="rnn_grade_paths",
-                    help="make the modules in DIR importable by the submission; repeatable")
-    group.addoption("--checks-dir", action="append", default=[], type=Path, metavar="DIR", dest="rnn_grade_checks_dirs",
-                    help="also run the checks defined in DIR/*.py; repeatable")
-    group.addoption("--no-builtin-checks", action="store_false", dest="rnn_grade_builtin",
-                    help="run only the --checks-dir checks")
-    group.addoption("--points", type=Path, metavar="FILE", dest="rnn_grade_points",
-                    help="points table (TOML) overriding the checks' points")
-    group.addoption("--call-timeout", type=positive_float, default=DEFAULT_CALL_TIMEOUT, metavar="SECONDS",
-                    dest="rnn_grade_call_timeout", help=f"time limit of one call (default: {DEFAULT_CALL_TIMEOUT:g})")
-    group.addoption("--memory-limit", type=non_negative_int, default=DEFAULT_MEMORY_LIMIT // MIB, metavar="MIB",
-                    dest="rnn_grade_memory_limit", help="address-space limit of the submission's process, 0 for none")
+    add_to_pytest(parser.getgroup("rnn-grade", "grading RNN submissions (pytest checks --submission PATH)"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     """Validate the options once, before collection; a mistake is a usage error, not 100 failures."""
-    option = config.option
-    if option.help or option.version:
+    if config.option.help or config.option.version:
         return
     try:
-        given = option.rnn_grade_submissions
-        submissions = tuple(submission_path(p) for p in given) if given else found_submissions(config.rootpath)
-        profile = resolve_profile(option.rnn_grade_profile)
-        checks = resolve_checks(
-            option.rnn_grade_checks_dirs, option.rnn_grade_points, option.rnn_grade_builtin, profile
-        )
-        config.stash[SETUP] = GradingSetup(
-            submissions=submissions,
-            checks=tuple(checks),
-            profile=profile,
-            seed=option.rnn_grade_seed,
-            worker_options=worker_options(option.rnn_grade_paths, option.rnn_grade_call_timeout,
-                                          option.rnn_grade_memory_limit),
-        )
+        config.stash[SETTINGS] = resolve(config.option, PYTEST, found_submissions(config.rootpath))
     except UsageError as problem:
         raise pytest.UsageError(f"rnn-grade: {problem}") from None
 
@@ -128,13 +72,13 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "rnn_grade_case" not in metafunc.fixturenames:
         return
-    setup = metafunc.config.stash[SETUP]
+    settings = metafunc.config.stash[SETTINGS]
     cases = [
         pytest.param((submission, check), id=f"{submission_label(submission)}-{check.group}-{check.name}")
-        for submission in setup.submissions
-        for check in setup.checks
+        for submission in settings.submissions
+        for check in settings.checks
     ]
-    if not setup.submissions:
+    if not settings.submissions:
         reason = f"no submissions under {SUBMISSIONS_FOLDER}/; pass one with --submission PATH"
         cases = [pytest.param(None, id="no-submissions", marks=pytest.mark.skip(reason=reason))]
     metafunc.parametrize("rnn_grade_case", cases)
@@ -143,17 +87,17 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 class SubmissionPool:
     """One live worker per submission for this pytest process, started on first use."""
 
-    def __init__(self, setup: GradingSetup) -> None:
-        self.setup = setup
+    def __init__(self, settings: GradingSettings) -> None:
+        self.settings = settings
         self.opened: dict[Path, tuple[Submission | None, str | None]] = {}
 
     def run(self, path: Path, check: Check) -> CheckResult:
         if path not in self.opened:
-            self.opened[path] = open_submission(path, **self.setup.worker_options)
+            self.opened[path] = open_submission(path, self.settings.worker_options)
         sub, fault = self.opened[path]
         if sub is None:
             return unimportable_result(check, fault)
-        return run_check(check, sub, self.setup.seed)
+        return run_check(check, sub, self.settings.seed)
 
     def close(self) -> None:
         for sub, _ in self.opened.values():
@@ -163,7 +107,7 @@ class SubmissionPool:
 
 @pytest.fixture(scope="session")
 def rnn_grade_pool(pytestconfig: pytest.Config) -> Iterator[SubmissionPool]:
-    pool = SubmissionPool(pytestconfig.stash[SETUP])
+    pool = SubmissionPool(pytestconfig.stash[SETTINGS])
     yield pool
     pool.close()
 
@@ -188,11 +132,12 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tupl
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
-    setup = config.stash.get(SETUP, None)
-    if setup is None:
+    settings = config.stash.get(SETTINGS, None)
+    if settings is None:
         return None
-    names = ", ".join(submission_label(p) for p in setup.submissions) or "none"
-    return f"rnn-grade: profile {setup.profile}, seed {setup.seed}, {len(setup.checks)} checks; submissions: {names}"
+    names = ", ".join(submission_label(p) for p in settings.submissions) or "none"
+    return (f"rnn-grade: profile {settings.profile}, seed {settings.seed}, {len(settings.checks)} checks; "
+            f"submissions: {names}")
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
@@ -207,8 +152,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 total[1] += properties[MAX_SCORE]
     if not totals:
         return
-    setup = config.stash[SETUP]
+    settings = config.stash[SETTINGS]
     terminalreporter.section("rnn-grade")
     for name, (earned, available) in sorted(totals.items()):
         terminalreporter.write_line(f"{name}: {points_text(earned, available)} points of the checks run")
-    terminalreporter.write_line(f"profile {setup.profile}, seed {setup.seed}")
+    terminalreporter.write_line(f"profile {settings.profile}, seed {settings.seed}")

@@ -14,15 +14,12 @@ should be ~0 are judged against the array's own scale.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
 RTOL = 1e-6
 TINY = 1e-12  # absolute floor, for arrays that should be exactly zero
-
-_active_credits: list[list[float]] = []
 
 
 class PartialFailure(AssertionError):
@@ -34,18 +31,6 @@ class PartialFailure(AssertionError):
     def __init__(self, message: str, credit: float) -> None:
         super().__init__(message)
         self.credit = credit
-        if _active_credits:
-            _active_credits[-1].append(credit)
-
-
-@contextmanager
-def partial_credits() -> Iterator[list[float]]:
-    """Collect the credits of every PartialFailure raised inside the block."""
-    _active_credits.append([])
-    try:
-        yield _active_credits[-1]
-    finally:
-        _active_credits.pop()
 
 
 def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL) -> str | None:

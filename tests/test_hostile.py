@@ -37,12 +37,13 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK
+from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK, WorkerOptions
 from checks.registry import load_checks
 from checks.engine.report import gradescope_results
 from checks.engine.runner import Grade, grade_submission
@@ -123,11 +124,11 @@ def copy_case(name: str, folder: Path) -> tuple[Path, str]:
     return path, token
 
 
-def worker_options(expected: dict) -> dict:
+def worker_options(expected: dict) -> WorkerOptions:
     options = dict(expected.get("GRADE_OPTIONS", {}))
-    result = {"call_timeout": float(options.pop("call_timeout", DEFAULT_CALL_TIMEOUT))}
+    result = WorkerOptions(call_timeout=float(options.pop("call_timeout", DEFAULT_CALL_TIMEOUT)))
     if "memory_limit_mib" in options:
-        result["memory_limit"] = int(options.pop("memory_limit_mib")) * MIB
+        result = replace(result, memory_limit=int(options.pop("memory_limit_mib")) * MIB)
     assert not options, f"unknown GRADE_OPTIONS {options}"
     return result
 
@@ -269,7 +270,7 @@ def test_hostile_submission_gets_exactly_its_outcome(case, tmp_path, hostile_che
     expected = declared(HOSTILE / f"{case}.py")
     path, token = copy_case(case, tmp_path / "submission")
     try:
-        grade = grade_submission(path, hostile_checks, **worker_options(expected))
+        grade = grade_submission(path, hostile_checks, options=worker_options(expected))
         left = survivors(token)
     finally:
         kill_marked(token)

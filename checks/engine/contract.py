@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from checks.engine.isolation import Worker, WorkerFault
+from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
@@ -79,17 +79,25 @@ class Cache:
 
 
 class Submission:
-    """One submission behind its worker process, with validated contract methods."""
+    """One submission behind its worker process, with validated contract methods.
 
-    def __init__(self, path: Path, worker: Worker | None = None, **worker_options: Any) -> None:
+    It owns the worker: made here from ``options``, stopped by ``close``. The runner reads what
+    it needs through ``take_output``, ``stats`` and ``sandbox_note``, never through the worker.
+    """
+
+    def __init__(self, path: Path, options: WorkerOptions = WorkerOptions()) -> None:
         self.path = Path(path)
-        self.worker = worker or Worker(self.path, **worker_options)
-        hello = self.worker.hello()
+        self._worker = Worker(self.path, options)
+        try:
+            hello = self._worker.hello()
+        except WorkerFault:
+            self._worker.stop()
+            raise
         functions, import_error = hello.get("functions"), hello.get("import_error")
         # The reply is the worker's, so potentially the submission's: check its shape first.
         if type(functions) is not list or not all(type(f) is str for f in functions) \
                 or import_error is not None and type(import_error) is not str:
-            self.worker.stop()
+            self._worker.stop()
             raise WorkerFault("the worker sent a malformed reply while importing the submission")
         self.functions: frozenset[str] = frozenset(functions)
         self.import_error: str | None = import_error
@@ -99,7 +107,20 @@ class Submission:
         return f"<submission {self.path.name}>"
 
     def close(self) -> None:
-        self.worker.stop()
+        self._worker.stop()
+
+    def take_output(self) -> str:
+        """What the submission printed since the last call (capped); the next call starts afresh."""
+        return self._worker.output.take()
+
+    @property
+    def stats(self) -> WorkerStats:
+        return self._worker.stats
+
+    @property
+    def sandbox_note(self) -> str:
+        """Who the worker ran as, and why (see checks.engine.sandbox); for the instructor."""
+        return self._worker.sandbox_note
 
     # -- the contract -------------------------------------------------------------------------
 
@@ -186,7 +207,7 @@ class Submission:
     def _send(self, message: dict, function: str) -> dict:
         if function not in self.functions:
             raise NotImplementedInSubmission(f"not implemented: {function}")
-        answer = self.worker.request(message, doing=f"running {function}")
+        answer = self._worker.request(message, doing=f"running {function}")
         if "not_implemented" in answer:
             raise NotImplementedInSubmission(f"not implemented: {function}")
         if "raised" in answer:

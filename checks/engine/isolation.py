@@ -140,21 +140,38 @@ class DeadlineReader:
         return b"".join(chunks)
 
 
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How a worker runs its submission, fixed when the worker is made.
+
+    ``memory_limit`` is in bytes (None: no limit). ``deadline`` is a ``time.monotonic()`` instant
+    after which no request is sent (the whole-run bound). ``allowed_packages`` are what the
+    submission may import besides numpy; ``require_sandbox`` refuses to grade unconfined.
+    """
+
+    import_paths: tuple[Path, ...] = ()
+    call_timeout: float = DEFAULT_CALL_TIMEOUT
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT
+    deadline: float | None = None
+    allowed_packages: tuple[str, ...] = ()
+    require_sandbox: bool = False
+
+
+@dataclass(frozen=True)
+class WorkerStats:
+    """What one submission's grading cost inside the worker: round trips, and the time spent waiting."""
+
+    calls: int
+    seconds_waiting: float
+
+
 class Worker:
     """One live worker process for one submission, restarted on demand after a fault."""
 
-    def __init__(
-        self,
-        submission: Path,
-        import_paths: tuple[Path, ...] = (),
-        call_timeout: float = DEFAULT_CALL_TIMEOUT,
-        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
-    ) -> None:
+    def __init__(self, submission: Path, options: WorkerOptions = WorkerOptions()) -> None:
         self.submission = submission.resolve()
-        self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
-        self.call_timeout = call_timeout
-        self.memory_limit = memory_limit
-        self.deadline: float | None = None  # time.monotonic() after which no request is sent
+        self.options = options
+        self.import_paths = tuple(str(Path(p).resolve()) for p in options.import_paths)
         self.sandbox_note = ""
         self.output = OutputCapture()
         self.process: subprocess.Popen | None = None
@@ -174,7 +191,7 @@ class Worker:
         scratch = self._spawn()
         return self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
-             "memory_limit": self.memory_limit},
+             "memory_limit": self.options.memory_limit},
             doing="importing the submission",
             at_least=IMPORT_TIMEOUT,
         )
@@ -186,8 +203,12 @@ class Worker:
         self.requests_sent += 1
         return self._exchange(message, doing)
 
+    @property
+    def stats(self) -> WorkerStats:
+        return WorkerStats(self.requests_sent, self.seconds_waiting)
+
     def _exchange(self, message: dict, doing: str, at_least: float = 0.0) -> dict:
-        timeout, reason = self._time_allowed(max(self.call_timeout, at_least))
+        timeout, reason = self._time_allowed(max(self.options.call_timeout, at_least))
         started = time.perf_counter()
         try:
             write_message(self._requests, message)
@@ -211,9 +232,10 @@ class Worker:
 
     def _time_allowed(self, limit: float) -> tuple[float, str]:
         """The timeout of the next request: ``limit``, or less if the whole-run deadline is nearer."""
-        if self.deadline is None or self.deadline - time.monotonic() >= limit:
+        deadline = self.options.deadline
+        if deadline is None or deadline - time.monotonic() >= limit:
             return limit, "timed out"
-        remaining = self.deadline - time.monotonic()
+        remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.stop()
             raise WorkerFault("not finished: the whole-run deadline was reached")

@@ -7,19 +7,21 @@ lost and nothing escapes: the report always lists every check.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 import hypothesis
 
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
-from checks.engine.isolation import Worker, WorkerFault
+from checks.engine.isolation import WorkerFault, WorkerOptions
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
-from checks.verdicts import PartialFailure, partial_credits
+from checks.verdicts import PartialFailure
 
 MESSAGE_LIMIT = 3000
 
@@ -82,9 +84,9 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckR
     The Hypothesis profile was fixed when the check was imported (``checks.registry``).
     """
     started = time.perf_counter()
-    sub.worker.output.take()  # start this check's output segment
+    sub.take_output()  # start this check's output segment
     score, message, grader_error = _score(check, sub, seed)
-    return CheckResult(check, score, _shorten(message), sub.worker.output.take(), time.perf_counter() - started,
+    return CheckResult(check, score, _shorten(message), sub.take_output(), time.perf_counter() - started,
                        grader_error)
 
 
@@ -97,13 +99,13 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
         return 0.0, f"not implemented: {', '.join(missing)}", None
     test = hypothesis.seed(seed)(check.function)
     try:
-        with partial_credits() as credits:
+        with credits_of_every_example(test) as credits:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
         return 0.0, str(fault), None
     except PartialFailure as failure:
         # The lowest credit seen on any failing example, not just on the shrunk one.
-        return check.points * min(credits), _explain(failure), None
+        return check.points * min([*credits, failure.credit]), _explain(failure), None
     except Exception as failure:  # noqa: BLE001 - sorted below: the submission's fault, or the check's
         if is_grader_fault(failure):
             return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check)
@@ -138,6 +140,38 @@ def describe_grader_fault(error: BaseException, check: Check) -> str:
     return f"check {check.name} ({check.source}) raised {type(error).__name__}: {error}\n  at {location}{code}"
 
 
+@contextmanager
+def credits_of_every_example(test: Callable) -> Iterator[list[float]]:
+    """The credit of every PartialFailure that any example of ``test`` raises, while in the block.
+
+    Hypothesis re-raises only the failure of the shrunk example, and shrinking may well find one
+    on which more parts happen to be right. So for the block's duration the function Hypothesis
+    runs per example (``test.hypothesis.inner_test``, reassignable for such wrappers) is wrapped
+    to note each credit on its way out; the original is put back afterwards. A plain function
+    has a single example: the credit of its failure is all there is.
+    """
+    credits: list[float] = []
+    hooks = getattr(test, "hypothesis", None)
+    if hooks is None:
+        yield credits
+        return
+    inner = hooks.inner_test
+
+    @functools.wraps(inner)
+    def noting_credits(*args, **kwargs):
+        try:
+            return inner(*args, **kwargs)
+        except PartialFailure as failure:
+            credits.append(failure.credit)
+            raise
+
+    hooks.inner_test = noting_credits
+    try:
+        yield credits
+    finally:
+        hooks.inner_test = inner
+
+
 def _explain(failure: BaseException) -> str:
     """The failure's own message, then Hypothesis's falsifying example."""
     notes = [note for note in getattr(failure, "__notes__", []) if not note.startswith("You can reproduce")]
@@ -155,26 +189,26 @@ def _shorten(message: str) -> str:
 
 def grade_submission(
     path: Path,
-    checks: list[Check],
+    checks: Sequence[Check],
     seed: int = DEFAULT_SEED,
     progress: Callable[[CheckResult], None] | None = None,
     deadline: float | None = None,
-    **worker_options,
+    options: WorkerOptions = WorkerOptions(),
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
     ``progress``, if given, sees each result as soon as it exists (a long run shows it is alive).
     ``deadline`` bounds the whole run, in seconds: a check still running then fails, and checks
-    not started get 0, each with a message saying so.
+    not started get 0, each with a message saying so (it sets ``options.deadline``, the instant).
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
-    sub, fault = open_submission(Path(path), deadline=ends, **worker_options)
+    sub, fault = open_submission(Path(path), replace(options, deadline=ends))
     if sub is None:
         results = [unimportable_result(check, fault) for check in checks]
         return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started)
-    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.worker.sandbox_note)
+    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.sandbox_note)
     try:
         for check in checks:
             if ends is not None and time.monotonic() >= ends:
@@ -187,22 +221,18 @@ def grade_submission(
     finally:
         sub.close()
     grade.seconds = time.perf_counter() - started
-    grade.worker_calls, grade.worker_seconds = sub.worker.requests_sent, sub.worker.seconds_waiting
+    grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
     return grade
 
 
-def open_submission(path: Path, deadline: float | None = None, **worker_options) -> tuple[Submission | None, str | None]:
+def open_submission(path: Path, options: WorkerOptions = WorkerOptions()) -> tuple[Submission | None, str | None]:
     """Start the submission's worker: (submission, None), or (None, why) if the import hung or crashed it.
 
     An import that raises is not such a fault: it gives a Submission whose ``import_error`` is set.
-    ``deadline`` is a ``time.monotonic()`` time after which the worker takes no more requests.
     """
-    worker = Worker(path, **worker_options)
-    worker.deadline = deadline
     try:
-        return Submission(path, worker=worker), None
+        return Submission(path, options), None
     except WorkerFault as fault:
-        worker.stop()
         return None, str(fault)
 
 
