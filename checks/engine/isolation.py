@@ -166,16 +166,11 @@ class Worker:
         self.scratch: str | None = None
         self.requests_sent = 0
         self.seconds_waiting = 0.0
-        self.starts = 0
-        self.restarts = 0
 
     def hello(self) -> dict:
         """Start the worker, import the submission, and return {"functions", "import_error"}."""
         if self.process is not None:
             self.stop()
-        if self.starts:
-            self.restarts += 1
-        self.starts += 1
         scratch = self._spawn()
         return self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
