@@ -1,10 +1,16 @@
 """The process boundary: one worker process per submission, with timeouts, restarts and capture.
 
 The grading process never imports student code. ``Worker`` starts ``python -m checks.engine.worker`` in a
-scratch directory with a minimal environment and its own process group, sends it requests, and
-waits for answers with a deadline. A worker that hangs is killed (with its whole process group,
-so children it spawned go too); a worker that dies is noticed. Either way the fault is raised as
-``WorkerFault``, and the next request starts a fresh worker, so only the check in progress is lost.
+scratch directory with a minimal environment, sends it requests, and waits for answers with a
+deadline. A worker that hangs is stopped; a worker that dies is noticed. Either way the fault is
+raised as ``WorkerFault``, and the next request starts a fresh worker, so only the check in
+progress is lost.
+
+Each worker runs under its own supervisor process (``checks.engine.supervisor``), which the
+grader starts and stops: the supervisor kills the worker's process group and every daemon that
+escaped it, and exits as the worker did, so the grader still learns how the worker died. The
+grading process itself adopts nothing and kills nothing but its supervisors, so a caller's own
+child processes (a pytest session's, say) are left alone.
 """
 
 from __future__ import annotations
@@ -20,8 +26,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checks.engine import supervisor
 from checks.engine.protocol import read_message, write_message
-from checks.engine.reaper import become_subreaper, kill_orphans
 from checks.engine.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -29,15 +35,14 @@ DEFAULT_MEMORY_LIMIT = 2 * 1024**3
 # Starting the worker means starting Python and importing numpy and the submission: on a loaded
 # machine that alone can take seconds, so it gets at least this long whatever --call-timeout says.
 IMPORT_TIMEOUT = 30.0
+# Stopping a worker is the supervisor's job; if it has not exited this long after being told to
+# (stopped by a signal, say), it is killed, and daemons the worker started may then escape.
+SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.
 PASSED_ENVIRONMENT = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "LANG", "LC_ALL", "TZ")
-
-
-# Pids of running workers in this process: everything else re-parented to us is an orphan.
-_live_workers: set[int] = set()
 
 
 class WorkerFault(BaseException):
@@ -178,16 +183,11 @@ class Worker:
         self.scratch: str | None = None
         self.requests_sent = 0
         self.seconds_waiting = 0.0
-        self.starts = 0
-        self.restarts = 0
 
     def hello(self) -> dict:
         """Start the worker, import the submission, and return {"functions", "import_error"}."""
         if self.process is not None:
             self.stop()
-        if self.starts:
-            self.restarts += 1
-        self.starts += 1
         scratch = self._spawn()
         return self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
@@ -244,28 +244,29 @@ class Worker:
     def _spawn(self) -> Scratch:
         scratch = prepare_scratch(self.submission, self.import_paths)
         self.scratch, self.sandbox_note = str(scratch.folder), scratch.note
-        become_subreaper()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
+        control_read, control_write = os.pipe()
+        # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
+        # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
+        worker = [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.worker",
+                  str(request_read), str(response_write)]
         self.process = subprocess.Popen(
-            # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
-            # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
-            [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.worker", str(request_read), str(response_write)],
+            supervisor.command(worker, control_read, output_write, (request_read, response_write)),
             stdin=subprocess.DEVNULL,
-            stdout=output_write,
-            stderr=output_write,
-            pass_fds=(request_read, response_write),
+            stdout=subprocess.DEVNULL,  # the worker prints into output_write; the supervisor's errors reach our stderr
+            pass_fds=(request_read, response_write, output_write, control_read),
             cwd=self.scratch,
             env=worker_environment(self.scratch),
-            start_new_session=True,  # its own process group: killing it kills its children
+            start_new_session=True,  # no terminal signals; its own process group for the last-resort kill
             user=scratch.user[0] if scratch.user else None,
             group=scratch.user[1] if scratch.user else None,
             extra_groups=[] if scratch.user else None,
         )
-        _live_workers.add(self.process.pid)
-        for fd in (request_read, response_write, output_write):
+        for fd in (request_read, response_write, output_write, control_read):
             os.close(fd)
+        self._control = control_write
         self._requests = os.fdopen(request_write, "wb")
         self._responses = response_read
         self._output = OutputPipe(output_read, self.output)
@@ -287,19 +288,18 @@ class Worker:
         return f"it exited with status {code} (sys.exit or os._exit in the submission?)"
 
     def stop(self) -> None:
-        """Kill the worker and everything it started."""
+        """Stop the worker and everything it started (its supervisor does the killing)."""
         process, self.process = self.process, None
         if process is not None:
             self._cleanup(process)
 
     def _cleanup(self, process: subprocess.Popen) -> None:
+        os.close(self._control)  # the supervisor's cue: kill the worker and all it started, then exit
         try:
+            process.wait(timeout=SUPERVISOR_GRACE)
+        except subprocess.TimeoutExpired:  # unreaped, so its pid (and group id) is still ours
             os.killpg(process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        process.wait()
-        _live_workers.discard(process.pid)
-        kill_orphans(keep=_live_workers)  # daemons that left the process group with setsid()
+            process.wait()
         self._output.drain_ready()  # what it printed before it hung or died belongs to this check
         self._output.close()
         for close in (self._requests.close, lambda: os.close(self._responses)):

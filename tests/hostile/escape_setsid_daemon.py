@@ -3,9 +3,9 @@ own session and process group), closes every inherited descriptor and becomes a 
 for a minute, with a marker on its command line.
 
 Killing the worker's process group does not reach it. Required: after grading, no process with the
-marker remains. Not yet defended (see SECURITY.md): test_hostile marks this case as an expected
-failure until the harness kills every descendant of the worker, not only its process group. The
-functions are correct: full marks.
+marker remains. The worker's supervisor is a child subreaper, so the daemon is re-parented to it
+when its parent exits, and killed with the worker (Linux only; see SECURITY.md). The functions are
+correct: full marks.
 """
 
 import os

@@ -1,6 +1,7 @@
 """Killing the grader: at import and on the first call of rnn_step_forward, the submission sends
-SIGKILL to its parent process, the grader, so that no report is ever written. It only does so when
-the parent is the rnn-grade command (so that, graded in process, it never shoots the test runner).
+SIGKILL to the grader, so that no report is ever written. The grader is the nearest ancestor that
+is the rnn-grade command (the worker's parent is its supervisor); it never shoots anything else
+(graded in process, the test runner is no such ancestor, and is left alone).
 
 When grading runs as root the worker runs as user nobody, which may not signal root's processes:
 the grader lives on and writes the genuine report (test_hostile, root only). Graded as the same user,
@@ -18,14 +19,29 @@ EXPECTED_SCORES = {"tiny_step_forward": 2, "tiny_step_backward": 3, "tiny_clip_g
 ATTEMPTS: list[str] = []
 
 
+def parent(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
+
+
+def is_rnn_grade(pid: int) -> bool:
+    """`python -m checks.engine.cli ...` or `.../bin/rnn-grade ...`, nothing else."""
+    try:
+        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except OSError:
+        return False
+    return "checks.engine.cli" in arguments or any(Path(a).name == "rnn-grade" for a in arguments[:2])
+
+
 def kill_grader() -> None:
     grader = os.getppid()
-    try:
-        arguments = Path(f"/proc/{grader}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
+    while grader > 1 and not is_rnn_grade(grader):
+        grader = parent(grader)
+    if grader <= 1:
         return
-    if "checks.engine.cli" not in arguments and not any(Path(a).name == "rnn-grade" for a in arguments[:2]):
-        return  # `python -m checks.engine.cli ...` or `.../bin/rnn-grade ...`, nothing else
     try:
         os.kill(grader, signal.SIGKILL)
         ATTEMPTS.append(f"KILL-GRADER {grader}: sent")
