@@ -177,9 +177,6 @@ def test_truncation_windows_do_not_divide_T(T, data):
         assert T % window != 0
 
 
-def test_truncation_windows_need_two_steps():
-    with pytest.raises(ValueError):
-        truncation_windows(1)
 
 
 # --------------------------------------------------------------------------- BiRNN
