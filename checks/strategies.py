@@ -88,11 +88,13 @@ def _check_scale(value: object, name: str) -> None:
         raise InvalidArgument(f"{name} must be finite and > 0, but got {name}={value!r}")
 
 
-def _check_shape(shape: object) -> None:
-    """``shape`` must be an int >= 0 or a tuple of them, as ``hnp.arrays`` takes."""
+def _checked_shape(shape: object) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints; it must be an int >= 0 or a tuple of them (numpy integers
+    too, which ``hnp.arrays`` itself does not take)."""
     sides = shape if isinstance(shape, tuple) else (shape,)
     if not all(isinstance(side, Integral) and not isinstance(side, bool) and side >= 0 for side in sides):
         raise InvalidArgument(f"shape must be an int >= 0 or a tuple of them, but got shape={shape!r}")
+    return tuple(int(side) for side in sides)
 
 
 def _check_sizes(max_n: int, max_t: int, max_d: int, max_h: int, min_t: int) -> None:
@@ -160,7 +162,7 @@ def float_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarr
     Raises InvalidArgument unless shape is an int >= 0 or a tuple of them, and scale is
     finite and > 0.
     """
-    _check_shape(shape)
+    shape = _checked_shape(shape)
     _check_scale(scale, "scale")
     # fill=st.nothing() makes Hypothesis draw every element. Its default "fill"
     # optimisation repeats one value over most of the array, which produces constant
