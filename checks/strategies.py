@@ -97,13 +97,6 @@ def _checked_shape(shape: object) -> tuple[int, ...]:
     return tuple(int(side) for side in sides)
 
 
-def _check_sizes(max_n: int, max_t: int, max_d: int, max_h: int, min_t: int) -> None:
-    """The arguments of ``dims``: every size at least 1, min_t <= max_t."""
-    for name, value in dict(max_n=max_n, max_t=max_t, max_d=max_d, max_h=max_h, min_t=min_t).items():
-        _check_int(value, name, minimum=1)
-    _check_order(min_t, max_t, "min_t", "max_t")
-
-
 # --------------------------------------------------------------------------- sizes
 
 
@@ -133,7 +126,9 @@ def dims(
     Raises InvalidArgument unless every argument is an int >= 1 and min_t <= max_t: every
     problem has at least one example, step, input feature and hidden unit.
     """
-    _check_sizes(max_n, max_t, max_d, max_h, min_t)
+    for name, value in dict(max_n=max_n, max_t=max_t, max_d=max_d, max_h=max_h, min_t=min_t).items():
+        _check_int(value, name, minimum=1)
+    _check_order(min_t, max_t, "min_t", "max_t")
     return _dims(max_n, max_t, max_d, max_h, min_t)
 
 
@@ -251,16 +246,13 @@ def rnn_problems(
     saturated); dh (N, T, H) in [-1, 1].
 
     Raises InvalidArgument for sizes that ``dims`` refuses, or a saturated that is not a bool."""
-    _check_sizes(max_n, max_t, max_d, max_h, min_t)
     _check_bool(saturated, "saturated")
-    return _rnn_problems(max_n, max_t, max_d, max_h, min_t, saturated)
+    return _rnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated)
 
 
 @st.composite
-def _rnn_problems(
-    draw: st.DrawFn, max_n: int, max_t: int, max_d: int, max_h: int, min_t: int, saturated: bool
-) -> RNNProblem:
-    return rnn_problem_from_seed(draw(_dims(max_n, max_t, max_d, max_h, min_t)), draw(SEEDS), saturated)
+def _rnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> RNNProblem:
+    return rnn_problem_from_seed(draw(sizes), draw(SEEDS), saturated)
 
 
 def _uniform(rng: np.random.Generator, shape: Shape, scale: float = 1.0) -> np.ndarray:
@@ -293,16 +285,10 @@ def long_rnn_problems(
     """An RNNProblem with min_t <= T <= max_t (hundreds of steps). Hypothesis draws
     only the sizes and a seed; the values come from ``rnn_problem_from_seed``, because
     drawing thousands of floats one by one overruns Hypothesis's per-example buffer.
+    It is ``rnn_problems`` with other default sizes.
 
     Raises InvalidArgument for sizes that ``dims`` refuses."""
-    _check_sizes(max_n, max_t, max_d, max_h, min_t)
-    return _long_rnn_problems(min_t, max_t, max_n, max_d, max_h)
-
-
-@st.composite
-def _long_rnn_problems(draw: st.DrawFn, min_t: int, max_t: int, max_n: int, max_d: int, max_h: int) -> RNNProblem:
-    problem_dims = draw(_dims(max_n, max_t, max_d, max_h, min_t))
-    return rnn_problem_from_seed(problem_dims, draw(SEEDS))
+    return _rnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated=False)
 
 
 def truncation_windows(T: int) -> st.SearchStrategy[int]:
@@ -356,16 +342,13 @@ def birnn_problems(
 
     Raises InvalidArgument for sizes that ``dims`` refuses, or a saturated that is not a bool.
     """
-    _check_sizes(max_n, max_t, max_d, max_h, min_t)
     _check_bool(saturated, "saturated")
-    return _birnn_problems(max_n, max_t, max_d, max_h, min_t, saturated)
+    return _birnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated)
 
 
 @st.composite
-def _birnn_problems(
-    draw: st.DrawFn, max_n: int, max_t: int, max_d: int, max_h: int, min_t: int, saturated: bool
-) -> BiRNNProblem:
-    N, T, D, H = draw(_dims(max_n, max_t, max_d, max_h, min_t))
+def _birnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> BiRNNProblem:
+    N, T, D, H = draw(sizes)
     rng = np.random.default_rng(draw(SEEDS))
     x = _uniform(rng, (N, T, D))
     h0_f, Wx_f, Wh_f, b_f = parameters_from(rng, N, D, H, saturated)
@@ -423,17 +406,16 @@ def classifier_problems(
     Raises InvalidArgument for sizes that ``dims`` refuses, or a logit_scale that is neither
     None nor finite and > 0.
     """
-    _check_sizes(max_n, max_t, max_d, max_h, min_t)
     if logit_scale is not None:
         _check_scale(logit_scale, "logit_scale")
-    return _classifier_problems(max_n, max_t, max_d, max_h, min_t, logit_scale)
+    return _classifier_problems(dims(max_n, max_t, max_d, max_h, min_t), logit_scale)
 
 
 @st.composite
 def _classifier_problems(
-    draw: st.DrawFn, max_n: int, max_t: int, max_d: int, max_h: int, min_t: int, logit_scale: float | None
+    draw: st.DrawFn, sizes: st.SearchStrategy[Dims], logit_scale: float | None
 ) -> ClassifierProblem:
-    N, T, D, H = draw(_dims(max_n, max_t, max_d, max_h, min_t))
+    N, T, D, H = draw(sizes)
     rng = np.random.default_rng(draw(SEEDS))
     x = _uniform(rng, (N, T, D))
     y = rng.integers(0, 2, size=N).astype(np.float64)
