@@ -7,6 +7,7 @@ the ``@given`` tests check that everything generated is within bounds.
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import math
 import re
@@ -345,6 +346,26 @@ def bad_calls():
 def test_strategies_refuse_bad_arguments_when_built(strategy, arguments, named):
     with pytest.raises(InvalidArgument, match=re.escape(named)):
         strategy(**arguments)
+
+
+BROKEN_CHECK = """\
+from hypothesis import given
+from checks.strategies import rnn_problems
+
+@given(p=rnn_problems(max_n=0))
+def check(sub, p):
+    pass
+"""
+
+
+def test_a_misused_strategy_fails_when_its_check_module_is_imported(tmp_path):
+    path = tmp_path / "broken_check.py"
+    path.write_text(BROKEN_CHECK)
+    spec = importlib.util.spec_from_file_location("broken_check", path)
+    with pytest.raises(InvalidArgument, match="max_n=0") as raised:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    # The traceback runs through the check's own line, so the error can name it.
+    assert any(entry.path == path and entry.lineno + 1 == 4 for entry in raised.traceback)
 
 
 #: Valid calls at the edges of what is accepted (the least sizes, numpy numbers, empty arrays).
