@@ -25,21 +25,76 @@ Two ways to make values:
   problem with NumPy's ``default_rng(seed)``; Hypothesis then shrinks only the sizes.
   That is what makes a full grade run fast enough. ``long_rnn_problems`` and
   ``rnn_problem_from_seed`` do the same for sequences of hundreds of steps.
+
+Every strategy checks its arguments when it is built, as ``hypothesis.extra.numpy`` does, and
+raises ``hypothesis.errors.InvalidArgument`` naming the bad argument and value. Strategies are
+built when a check module is imported (``@given(p=rnn_problems(max_n=0))``), so a misuse is an
+error of the check at load time, never a failure inside a check run charged to the student.
 """
 
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as hnp
 
 #: Multiplier of weights and biases for saturated problems.
 SATURATION_GAIN = 1e3
 
 Shape = int | tuple[int, ...]
+
+
+# --------------------------------------------------------------------------- argument checks
+# Hypothesis's own helpers (check_type, check_valid_size, ...) live in hypothesis.internal, which
+# is not public API; these are the few this module needs, with messages in the same style.
+# Each strategy below is a plain function that runs these checks eagerly and then returns a
+# private composite: calling an @st.composite function only builds a lazy strategy, whose body
+# (and so any check inside it) runs at the first draw.
+
+
+def _check_int(value: object, name: str, minimum: int) -> None:
+    """``value`` must be an int (numpy integers too, bools not) >= minimum."""
+    if isinstance(value, bool) or not isinstance(value, Integral):
+        raise InvalidArgument(f"{name} must be an int, but got {name}={value!r} "
+                              f"(type {type(value).__name__})")
+    if value < minimum:
+        raise InvalidArgument(f"{name} must be at least {minimum}, but got {name}={value!r}")
+
+
+def _check_order(low: int, high: int, low_name: str, high_name: str) -> None:
+    """low <= high, for the two ends of a size range."""
+    if high < low:
+        raise InvalidArgument(f"{high_name} must be at least {low_name}, but got "
+                              f"{low_name}={low!r} > {high_name}={high!r}")
+
+
+def _check_bool(value: object, name: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidArgument(f"{name} must be True or False, but got {name}={value!r} "
+                              f"(type {type(value).__name__})")
+
+
+def _check_scale(value: object, name: str) -> None:
+    """``value`` must be a finite real number > 0 (numpy floats too, bools not)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise InvalidArgument(f"{name} must be a real number, but got {name}={value!r} "
+                              f"(type {type(value).__name__})")
+    if not (math.isfinite(value) and value > 0):
+        raise InvalidArgument(f"{name} must be finite and > 0, but got {name}={value!r}")
+
+
+def _checked_shape(shape: object) -> tuple[int, ...]:
+    """``shape`` as a tuple of ints; it must be an int >= 0 or a tuple of them (numpy integers
+    too, which ``hnp.arrays`` itself does not take)."""
+    sides = shape if isinstance(shape, tuple) else (shape,)
+    if not all(isinstance(side, Integral) and not isinstance(side, bool) and side >= 0 for side in sides):
+        raise InvalidArgument(f"shape must be an int >= 0 or a tuple of them, but got shape={shape!r}")
+    return tuple(int(side) for side in sides)
 
 
 # --------------------------------------------------------------------------- sizes
@@ -54,22 +109,31 @@ class Dims(NamedTuple):
     H: int
 
 
-@st.composite
 def dims(
-    draw: st.DrawFn,
     max_n: int = 4,
     max_t: int = 12,
     max_d: int = 6,
     max_h: int = 6,
     min_t: int = 1,
-) -> Dims:
+) -> st.SearchStrategy[Dims]:
     """Draw Dims with 1 <= N <= max_n, min_t <= T <= max_t, 1 <= D <= max_d,
     1 <= H <= max_h.
 
     A boolean ``square`` is drawn first: when True, D = H (drawn up to
     min(max_d, max_h)); otherwise D and H are drawn independently. So both D = H and
     D ≠ H appear regularly, rather than D = H only by coincidence.
+
+    Raises InvalidArgument unless every argument is an int >= 1 and min_t <= max_t: every
+    problem has at least one example, step, input feature and hidden unit.
     """
+    for name, value in dict(max_n=max_n, max_t=max_t, max_d=max_d, max_h=max_h, min_t=min_t).items():
+        _check_int(value, name, minimum=1)
+    _check_order(min_t, max_t, "min_t", "max_t")
+    return _dims(max_n, max_t, max_d, max_h, min_t)
+
+
+@st.composite
+def _dims(draw: st.DrawFn, max_n: int, max_t: int, max_d: int, max_h: int, min_t: int) -> Dims:
     square = draw(st.booleans())
     N = draw(st.integers(1, max_n))
     T = draw(st.integers(min_t, max_t))
@@ -89,7 +153,12 @@ def float_arrays(shape: Shape, scale: float = 1.0) -> st.SearchStrategy[np.ndarr
     [-1, 1] (no NaN, no inf, no subnormals) and then multiplied by ``scale``.
 
     The result is always an ndarray, also for shape ().
+
+    Raises InvalidArgument unless shape is an int >= 0 or a tuple of them, and scale is
+    finite and > 0.
     """
+    shape = _checked_shape(shape)
+    _check_scale(scale, "scale")
     # fill=st.nothing() makes Hypothesis draw every element. Its default "fill"
     # optimisation repeats one value over most of the array, which produces constant
     # and symmetric matrices: a transposed Wh or a swapped index is then invisible.
@@ -115,12 +184,23 @@ def rnn_scales(D: int, H: int, saturated: bool = False) -> tuple[float, float, f
     return gain / math.sqrt(D), gain / math.sqrt(H), 0.5 * gain
 
 
-@st.composite
 def rnn_parameters(
-    draw: st.DrawFn, N: int, D: int, H: int, saturated: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    N: int, D: int, H: int, saturated: bool = False
+) -> st.SearchStrategy[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """One RNN's (h0, Wx, Wh, b): h0 (N, H) in [-1, 1], Wx (D, H), Wh (H, H) and
-    b (H,) at the scales of ``rnn_scales(D, H, saturated)``."""
+    b (H,) at the scales of ``rnn_scales(D, H, saturated)``.
+
+    Raises InvalidArgument unless N, D and H are ints >= 1 and saturated is a bool."""
+    for name, value in dict(N=N, D=D, H=H).items():
+        _check_int(value, name, minimum=1)
+    _check_bool(saturated, "saturated")
+    return _rnn_parameters(N, D, H, saturated)
+
+
+@st.composite
+def _rnn_parameters(
+    draw: st.DrawFn, N: int, D: int, H: int, saturated: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return parameters_from(np.random.default_rng(draw(SEEDS)), N, D, H, saturated)
 
 
@@ -152,21 +232,27 @@ class RNNProblem(NamedTuple):
         return Dims(N, T, D, self.h0.shape[1])
 
 
-@st.composite
 def rnn_problems(
-    draw: st.DrawFn,
     max_n: int = 4,
     max_t: int = 12,
     max_d: int = 6,
     max_h: int = 6,
     min_t: int = 1,
     saturated: bool = False,
-) -> RNNProblem:
+) -> st.SearchStrategy[RNNProblem]:
     """An RNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)`` and
     values from ``rnn_problem_from_seed`` with a drawn seed: x (N, T, D) and h0 (N, H) in [-1, 1];
     Wx in [-1, 1]/sqrt(D), Wh in [-1, 1]/sqrt(H), b in [-0.5, 0.5] (times 1e3 if
-    saturated); dh (N, T, H) in [-1, 1]."""
-    return rnn_problem_from_seed(draw(dims(max_n, max_t, max_d, max_h, min_t)), draw(SEEDS), saturated)
+    saturated); dh (N, T, H) in [-1, 1].
+
+    Raises InvalidArgument for sizes that ``dims`` refuses, or a saturated that is not a bool."""
+    _check_bool(saturated, "saturated")
+    return _rnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated)
+
+
+@st.composite
+def _rnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> RNNProblem:
+    return rnn_problem_from_seed(draw(sizes), draw(SEEDS), saturated)
 
 
 def _uniform(rng: np.random.Generator, shape: Shape, scale: float = 1.0) -> np.ndarray:
@@ -189,28 +275,29 @@ def rnn_problem_from_seed(dims: Dims, seed: int, saturated: bool = False) -> RNN
     return RNNProblem(x, h0, Wx, Wh, b, dh=_uniform(rng, (N, T, H)))
 
 
-@st.composite
 def long_rnn_problems(
-    draw: st.DrawFn,
     min_t: int = 200,
     max_t: int = 400,
     max_n: int = 2,
     max_d: int = 3,
     max_h: int = 3,
-) -> RNNProblem:
+) -> st.SearchStrategy[RNNProblem]:
     """An RNNProblem with min_t <= T <= max_t (hundreds of steps). Hypothesis draws
     only the sizes and a seed; the values come from ``rnn_problem_from_seed``, because
-    drawing thousands of floats one by one overruns Hypothesis's per-example buffer."""
-    problem_dims = draw(dims(max_n, max_t, max_d, max_h, min_t))
-    return rnn_problem_from_seed(problem_dims, draw(SEEDS))
+    drawing thousands of floats one by one overruns Hypothesis's per-example buffer.
+    It is ``rnn_problems`` with other default sizes.
+
+    Raises InvalidArgument for sizes that ``dims`` refuses."""
+    return _rnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated=False)
 
 
 def truncation_windows(T: int) -> st.SearchStrategy[int]:
     """Truncation windows 1 <= window <= T-1 for a sequence of T >= 2 steps that do
     NOT divide T, so that the last window is shorter than the others. Only T = 2 has
-    no such window (1 divides every T); there it gives window = 1."""
-    if T < 2:
-        raise ValueError(f"a window shorter than the sequence needs T >= 2, got {T}")
+    no such window (1 divides every T); there it gives window = 1.
+
+    Raises InvalidArgument unless T is an int >= 2 (a window shorter than the sequence)."""
+    _check_int(T, "T", minimum=2)
     non_divisors = [w for w in range(1, T) if T % w != 0]
     return st.sampled_from(non_divisors or list(range(1, T)))
 
@@ -238,24 +325,30 @@ class BiRNNProblem(NamedTuple):
         return Dims(N, T, D, self.h0_f.shape[1])
 
 
-@st.composite
 def birnn_problems(
-    draw: st.DrawFn,
     max_n: int = 3,
     max_t: int = 8,
     max_d: int = 5,
     max_h: int = 5,
     min_t: int = 1,
     saturated: bool = False,
-) -> BiRNNProblem:
+) -> st.SearchStrategy[BiRNNProblem]:
     """A BiRNNProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)``:
     x (N, T, D) in [-1, 1]; two independent parameter sets, each as in
     ``rnn_parameters``; dh (N, T, 2H) in [-1, 1].
 
     The default sizes are smaller than rnn_problems': two directions and a (N, T, 2H)
     gradient cost twice as much per example.
+
+    Raises InvalidArgument for sizes that ``dims`` refuses, or a saturated that is not a bool.
     """
-    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    _check_bool(saturated, "saturated")
+    return _birnn_problems(dims(max_n, max_t, max_d, max_h, min_t), saturated)
+
+
+@st.composite
+def _birnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> BiRNNProblem:
+    N, T, D, H = draw(sizes)
     rng = np.random.default_rng(draw(SEEDS))
     x = _uniform(rng, (N, T, D))
     h0_f, Wx_f, Wh_f, b_f = parameters_from(rng, N, D, H, saturated)
@@ -287,20 +380,21 @@ class ClassifierProblem(NamedTuple):
 
 
 def binary_labels(N: int) -> st.SearchStrategy[np.ndarray]:
-    """float64 arrays of shape (N,) with every entry 0.0 or 1.0."""
+    """float64 arrays of shape (N,) with every entry 0.0 or 1.0.
+
+    Raises InvalidArgument unless N is an int >= 1."""
+    _check_int(N, "N", minimum=1)
     return hnp.arrays(np.float64, (N,), elements=st.sampled_from([0.0, 1.0]), fill=st.nothing())
 
 
-@st.composite
 def classifier_problems(
-    draw: st.DrawFn,
     max_n: int = 4,
     max_t: int = 8,
     max_d: int = 5,
     max_h: int = 5,
     min_t: int = 1,
     logit_scale: float | None = None,
-) -> ClassifierProblem:
+) -> st.SearchStrategy[ClassifierProblem]:
     """A ClassifierProblem with sizes from ``dims(max_n, max_t, max_d, max_h, min_t)``
     (min_t >= 1: the head reads h_T). x, h0, Wx, Wh, b as in rnn_problems, y in {0, 1}.
 
@@ -308,10 +402,20 @@ def classifier_problems(
     With a logit_scale s (e.g. 1e3), W2 and b2 are in [-s, s]: since |h_T| < 1,
     |z| < s·(H + 1) and typically reaches the hundreds to thousands for s = 1e3, where
     a naive log(sigmoid(z)) gives log(0).
+
+    Raises InvalidArgument for sizes that ``dims`` refuses, or a logit_scale that is neither
+    None nor finite and > 0.
     """
-    if min_t < 1:
-        raise ValueError("the classifier reads h_T, so it needs T >= 1")
-    N, T, D, H = draw(dims(max_n, max_t, max_d, max_h, min_t))
+    if logit_scale is not None:
+        _check_scale(logit_scale, "logit_scale")
+    return _classifier_problems(dims(max_n, max_t, max_d, max_h, min_t), logit_scale)
+
+
+@st.composite
+def _classifier_problems(
+    draw: st.DrawFn, sizes: st.SearchStrategy[Dims], logit_scale: float | None
+) -> ClassifierProblem:
+    N, T, D, H = draw(sizes)
     rng = np.random.default_rng(draw(SEEDS))
     x = _uniform(rng, (N, T, D))
     y = rng.integers(0, 2, size=N).astype(np.float64)
@@ -327,16 +431,24 @@ def classifier_problems(
 GRADIENT_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=3)
 
 
-@st.composite
-def gradient_dicts(
-    draw: st.DrawFn, max_tensors: int = 4, min_tensors: int = 1
-) -> dict[str, np.ndarray]:
+def gradient_dicts(max_tensors: int = 4, min_tensors: int = 1) -> st.SearchStrategy[dict[str, np.ndarray]]:
     """dicts of min_tensors … max_tensors float64 arrays of 1 to 3 dimensions (each
     side 1 … 3), named "W<i>" (2 or more dimensions) or "b<i>" (1 dimension), i = 0, 1, ….
 
     Each tensor has entries in [-1, 1] times its own 10**k, k in -6 … 6, so one dict
     mixes very different magnitudes (a per-tensor instead of a global norm shows).
+
+    Raises InvalidArgument unless both are ints >= 1 (a model has at least one parameter)
+    and min_tensors <= max_tensors.
     """
+    _check_int(max_tensors, "max_tensors", minimum=1)
+    _check_int(min_tensors, "min_tensors", minimum=1)
+    _check_order(min_tensors, max_tensors, "min_tensors", "max_tensors")
+    return _gradient_dicts(max_tensors, min_tensors)
+
+
+@st.composite
+def _gradient_dicts(draw: st.DrawFn, max_tensors: int, min_tensors: int) -> dict[str, np.ndarray]:
     n = draw(st.integers(min_tensors, max_tensors))
     rng = np.random.default_rng(draw(SEEDS))
     grads = {}
@@ -350,7 +462,7 @@ def gradient_dicts(
 
 def max_norms() -> st.SearchStrategy[float]:
     """Positive finite floats m·10**k with 1 <= m < 10 and k in -6 … 6, i.e. spread
-    evenly over thirteen orders of magnitude (1e-6 … 1e7)."""
+    evenly over thirteen orders of magnitude (1e-6 … 1e7). It takes no arguments."""
     return st.builds(
         lambda mantissa, k: mantissa * 10.0**k,
         st.floats(1, 10, exclude_max=True),
@@ -369,14 +481,12 @@ class SeriesLayout(NamedTuple):
     window: int
 
 
-@st.composite
 def series_layouts(
-    draw: st.DrawFn,
     max_batch: int = 4,
     max_window: int = 6,
     max_windows: int = 5,
     max_features: int = 3,
-) -> SeriesLayout:
+) -> st.SearchStrategy[SeriesLayout]:
     """A SeriesLayout with 1 <= batch_size <= max_batch, 1 <= window <= max_window and
     a series long enough for 1 … max_windows windows per row, plus leftover steps at
     the end of each row (< window) and of the series (< batch_size) that must be
@@ -384,7 +494,19 @@ def series_layouts(
 
     Values are 0, 1, 2, … in C order (float64), all distinct, so any misplaced
     element is visible and its value tells where it came from.
+
+    Raises InvalidArgument unless every argument is an int >= 1.
     """
+    for name, value in dict(max_batch=max_batch, max_window=max_window, max_windows=max_windows,
+                            max_features=max_features).items():
+        _check_int(value, name, minimum=1)
+    return _series_layouts(max_batch, max_window, max_windows, max_features)
+
+
+@st.composite
+def _series_layouts(
+    draw: st.DrawFn, max_batch: int, max_window: int, max_windows: int, max_features: int
+) -> SeriesLayout:
     batch_size = draw(st.integers(1, max_batch))
     window = draw(st.integers(1, max_window))
     num_windows = draw(st.integers(1, max_windows))

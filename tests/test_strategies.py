@@ -1,4 +1,5 @@
-"""Self-tests of checks/strategies.py: every strategy generates what its docstring says.
+"""Self-tests of checks/strategies.py: every strategy generates what its docstring says,
+and refuses bad arguments when it is built.
 
 ``can_generate`` checks that something *can* be generated (Hypothesis searches for it),
 the ``@given`` tests check that everything generated is within bounds.
@@ -6,13 +7,19 @@ the ``@given`` tests check that everything generated is within bounds.
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import math
+import re
 
 import numpy as np
 import pytest
 from hypothesis import Phase, find, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
 
+from checks import gradcheck, strategies
+from checks.gradcheck import probe_seeds
 from checks.strategies import (
     SATURATION_GAIN,
     BiRNNProblem,
@@ -20,6 +27,7 @@ from checks.strategies import (
     Dims,
     RNNProblem,
     SeriesLayout,
+    binary_labels,
     birnn_problems,
     classifier_problems,
     dims,
@@ -27,6 +35,7 @@ from checks.strategies import (
     gradient_dicts,
     long_rnn_problems,
     max_norms,
+    rnn_parameters,
     rnn_problem_from_seed,
     rnn_problems,
     series_layouts,
@@ -177,9 +186,6 @@ def test_truncation_windows_do_not_divide_T(T, data):
         assert T % window != 0
 
 
-def test_truncation_windows_need_two_steps():
-    with pytest.raises(ValueError):
-        truncation_windows(1)
 
 
 # --------------------------------------------------------------------------- BiRNN
@@ -277,3 +283,127 @@ def test_series_layouts_have_features_and_remainders():
     can_generate(series_layouts(), lambda s: s.series.ndim == 2 and s.series.shape[1] > 1)
     can_generate(series_layouts(), lambda s: s.series.shape[0] % s.batch_size != 0)
     can_generate(series_layouts(), lambda s: (s.series.shape[0] // s.batch_size) % s.window != 0)
+
+
+# --------------------------------------------------------------------------- argument checks
+# A misused strategy must fail when it is built, i.e. when a check module is imported and its
+# @given decorator runs, not at the first draw inside a check run (charged to the student). Each
+# test below calls the strategy and nothing else: no example is ever drawn.
+
+SIZES = ("max_n", "max_t", "max_d", "max_h", "min_t")
+NOT_INTS = (2.5, np.float64(2.0), "3", None, True)
+NOT_BOOLS = (1, 0, "yes", None, np.True_)
+BAD_SCALES = (0.0, -1.0, math.nan, math.inf, -math.inf, True, "1", np.float64(0.0))
+BAD_SHAPES = (-1, (2, -1), (2.0,), (True,), "3", [2, 3], None)
+
+#: Arguments every strategy needs (its required ones), beside the one under test.
+REQUIRED = {rnn_parameters: dict(N=2, D=2, H=2), binary_labels: dict(N=2),
+            truncation_windows: dict(T=5), float_arrays: dict(shape=(2,))}
+#: Each public strategy's size arguments and the least value each accepts.
+SIZE_ARGUMENTS = {
+    dims: dict.fromkeys(SIZES, 1),
+    rnn_problems: dict.fromkeys(SIZES, 1),
+    long_rnn_problems: dict.fromkeys(SIZES, 1),
+    birnn_problems: dict.fromkeys(SIZES, 1),
+    classifier_problems: dict.fromkeys(SIZES, 1),
+    rnn_parameters: dict(N=1, D=1, H=1),
+    binary_labels: dict(N=1),
+    truncation_windows: dict(T=2),
+    gradient_dicts: dict(max_tensors=1, min_tensors=1),
+    series_layouts: dict.fromkeys(("max_batch", "max_window", "max_windows", "max_features"), 1),
+}
+RANGES = {strategy: ("min_t", "max_t") for strategy in
+          (dims, rnn_problems, long_rnn_problems, birnn_problems, classifier_problems)}
+RANGES[gradient_dicts] = ("min_tensors", "max_tensors")
+FLAGS = {rnn_problems: "saturated", birnn_problems: "saturated", rnn_parameters: "saturated"}
+SCALES = {float_arrays: "scale", classifier_problems: "logit_scale"}
+
+
+def bad_call(strategy, name: str, value: object, **more: object):
+    """One call of ``strategy`` with ``name=value``; the message must contain "name=value"."""
+    arguments = {**REQUIRED.get(strategy, {}), **more, name: value}
+    return pytest.param(strategy, arguments, f"{name}={value!r}", id=f"{strategy.__name__}({name}={value!r})")
+
+
+def bad_calls():
+    for strategy, sizes in SIZE_ARGUMENTS.items():
+        for name, least in sizes.items():
+            for value in (least - 1, -5, *NOT_INTS):
+                yield bad_call(strategy, name, value)
+    for strategy, (low, high) in RANGES.items():
+        yield bad_call(strategy, high, 3, **{low: 4})
+    for strategy, name in FLAGS.items():
+        for value in NOT_BOOLS:
+            yield bad_call(strategy, name, value)
+    for strategy, name in SCALES.items():
+        for value in BAD_SCALES:
+            yield bad_call(strategy, name, value)
+    for value in BAD_SHAPES:
+        yield bad_call(float_arrays, "shape", value)
+
+
+@pytest.mark.parametrize(("strategy", "arguments", "named"), list(bad_calls()))
+def test_strategies_refuse_bad_arguments_when_built(strategy, arguments, named):
+    with pytest.raises(InvalidArgument, match=re.escape(named)):
+        strategy(**arguments)
+
+
+BROKEN_CHECK = """\
+from hypothesis import given
+from checks.strategies import rnn_problems
+
+@given(p=rnn_problems(max_n=0))
+def check(sub, p):
+    pass
+"""
+
+
+def test_a_misused_strategy_fails_when_its_check_module_is_imported(tmp_path):
+    path = tmp_path / "broken_check.py"
+    path.write_text(BROKEN_CHECK)
+    spec = importlib.util.spec_from_file_location("broken_check", path)
+    with pytest.raises(InvalidArgument, match="max_n=0") as raised:
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    # The traceback runs through the check's own line, so the error can name it.
+    assert any(entry.path == path and entry.lineno + 1 == 4 for entry in raised.traceback)
+
+
+#: Valid calls at the edges of what is accepted (the least sizes, numpy numbers, empty arrays).
+VALID_CALLS = [
+    (dims, dict(max_n=1, max_t=3, max_d=1, max_h=1, min_t=3)),
+    (dims, dict(max_n=np.int64(2), max_t=np.int32(2))),
+    (float_arrays, dict(shape=())),
+    (float_arrays, dict(shape=(0, 3), scale=np.float64(1e-3))),
+    (float_arrays, dict(shape=np.int64(2), scale=7)),
+    (rnn_parameters, dict(N=1, D=1, H=1, saturated=True)),
+    (rnn_problems, dict(max_n=1, max_t=1, max_d=1, max_h=1, saturated=True)),
+    (long_rnn_problems, dict(min_t=3, max_t=3)),
+    (truncation_windows, dict(T=2)),
+    (birnn_problems, dict(max_n=1, max_t=2, min_t=2, saturated=True)),
+    (binary_labels, dict(N=1)),
+    (classifier_problems, dict(logit_scale=None)),
+    (classifier_problems, dict(max_t=1, logit_scale=np.float64(1e3))),
+    (gradient_dicts, dict(max_tensors=2, min_tensors=2)),
+    (max_norms, {}),
+    (series_layouts, dict(max_batch=1, max_window=1, max_windows=1, max_features=1)),
+    (probe_seeds, {}),
+]
+
+
+@pytest.mark.parametrize(("strategy", "arguments"), VALID_CALLS,
+                         ids=[f"{s.__name__}{sorted(a.items())}" for s, a in VALID_CALLS])
+def test_valid_arguments_build_and_draw(strategy, arguments):
+    can_generate(strategy(**arguments), lambda _: True)
+
+
+def public_strategies(module) -> set:
+    """Functions of ``module`` that say they return a SearchStrategy."""
+    return {f for name, f in vars(module).items() if inspect.isfunction(f) and not name.startswith("_")
+            and f.__module__ == module.__name__
+            and str(inspect.signature(f).return_annotation).startswith("st.SearchStrategy")}
+
+
+def test_every_public_strategy_is_tested():
+    public = public_strategies(strategies) | public_strategies(gradcheck)
+    assert public == {strategy for strategy, _ in VALID_CALLS}
+    assert public - {max_norms, probe_seeds} == set(SIZE_ARGUMENTS) | set(SCALES)  # both take no arguments

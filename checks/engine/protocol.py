@@ -16,14 +16,21 @@ Encoded shapes of values (the JSON side):
     {"tuple": [...]} / {"list": [...]}     sequences, kept apart so "a list where an array is due"
                                            can be reported as such
     {"dict": [[key, value], ...]}          a dict with str keys
-    {"scalar": "float64", "value": v}      a numpy scalar such as ``np.float64(0.5)``
+    {"scalar": "float64", "value": v}      a numpy scalar such as ``np.float64(0.5)``; a complex
+                                           one's value is [real, imag]
     {"handle": n}                          an opaque cache that stayed in the worker
     {"foreign": "description"}             anything else, described, never sent
+
+Encoding never fails: what cannot be sent (including values nested deeper than ``MAX_NESTING``
+and ints too long for JSON) becomes ``Foreign``. Decoding accepts exactly these shapes: any other
+input raises ``ProtocolError`` (or ``EOFError`` when the stream ends mid-frame), whatever it is.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 import struct
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -44,7 +51,21 @@ PLAIN_DTYPES = frozenset(
 # gigantic array is a fault of that call, not a reason to exhaust the grader's memory).
 MAX_MESSAGE_BYTES = 256 * 1024 * 1024
 
+# Tuples, lists and dicts nest at most this deep. Contract values nest two or three levels; the
+# limit keeps encoding and decoding (both recursive) far from Python's recursion limit.
+MAX_NESTING = 100
+
+# json writes an int through str(), which CPython refuses beyond sys.get_int_max_str_digits()
+# digits (at least 640): 2048 bits (617 digits) always fit.
+MAX_INT_BITS = 2048
+
 _LENGTH = struct.Struct("<Q")
+
+# Exact numpy scalar types of a plain dtype (int64 and its alias longlong both: they share "<i8"),
+# by the dtype name they travel under. A subclass is not in here, so it travels as Foreign.
+_SCALAR_NAMES = {np.dtype(code).type: np.dtype(code).name for code in np.typecodes["All"]
+                 if np.dtype(code).str in PLAIN_DTYPES}
+_SCALAR_DTYPES = {np.dtype(code).name: np.dtype(code) for code in PLAIN_DTYPES}
 
 
 @dataclass(frozen=True)
@@ -72,71 +93,141 @@ def describe(value: Any) -> str:
         if kind is not np.ndarray:
             return f"an ndarray subclass {kind.__qualname__}"
         return f"an ndarray of dtype {value.dtype}"
+    if kind is dict:
+        key_type = next((type(key) for key in value if type(key) is not str), str)
+        return f"a dict with a key of type {key_type.__qualname__} (keys must be str)"
+    if kind is int:
+        return f"an int of {value.bit_length()} bits"
     return f"an object of type {kind.__module__}.{kind.__qualname__}"
 
 
-def encode(value: Any, blobs: list[bytes], keep: dict[int, Any] | None = None) -> Any:
+def encode(value: Any, blobs: list[bytes], depth: int = 0) -> Any:
     """Turn ``value`` into JSON-able plain data, appending array bytes to ``blobs``.
 
+    ``depth`` is how many tuples, lists and dicts enclose ``value`` in the message.
     ``type(x) is ...`` (never ``isinstance``) is deliberate: subclasses of ndarray, float or dict
     can override comparisons, so they travel only as ``Foreign`` descriptions.
     """
     kind = type(value)
-    if value is None or kind in (bool, int, float, str):
+    if value is None or kind in (bool, float, str) or (kind is int and value.bit_length() <= MAX_INT_BITS):
         return value
     if kind is np.ndarray:
         if value.dtype.str not in PLAIN_DTYPES:
             return {"foreign": describe(value)}
         blobs.append(np.ascontiguousarray(value).tobytes())
         return {"nd": len(blobs) - 1, "dtype": value.dtype.str, "shape": list(value.shape)}
+    if kind in (tuple, list, dict) and depth >= MAX_NESTING:
+        return {"foreign": f"a {kind.__name__} nested more than {MAX_NESTING} levels deep"}
     if kind is tuple or kind is list:
-        return {kind.__name__: [encode(item, blobs, keep) for item in value]}
+        return {kind.__name__: [encode(item, blobs, depth + 1) for item in value]}
     if kind is dict and all(type(key) is str for key in value):
-        return {"dict": [[key, encode(item, blobs, keep)] for key, item in value.items()]}
-    if isinstance(value, np.generic) and kind.__module__ == "numpy" and np.dtype(kind).str in PLAIN_DTYPES:
-        return {"scalar": np.dtype(kind).name, "value": value.item()}
+        return {"dict": [[key, encode(item, blobs, depth + 1)] for key, item in value.items()]}
+    if kind in _SCALAR_NAMES:
+        item = value.item()
+        return {"scalar": _SCALAR_NAMES[kind], "value": [item.real, item.imag] if type(item) is complex else item}
     if kind is Handle:
         return {"handle": value.number}
     return {"foreign": describe(value)}
 
 
-def decode(data: Any, blobs: list[bytes]) -> Any:
-    """Rebuild a value from ``encode``'s output. Only plain Python and numpy types come out."""
+def decode(data: Any, blobs: list[bytes], depth: int = 0) -> Any:
+    """Rebuild a value from ``encode``'s output. Only plain Python and numpy types come out.
+
+    Raises ProtocolError for anything ``encode`` could not have written.
+    """
     if data is None or type(data) in (bool, int, float, str):
         return data
-    if type(data) is not dict or len(data) == 0:
-        raise ProtocolError(f"unexpected encoded value {data!r:.80}")
-    if "nd" in data:
+    if type(data) is not dict:
+        raise ProtocolError(f"expected an encoded value, got {_show(data)}")
+    tags = data.keys()
+    if tags == {"tuple"} or tags == {"list"} or tags == {"dict"}:
+        if depth >= MAX_NESTING:
+            raise ProtocolError(f"values nested more than {MAX_NESTING} levels deep")
+        if tags == {"dict"}:
+            return _decode_dict(data["dict"], blobs, depth + 1)
+        items = [decode(item, blobs, depth + 1) for item in _json_list(data, next(iter(tags)))]
+        return tuple(items) if tags == {"tuple"} else items
+    if tags == {"nd", "dtype", "shape"}:
         return _decode_array(data, blobs)
-    if "tuple" in data:
-        return tuple(decode(item, blobs) for item in data["tuple"])
-    if "list" in data:
-        return [decode(item, blobs) for item in data["list"]]
-    if "dict" in data:
-        return {str(key): decode(item, blobs) for key, item in data["dict"]}
-    if "scalar" in data:
-        return _decode_scalar(data)
-    if "handle" in data:
-        return Handle(int(data["handle"]))
-    if "foreign" in data:
-        return Foreign(str(data["foreign"]))
-    raise ProtocolError(f"unexpected encoded value {data!r:.80}")
+    if tags == {"scalar", "value"}:
+        return _decode_scalar(data["scalar"], data["value"])
+    if tags == {"handle"} and type(data["handle"]) is int:
+        return Handle(data["handle"])
+    if tags == {"foreign"} and type(data["foreign"]) is str:
+        return Foreign(data["foreign"])
+    raise ProtocolError(f"unexpected encoded value {_show(data)}")
+
+
+def _show(data: Any) -> str:
+    """A bounded repr for messages (reprlib's: a few levels, a few items): the data may be huge
+    or deeply nested."""
+    return reprlib.repr(data)
+
+
+def _json_list(data: dict, tag: str) -> list:
+    if type(data[tag]) is not list:
+        raise ProtocolError(f"{tag!r} must hold a list, got {_show(data[tag])}")
+    return data[tag]
+
+
+def _decode_dict(pairs: Any, blobs: list[bytes], depth: int) -> dict:
+    if type(pairs) is not list or not all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in pairs):
+        raise ProtocolError(f"'dict' must hold [str key, value] pairs, got {_show(pairs)}")
+    result = {key: decode(item, blobs, depth) for key, item in pairs}
+    if len(result) != len(pairs):
+        raise ProtocolError("a dict with a repeated key")
+    return result
 
 
 def _decode_array(data: dict, blobs: list[bytes]) -> np.ndarray:
-    dtype = str(data["dtype"])
-    if dtype not in PLAIN_DTYPES:
-        raise ProtocolError(f"refusing dtype {dtype!r}")
-    shape = tuple(int(n) for n in data["shape"])
-    # frombuffer + copy gives a fresh, writable, exact numpy.ndarray owned by the grader.
-    return np.frombuffer(blobs[int(data["nd"])], dtype=np.dtype(dtype)).reshape(shape).copy()
+    dtype_code, index, shape = data["dtype"], data["nd"], data["shape"]
+    if type(dtype_code) is not str or dtype_code not in PLAIN_DTYPES:
+        raise ProtocolError(f"refusing dtype {_show(dtype_code)}")
+    if type(index) is not int or not 0 <= index < len(blobs):
+        raise ProtocolError(f"array data {_show(index)} is not one of the message's {len(blobs)} blobs")
+    if type(shape) is not list or not all(type(side) is int and side >= 0 for side in shape):
+        raise ProtocolError(f"an array shape must be a list of ints >= 0, got {_show(shape)}")
+    dtype, blob = np.dtype(dtype_code), blobs[index]
+    if math.prod(shape) * dtype.itemsize != len(blob):
+        raise ProtocolError(f"shape {_show(shape)} of dtype {dtype} does not fit the {len(blob)} bytes of blob {index}")
+    if dtype.kind == "b" and blob.translate(None, delete=b"\0\1"):
+        raise ProtocolError("a bool array holds bytes other than 0 and 1")
+    try:
+        # frombuffer + copy gives a fresh, writable, exact numpy.ndarray owned by the grader.
+        return np.frombuffer(blob, dtype=dtype).reshape(shape).copy()
+    except ValueError as error:  # numpy's own limits: more than 64 dimensions, a size beyond intp
+        raise ProtocolError(f"shape {_show(shape)}: {error}") from None
 
 
-def _decode_scalar(data: dict) -> np.generic:
-    dtype = np.dtype(str(data["scalar"]))
-    if dtype.str not in PLAIN_DTYPES:
-        raise ProtocolError(f"refusing scalar dtype {dtype}")
-    return dtype.type(data["value"])
+def _decode_scalar(name: Any, value: Any) -> np.generic:
+    dtype = _SCALAR_DTYPES.get(name) if type(name) is str else None
+    if dtype is None:
+        raise ProtocolError(f"refusing scalar dtype {_show(name)}")
+    if not _fits(dtype, value):
+        raise ProtocolError(f"{_show(value)} is not a {dtype} value")
+    if dtype.kind == "c":
+        value = complex(*value)
+    with np.errstate(over="ignore"):  # a float too large for float16 or float32 becomes inf ...
+        scalar = dtype.type(value)
+    # ... and one between two of their values is rounded: neither is what encode writes.
+    if dtype.kind in "fc" and not _same_number(complex(scalar), complex(value)):
+        raise ProtocolError(f"{_show(value)} is not a {dtype} value")
+    return scalar
+
+
+def _fits(dtype: np.dtype, value: Any) -> bool:
+    """Whether the JSON ``value`` has the type ``encode`` writes for a scalar of ``dtype``."""
+    if dtype.kind == "b":
+        return type(value) is bool
+    if dtype.kind in "iu":
+        return type(value) is int and np.iinfo(dtype).min <= value <= np.iinfo(dtype).max
+    if dtype.kind == "f":
+        return type(value) is float
+    return type(value) is list and len(value) == 2 and all(type(part) is float for part in value)
+
+
+def _same_number(a: complex, b: complex) -> bool:
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in ((a.real, b.real), (a.imag, b.imag)))
 
 
 def write_message(stream: BinaryIO, message: Any) -> None:
@@ -151,27 +242,48 @@ def write_message(stream: BinaryIO, message: Any) -> None:
 
 
 def read_message(stream: BinaryIO, limit: int = MAX_MESSAGE_BYTES) -> Any:
-    """Read one frame and decode it. Raises EOFError if the other side has gone."""
-    budget = [limit]
-    header = json.loads(_read_chunk(stream, budget))
-    blobs = [_read_chunk(stream, budget) for _ in range(_read_length(stream))]
-    return decode(header, blobs)
+    """Read one frame and decode it.
+
+    Raises EOFError if the stream ends before the frame does (the other side has gone), and
+    ProtocolError if the frame is longer than ``limit`` bytes (before reading, or allocating, more
+    than ``limit``) or is not a well-formed message.
+    """
+    frame = _FrameReader(stream, limit)
+    header = frame.chunk()
+    blobs = [frame.chunk() for _ in range(frame.count())]
+    try:
+        data = json.loads(header)
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, an int too long, too deep
+        raise ProtocolError(f"the header is not JSON: {type(error).__name__}: {str(error)[:100]}") from None
+    return decode(data, blobs)
 
 
-def _read_length(stream: BinaryIO) -> int:
-    return _LENGTH.unpack(_read_exactly(stream, _LENGTH.size))[0]
+class _FrameReader:
+    """Reads a frame's lengths and chunks, counting every byte (lengths too) against a limit."""
 
+    def __init__(self, stream: BinaryIO, limit: int) -> None:
+        self.stream, self.limit, self.remaining = stream, limit, limit
 
-def _read_chunk(stream: BinaryIO, budget: list[int]) -> bytes:
-    size = _read_length(stream)
-    budget[0] -= size
-    if budget[0] < 0:
-        raise ProtocolError(f"message larger than {MAX_MESSAGE_BYTES // 2**20} MiB")
-    return _read_exactly(stream, size)
+    def length(self) -> int:
+        return _LENGTH.unpack(self._read(_LENGTH.size))[0]
 
+    def count(self) -> int:
+        """The number of blobs; each needs at least its 8-byte length, so check that first."""
+        count = self.length()
+        self._reserve(count * _LENGTH.size)
+        return count
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes:
-    data = stream.read(size)
-    if data is None or len(data) < size:
-        raise EOFError("the worker closed the connection")
-    return data
+    def chunk(self) -> bytes:
+        return self._read(self.length())
+
+    def _reserve(self, size: int) -> None:
+        if size > self.remaining:
+            raise ProtocolError(f"message larger than {self.limit / 2**20:g} MiB")
+
+    def _read(self, size: int) -> bytes:
+        self._reserve(size)
+        self.remaining -= size
+        data = self.stream.read(size)
+        if data is None or len(data) < size:
+            raise EOFError("the other side closed the connection mid-message")
+        return data

@@ -430,18 +430,6 @@ def _compiled(kind: str, shape: Shape) -> Callable[..., list]:
     return f
 
 
-def compiled_rnn_gradients(N: int, T: int, D: int, H: int) -> Callable[..., list]:
-    """Load or derive the compiled RNN-gradient formula for one shape (e.g. to warm the
-    cache ahead of time). Returns the raw generated function."""
-    return _compiled("rnn", _checked_shape(N, T, D, H))
-
-
-def compiled_classifier_gradients(N: int, T: int, D: int, H: int) -> Callable[..., list]:
-    """Load or derive the compiled classifier formula for one shape. Returns the raw
-    generated function."""
-    return _compiled("classifier", _checked_shape(N, T, D, H))
-
-
 # --------------------------------------------------------------------------------------
 # Public oracles
 # --------------------------------------------------------------------------------------

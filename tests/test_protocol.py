@@ -1,0 +1,346 @@
+"""Direct tests of the wire protocol (checks/engine/protocol.py).
+
+- Round trip: every value made of plain data comes back equal and of the same exact types, through
+  write_message and read_message on a byte stream.
+- Foreign: what may not cross (subclasses, object arrays, non-str keys, arbitrary objects) arrives
+  as a description, never as itself.
+- Malformed messages: whatever the bytes, reading raises ProtocolError, or EOFError when the stream
+  ends mid-frame, and never anything else.
+"""
+
+from __future__ import annotations
+
+import collections
+import io
+import json
+import math
+import struct
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from checks.engine.protocol import (
+    MAX_MESSAGE_BYTES,
+    MAX_NESTING,
+    PLAIN_DTYPES,
+    Foreign,
+    Handle,
+    ProtocolError,
+    read_message,
+    write_message,
+)
+
+LENGTH = struct.Struct("<Q")
+DTYPES = sorted(PLAIN_DTYPES)
+
+
+def round_trip(value):
+    stream = io.BytesIO()
+    write_message(stream, value)
+    stream.seek(0)
+    return read_message(stream)
+
+
+# --------------------------------------------------------------------------- round trip
+
+
+def plain_arrays() -> st.SearchStrategy[np.ndarray]:
+    """Arrays of every plain dtype, 0-d and empty included, some not C-contiguous."""
+    arrays = st.sampled_from(DTYPES).flatmap(
+        lambda code: hnp.arrays(np.dtype(code), hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)))
+    strided = arrays.filter(lambda a: a.ndim > 0).map(lambda a: a[..., ::2])
+    return st.one_of(arrays, arrays.map(lambda a: a.T), strided)
+
+
+def numpy_scalars() -> st.SearchStrategy[np.generic]:
+    return st.sampled_from(DTYPES).flatmap(
+        lambda code: hnp.from_dtype(np.dtype(code)).map(np.dtype(code).type))
+
+
+LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(), st.text(),
+    plain_arrays(), numpy_scalars(), st.builds(Handle, st.integers()),
+)
+VALUES = st.recursive(
+    LEAVES,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4).map(tuple),
+        st.lists(children, max_size=4),
+        st.dictionaries(st.text(max_size=5), children, max_size=4),
+    ),
+    max_leaves=12,
+)
+
+
+def same_number(a: complex, b: complex) -> bool:
+    """Equal, with nan equal to nan and -0.0 different from 0.0."""
+    def same(x: float, y: float) -> bool:
+        return (math.isnan(x) and math.isnan(y)) or (x == y and math.copysign(1, x) == math.copysign(1, y))
+    return same(a.real, b.real) and same(a.imag, b.imag)
+
+
+def assert_same(got, sent) -> None:
+    """``got`` equals ``sent`` and has exactly its types, all the way down."""
+    assert type(got) is type(sent), (got, sent)
+    if type(sent) is np.ndarray:
+        assert got.dtype == sent.dtype and got.shape == sent.shape
+        assert got.tobytes() == sent.tobytes()  # bit for bit: nan payloads, -0.0
+        assert got.flags.writeable and got.flags.owndata and got.flags.c_contiguous
+    elif type(sent) in (tuple, list):
+        assert len(got) == len(sent)
+        for g, s in zip(got, sent):
+            assert_same(g, s)
+    elif type(sent) is dict:
+        assert list(got) == list(sent)  # and in the same order
+        for key in sent:
+            assert_same(got[key], sent[key])
+    elif isinstance(sent, (float, np.inexact)):
+        assert same_number(complex(got), complex(sent)), (got, sent)
+    else:
+        assert got == sent
+
+
+@given(VALUES)
+def test_plain_values_round_trip_with_their_exact_types(value):
+    assert_same(round_trip(value), value)
+
+
+@pytest.mark.parametrize("value", [
+    math.nan, math.inf, -math.inf, -0.0, 2**64, -(2**2048 - 1), "", "\ud800 \N{SNOWMAN}",
+    np.float64(math.nan), np.float16(-math.inf), np.complex64(complex(math.nan, -0.0)),
+    np.uint64(2**64 - 1), np.int8(-128), np.True_,
+    np.zeros(()), np.zeros((0, 3), np.int16), np.arange(6.0).reshape(2, 3).T,
+    {"nd": "a dict whose keys look like tags", "tuple": ()}, Handle(0),
+], ids=repr)
+def test_edge_values_round_trip(value):
+    assert_same(round_trip(value), value)
+
+
+def test_long_longs_arrive_as_int64():
+    # np.longlong is a distinct type of the same dtype as np.int64 ("<i8" on Linux).
+    got = round_trip(np.longlong(5))
+    assert type(got) is np.int64 and got == 5
+
+
+def nested(depth: int, leaf: object) -> object:
+    for _ in range(depth):
+        leaf = [leaf]
+    return leaf
+
+
+def test_values_nested_up_to_the_limit_round_trip():
+    deepest = nested(MAX_NESTING - 2, {"h": (1.5,)})  # MAX_NESTING containers, one in the other
+    assert_same(round_trip(deepest), deepest)
+
+
+def test_messages_follow_each_other_on_one_stream():
+    stream = io.BytesIO()
+    for message in ({"first": np.ones(2)}, [2], None):
+        write_message(stream, message)
+    stream.seek(0)
+    assert_same(read_message(stream), {"first": np.ones(2)})
+    assert_same(read_message(stream), [2])
+    assert read_message(stream) is None
+    with pytest.raises(EOFError):
+        read_message(stream)
+
+
+# --------------------------------------------------------------------------- Foreign
+
+
+class EvilArray(np.ndarray):
+    def __eq__(self, other):
+        return True
+
+
+class LyingFloat(float):
+    def __eq__(self, other):
+        return True
+
+
+class ScalarSubclass(np.float64):
+    pass
+
+
+@pytest.mark.parametrize(("value", "description"), [
+    (np.zeros(3).view(EvilArray), "an ndarray subclass EvilArray"),
+    (np.ma.masked_array([1.0]), "an ndarray subclass MaskedArray"),
+    (np.array([1, None], dtype=object), "an ndarray of dtype object"),
+    (np.zeros(2, dtype=[("a", "<f8")]), "an ndarray of dtype [('a', '<f8')]"),
+    (np.zeros(2, dtype=">f8"), "an ndarray of dtype >f8"),
+    (np.array(["a"]), "an ndarray of dtype <U1"),
+    (np.zeros(1, dtype=np.longdouble), "an ndarray of dtype float128"),
+    ({1: np.zeros(1)}, "a dict with a key of type int (keys must be str)"),
+    ({"a": 1, ("b",): 2}, "a dict with a key of type tuple (keys must be str)"),
+    (object(), "an object of type builtins.object"),
+    (LyingFloat(1.0), "an object of type test_protocol.LyingFloat"),
+    (ScalarSubclass(1.0), "an object of type test_protocol.ScalarSubclass"),
+    (np.longdouble(1.0), "an object of type numpy.longdouble"),
+    (np.str_("a"), "an object of type numpy.str_"),
+    (collections.OrderedDict(a=1), "an object of type collections.OrderedDict"),
+    (collections.namedtuple("Pair", "a b")(1, 2), "an object of type test_protocol.Pair"),
+    (1 + 2j, "an object of type builtins.complex"),
+    (b"bytes", "an object of type builtins.bytes"),
+    (2**2048, "an int of 2049 bits"),
+], ids=lambda x: x if isinstance(x, str) else type(x).__name__)
+def test_what_may_not_cross_arrives_as_a_description(value, description):
+    assert round_trip(value) == Foreign(description)
+    assert round_trip((1.0, {"x": value})) == (1.0, {"x": Foreign(description)})
+
+
+def test_values_nested_beyond_the_limit_arrive_as_a_description():
+    got = round_trip(nested(MAX_NESTING + 1, 1))
+    for _ in range(MAX_NESTING):
+        assert type(got) is list and len(got) == 1
+        got = got[0]
+    assert got == Foreign(f"a list nested more than {MAX_NESTING} levels deep")
+
+
+# --------------------------------------------------------------------------- malformed frames
+
+
+def frame(header: bytes, blobs: tuple[bytes, ...] = (), count: int | None = None) -> io.BytesIO:
+    """The bytes of one frame, with ``count`` blobs announced (default: as many as given)."""
+    parts = [LENGTH.pack(len(header)), header, LENGTH.pack(len(blobs) if count is None else count)]
+    parts += [LENGTH.pack(len(blob)) + blob for blob in blobs]
+    return io.BytesIO(b"".join(parts))
+
+
+def encoded(data: object, *blobs: bytes) -> io.BytesIO:
+    """A frame whose header is ``data`` as JSON."""
+    return frame(json.dumps(data).encode(), blobs)
+
+
+class RecordingStream(io.BytesIO):
+    """A byte stream that remembers the largest read asked of it."""
+
+    largest_read = 0
+
+    def read(self, size=-1):
+        self.largest_read = max(self.largest_read, size)
+        return super().read(size)
+
+
+def test_a_frame_cut_anywhere_is_an_end_of_file():
+    stream = io.BytesIO()
+    write_message(stream, {"h": np.arange(3.0), "cache": Handle(1)})
+    whole = stream.getvalue()
+    for cut in range(len(whole)):
+        with pytest.raises(EOFError):
+            read_message(io.BytesIO(whole[:cut]))
+
+
+def test_the_limit_counts_every_byte_of_the_frame():
+    stream = io.BytesIO()
+    write_message(stream, [np.arange(4.0), "x"])
+    whole = stream.getvalue()
+    assert_same(read_message(io.BytesIO(whole), limit=len(whole)), [np.arange(4.0), "x"])
+    with pytest.raises(ProtocolError, match="message larger than"):
+        read_message(io.BytesIO(whole), limit=len(whole) - 1)
+
+
+@pytest.mark.parametrize("announced", [
+    pytest.param(LENGTH.pack(MAX_MESSAGE_BYTES + 1), id="header"),
+    pytest.param(LENGTH.pack(2**64 - 1), id="header of 2**64 - 1 bytes"),
+    pytest.param(LENGTH.pack(2) + b"[]" + LENGTH.pack(1) + LENGTH.pack(MAX_MESSAGE_BYTES), id="blob"),
+    pytest.param(LENGTH.pack(2) + b"[]" + LENGTH.pack(MAX_MESSAGE_BYTES // 8), id="blob count"),
+])
+def test_a_frame_announcing_too_many_bytes_is_refused_before_reading_them(announced):
+    stream = RecordingStream(announced + b"\0" * 64)
+    with pytest.raises(ProtocolError, match="message larger than 256 MiB"):
+        read_message(stream)
+    assert stream.largest_read <= 8  # nothing allocated for the announced size
+
+
+@pytest.mark.parametrize("header", [
+    b"", b"{", b"nul", b"{'single': 'quotes'}", b"\xff\xfe\xfa", b"[1, 2", b'"\\ud8"',
+    b"1" * 5000,  # an int longer than json's int-to-str limit
+    b"[" * 100_000 + b"]" * 100_000,  # beyond the JSON parser's recursion limit
+], ids=lambda h: repr(h[:20]))
+def test_a_header_that_is_not_json_is_a_protocol_error(header):
+    with pytest.raises(ProtocolError, match="the header is not JSON"):
+        read_message(frame(header))
+
+
+F8 = np.arange(2.0).tobytes()  # the 16 bytes of a float64 array of shape (2,)
+
+
+@pytest.mark.parametrize(("data", "blobs"), [
+    # not a tagged dict where one is due
+    pytest.param([1, 2], (), id="top-level list"),
+    pytest.param({"tuple": [[1, 2]]}, (), id="raw list in a tuple"),
+    pytest.param({"list": [{"a": 1}]}, (), id="raw dict in a list"),
+    pytest.param({"tuple": "ab"}, (), id="tuple of a string"),
+    pytest.param({"list": {"dict": []}}, (), id="list of a dict"),
+    pytest.param({"dict": "ab"}, (), id="dict of a string"),
+    pytest.param({"dict": [["a"]]}, (), id="dict pair of one"),
+    pytest.param({"dict": [[1, 2]]}, (), id="dict with an int key"),
+    pytest.param({"dict": [["a", 1], ["a", 2]]}, (), id="dict with a repeated key"),
+    pytest.param({"handle": "1"}, (), id="handle of a string"),
+    pytest.param({"handle": True}, (), id="handle of a bool"),
+    pytest.param({"foreign": 5}, (), id="foreign of an int"),
+    pytest.param(nested(MAX_NESTING + 1, 1), (), id="nested beyond the limit"),
+    # unknown tags, or the wrong set of keys
+    pytest.param({}, (), id="empty"),
+    pytest.param({"frob": 1}, (), id="unknown tag"),
+    pytest.param({"tuple": [], "list": []}, (), id="two tags"),
+    pytest.param({"nd": 0, "dtype": "<f8"}, (F8,), id="array without shape"),
+    pytest.param({"nd": 0, "dtype": "<f8", "shape": [2], "x": 1}, (F8,), id="array with an extra key"),
+    pytest.param({"scalar": "float64"}, (), id="scalar without value"),
+    # refused dtypes
+    *(pytest.param({"nd": 0, "dtype": code, "shape": [2]}, (F8,), id=f"dtype {code!r}")
+      for code in ("|O", "|V8", "<M8[s]", ">f8", "<f16", "float64", 5, ["<f8"], None)),
+    *(pytest.param({"scalar": name, "value": 1.0}, (), id=f"scalar dtype {name!r}")
+      for name in ("object", "float128", "<f8", "", ["float64"], None)),
+    # scalar values encode could not have written
+    *(pytest.param({"scalar": name, "value": value}, (), id=f"{name} scalar of {value!r}")
+      for name, value in [("int8", 128), ("uint8", -1), ("uint64", 2**64), ("int64", 1.0), ("int64", True),
+                          ("bool", 1), ("float64", 1), ("float64", "1.0"), ("float64", None), ("float16", 1e300),
+                          ("float32", 0.1), ("complex128", 1.0), ("complex128", [1.0]), ("complex64", [1, 2])]),
+    # blob indices out of range
+    *(pytest.param({"nd": index, "dtype": "<f8", "shape": [2]}, blobs, id=f"blob {index!r} of {len(blobs)}")
+      for index, blobs in [(1, (F8,)), (-1, (F8,)), (0, ()), (True, (F8,)), ("0", (F8,)), (0.0, (F8,))]),
+    # shapes that do not match the blob
+    *(pytest.param({"nd": 0, "dtype": dtype, "shape": shape}, (blob,), id=f"shape {shape!r} of {len(blob)} bytes")
+      for dtype, shape, blob in [("<f8", [3], F8), ("<f8", [], F8), ("<f8", [1], F8[:7]), ("<f8", [-2], F8),
+                                 ("<f8", [-1, -2], F8), ("<f8", [2.0], F8), ("<f8", "2", F8), ("<f8", [True, 2], F8),
+                                 ("<f8", 2, F8), ("<f8", [10**30, 0], b""), ("<f8", [0] + [1] * 64, b""),
+                                 ("|b1", [1], b"\x02")]),
+])
+def test_a_malformed_message_is_a_protocol_error(data, blobs):
+    with pytest.raises(ProtocolError):
+        read_message(encoded(data, *blobs))
+
+
+# Arbitrary JSON built from the protocol's own vocabulary, so that most of it looks almost right.
+JSON_LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 2**65), st.floats(), st.sampled_from(DTYPES + ["float64", "bool"]),
+    st.text(max_size=3),
+)
+TAGS = st.sampled_from(["nd", "dtype", "shape", "tuple", "list", "dict", "scalar", "value", "handle", "foreign"])
+JSON = st.recursive(
+    JSON_LEAVES,
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(TAGS | st.text(max_size=2), children,
+                                                                              max_size=3)),
+    max_leaves=10,
+)
+
+
+@given(data=JSON, blobs=st.lists(st.binary(max_size=24), max_size=3))
+def test_any_json_either_decodes_or_is_a_protocol_error(data, blobs):
+    try:
+        read_message(encoded(data, *blobs))
+    except ProtocolError:
+        pass
+
+
+@given(header=st.binary(max_size=64), tail=st.binary(max_size=64))
+def test_any_bytes_either_decode_or_are_a_protocol_error_or_end_of_file(header, tail):
+    for stream in (frame(header), io.BytesIO(header + tail)):
+        try:
+            read_message(stream)
+        except (ProtocolError, EOFError):
+            pass
