@@ -121,9 +121,12 @@ def test_in_pytest_a_broken_check_fails_as_a_grader_error(tmp_path):
          '@check(group="backward", points=1, needs=())\ndef c(sub):\n    pass\n', 9, "a second check is named 'c' in this module"),
         ("x = 1\nundefined_name\n", 5, "NameError"),
         ("def broken(:\n", 4, "SyntaxError"),
+        ('from hypothesis import given\nfrom checks.strategies import rnn_problems\n\n\n'
+         '@check(group="forward", points=1, needs=())\n@given(p=rnn_problems(max_n=0))\ndef c(sub, p):\n    pass\n',
+         9, "InvalidArgument: max_n must be at least 1, but got max_n=0"),
     ],
     ids=["unknown-group", "bad-needs", "negative-points", "non-number-points", "duplicate-name", "name-error",
-         "syntax-error"],
+         "syntax-error", "misused-strategy"],
 )
 def test_a_broken_check_module_exits_2_naming_its_file_and_line(tmp_path, source, line, says):
     header = "import numpy as np\nfrom checks.registry import check\n\n"
