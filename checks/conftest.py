@@ -25,6 +25,7 @@ from checks.engine.cli import (
     UsageError,
     non_negative_int,
     positive_float,
+    require_sandbox,
     resolve_checks,
     resolve_profile,
     submission_path,
@@ -42,6 +43,7 @@ SUBMISSIONS_FOLDER = "submissions"
 SETUP = pytest.StashKey["GradingSetup"]()
 # Names of the user properties each test records (junitxml <properties>, and the summary below).
 SCORE, MAX_SCORE, SUBMISSION = "rnn_grade_score", "rnn_grade_max_score", "rnn_grade_submission"
+UNCONFINED = "rnn_grade_missing_protections"  # the worker's missing layers, for the instructor
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     dest="rnn_grade_call_timeout", help=f"time limit of one call (default: {DEFAULT_CALL_TIMEOUT:g})")
     group.addoption("--memory-limit", type=non_negative_int, default=DEFAULT_MEMORY_LIMIT // MIB, metavar="MIB",
                     dest="rnn_grade_memory_limit", help="address-space limit of the submission's process, 0 for none")
+    group.addoption("--allow-package", action="append", default=[], metavar="NAME", dest="rnn_grade_allow_packages",
+                    help="let submissions import the installed package NAME; repeatable")
+    group.addoption("--require-sandbox", action="store_true", dest="rnn_grade_require_sandbox",
+                    help="refuse to grade unless every layer of the worker's confinement is active here")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -90,13 +96,16 @@ def pytest_configure(config: pytest.Config) -> None:
         checks = resolve_checks(
             option.rnn_grade_checks_dirs, option.rnn_grade_points, option.rnn_grade_builtin, profile
         )
+        options = worker_options(option.rnn_grade_paths, option.rnn_grade_call_timeout,
+                                 option.rnn_grade_memory_limit, option.rnn_grade_allow_packages)
+        if option.rnn_grade_require_sandbox:
+            require_sandbox(options)
         config.stash[SETUP] = GradingSetup(
             submissions=submissions,
             checks=tuple(checks),
             profile=profile,
             seed=option.rnn_grade_seed,
-            worker_options=worker_options(option.rnn_grade_paths, option.rnn_grade_call_timeout,
-                                          option.rnn_grade_memory_limit),
+            worker_options=options,
         )
     except UsageError as problem:
         raise pytest.UsageError(f"rnn-grade: {problem}") from None
@@ -155,6 +164,12 @@ class SubmissionPool:
             return unimportable_result(check, fault)
         return run_check(check, sub, self.setup.seed)
 
+    def missing_protections(self, path: Path) -> list[str]:
+        """The layers of confinement the submission's worker went without, with the reasons."""
+        sub, _ = self.opened.get(path, (None, None))
+        missing = sub.worker.confinement.missing if sub is not None else ()
+        return [f"{layer.title} ({layer.detail})" for layer in missing]
+
     def close(self) -> None:
         for sub, _ in self.opened.values():
             if sub is not None:
@@ -178,6 +193,7 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tupl
         record_property(SUBMISSION, submission_label(submission))
         record_property(SCORE, result.score)
         record_property(MAX_SCORE, check.points)
+        record_property(UNCONFINED, rnn_grade_pool.missing_protections(submission))
         if not result.passed:
             pytest.fail(f"{check.group}: {check.description}\n{check_output(result)}", pytrace=False)
 
@@ -195,6 +211,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Points per submission, from the properties each test recorded (these survive xdist)."""
     totals: dict[str, list[float]] = {}
+    unconfined: set[str] = set()
     for reports in terminalreporter.stats.values():
         for report in reports:
             properties = dict(getattr(report, "user_properties", ()) or ())
@@ -202,6 +219,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 total = totals.setdefault(properties[SUBMISSION], [0.0, 0.0])
                 total[0] += properties[SCORE]
                 total[1] += properties[MAX_SCORE]
+                unconfined.update(properties.get(UNCONFINED, ()))
     if not totals:
         return
     setup = config.stash[SETUP]
@@ -209,3 +227,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for name, (earned, available) in sorted(totals.items()):
         terminalreporter.write_line(f"{name}: {points_text(earned, available)} points of the checks run")
     terminalreporter.write_line(f"profile {setup.profile}, seed {setup.seed}")
+    for protection in sorted(unconfined):  # for the instructor: the student reads the tests' messages
+        terminalreporter.write_line(f"note: missing protection: {protection}")

@@ -15,10 +15,12 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT
+from checks.engine.confinement import ACTIVE
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.sandbox import find_package
 from checks.registry import DEFAULT_POINTS_TABLE, Check, load_checks
-from checks.engine.report import mark, terminal_summary, total_line, write_results
+from checks.engine.report import instructor_notes, mark, terminal_summary, total_line, write_results
 from checks.engine.runner import CheckResult, Grade, grade_submission
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -79,17 +81,21 @@ def run(argv: Sequence[str] | None) -> int:
     profile = resolve_profile(args.profile)
     checks = resolve_checks(args.checks_dir, args.points, builtin=args.builtin, profile=profile)
     show_progress = not args.quiet and sys.stderr.isatty()
+    options = worker_options(args.path, args.call_timeout, args.memory_limit, args.allow_package)
+    if args.require_sandbox:
+        require_sandbox(options)
     grade = grade_submission(
         submission,
         checks,
         args.seed,
         progress=print_progress if show_progress else None,
         deadline=args.deadline,
-        **worker_options(args.path, args.call_timeout, args.memory_limit),
+        **options,
     )
     if args.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, args.results)
     show(total_line(grade) if args.quiet else terminal_summary(grade))
+    show_instructor_notes(grade, quiet=args.quiet)
     return exit_status(grade)
 
 
@@ -118,6 +124,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--memory-limit", type=non_negative_int, default=DEFAULT_MEMORY_LIMIT // MIB, metavar="MIB",
                         help="address-space limit of the submission's process, 0 for none "
                         f"(default: {DEFAULT_MEMORY_LIMIT // MIB})")
+    parser.add_argument("--allow-package", action="append", default=[], metavar="NAME",
+                        help="let submissions import the installed package NAME (besides numpy and the standard "
+                        "library); repeatable")
+    parser.add_argument("--require-sandbox", action="store_true",
+                        help="refuse to grade (exit 2) unless every layer of the worker's confinement is active here")
     parser.add_argument("--quiet", action="store_true", help="print only the total")
     return parser
 
@@ -210,16 +221,45 @@ def raised_at(error: BaseException) -> str:
     return f" (in {Path(frames[-1].filename).name}, line {frames[-1].lineno})"
 
 
-def worker_options(paths: Sequence[Path], call_timeout: float, memory_limit_mib: int) -> dict:
-    """Keyword arguments for ``checks.engine.isolation.Worker``, after checking the --path folders."""
+def worker_options(paths: Sequence[Path], call_timeout: float, memory_limit_mib: int,
+                   allowed_packages: Sequence[str] = ()) -> dict:
+    """Keyword arguments for ``checks.engine.isolation.Worker``, after checking the --path folders
+    and the --allow-package names."""
     for folder in paths:
         if not Path(folder).is_dir():
             raise UsageError(f"--path {folder}: no such folder")
+    for name in allowed_packages:
+        try:
+            find_package(name)
+        except (LookupError, ImportError, ValueError) as problem:
+            raise UsageError(f"--allow-package {name}: {problem}") from None
     return {
         "import_paths": tuple(paths),
         "call_timeout": call_timeout,
         "memory_limit": memory_limit_mib * MIB or None,
+        "allowed_packages": tuple(allowed_packages),
     }
+
+
+def require_sandbox(options: dict) -> None:
+    """For --require-sandbox: UsageError, naming what is missing, unless a worker here is fully confined."""
+    try:
+        missing = probe_confinement(**options).missing
+    except WorkerFault as fault:
+        raise UsageError(f"--require-sandbox: could not start a worker to check its confinement: {fault}") from None
+    if missing:
+        reasons = "; ".join(f"{layer.title} ({layer.detail})" for layer in missing)
+        raise UsageError(f"--require-sandbox: refusing to grade, the worker cannot be fully confined on this "
+                         f"machine. Missing: {reasons}")
+
+
+def show_instructor_notes(grade: Grade, quiet: bool) -> None:
+    """On stderr: how the worker was confined, and what the instructor should know (never the student)."""
+    active = [layer.title for layer in grade.sandbox.layers if layer.state == ACTIVE]
+    if active and not quiet:
+        print(f"rnn-grade: the worker was confined by: {', '.join(active)}", file=sys.stderr)
+    for note in instructor_notes(grade):
+        print(f"rnn-grade: note: {note}", file=sys.stderr)
 
 
 def show(text: str) -> None:

@@ -85,14 +85,15 @@ class Submission:
         self.path = Path(path)
         self.worker = worker or Worker(self.path, **worker_options)
         hello = self.worker.hello()
-        functions, import_error = hello.get("functions"), hello.get("import_error")
+        functions, import_error, missing = hello.get("functions"), hello.get("import_error"), hello.get("missing_module")
         # The reply is the worker's, so potentially the submission's: check its shape first.
         if type(functions) is not list or not all(type(f) is str for f in functions) \
-                or import_error is not None and type(import_error) is not str:
+                or not all(value is None or type(value) is str for value in (import_error, missing)):
             self.worker.stop()
             raise WorkerFault("the worker sent a malformed reply while importing the submission")
         self.functions: frozenset[str] = frozenset(functions)
         self.import_error: str | None = import_error
+        self.missing_module: str | None = missing  # the module whose absence made the import fail
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.

@@ -15,11 +15,13 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from checks.engine.confinement import Confinement
 from checks.engine.protocol import read_message, write_message
 from checks.engine.reaper import become_subreaper, kill_orphans
 from checks.engine.sandbox import Scratch, prepare_scratch
@@ -149,13 +151,15 @@ class Worker:
         import_paths: tuple[Path, ...] = (),
         call_timeout: float = DEFAULT_CALL_TIMEOUT,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        allowed_packages: tuple[str, ...] = (),
     ) -> None:
         self.submission = submission.resolve()
         self.import_paths = tuple(str(Path(p).resolve()) for p in import_paths)
         self.call_timeout = call_timeout
         self.memory_limit = memory_limit
+        self.allowed_packages = tuple(allowed_packages)  # importable besides numpy and the standard library
         self.deadline: float | None = None  # time.monotonic() after which no request is sent
-        self.sandbox_note = ""
+        self.confinement = Confinement()  # the layers the last worker applied (checks.engine.confinement)
         self.output = OutputCapture()
         self.process: subprocess.Popen | None = None
         self.scratch: str | None = None
@@ -165,19 +169,30 @@ class Worker:
         self.restarts = 0
 
     def hello(self) -> dict:
-        """Start the worker, import the submission, and return {"functions", "import_error"}."""
+        """Start and confine the worker, import the submission: {"functions", "import_error", "missing_module"}.
+
+        The worker's first reply, the layers of confinement it applied, comes before any student
+        code runs, so it is the worker's own account, not the submission's.
+        """
         if self.process is not None:
             self.stop()
         if self.starts:
             self.restarts += 1
         self.starts += 1
         scratch = self._spawn()
-        return self._exchange(
+        confined = self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
-             "memory_limit": self.memory_limit},
-            doing="importing the submission",
+             "memory_limit": self.memory_limit, "plan": scratch.plan.as_data(),
+             "allowed_packages": [package.as_data() for package in scratch.packages]},
+            doing="confining the worker",
             at_least=IMPORT_TIMEOUT,
         )
+        try:
+            self.confinement = Confinement.from_data(confined.get("confinement"))
+        except ValueError as error:
+            self.stop()
+            raise WorkerFault(f"the worker sent a malformed reply while confining itself: {error}") from None
+        return self._exchange(None, doing="importing the submission", at_least=IMPORT_TIMEOUT)
 
     def request(self, message: dict, doing: str) -> dict:
         """Send one request; return the answer or raise WorkerFault (and leave the worker stopped)."""
@@ -186,11 +201,13 @@ class Worker:
         self.requests_sent += 1
         return self._exchange(message, doing)
 
-    def _exchange(self, message: dict, doing: str, at_least: float = 0.0) -> dict:
+    def _exchange(self, message: dict | None, doing: str, at_least: float = 0.0) -> dict:
+        """Send ``message`` (None: nothing, the worker has more to say) and wait for the reply."""
         timeout, reason = self._time_allowed(max(self.call_timeout, at_least))
         started = time.perf_counter()
         try:
-            write_message(self._requests, message)
+            if message is not None:
+                write_message(self._requests, message)
             answer = read_message(DeadlineReader(self._responses, timeout, self._output))
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
@@ -220,8 +237,8 @@ class Worker:
         return remaining, "the whole-run deadline was reached"
 
     def _spawn(self) -> Scratch:
-        scratch = prepare_scratch(self.submission, self.import_paths)
-        self.scratch, self.sandbox_note = str(scratch.folder), scratch.note
+        scratch = prepare_scratch(self.submission, self.import_paths, self.allowed_packages)
+        self.scratch = str(scratch.folder)
         become_subreaper()
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
@@ -237,9 +254,6 @@ class Worker:
             cwd=self.scratch,
             env=worker_environment(self.scratch),
             start_new_session=True,  # its own process group: killing it kills its children
-            user=scratch.user[0] if scratch.user else None,
-            group=scratch.user[1] if scratch.user else None,
-            extra_groups=[] if scratch.user else None,
         )
         _live_workers.add(self.process.pid)
         for fd in (request_read, response_write, output_write):
@@ -295,6 +309,7 @@ def worker_environment(home: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
+        "TMPDIR": home,  # the only place the worker may write
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "OPENBLAS_NUM_THREADS": "1",
@@ -304,3 +319,19 @@ def worker_environment(home: str) -> dict[str, str]:
     env.update({name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ})
     return env
 
+
+
+def probe_confinement(**worker_options) -> Confinement:
+    """The layers of confinement a worker gets on this machine: one started on an empty submission."""
+    folder = Path(tempfile.mkdtemp(prefix="rnn-grade-probe-"))
+    try:
+        empty = folder / "probe.py"
+        empty.write_text("")
+        worker = Worker(empty, **worker_options)
+        try:
+            worker.hello()
+        finally:
+            worker.stop()
+        return worker.confinement
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
