@@ -36,7 +36,7 @@ from checks.engine.worker import ImportPolicy
 UNPRIVILEGED_USER = "nobody"
 GRADER = Path(checks.__file__).resolve().parent
 REFERENCE = GRADER.parent / "reference"
-IMPLICIT_PACKAGES = ("numpy",)  # what every assignment allows
+IMPLICIT_PACKAGE = "numpy"  # what every assignment allows
 DEVICES_READ, DEVICES_READ_WRITE = ("/dev/urandom", "/dev/zero"), ("/dev/null",)
 # Programs a submission may start (a child Python, a shell): each runs as confined as the worker.
 PROGRAM_FOLDERS = ("/bin", "/usr/bin")
@@ -63,9 +63,10 @@ def prepare_scratch(submission: Path, import_paths: tuple[str, ...], allowed_pac
     user, note = worker_user()
     if user:
         chown_tree(folder, *user)
-    plan = confinement_plan(folder, allowed_packages, user, note,
+    packages = tuple(map(find_package, allowed_packages))
+    plan = confinement_plan(folder, packages, user, note,
                             originals=(submission.resolve().parent, *(Path(p).resolve() for p in import_paths)))
-    return Scratch(folder, copied, paths, tuple(map(find_package, allowed_packages)), plan)
+    return Scratch(folder, copied, paths, packages, plan)
 
 
 def copy_into(source: Path, destination: Path) -> Path:
@@ -78,15 +79,16 @@ def copy_into(source: Path, destination: Path) -> Path:
     return destination / source.name
 
 
-def confinement_plan(scratch: Path, allowed_packages: Sequence[str] = (), user: tuple[int, int] | None = None,
+def confinement_plan(scratch: Path, packages: Sequence[Package] = (), user: tuple[int, int] | None = None,
                      user_note: str = "", originals: Sequence[Path] = ()) -> Plan:
     """What the worker may read, list, execute and write once it has locked itself down."""
     stdlib = {folder: stdlib_entries(folder) for folder in stdlib_folders()}
     dynload = sysconfig.get_config_var("DESTSHARED")  # inside the standard library's folder, mostly
+    importable = [path for package in (find_package(IMPLICIT_PACKAGE), *packages) for path in package.paths]
     return Plan(
         scratch=str(scratch),
         read=tuple(str(p) for p in (*(entry for entries in stdlib.values() for entry in entries),
-                                    *([Path(dynload)] if dynload else []), *allowed_folders(allowed_packages),
+                                    *([Path(dynload)] if dynload else []), *importable,
                                     *map(Path, DEVICES_READ), Path(LOADER_CACHE), venv_configuration())),
         # Listing a folder is needed to import from it, and shows the names beneath it: only where
         # something is granted (a venv's own lib/pythonX.Y holds nothing but site-packages).
@@ -126,12 +128,7 @@ class Package:
     paths: tuple[Path, ...]  # what the worker must read: the above, and a NAME.libs folder of bundled libraries
 
     def as_data(self) -> dict:
-        return {"name": self.name, "origin": self.origin, "search": list(self.search) if self.search else None}
-
-
-def allowed_folders(names: Sequence[str]) -> list[Path]:
-    """The folders (or module files) of numpy and the allowed packages, with their bundled libraries."""
-    return [path for name in (*IMPLICIT_PACKAGES, *names) for path in find_package(name).paths]
+        return {"name": self.name, "origin": self.origin, "search": None if self.search is None else list(self.search)}
 
 
 def find_package(name: str) -> Package:
@@ -160,8 +157,9 @@ def keep_out(originals: Sequence[Path]) -> tuple[str, ...]:
     site_packages = {*site.getsitepackages(), *site.getsitepackages([sys.base_prefix]), site.getusersitepackages(),
                      *(sysconfig.get_paths()[k] for k in ("purelib", "platlib")),
                      *(folder / name for folder in stdlib_folders() for name in STDLIB_EXCLUDED)}
-    places = {*site_packages, GRADER, GRADER.parent, REFERENCE, "/home", "/root", Path.home(), tempfile.gettempdir(),
-              "/tmp", "/var/tmp", "/dev/shm", "/autograder", *originals}
+    # The grader's import path too: whatever .pth files or a test runner put there.
+    places = {*site_packages, *filter(os.path.isabs, sys.path), GRADER, GRADER.parent, REFERENCE, "/home",
+              "/root", Path.home(), tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", "/autograder", *originals}
     resolved = {os.path.realpath(place) for place in places if place}
     return tuple(sorted(resolved - {"/"}))
 
@@ -185,7 +183,7 @@ def runtime_paths() -> list[Path]:
     """What the worker's Python must read: the interpreter, the standard library, numpy, this package."""
     paths = sysconfig.get_paths()
     return [Path(os.path.realpath(sys.executable)), Path(paths["stdlib"]), Path(paths["purelib"]),
-            *find_package("numpy").paths, GRADER]
+            *find_package(IMPLICIT_PACKAGE).paths, GRADER]
 
 
 def reachable_by_others(path: Path) -> bool:
