@@ -320,7 +320,6 @@ def worker_environment(home: str) -> dict[str, str]:
     return env
 
 
-
 def probe_confinement(**worker_options) -> Confinement:
     """The layers of confinement a worker gets on this machine: one started on an empty submission."""
     folder = Path(tempfile.mkdtemp(prefix="rnn-grade-probe-"))

@@ -3,13 +3,13 @@
 results.json follows https://gradescope-autograders.readthedocs.io/en/latest/specs/. That spec
 documents a fixed set of top-level keys and offers ``extra_data`` for anything else, so the
 machine-readable profile and seed go into ``extra_data`` (and, for people, into ``output``).
+Every output is declared ``"text"``: the top-level default, ``simple_format``, renders HTML,
+and a falsifying example such as ``<submission rnn.py>`` would be swallowed as a tag.
 
 What students see (``output`` and each test's ``output``) is about their code only. Notes for the
 instructor (the layers of confinement, what to pass so a missing module is found) go into
 ``extra_data`` and ``instructor_notes``, which the command line prints on stderr; on Gradescope that
-is the autograder's captured stdout, shown to instructors only: ``stdout_visibility`` is "hidden".
-Every output is declared ``"text"``: the top-level default, ``simple_format``, renders HTML,
-and a falsifying example such as ``<submission rnn.py>`` would be swallowed as a tag.
+is the autograder's captured output, shown to instructors only: ``stdout_visibility`` is "hidden".
 
 Both reports are deterministic for a given submission, profile and seed, apart from
 ``execution_time`` (and the timing line of the terminal summary): no timings, temporary paths
