@@ -30,6 +30,7 @@ SUBMISSIONS_FOLDER = "submissions"
 SETTINGS = pytest.StashKey[GradingSettings]()
 # Names of the user properties each test records (junitxml <properties>, and the summary below).
 SCORE, MAX_SCORE, SUBMISSION = "rnn_grade_score", "rnn_grade_max_score", "rnn_grade_submission"
+UNCONFINED = "rnn_grade_missing_protections"  # the worker's missing layers, for the instructor
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -99,6 +100,12 @@ class SubmissionPool:
             return unimportable_result(check, fault)
         return run_check(check, sub, self.settings.seed)
 
+    def missing_protections(self, path: Path) -> list[str]:
+        """The layers of confinement the submission's worker went without, with the reasons."""
+        sub, _ = self.opened.get(path, (None, None))
+        missing = sub.confinement.missing if sub is not None else ()
+        return [f"{layer.title} ({layer.detail})" for layer in missing]
+
     def close(self) -> None:
         for sub, _ in self.opened.values():
             if sub is not None:
@@ -122,6 +129,7 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tupl
         record_property(SUBMISSION, submission_label(submission))
         record_property(SCORE, result.score)
         record_property(MAX_SCORE, check.points)
+        record_property(UNCONFINED, rnn_grade_pool.missing_protections(submission))
         if result.grader_error:
             pytest.fail(f"GRADER ERROR in {check.group}: {check.name} (the check is broken, not the submission):\n"
                         f"{result.grader_error}", pytrace=False)
@@ -143,6 +151,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
 def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
     """Points per submission, from the properties each test recorded (these survive xdist)."""
     totals: dict[str, list[float]] = {}
+    unconfined: set[str] = set()
     for reports in terminalreporter.stats.values():
         for report in reports:
             properties = dict(getattr(report, "user_properties", ()) or ())
@@ -150,6 +159,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
                 total = totals.setdefault(properties[SUBMISSION], [0.0, 0.0])
                 total[0] += properties[SCORE]
                 total[1] += properties[MAX_SCORE]
+                unconfined.update(properties.get(UNCONFINED, ()))
     if not totals:
         return
     settings = config.stash[SETTINGS]
@@ -157,3 +167,5 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for name, (earned, available) in sorted(totals.items()):
         terminalreporter.write_line(f"{name}: {points_text(earned, available)} points of the checks run")
     terminalreporter.write_line(f"profile {settings.profile}, seed {settings.seed}")
+    for protection in sorted(unconfined):  # for the instructor: the student reads the tests' messages
+        terminalreporter.write_line(f"note: missing protection: {protection}")

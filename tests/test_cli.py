@@ -14,8 +14,11 @@ from pathlib import Path
 import pytest
 
 from checks.engine import cli
+from checks.engine import options as options_module
+from checks.engine.confinement import ACTIVE, LAYERS, MISSING, Confinement, Layer
+from checks.engine.isolation import WorkerOptions, probe_confinement
 from checks.registry import GROUPS
-from tiny_grading import REPO, TINY, clean_environment, write_submission, write_tiny_checks
+from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
 
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "tags", "visibility"}
 
@@ -46,7 +49,8 @@ def test_full_marks_exit_0_and_a_complete_gradescope_report(tmp_path, tiny):
     run, results = grade(tmp_path, "correct", tiny, "--seed", "7")
     assert run.returncode == 0, run.stdout + run.stderr
     assert {"score", "execution_time", "output", "tests", "visibility", "stdout_visibility"} <= results.keys()
-    assert results["visibility"] == results["stdout_visibility"] == "visible"
+    # Students see the tests; the autograder's own stdout (instructor notes) stays hidden.
+    assert results["visibility"] == "visible" and results["stdout_visibility"] == "hidden"
     assert isinstance(results["execution_time"], int)
     assert [test["extra_data"]["check"] for test in results["tests"]] == list(TINY)
     for test in results["tests"]:
@@ -83,9 +87,15 @@ def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny)
 
 
 def test_missing_module_is_named_and_path_makes_a_course_helper_importable(tmp_path, tiny):
+    """The student reads what the assignment allows; the instructor reads how to provide the module."""
     run, results = grade(tmp_path, "needs_helper", tiny)
     assert run.returncode == 1
-    assert "'course_helpers'" in results["output"] and "--path" in results["output"]
+    assert "'course_helpers'" in results["output"]
+    assert "only numpy and the Python standard library may be imported" in results["output"]
+    assert "--path" not in json.dumps([results["output"], results["tests"]])
+    [note] = [n for n in results["extra_data"]["instructor_notes"] if "course_helpers" in n]
+    assert "--path FOLDER" in note and "--allow-package course_helpers" in note
+    assert note in run.stderr
 
     helpers = tmp_path / "course"
     write_submission(helpers, "correct").rename(helpers / "course_helpers.py")
@@ -126,6 +136,16 @@ def test_two_runs_give_identical_results_apart_from_execution_time(tmp_path, tin
     assert first == second
 
 
+def test_what_the_code_printed_names_its_own_files_not_the_worker_scratch_folder(tmp_path, tiny):
+    first = grade(tmp_path / "one", "warns", tiny)[1]
+    second = grade(tmp_path / "two", "warns", tiny)[1]
+    printed = first["tests"][0]["output"]
+    assert "warns.py:" in printed and "UserWarning: check your shapes" in printed
+    assert "rnn-grade-worker" not in json.dumps(first) and "/tmp" not in printed
+    first.pop("execution_time"), second.pop("execution_time")
+    assert first == second
+
+
 def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
     results = tmp_path / "results.json"
     submission = write_submission(tmp_path, "correct")
@@ -148,6 +168,8 @@ def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
         (lambda tmp: [str(tmp / "ok.py"), "--call-timeout", "0"], "must be a positive number of seconds"),
         (lambda tmp: [str(tmp / "ok.py"), "--checks-dir", str(tmp / "nowhere")], "--checks-dir"),
         (lambda tmp: [str(tmp / "ok.py"), "--path", str(tmp / "nowhere")], "--path"),
+        (lambda tmp: [str(tmp / "ok.py"), "--allow-package", "no_such_package"], "no package or module named"),
+        (lambda tmp: [str(tmp / "ok.py"), "--allow-package", "reference"], "the grader's own package"),
         (lambda tmp: [str(tmp / "ok.py"), "--points", str(tmp / "nowhere.toml")], "--points"),
         (lambda tmp: [str(tmp / "ok.py"), "--results", str(tmp)], "is a folder"),
         (lambda tmp: [str(tmp / "ok.py"), "--no-builtin-checks"], "no checks to run"),
@@ -215,3 +237,56 @@ def test_the_reference_package_gets_full_marks_on_the_real_checks(tmp_path):
     assert report["score"] == report["extra_data"]["max_score"] == sum(test["max_score"] for test in report["tests"])
     assert {test["tags"][0] for test in report["tests"]} == set(GROUPS)
     assert results.stat().st_size < 1_000_000
+
+
+def test_an_allowed_package_becomes_importable_and_the_message_lists_it(tmp_path, tiny):
+    """mpmath is installed (SymPy needs it) but not allowed: the import fails until --allow-package."""
+    submission = tmp_path / "uses_mpmath.py"
+    submission.write_text("import mpmath\n" + CORRECT)
+    results = tmp_path / "results.json"
+    run = rnn_grade(str(submission), "--results", str(results), *tiny)
+    assert run.returncode == 1
+    assert "only numpy and the Python standard library may be imported" in json.loads(results.read_text())["output"]
+    run = rnn_grade(str(submission), "--results", str(results), "--allow-package", "mpmath", *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads(results.read_text())["score"] == 6
+    submission.write_text("import sortedcontainers\n")
+    rnn_grade(str(submission), "--results", str(results), "--allow-package", "mpmath", *tiny)
+    assert "only numpy, mpmath and the Python standard library may be imported" in json.loads(
+        results.read_text())["output"]
+
+
+def test_student_visible_text_is_about_their_code_and_the_sandbox_goes_to_the_instructor(tmp_path, tiny):
+    run, results = grade(tmp_path, "correct", tiny)
+    student = json.dumps([results["output"], [test["output"] for test in results["tests"]]]).lower()
+    for word in ("nobody", "root", "sandbox", "security.md", "landlock", "confine", "namespace", "reference",
+                 sys.executable.lower()):
+        assert word not in student, word
+    record = Confinement.from_data(results["extra_data"]["sandbox"])
+    assert [layer.name for layer in record.layers] == list(LAYERS)
+    active = [layer.title for layer in record.layers if layer.state == ACTIVE]
+    assert f"rnn-grade: the worker was confined by: {', '.join(active)}" in run.stderr
+    for layer in record.missing:
+        assert f"missing protection: {layer.title}: {layer.detail}" in run.stderr
+
+
+def test_require_sandbox_grades_only_where_the_worker_is_fully_confined(tmp_path, tiny):
+    """On this machine: exit 2 naming every missing layer, or a normal grade if none is missing."""
+    missing = probe_confinement().missing
+    run = rnn_grade(str(write_submission(tmp_path, "correct")), "--require-sandbox", *tiny)
+    if missing:
+        assert run.returncode == 2, run.stdout + run.stderr
+        assert "refusing to grade" in run.stderr and "TOTAL" not in run.stdout
+        assert all(f"{layer.title} ({layer.detail})" in run.stderr for layer in missing)
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_require_sandbox_names_the_missing_layers(monkeypatch):
+    confined = Confinement(tuple(Layer(name, ACTIVE, "on") for name in LAYERS))
+    monkeypatch.setattr(options_module, "probe_confinement", lambda options=None: confined)
+    options_module.require_sandbox(WorkerOptions())  # nothing missing: no complaint
+    half = Confinement((*confined.layers[:-1], Layer("seccomp", MISSING, "no filter for this architecture")))
+    monkeypatch.setattr(options_module, "probe_confinement", lambda options=None: half)
+    with pytest.raises(options_module.UsageError, match=r"Missing: seccomp filter .* \(no filter for this architecture\)"):
+        options_module.require_sandbox(WorkerOptions())

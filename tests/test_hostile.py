@@ -8,15 +8,25 @@ with ``ast`` (the tests never import a hostile file; only a worker process runs 
     EXPECTED_MESSAGES = {check: text}    text that check's message must contain (a tuple: any of them)
     EXPECTED_IMPORT_ERROR = text         the import fails: every check 0, each message with this text
     EXPECTED_OUTPUT = text               text every check's captured output must contain
+    EXPECTED_OUTPUTS = {check: text}     text that check's captured output must contain
     GRADE_OPTIONS = {...}                call_timeout (default 2 s here) and memory_limit_mib
+    CONFINED_BY = (layer, ...)           the defence is the worker's confinement: skipped (saying
+                                         why) on a machine where none of these layers is active
 
 Grading uses four tiny checks (the three of ``tiny_grading`` and one for clip_grad_norm, 10 points
 in all, a fraction of a second each), in process through ``grade_submission``, except where the
 command line or the pytest plugin is the point. Each case is graded from a copy in its own folder,
 with a fresh token in place of ``@HOSTILE_TOKEN@``, so the processes and files it creates can be
-found (and removed) afterwards. After every grade, the test also checks that nothing of the
-submission reached this process (no module, no unpickled payload, no patched comparison) and that
-no process it started is still alive.
+found (and removed) afterwards, and with the *bait* the test set up in place of the other
+placeholders: ``@GRADER_PID@`` (the grading process), ``@SECRET_FILE@`` (a file every user may read,
+outside the scratch folder), ``@OUTSIDE_FOLDER@`` (a folder every user may write), ``@ORIGINAL_FOLDER@``
+(where the graded copy lives), ``@TCP_PORT@`` and ``@UDP_PORT@`` (loopback ports this process listens
+on) and ``@KILL_ARMED@`` (True only where the grader is a process the test started). Placeholders
+in the EXPECTED_ texts are replaced too.
+
+After every grade, the test also checks that nothing of the submission reached this process (no
+module, no unpickled payload, no patched comparison), that no process it started is still alive,
+that nothing arrived at the listeners, and that no file appeared outside the scratch folder.
 
 Only two grades use the built-in checks: a correct submission that floods its output and sleeps on
 every call (full marks), and one that games small inputs (restricted to the forward and backward
@@ -27,23 +37,30 @@ from __future__ import annotations
 
 import ast
 import builtins
+import dataclasses
 import json
 import math
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK, WorkerOptions
+from checks.engine.confinement import ACTIVE, Confinement
+from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK, WorkerOptions, probe_confinement
+from checks.engine.sandbox import reachable_by_others
 from checks.registry import load_checks
 from checks.engine.report import gradescope_results
 from checks.engine.runner import Grade, grade_submission
@@ -92,7 +109,7 @@ def declared(path: Path) -> dict:
         node.targets[0].id: ast.literal_eval(node.value)
         for node in tree.body
         if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
-        and node.targets[0].id.startswith(("EXPECTED_", "GRADE_OPTIONS"))
+        and node.targets[0].id.startswith(("EXPECTED_", "GRADE_OPTIONS", "CONFINED_BY"))
     }
 
 
@@ -115,12 +132,79 @@ def load_hostile_checks(folder: Path) -> list:
     return checks
 
 
-def copy_case(name: str, folder: Path) -> tuple[Path, str]:
-    """Copy tests/hostile/NAME.py alone into ``folder`` with a fresh token; return (path, token)."""
+@dataclasses.dataclass
+class Bait:
+    """What the hostile cases reach for, set up so that the test can tell whether they got it."""
+
+    secret: Path  # a file every user may read, outside any scratch folder
+    outside: Path  # a folder every user may write, outside any scratch folder
+    grader_pid: int
+    tcp: socket.socket | None = None  # listening on loopback
+    udp: socket.socket | None = None
+    kill_armed: bool = False
+
+    @classmethod
+    def inert(cls, folder: Path) -> Bait:
+        """Placeholder values with nothing behind them (for a grade that does not look at the bait)."""
+        return cls(folder / "no-secret", folder / "no-outside", os.getpid())
+
+    def substitutions(self, original: Path) -> dict[str, str]:
+        port = lambda listener: str(listener.getsockname()[1]) if listener else "9"  # noqa: E731 - discard
+        return {"GRADER_PID": str(self.grader_pid), "SECRET_FILE": str(self.secret), "OUTSIDE_FOLDER": str(self.outside),
+                "ORIGINAL_FOLDER": str(original), "TCP_PORT": port(self.tcp), "UDP_PORT": port(self.udp),
+                "KILL_ARMED": str(self.kill_armed)}
+
+    def arrivals(self) -> list[str]:
+        """Every connection and datagram that reached the listeners (none may)."""
+        arrived = []
+        while self.tcp:
+            try:
+                connection, peer = self.tcp.accept()
+            except BlockingIOError:
+                break
+            with connection:
+                connection.settimeout(1)
+                arrived.append(f"tcp from {peer}: {connection.recv(4096)!r}")
+        while self.udp:
+            try:
+                data, peer = self.udp.recvfrom(4096)
+            except BlockingIOError:
+                break
+            arrived.append(f"udp from {peer}: {data!r}")
+        return arrived
+
+
+@contextmanager
+def listening_bait(folder: Path, grader_pid: int) -> Iterator[Bait]:
+    """A secret file, a world-writable folder and two loopback listeners (TCP, UDP), in ``folder``."""
+    (folder / "secret").mkdir(parents=True)
+    secret = folder / "secret" / f"SECRET-{uuid.uuid4().hex}.txt"
+    secret.write_text("the secret\n")
+    outside = folder / "outside"
+    outside.mkdir()
+    for path, mode in ((folder, 0o755), (secret.parent, 0o755), (secret, 0o644), (outside, 0o777)):
+        os.chmod(path, mode)  # only the confinement stands in the way, not permissions
+    tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for listener in (tcp, udp):
+            listener.bind(("127.0.0.1", 0))
+            listener.setblocking(False)
+        tcp.listen(8)
+        yield Bait(secret, outside, grader_pid, tcp, udp)
+    finally:
+        tcp.close()
+        udp.close()
+
+
+def copy_case(name: str, folder: Path, bait: Bait | None = None) -> tuple[Path, str]:
+    """Copy tests/hostile/NAME.py alone into ``folder`` with a fresh token and the bait; return (path, token)."""
     token = uuid.uuid4().hex
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.py"
-    path.write_text((HOSTILE / f"{name}.py").read_text().replace(TOKEN_PLACEHOLDER, token))
+    text = (HOSTILE / f"{name}.py").read_text().replace(TOKEN_PLACEHOLDER, token)
+    for placeholder, value in (bait or Bait.inert(folder)).substitutions(folder).items():
+        text = text.replace(f"@{placeholder}@", value)
+    path.write_text(text)
     return path, token
 
 
@@ -167,8 +251,23 @@ def kill_marked(token: str) -> None:
 
 
 def trespass_paths(token: str, *folders: Path) -> list[Path]:
-    """Where privilege_write_harness.py may have created its file."""
-    return [folder / f"HOSTILE-{token}" for folder in (*folders, REPO / "checks", REPO)]
+    """Where privilege_write_harness.py and write_outside.py may have created their files and links."""
+    places = (*folders, REPO / "checks", REPO, Path("/tmp"), Path("/var/tmp"), Path("/dev/shm"),
+              Path(tempfile.gettempdir()))
+    return [folder / f"HOSTILE-{token}{suffix}" for folder in dict.fromkeys(places) for suffix in ("", ".link")]
+
+
+def present(paths: list[Path]) -> list[str]:
+    return [str(path) for path in paths if path.exists() or path.is_symlink()]
+
+
+def skip_unless_confined(expected: dict, confinement: Confinement) -> None:
+    """Skip a case whose defence is a layer of confinement this machine does not give."""
+    layers = expected.get("CONFINED_BY", ())
+    active = {layer.name for layer in confinement.layers if layer.state == ACTIVE}
+    if layers and not active & set(layers):
+        reasons = "; ".join(f"{layer.name}: {layer.detail}" for layer in confinement.layers if layer.name in layers)
+        pytest.skip(f"not defended on this machine ({reasons})")
 
 
 def matches(text: str, expected: str | tuple[str, ...]) -> bool:
@@ -198,6 +297,8 @@ def assert_outcome(grade: Grade, expected: dict) -> None:
         assert len(result.output) <= OUTPUT_KEPT_PER_CHECK + 200, summary
         if "EXPECTED_OUTPUT" in expected:
             assert expected["EXPECTED_OUTPUT"] in result.output, summary
+        if result.check.name in expected.get("EXPECTED_OUTPUTS", {}):
+            assert expected["EXPECTED_OUTPUTS"][result.check.name] in result.output, summary
     if "EXPECTED_IMPORT_ERROR" in expected:
         reason = expected["EXPECTED_IMPORT_ERROR"]
         assert grade.import_error and matches(grade.import_error, reason), summary
@@ -242,6 +343,12 @@ def hostile_checks(tmp_path_factory) -> list:
 
 
 @pytest.fixture(scope="module")
+def confinement() -> Confinement:
+    """The layers of confinement a worker gets on this machine."""
+    return probe_confinement()
+
+
+@pytest.fixture(scope="module")
 def tiny_options(tmp_path_factory) -> list[str]:
     """Command-line options that grade with the four tiny checks only."""
     checks, points = write_hostile_checks(tmp_path_factory.mktemp("hostile-cli-checks"))
@@ -266,18 +373,24 @@ def test_every_case_declares_a_complete_outcome():
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_submission_gets_exactly_its_outcome(case, tmp_path, hostile_checks):
-    expected = declared(HOSTILE / f"{case}.py")
-    path, token = copy_case(case, tmp_path / "submission")
-    try:
-        grade = grade_submission(path, hostile_checks, options=worker_options(expected))
-        left = survivors(token)
-    finally:
-        kill_marked(token)
-        for planted in trespass_paths(token):
-            planted.unlink(missing_ok=True)
+def test_hostile_submission_gets_exactly_its_outcome(case, tmp_path, hostile_checks, confinement):
+    with listening_bait(tmp_path / "bait", grader_pid=os.getpid()) as bait:
+        path, token = copy_case(case, tmp_path / "submission", bait)
+        expected = declared(path)
+        skip_unless_confined(expected, confinement)
+        places = trespass_paths(token, bait.outside, path.parent)
+        try:
+            grade = grade_submission(path, hostile_checks, options=worker_options(expected))
+            left, arrived, planted = survivors(token), bait.arrivals(), present(places)
+            outside = [str(p) for p in bait.outside.iterdir()]
+        finally:
+            kill_marked(token)
+            for place in places:
+                place.unlink(missing_ok=True)
     assert_outcome(grade, expected)
     assert not left, f"processes started by the submission outlived grading: {left}"
+    assert not arrived, f"the submission reached this process's listeners: {arrived}"
+    assert not planted and not outside, f"the submission wrote outside its scratch folder: {planted + outside}"
     assert_grading_process_untouched()
 
 
@@ -305,12 +418,13 @@ def test_a_whole_run_deadline_bounds_the_total_time(tmp_path, tiny_options):
 
 
 def test_forged_results_json_never_replaces_the_genuine_report(tmp_path, tiny_options):
-    """forge_results: it learns the real --results path (the test also hands it over in
-    RNN_GRADE_TEST_FORGE_TARGET, a perfect guess) and writes a 999-point report there at import,
-    every 10 ms from a thread, and at exit. The report that remains is the genuine 7 / 10."""
+    """forge_results: the copy names the real --results path (a perfect guess, @OUTSIDE_FOLDER@ being
+    its folder), and it writes a 999-point report there at import, every 10 ms from a thread, and at
+    exit. The report that remains is the genuine 7 / 10."""
     target = tmp_path / "out" / "results.json"
     target.parent.mkdir()
-    path, token = copy_case("forge_results", tmp_path / "submission")
+    bait = dataclasses.replace(Bait.inert(tmp_path), outside=target.parent)
+    path, token = copy_case("forge_results", tmp_path / "submission", bait)
     env = clean_environment(RNN_GRADE_TEST_FORGE_TARGET=str(target))
     try:
         run = rnn_grade(str(path), "--results", str(target), "--call-timeout", "2", *tiny_options, env=env)
@@ -326,7 +440,7 @@ def test_forged_results_json_never_replaces_the_genuine_report(tmp_path, tiny_op
     expected = declared(HOSTILE / "forge_results.py")["EXPECTED_SCORES"]
     assert {name: test["score"] for name, test in tests.items()} == expected
     assert "not implemented: rnn_step_backward" in tests["tiny_step_backward"]["output"]
-    # The attack ran and found the real path (what it printed is in the forward check's output).
+    # The attack ran on the real path (what it printed is in the forward check's output).
     assert f"FORGE-ATTEMPT {target}:" in tests["tiny_step_forward"]["output"]
     assert not list(target.parent.glob(".*.tmp")), "the grader left a temporary report behind"
 
@@ -363,43 +477,134 @@ def public_folder() -> Path:
     shutil.rmtree(work, ignore_errors=True)
 
 
-def test_as_root_the_worker_cannot_write_the_report_folder_or_the_harness(privilege_drop, public_folder,
-                                                                          tiny_options):
-    """privilege_write_harness: as user nobody, the worker cannot create files in the report's folder,
-    next to the original submission, in checks/ or in the repository, even where those folders are
-    world-readable (as /autograder's are)."""
-    report_folder, submission_folder = public_folder / "results", public_folder / "submission"
-    path, token = copy_case("privilege_write_harness", submission_folder)
-    report_folder.mkdir()
-    for folder in (report_folder, submission_folder):
+def as_nobody() -> tuple[str, ...]:
+    """The command prefix that runs a program as user nobody (from root)."""
+    import pwd
+
+    entry = pwd.getpwnam("nobody")
+    return ("setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}", "--clear-groups", "--")
+
+
+@pytest.fixture(scope="module")
+def nobody_python() -> Iterator[str]:
+    """A Python that user nobody can run with this package: this one, or else a venv of a system
+    Python of the same version (readable by every user) that reads this venv's site-packages."""
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("running the grader as user nobody needs root and setpriv")
+    if nobody_can_start(sys.executable):
+        yield sys.executable
+        return
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    base = shutil.which(version, path="/usr/bin:/usr/local/bin:/bin")
+    site_packages = Path(sysconfig.get_paths()["purelib"])
+    if not base or not reachable_by_others(Path(base)) or not reachable_by_others(site_packages):
+        pytest.skip(f"user nobody can run no {version} here that sees this package (this one is not readable "
+                    "by other users, and no system Python of the same version is)")
+    folder = Path(tempfile.mkdtemp(prefix="rnn-grade-nobody-python-"))
+    try:
         os.chmod(folder, 0o755)
+        subprocess.run([base, "-m", "venv", "--without-pip", str(folder / "venv")], check=True, capture_output=True)
+        bridge = Path(sysconfig.get_paths(vars={"base": str(folder / "venv")})["purelib"]) / "rnn_grade_bridge.pth"
+        bridge.write_text(f"import site; site.addsitedir({str(site_packages)!r})\n")
+        python = str(folder / "venv" / "bin" / "python")
+        if not nobody_can_start(python):
+            pytest.skip(f"user nobody cannot run this package with {base} either")
+        yield python
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def nobody_can_start(python: str) -> bool:
+    """True if user nobody can start ``python`` with numpy and this package, as a grader starts its workers
+    (from a process that is already nobody: setpriv itself may exec what nobody cannot reach)."""
+    relay = "import os, sys; os.execv(sys.executable, [sys.executable, '-c', 'import numpy, checks.engine.worker'])"
+    return subprocess.run([*as_nobody(), python, "-c", relay], cwd="/", capture_output=True).returncode == 0
+
+
+def public_tiny_options(folder: Path) -> list[str]:
+    """The tiny checks' options, in files every user may read."""
+    checks, points = write_hostile_checks(folder)
+    for path in (folder, checks, *checks.iterdir(), points):
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def test_the_worker_cannot_write_the_report_folder_or_the_harness(public_folder, tiny_options, confinement):
+    """privilege_write_harness, by the command line: the worker cannot create files in the report's
+    folder (writable by every user here), next to the original submission, in checks/ or in the
+    repository (Landlock, or as root without it, the drop to user nobody)."""
+    active = {layer.name for layer in confinement.layers if layer.state == ACTIVE}
+    if not active & {"landlock-fs", "user"}:
+        pytest.skip("not defended on this machine: no Landlock and no drop to an unprivileged user")
+    report_folder, submission_folder = public_folder / "results", public_folder / "submission"
+    report_folder.mkdir()
+    os.chmod(report_folder, 0o777)
+    bait = dataclasses.replace(Bait.inert(public_folder), outside=report_folder)
+    path, token = copy_case("privilege_write_harness", submission_folder, bait)
+    os.chmod(submission_folder, 0o755)
     os.chmod(path, 0o644)
     planted = trespass_paths(token, report_folder, submission_folder)
     try:
         run = rnn_grade(str(path), "--results", str(report_folder / "results.json"), "--call-timeout", "2",
                         *tiny_options)
-        present = [str(p) for p in planted if p.exists()]
-        left = survivors(token)
+        written, left = present(planted), survivors(token)
     finally:
         for file in planted:
             file.unlink(missing_ok=True)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((report_folder / "results.json").read_text())
     assert report["score"] == 10
-    assert "TRESPASS" in by_check(report)["tiny_step_forward"]["output"]  # the attempt was made
-    assert not present, f"the submission wrote {present}"
+    assert f"TRESPASS {report_folder}/HOSTILE-{token}: PermissionError" in by_check(report)["tiny_step_forward"]["output"]
+    assert not written, f"the submission wrote {written}"
     assert not left
 
 
-def test_as_root_the_worker_cannot_kill_the_grader(privilege_drop, tmp_path, tiny_options):
-    """kill_grader: the worker sends SIGKILL to its parent, the rnn-grade process; as nobody it may not."""
-    path, _ = copy_case("kill_grader", tmp_path / "submission")
-    results = tmp_path / "results.json"
-    run = rnn_grade(str(path), "--results", str(results), "--call-timeout", "2", *tiny_options)
+def rnn_grade_armed(case: str, folder: Path, arguments: list[str], python: str = sys.executable,
+                    prefix: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run rnn-grade on a copy of CASE that knows the grader's pid (@GRADER_PID@) and is armed.
+
+    The copy can be written only once the grader's pid exists: the process starts, waits for a byte
+    on stdin, is given the copy, then replaces itself with rnn-grade (exec keeps the pid).
+    """
+    path = folder / f"{case}.py"
+    relay = "import os, sys; sys.stdin.read(1); os.execv(sys.executable, [sys.executable, *sys.argv[1:]])"
+    command = [*prefix, python, "-c", relay, "-m", "checks.engine.cli", str(path), *arguments]
+    grader = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True, cwd=REPO, env=clean_environment())
+    try:
+        copy_case(case, folder, dataclasses.replace(Bait.inert(folder), grader_pid=grader.pid, kill_armed=True))
+        os.chmod(path, 0o644)
+        stdout, stderr = grader.communicate("x", timeout=300)
+    finally:
+        if grader.poll() is None:
+            grader.kill()
+            grader.wait()
+    return subprocess.CompletedProcess(command, grader.returncode, stdout, stderr)
+
+
+@pytest.mark.parametrize("nobody", [False, True], ids=["as-the-grading-user", "as-nobody"])
+def test_the_worker_cannot_kill_the_grader(nobody, request, public_folder, confinement):
+    """kill_grader, armed: the worker sends SIGKILL to the rnn-grade process and to its own parent.
+    Landlock scoping refuses both, whoever grades: as root (staying root, or as nobody), and as an
+    ordinary user, whose grader the worker could otherwise signal (same uid)."""
+    active = {layer.name for layer in confinement.layers if layer.state == ACTIVE}
+    if "landlock-scope" not in active and (nobody or "user" not in active):
+        pytest.skip("not defended on this machine: no Landlock scoping (ABI 6)")
+    python = request.getfixturevalue("nobody_python") if nobody else sys.executable
+    results = public_folder / "results"
+    results.mkdir()
+    os.chmod(results, 0o777)
+    options = public_tiny_options(public_folder / "tiny")
+    (public_folder / "submission").mkdir(mode=0o755)
+    run = rnn_grade_armed("kill_grader", public_folder / "submission",
+                          ["--results", str(results / "results.json"), "--call-timeout", "2", *options,
+                           *(["--require-sandbox"] if nobody else [])],
+                          python=python, prefix=as_nobody() if nobody else ())
     assert run.returncode == 0, (run.returncode, run.stdout + run.stderr)
-    report = json.loads(results.read_text())
+    report = json.loads((results / "results.json").read_text())
     assert report["score"] == 10
-    assert "KILL-GRADER" in by_check(report)["tiny_step_forward"]["output"]  # the attempt was made
+    output = by_check(report)["tiny_step_forward"]["output"]
+    assert "KILL-GRADER" in output and ": sent" not in output, output  # attempted, and refused
 
 
 def test_as_root_a_planted_symlink_cannot_redirect_the_report(privilege_drop, public_folder, tiny_options):

@@ -5,14 +5,15 @@ Uses the three tiny checks of ``tiny_grading``, so each nested run is mostly pyt
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
-import tempfile
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
 import pytest
 
+from checks.engine.isolation import probe_confinement
 from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
 
 
@@ -58,17 +59,22 @@ def test_k_selects_checks_and_xdist_runs_them(tmp_path, tiny):
 
 
 def test_one_worker_per_submission_for_the_whole_session(tmp_path, tiny):
-    # The worker may run as user "nobody" (grading as root), so the log lives where it can write.
-    log = Path(tempfile.mkdtemp()) / "imports.log"
-    log.touch()
-    log.parent.chmod(0o755)
-    log.chmod(0o666)
-    submission = tmp_path / "counts_imports.py"
-    submission.write_text(f"open({str(log)!r}, 'a').write('imported\\n')\n{CORRECT}")
+    """Every check fails on purpose, printing the worker's pid: one pid for the three of them."""
+    submission = tmp_path / "shows_its_pid.py"
+    submission.write_text(
+        "import os\nimport numpy as np\n\n\n"
+        "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+        "    print(f'worker pid {os.getpid()}')\n"
+        "    return np.tanh(x @ Wx + prev_h @ Wh + b) + 1.0, None\n\n\n"
+        "def rnn_step_backward(dnext_h, cache):\n"
+        "    print(f'worker pid {os.getpid()}')\n"
+        "    raise ValueError('wrong on purpose')\n"
+    )
     run = pytest_run("checks", "--submission", str(submission), *tiny)
-    assert run.returncode == 0, run.stdout
-    assert "3 passed" in run.stdout
-    assert log.read_text() == "imported\n"
+    assert run.returncode == 1, run.stdout
+    assert "3 failed" in run.stdout
+    pids = re.findall(r"worker pid (\d+)", run.stdout)
+    assert len(pids) >= 3 and len(set(pids)) == 1, pids
 
 
 def test_ids_name_each_submission_file_or_package(tmp_path, tiny):
@@ -114,3 +120,25 @@ def test_plain_pytest_at_the_root_collects_only_tests():
     assert run.returncode == 0, run.stdout + run.stderr
     collected = [line for line in run.stdout.splitlines() if "::" in line]
     assert collected and all(line.startswith("tests/") for line in collected)
+
+
+def test_require_sandbox_is_a_usage_error_where_a_layer_is_missing(tmp_path, tiny):
+    """On this machine: a usage error naming every missing layer, or a normal session if none is."""
+    missing = probe_confinement().missing
+    run = pytest_run("checks", "--submission", str(write_submission(tmp_path, "correct")), "--require-sandbox", *tiny)
+    if missing:
+        assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
+        assert "refusing to grade" in run.stderr
+        assert all(layer.title in run.stderr for layer in missing)
+    else:
+        assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_the_summary_notes_each_missing_protection_and_an_unknown_package_is_a_usage_error(tmp_path, tiny):
+    submission = write_submission(tmp_path, "correct")
+    run = pytest_run("checks", "--submission", str(submission), *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    for layer in probe_confinement().missing:
+        assert f"note: missing protection: {layer.title} ({layer.detail})" in run.stdout
+    run = pytest_run("checks", "--submission", str(submission), "--allow-package", "no_such_package", *tiny)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR and "--allow-package no_such_package" in run.stderr

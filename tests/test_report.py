@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from checks.engine.confinement import ACTIVE, MISSING, Confinement, Layer
 from checks.registry import Check
-from checks.engine.report import RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, terminal_summary, write_results
+from checks.engine.report import (
+    RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, instructor_notes, terminal_summary, write_results,
+)
 from checks.engine.runner import CheckResult, Grade
 
 
@@ -81,3 +84,20 @@ def test_an_import_error_is_wrapped_in_full_not_cut():
     text = terminal_summary(grade)
     assert "--path FOLDER." in text and max(map(len, text.splitlines())) <= WIDTH
     assert "could not be imported: " not in text  # per-check copies of the import error are left out
+
+
+def test_sandbox_notes_go_to_the_instructor_not_the_student():
+    sandbox = Confinement((Layer("namespaces", ACTIVE, "new network namespace"),
+                           Layer("user", MISSING, "the worker stays root: /root/.pyenv is not readable by others")))
+    grade = a_grade(CheckResult(a_check("a"), 0.0, "could not be imported: ..."), import_error="no module 'scipy'")
+    grade.sandbox, grade.missing_module = sandbox, "scipy"
+    results = gradescope_results(grade)
+    student = json.dumps([results["output"], results["tests"]])
+    assert "root" not in student and "namespace" not in student and "--path" not in student
+    assert results["stdout_visibility"] == "hidden"
+    assert results["extra_data"]["sandbox"] == sandbox.as_data()
+    notes = instructor_notes(grade)
+    assert results["extra_data"]["instructor_notes"] == notes
+    assert notes[0] == "missing protection: drop to user nobody: the worker stays root: /root/.pyenv is not readable by others"
+    assert "--path FOLDER" in notes[1] and "--allow-package scipy" in notes[1]
+    assert "root" not in terminal_summary(grade)

@@ -97,6 +97,9 @@ SUBMISSIONS = {
     "backward_stub": CORRECT.split("def rnn_step_backward")[0]
     + 'def rnn_step_backward(dnext_h, cache):\n    print("backward called")\n    raise NotImplementedError\n',
     "hangs_on_import": "while True:\n    pass\n",
+    # Correct, but warns from its own line: Python names the file by the path of the worker's copy.
+    "warns": "import warnings\n" + CORRECT.replace(
+        "    next_h = np.tanh", '    warnings.warn("check your shapes", stacklevel=1)\n    next_h = np.tanh'),
     # Prints far more than a report may hold, on every call.
     "floods_output": CORRECT.replace("    next_h = np.tanh", '    print("x" * 100_000)\n    next_h = np.tanh'),
 }

@@ -14,9 +14,10 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
+from checks.engine.confinement import ACTIVE
 from checks.engine.options import UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
-from checks.engine.report import mark, terminal_summary, total_line, write_results
+from checks.engine.report import instructor_notes, mark, terminal_summary, total_line, write_results
 from checks.engine.runner import CheckResult, Grade, grade_submission
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -80,6 +81,7 @@ def run(argv: Sequence[str] | None) -> int:
     if settings.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, settings.results)
     show(total_line(grade) if settings.quiet else terminal_summary(grade))
+    show_instructor_notes(grade, quiet=settings.quiet)
     report_grader_errors(grade)
     return exit_status(grade)
 
@@ -90,6 +92,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_to_argparse(parser)
     return parser
+
+
+def show_instructor_notes(grade: Grade, quiet: bool) -> None:
+    """On stderr: how the worker was confined, and what the instructor should know (never the student)."""
+    active = [layer.title for layer in grade.sandbox.layers if layer.state == ACTIVE]
+    if active and not quiet:
+        print(f"rnn-grade: the worker was confined by: {', '.join(active)}", file=sys.stderr)
+    for note in instructor_notes(grade):
+        print(f"rnn-grade: note: {note}", file=sys.stderr)
 
 
 def show(text: str) -> None:

@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from checks.engine.confinement import Confinement
 from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
@@ -82,7 +83,7 @@ class Submission:
     """One submission behind its worker process, with validated contract methods.
 
     It owns the worker: made here from ``options``, stopped by ``close``. The runner reads what
-    it needs through ``take_output``, ``stats`` and ``sandbox_note``, never through the worker.
+    it needs through ``take_output``, ``stats`` and ``confinement``, never through the worker.
     """
 
     def __init__(self, path: Path, options: WorkerOptions = WorkerOptions()) -> None:
@@ -93,14 +94,15 @@ class Submission:
         except WorkerFault:
             self._worker.stop()
             raise
-        functions, import_error = hello.get("functions"), hello.get("import_error")
+        functions, import_error, missing = hello.get("functions"), hello.get("import_error"), hello.get("missing_module")
         # The reply is the worker's, so potentially the submission's: check its shape first.
         if type(functions) is not list or not all(type(f) is str for f in functions) \
-                or import_error is not None and type(import_error) is not str:
+                or not all(value is None or type(value) is str for value in (import_error, missing)):
             self._worker.stop()
             raise WorkerFault("the worker sent a malformed reply while importing the submission")
         self.functions: frozenset[str] = frozenset(functions)
         self.import_error: str | None = import_error
+        self.missing_module: str | None = missing  # the module whose absence made the import fail
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
@@ -118,9 +120,9 @@ class Submission:
         return self._worker.stats
 
     @property
-    def sandbox_note(self) -> str:
-        """Who the worker ran as, and why (see checks.engine.sandbox); for the instructor."""
-        return self._worker.sandbox_note
+    def confinement(self) -> Confinement:
+        """The layers of confinement the worker applied (checks.engine.confinement); for the instructor."""
+        return self._worker.confinement
 
     # -- the contract -------------------------------------------------------------------------
 

@@ -21,12 +21,14 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.engine import supervisor
+from checks.engine.confinement import Confinement
 from checks.engine.protocol import read_message, write_message
 from checks.engine.sandbox import Scratch, prepare_scratch
 
@@ -61,6 +63,10 @@ class OutputCapture:
     kept: bytearray = field(default_factory=bytearray)
     dropped: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The worker's scratch folder, shown as "." where the submission printed it (a warning names its
+    # file by its copy's path): a random temporary path says nothing to a student, and reports
+    # must be the same on every run.
+    scratch: str | None = None
 
     def append(self, data: bytes) -> None:
         with self.lock:
@@ -75,6 +81,8 @@ class OutputCapture:
             if self.dropped:
                 text += f"\n... [{self.dropped} more bytes of output not shown]"
             self.kept, self.dropped = bytearray(), 0
+        if self.scratch:
+            text = text.replace(f"{self.scratch}/submission/", "").replace(self.scratch, ".")
         return text
 
 
@@ -177,7 +185,7 @@ class Worker:
         self.submission = submission.resolve()
         self.options = options
         self.import_paths = tuple(str(Path(p).resolve()) for p in options.import_paths)
-        self.sandbox_note = ""
+        self.confinement = Confinement()  # the layers the last worker applied (checks.engine.confinement)
         self.output = OutputCapture()
         self.process: subprocess.Popen | None = None
         self.scratch: str | None = None
@@ -185,16 +193,27 @@ class Worker:
         self.seconds_waiting = 0.0
 
     def hello(self) -> dict:
-        """Start the worker, import the submission, and return {"functions", "import_error"}."""
+        """Start and confine the worker, import the submission: {"functions", "import_error", "missing_module"}.
+
+        The worker's first reply, the layers of confinement it applied, comes before any student
+        code runs, so it is the worker's own account, not the submission's.
+        """
         if self.process is not None:
             self.stop()
         scratch = self._spawn()
-        return self._exchange(
+        confined = self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
-             "memory_limit": self.options.memory_limit},
-            doing="importing the submission",
+             "memory_limit": self.options.memory_limit, "plan": scratch.plan.as_data(),
+             "allowed_packages": [package.as_data() for package in scratch.packages]},
+            doing="confining the worker",
             at_least=IMPORT_TIMEOUT,
         )
+        try:
+            self.confinement = Confinement.from_data(confined.get("confinement"))
+        except ValueError as error:
+            self.stop()
+            raise WorkerFault(f"the worker sent a malformed reply while confining itself: {error}") from None
+        return self._exchange(None, doing="importing the submission", at_least=IMPORT_TIMEOUT)
 
     def request(self, message: dict, doing: str) -> dict:
         """Send one request; return the answer or raise WorkerFault (and leave the worker stopped)."""
@@ -207,11 +226,13 @@ class Worker:
     def stats(self) -> WorkerStats:
         return WorkerStats(self.requests_sent, self.seconds_waiting)
 
-    def _exchange(self, message: dict, doing: str, at_least: float = 0.0) -> dict:
+    def _exchange(self, message: dict | None, doing: str, at_least: float = 0.0) -> dict:
+        """Send ``message`` (None: nothing, the worker has more to say) and wait for the reply."""
         timeout, reason = self._time_allowed(max(self.options.call_timeout, at_least))
         started = time.perf_counter()
         try:
-            write_message(self._requests, message)
+            if message is not None:
+                write_message(self._requests, message)
             answer = read_message(DeadlineReader(self._responses, timeout, self._output))
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
@@ -242,8 +263,8 @@ class Worker:
         return remaining, "the whole-run deadline was reached"
 
     def _spawn(self) -> Scratch:
-        scratch = prepare_scratch(self.submission, self.import_paths)
-        self.scratch, self.sandbox_note = str(scratch.folder), scratch.note
+        scratch = prepare_scratch(self.submission, self.import_paths, self.options.allowed_packages)
+        self.scratch = self.output.scratch = str(scratch.folder)
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
@@ -260,9 +281,6 @@ class Worker:
             cwd=self.scratch,
             env=worker_environment(self.scratch),
             start_new_session=True,  # no terminal signals; its own process group for the last-resort kill
-            user=scratch.user[0] if scratch.user else None,
-            group=scratch.user[1] if scratch.user else None,
-            extra_groups=[] if scratch.user else None,
         )
         for fd in (request_read, response_write, output_write, control_read):
             os.close(fd)
@@ -317,6 +335,7 @@ def worker_environment(home: str) -> dict[str, str]:
     env = {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
+        "TMPDIR": home,  # the only place the worker may write
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONHASHSEED": "0",
         "OPENBLAS_NUM_THREADS": "1",
@@ -326,3 +345,18 @@ def worker_environment(home: str) -> dict[str, str]:
     env.update({name: os.environ[name] for name in PASSED_ENVIRONMENT if name in os.environ})
     return env
 
+
+def probe_confinement(options: WorkerOptions = WorkerOptions()) -> Confinement:
+    """The layers of confinement a worker gets on this machine: one started on an empty submission."""
+    folder = Path(tempfile.mkdtemp(prefix="rnn-grade-probe-"))
+    try:
+        empty = folder / "probe.py"
+        empty.write_text("")
+        worker = Worker(empty, options)
+        try:
+            worker.hello()
+        finally:
+            worker.stop()
+        return worker.confinement
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerOptions
+from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.sandbox import find_package
 from checks.registry import DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks
 
 if TYPE_CHECKING:
@@ -181,6 +182,8 @@ def resolve(
         require_sandbox=values["require_sandbox"],
     )
     checks = resolve_checks(values["checks_dirs"], values["points"], values["builtin"], profile)
+    if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
+        require_sandbox(worker_options)
     return GradingSettings(submissions, tuple(checks), profile, values["seed"], worker_options,
                            results, values["deadline"], values["quiet"])
 
@@ -236,10 +239,24 @@ def existing_folder(flag: str, folder: Path) -> Path:
 
 
 def package_name(name: str) -> str:
-    """An --allow-package NAME: a module name as ``import NAME`` takes it (dotted parts allowed)."""
-    if not all(part.isidentifier() for part in name.split(".")):
-        raise UsageError(f"--allow-package {name!r} is not a package name (give it as in `import NAME`)")
+    """An --allow-package NAME: an installed top-level package, as ``import NAME`` takes it."""
+    try:
+        find_package(name)
+    except (LookupError, ImportError, ValueError) as problem:
+        raise UsageError(f"--allow-package {name}: {problem}") from None
     return name
+
+
+def require_sandbox(options: WorkerOptions) -> None:
+    """For --require-sandbox: UsageError, naming what is missing, unless a worker here is fully confined."""
+    try:
+        missing = probe_confinement(options).missing
+    except WorkerFault as fault:
+        raise UsageError(f"--require-sandbox: could not start a worker to check its confinement: {fault}") from None
+    if missing:
+        reasons = "; ".join(f"{layer.title} ({layer.detail})" for layer in missing)
+        raise UsageError(f"--require-sandbox: refusing to grade, the worker cannot be fully confined on this "
+                         f"machine. Missing: {reasons}")
 
 
 def resolve_checks(

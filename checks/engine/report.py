@@ -6,6 +6,11 @@ machine-readable profile and seed go into ``extra_data`` (and, for people, into 
 Every output is declared ``"text"``: the top-level default, ``simple_format``, renders HTML,
 and a falsifying example such as ``<submission rnn.py>`` would be swallowed as a tag.
 
+What students see (``output`` and each test's ``output``) is about their code only. Notes for the
+instructor (the layers of confinement, what to pass so a missing module is found) go into
+``extra_data`` and ``instructor_notes``, which the command line prints on stderr; on Gradescope that
+is the autograder's captured output, shown to instructors only: ``stdout_visibility`` is "hidden".
+
 Both reports are deterministic for a given submission, profile and seed, apart from
 ``execution_time`` (and the timing line of the terminal summary): no timings, temporary paths
 or addresses go into the per-check text.
@@ -56,14 +61,15 @@ def _document(grade: Grade, output_limit: int) -> dict:
         "test_output_format": "text",
         "test_name_format": "text",
         "visibility": "visible",
-        "stdout_visibility": "visible",
+        "stdout_visibility": "hidden",
         "extra_data": {
             "submission": grade.submission.name,
             "profile": grade.profile,
             "seed": grade.seed,
             "max_score": round(grade.max_score, 4),
             "import_error": grade.import_error,
-            "sandbox": grade.sandbox,
+            "sandbox": grade.sandbox.as_data(),
+            "instructor_notes": instructor_notes(grade),
         },
         "tests": tests,
     }
@@ -100,7 +106,6 @@ def submission_output(grade: Grade) -> str:
     lines = [
         f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {grade.submission.name}",
         f"profile: {grade.profile}, seed: {grade.seed}",
-        *([grade.sandbox] if grade.sandbox else []),
     ]
     if grade.import_error:
         lines += ["", "The submission could not be imported, so every check scored 0:", grade.import_error]
@@ -161,9 +166,17 @@ def terminal_summary(grade: Grade, width: int = WIDTH) -> str:
         lines.append("")
     lines.append(_row("TOTAL", points_text(grade.score, grade.max_score), width))
     lines.append(f"profile {grade.profile}, seed {grade.seed}; graded in {grade.seconds:.1f} s")
-    if grade.sandbox:
-        lines.append(grade.sandbox)
     return "\n".join(lines)
+
+
+def instructor_notes(grade: Grade) -> list[str]:
+    """What the instructor should know and students need not: protections missing, modules to provide."""
+    notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
+    if grade.missing_module:
+        notes.append(f"the submission imports {grade.missing_module!r}, which the worker could not find: if the "
+                     "course provides it, pass its folder with --path FOLDER, or allow an installed package with "
+                     f"--allow-package {grade.missing_module.partition('.')[0]}")
+    return notes
 
 
 def _check_rows(result: CheckResult, width: int, show_message: bool) -> list[str]:

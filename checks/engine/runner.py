@@ -17,6 +17,7 @@ from typing import Callable, Iterator, Sequence
 
 import hypothesis
 
+from checks.engine.confinement import Confinement
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import WorkerFault, WorkerOptions
 from checks.engine.profiles import DEFAULT_SEED
@@ -66,7 +67,8 @@ class Grade:
     import_error: str | None = None
     seconds: float = 0.0
     worker_calls: int = 0
-    sandbox: str = ""  # who the worker ran as (see checks.engine.sandbox)
+    sandbox: Confinement = field(default_factory=Confinement)  # the worker's layers, for the instructor
+    missing_module: str | None = None  # the import failed for want of this module (instructor advice)
     worker_seconds: float = 0.0
 
     @property
@@ -208,7 +210,8 @@ def grade_submission(
     if sub is None:
         results = [unimportable_result(check, fault) for check in checks]
         return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started)
-    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.sandbox_note)
+    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
+                  missing_module=sub.missing_module)
     try:
         for check in checks:
             if ends is not None and time.monotonic() >= ends:

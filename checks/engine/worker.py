@@ -5,6 +5,11 @@ by ``checks.engine.isolation.Worker``, and talks to the grading process over two
 ``checks.engine.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
 can never corrupt the protocol.
 
+The grader's hello carries the submission's path and the plan of what the worker may touch. The
+worker caps its memory, confines itself (``checks.engine.confinement``: by then everything it will
+need is imported, at the top of this module), replies with the layers it could apply, and only then
+imports the submission and replies with its functions (or why it could not be imported).
+
 Requests (decoded dicts) and their answers:
 
     {"op": "call", "fn", "args", "cache_at"}    -> {"value": ...} | {"raised": ...} | {"not_implemented": fn}
@@ -18,16 +23,20 @@ exactly one backward call, so code that pops from its cache is graded fairly.
 
 from __future__ import annotations
 
+import importlib.machinery
 import importlib.util
 import itertools
+import linecache  # noqa: F401 - read by traceback when an error is explained, after the lock-down
 import os
 import resource
 import sys
+import sysconfig
 import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from checks.engine.confinement import Plan, lock_down
 from checks.engine.protocol import Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
@@ -39,27 +48,71 @@ def main() -> None:
     responses = os.fdopen(int(sys.argv[2]), "wb")
     hello = read_message(requests)
     limit_memory(hello.get("memory_limit"))
-    sys.meta_path.insert(0, ForbiddenImports())
-    module, import_error = load_submission(Path(hello["submission"]), hello.get("paths", []))
-    write_message(responses, {"import_error": import_error, "functions": public_functions(module)})
+    confinement = lock_down(Plan.from_data(hello["plan"]))
+    write_message(responses, {"confinement": confinement.as_data()})  # before any student code runs
+    policy = ImportPolicy(hello.get("allowed_packages", []), course_modules=bool(hello.get("paths")))
+    policy.install()
+    module, import_error, missing = load_submission(Path(hello["submission"]), hello.get("paths", []), policy)
+    write_message(responses, {"import_error": import_error, "missing_module": missing,
+                              "functions": public_functions(module)})
     if module is None:
         return
     serve(module, submission_root(Path(hello["submission"])), requests, responses)
 
 
-class ForbiddenImports:
-    """A meta path finder that refuses the grader's reference solution to submission code.
+class ImportPolicy:
+    """What a submission may import: the standard library, numpy, the packages the course allows
+    (``--allow-package``, each at the place the grader found it), its own files and the course's
+    ``--path`` folders. Nothing else of site-packages, and never the grader's own packages.
 
-    ``from reference import *`` would otherwise hand a submission the answers, since the worker
-    runs in the grader's environment.
+    A meta path finder, placed first. It is the rule whether or not the kernel confines the worker
+    (where it does, a file outside the rule could not be read anyway), so a grade does not depend
+    on the machine. ``from reference import *`` would otherwise hand a submission the answers. The
+    grader's modules the worker imported itself are in ``sys.modules``, which no finder is asked about.
     """
 
-    FORBIDDEN = frozenset({"reference"})
+    FORBIDDEN = {"reference": "the grader's reference solution", "checks": "the grader's own modules"}
+    STANDARD_FINDERS = (importlib.machinery.BuiltinImporter, importlib.machinery.FrozenImporter,
+                        importlib.machinery.PathFinder)
 
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name.partition(".")[0] in self.FORBIDDEN:
-            raise ImportError(f"the grader's reference solution ({name!r}) cannot be imported by a submission")
+    def __init__(self, packages: list[dict], course_modules: bool) -> None:
+        self.packages = {package["name"]: package for package in packages}  # {"name", "origin", "search"}
+        self.course_modules = course_modules
+
+    def install(self) -> None:
+        """Be the first finder; keep only the standard ones after it, and only the standard library's
+        folders on sys.path (site-packages, and what .pth files added, go)."""
+        sys.meta_path[:] = [self, *(finder for finder in sys.meta_path if finder in self.STANDARD_FINDERS)]
+        sys.path[:] = [entry for entry in sys.path if is_standard_library(entry)]
+        importlib.invalidate_caches()  # folder listings cached before the lock-down
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> importlib.machinery.ModuleSpec | None:
+        package = name.partition(".")[0]
+        if package in self.FORBIDDEN:
+            raise ImportError(f"{self.FORBIDDEN[package]} ({name!r}) cannot be imported by a submission")
+        if path is None and name in self.packages:
+            found = self.packages[name]
+            if found["origin"] is None:  # a namespace package
+                spec = importlib.machinery.ModuleSpec(name, None, is_package=True)
+                spec.submodule_search_locations = list(found["search"])
+                return spec
+            return importlib.util.spec_from_file_location(name, found["origin"],
+                                                          submodule_search_locations=found["search"])
         return None
+
+    def __str__(self) -> str:
+        """What may be imported, in words for a student: "numpy and the Python standard library"."""
+        names = ["numpy", *self.packages, "the Python standard library"]
+        if self.course_modules:
+            names.append("the modules the course provides")
+        return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def is_standard_library(entry: str) -> bool:
+    """True for the standard library's folders on sys.path (and its zip file, if any)."""
+    version = f"python{sys.version_info.major}{sys.version_info.minor}.zip"
+    folders = (sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib"), sysconfig.get_config_var("DESTSHARED"))
+    return os.path.realpath(entry) in {os.path.realpath(f) for f in folders if f} or os.path.basename(entry) == version
 
 
 def limit_memory(limit_bytes: int | None) -> None:
@@ -68,8 +121,10 @@ def limit_memory(limit_bytes: int | None) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
 
 
-def load_submission(path: Path, extra_paths: list[str]) -> tuple[ModuleType | None, str | None]:
-    """Import the submission file or package; on failure return a student-readable reason."""
+def load_submission(path: Path, extra_paths: list[str],
+                    allowed: ImportPolicy) -> tuple[ModuleType | None, str | None, str | None]:
+    """Import the submission file or package: (module, None, None), or (None, a student-readable
+    reason, the name of the missing module if that was the reason)."""
     is_package = path.is_dir()
     init = path / "__init__.py" if is_package else path
     # Sibling modules (a student's helpers) and course-provided folders must be importable.
@@ -82,23 +137,22 @@ def load_submission(path: Path, extra_paths: list[str]) -> tuple[ModuleType | No
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:  # noqa: BLE001 - any failure at import is the submission's
-        return None, explain_import_failure(exc, path)
+        missing = exc.name if isinstance(exc, ModuleNotFoundError) and type(exc.name) is str else None
+        return None, explain_import_failure(exc, path, allowed), missing
     finally:
         flush_output()
-    return module, None
+    return module, None, None
 
 
-def explain_import_failure(exc: BaseException, path: Path) -> str:
+def explain_import_failure(exc: BaseException, path: Path, allowed: ImportPolicy) -> str:
+    """Why the import failed, for the student (what to do about a missing module is the instructor's)."""
     if isinstance(exc, SyntaxError):
         where = f"{Path(exc.filename or path).name}, line {exc.lineno}"
         code = (exc.text or "").rstrip()
         return f"SyntaxError in {where}: {exc.msg}" + (f"\n    {code.strip()}" if code else "")
     if isinstance(exc, ModuleNotFoundError):
-        return (
-            f"the submission imports module {exc.name!r}, which is not available "
-            f"({submission_location(exc, submission_root(path))}). If your course provides it, pass its folder "
-            "with --path FOLDER."
-        )
+        return (f"the submission imports module {exc.name!r}, which this assignment does not provide: only "
+                f"{allowed} may be imported ({submission_location(exc, submission_root(path))})")
     return f"importing the submission raised {exception_text(exc)} ({submission_location(exc, submission_root(path))})"
 
 

@@ -8,7 +8,9 @@ the folder above the report's (the test creates it, root-owned and not writable 
 Where the report's folder is writable by the worker's user (say --results /tmp/results.json, run as
 root), the grader would open the link and write the report into the victim, as root. Required: the
 victim is untouched and results.json is a regular file holding the genuine report (test_hostile,
-root only). Graded without --results (in process), it finds nothing to attack: full marks.
+root only). Graded without --results (in process), it finds nothing to attack: full marks. A
+confined worker can neither read /proc nor create a link outside its scratch folder: the test
+matters where Landlock is missing.
 """
 
 import os

@@ -3,11 +3,12 @@ at import, from a thread that rewrites it every 10 ms for as long as the worker 
 
 Its guesses: results.json in its working folder, $HOME, its own folder and the one above, and
 /autograder/results/ if that exists and is writable; and, as perfect guesses, every path it can
-find that names a results.json or follows --results, or is the value of RNN_GRADE_TEST_FORGE_TARGET
-(the test sets that to the real --results path), in its own sys.argv and environment and in the
-command lines and environments of all its ancestor processes (/proc/PID/cmdline and environ: the
-grader's minimal environment hides nothing that /proc shows to the same user). It writes only files
-named results.json or the paths it found, never anything else.
+find that names a results.json or follows --results, or is the value of RNN_GRADE_TEST_FORGE_TARGET,
+in its own sys.argv and environment and in the command lines and environments of all its ancestor
+processes (/proc/PID/cmdline and environ, which the confined worker cannot read); and the real
+path itself, which the test writes into the copy it grades (@OUTSIDE_FOLDER@/results.json: with
+the command line, the folder of --results). It writes only files named results.json or the paths
+it found, never anything else.
 
 The first call of rnn_step_forward prints "FORGE-ATTEMPT path: outcome" for every write made at import,
 so the report shows the attack ran. rnn_step_backward is missing. The genuine report, and the only
@@ -77,7 +78,7 @@ def guesses() -> set[str]:
     if os.access("/autograder/results", os.W_OK):
         folders.append("/autograder/results")
     paths = {os.path.join(folder, "results.json") for folder in folders if folder and os.path.isdir(folder)}
-    paths |= perfect_guesses(sys.argv, dict(os.environ))
+    paths |= perfect_guesses(sys.argv, dict(os.environ)) | {"@OUTSIDE_FOLDER@/results.json"}
     for pid in ancestors():
         environment = dict(entry.partition("=")[::2] for entry in strings(pid, "environ"))
         paths |= perfect_guesses(strings(pid, "cmdline"), environment)

@@ -1,52 +1,37 @@
 """Killing the grader: at import and on the first call of rnn_step_forward, the submission sends
-SIGKILL to the grader, so that no report is ever written. The grader is the nearest ancestor that
-is the rnn-grade command (the worker's parent is its supervisor); it never shoots anything else
-(graded in process, the test runner is no such ancestor, and is left alone).
+SIGKILL to the grading process (whose pid the test writes into the copy it grades: @GRADER_PID@)
+and to its own parent (the grader, or a process the grader started to supervise workers), so that
+no report is ever written. It does so only where the test arms it (@KILL_ARMED@ is True when the
+grader is an rnn-grade process the test started, never when it is the test runner itself).
 
-When grading runs as root the worker runs as user nobody, which may not signal root's processes:
-the grader lives on and writes the genuine report (test_hostile, root only). Graded as the same user,
-nothing stops it (see SECURITY.md). The functions are correct: full marks.
+Landlock scoping (ABI 6) forbids the worker to signal any process outside its own domain, as root
+and as an ordinary user alike (as root without Landlock, the drop to user nobody does): the grader
+lives on and writes the genuine report (test_hostile, by the command line, as root and as nobody).
+It prints what each attempt gave, so the report shows the attempt. The functions are correct: full
+marks.
 """
 
 import os
 import signal
-from pathlib import Path
 
 import numpy as np
 
 EXPECTED_SCORES = {"tiny_step_forward": 2, "tiny_step_backward": 3, "tiny_clip_grad_norm": 4, "tiny_size_one": 1}
 
+ARMED = "@KILL_ARMED@" == "True"
+GRADER = "@GRADER_PID@"
 ATTEMPTS: list[str] = []
 
 
-def parent(pid: int) -> int:
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-    except OSError:
-        return 0
-    return int(next(line.split()[1] for line in status.splitlines() if line.startswith("PPid:")))
-
-
-def is_rnn_grade(pid: int) -> bool:
-    """`python -m checks.engine.cli ...` or `.../bin/rnn-grade ...`, nothing else."""
-    try:
-        arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
-    except OSError:
-        return False
-    return "checks.engine.cli" in arguments or any(Path(a).name == "rnn-grade" for a in arguments[:2])
-
-
 def kill_grader() -> None:
-    grader = os.getppid()
-    while grader > 1 and not is_rnn_grade(grader):
-        grader = parent(grader)
-    if grader <= 1:
+    if not ARMED:
         return
-    try:
-        os.kill(grader, signal.SIGKILL)
-        ATTEMPTS.append(f"KILL-GRADER {grader}: sent")
-    except OSError as error:
-        ATTEMPTS.append(f"KILL-GRADER {grader}: {type(error).__name__}")
+    for target in sorted({int(GRADER), os.getppid()}):
+        try:
+            os.kill(target, signal.SIGKILL)
+            ATTEMPTS.append(f"KILL-GRADER {target}: sent")
+        except OSError as error:
+            ATTEMPTS.append(f"KILL-GRADER {target}: {type(error).__name__}")
 
 
 kill_grader()

@@ -1,13 +1,15 @@
 """Escaping through the file system: at import and on the first call of rnn_step_forward, the
-submission tries to create a file named HOSTILE-<token> in the folder of the report (the --results
-path, read from the grader's command line in /proc/PID/cmdline, which every user may read), next to
-the original submission file (also from that command line), in the grader's checks/ package folder
-and in the folder above it (the repository). It only ever creates that one new file name.
+submission tries to create a file named HOSTILE-<token> in the folder of the report, next to the
+original submission file, in the grader's checks/ package folder and in the folder above it (the
+repository). It finds them in the grader's command line (/proc/PID/cmdline of its ancestors, which
+a confined worker cannot read), in the copy the test grades (@OUTSIDE_FOLDER@ stands for the report's
+folder, @ORIGINAL_FOLDER@ for the original submission's) and, for the harness, in its own memory
+(the checks package the worker imported). It only ever creates that one new file name.
 
-When grading runs as root, the worker runs as user nobody, so none of those folders is writable:
-after grading, none of those files exist (test_hostile, root only). It prints what it managed, so
-the report shows the attempt. Graded without --results (in process), it leaves everything alone.
-The functions are correct: full marks.
+The worker can write only in its scratch folder (Landlock; as root without Landlock, the drop to
+user nobody): after grading, none of those files exist (test_hostile, in process and by the command
+line). It prints what it managed, so the report shows the attempt. The functions are correct: full
+marks.
 """
 
 import os
@@ -35,7 +37,7 @@ def ancestors() -> list[int]:
 
 
 def targets() -> set[Path]:
-    folders = set()
+    folders = {Path("@OUTSIDE_FOLDER@"), Path("@ORIGINAL_FOLDER@")}
     for pid in ancestors():
         try:
             arguments = Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
@@ -46,8 +48,6 @@ def targets() -> set[Path]:
                 folders.add(Path(arguments[i + 1]).parent)
             elif Path(argument).name == Path(__file__).name and os.path.isabs(argument):
                 folders.add(Path(argument).parent)  # the original this worker's copy was made from
-    if not folders:
-        return set()  # not graded by the command line (in process, say): leave the repository alone
     harness = sys.modules.get("checks")
     if harness is not None and getattr(harness, "__path__", None):
         checks_folder = Path(list(harness.__path__)[0])

@@ -1,0 +1,292 @@
+"""checks.engine.confinement, one layer at a time, in child processes that lock themselves down.
+
+Every kernel test runs its attempt twice: without the layer (the control: the attempt must
+succeed, so the test would fail if the layer did nothing) and with only that layer (it must fail).
+A test whose layer this kernel cannot apply is skipped, with the reason the layer gives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checks.engine import confinement
+from checks.engine.confinement import (
+    ACTIVE,
+    LAYERS,
+    MISSING,
+    Confinement,
+    Fs,
+    Layer,
+    handled_fs,
+    library_grants,
+    lock_down,
+    unavailable,
+)
+from checks.engine.sandbox import confinement_plan
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernel confinement is Linux only")
+
+CHILD = """
+import ctypes, errno, json, os, socket, sys, threading
+from checks.engine.confinement import Plan, lock_down
+
+def attempt():
+{code}
+
+plan, layers = Plan.from_data(json.loads(sys.argv[1])), json.loads(sys.argv[2])
+confinement = lock_down(plan, layers)
+try:
+    result = attempt()
+    outcome = "allowed"
+except OSError as error:
+    outcome, result = errno.errorcode.get(error.errno, str(error.errno)), None
+print(json.dumps({{"layers": confinement.as_data(), "outcome": outcome, "result": result}}))
+"""
+
+
+def confined(code: str, layers: tuple[str, ...], scratch: Path, **plan_changes) -> dict:
+    """Run ``code`` (the body of a function) in a child process after ``lock_down(plan, layers)``.
+
+    Returns {"layers", "outcome": "allowed" or the errno name, "result": what the function returned}.
+    """
+    plan = confinement_plan(scratch).as_data() | plan_changes
+    script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    "))
+    run = subprocess.run([sys.executable, "-c", script, json.dumps(plan), json.dumps(list(layers))],
+                         capture_output=True, text=True, timeout=60, cwd=scratch)
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def denied(code: str, layer: str, scratch: Path, **plan_changes) -> str:
+    """Assert ``code`` succeeds without ``layer`` and fails with it; return the error's name."""
+    control = confined(code, (), scratch, **plan_changes)
+    assert control["outcome"] == "allowed", f"the attempt fails even without {layer}: {control}"
+    guarded = confined(code, (layer,), scratch, **plan_changes)
+    state = guarded["layers"][0]
+    if state["state"] != ACTIVE:
+        pytest.skip(f"{layer} is {state['state']} here: {state['detail']}")
+    assert guarded["outcome"] != "allowed", f"{layer} did not stop the attempt: {guarded}"
+    return guarded["outcome"]
+
+
+@pytest.fixture
+def scratch(tmp_path) -> Path:
+    folder = tmp_path / "scratch"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    """A folder outside the scratch folder, with a file in it, open to every user."""
+    folder = tmp_path / "outside"
+    folder.mkdir(mode=0o777)
+    os.chmod(folder, 0o777)
+    (folder / "secret.txt").write_text("the secret")
+    return folder
+
+
+@pytest.fixture
+def tcp_listener():
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        listener.settimeout(0.5)
+        yield listener
+
+
+# -- landlock-fs -----------------------------------------------------------------------------------
+
+
+def test_a_file_outside_the_allowed_paths_cannot_be_read(scratch, outside):
+    assert denied(f"return open({str(outside / 'secret.txt')!r}).read()", "landlock-fs", scratch) == "EACCES"
+
+
+def test_the_scratch_folder_numpy_and_the_standard_library_stay_readable(scratch):
+    (scratch / "mine.txt").write_text("mine")
+    code = f"""
+        import json as stdlib
+        return [open({str(scratch / 'mine.txt')!r}).read(), len(open({np.__file__!r}).read()) > 0,
+                len(open(stdlib.__file__).read()) > 0, len(os.listdir({str(Path(np.__file__).parent)!r})) > 0]
+    """
+    run = confined(code, ("landlock-fs",), scratch)
+    if run["layers"][0]["state"] != ACTIVE:
+        pytest.skip(run["layers"][0]["detail"])
+    assert run["outcome"] == "allowed" and run["result"] == ["mine", True, True, True], run
+
+
+def test_site_packages_as_a_whole_cannot_be_listed(scratch):
+    assert denied(f"return os.listdir({str(Path(np.__file__).parents[1])!r})", "landlock-fs", scratch) == "EACCES"
+
+
+def test_nothing_can_be_written_outside_the_scratch_folder(scratch, outside):
+    planted = outside / "planted.txt"
+    code = f"open({str(planted)!r}, 'x').close(); os.unlink({str(planted)!r})"  # the control cleans up
+    assert denied(code, "landlock-fs", scratch) == "EACCES"
+    assert not planted.exists()
+
+
+def test_the_scratch_folder_stays_writable(scratch):
+    run = confined(f"open({str(scratch / 'new.txt')!r}, 'x').write('ok')", ("landlock-fs",), scratch)
+    assert run["outcome"] == "allowed" and (scratch / "new.txt").read_text() == "ok", run
+
+
+def test_the_parents_proc_entries_cannot_be_read(scratch):
+    assert denied("return open(f'/proc/{os.getppid()}/cmdline').read()", "landlock-fs", scratch) == "EACCES"
+
+
+def test_a_child_python_still_runs_under_the_whole_lock_down(scratch):
+    code = f"""
+        import subprocess
+        child = subprocess.run([{sys.executable!r}, "-c", "import json, statistics; print(statistics.mean([1, 2]))"],
+                               capture_output=True, text=True)
+        return [child.returncode, child.stdout.strip(), child.stderr[-300:]]
+    """
+    run = confined(code, tuple(LAYERS), scratch)
+    assert run["outcome"] == "allowed" and run["result"][:2] == [0, "1.5"], run
+
+
+# -- the network: namespaces, landlock-net, seccomp ------------------------------------------------
+
+
+@pytest.mark.parametrize("layer", ["namespaces", "landlock-net", "seccomp"])
+def test_no_tcp_connection_reaches_a_loopback_listener(layer, scratch, tcp_listener):
+    port = tcp_listener.getsockname()[1]
+    code = f"socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hello')"
+    control = confined(code, (), scratch)
+    assert control["outcome"] == "allowed", control
+    tcp_listener.accept()[0].close()  # the control's connection
+    guarded = confined(code, (layer,), scratch)
+    if guarded["layers"][0]["state"] != ACTIVE:
+        pytest.skip(guarded["layers"][0]["detail"])
+    assert guarded["outcome"] != "allowed", guarded
+    with pytest.raises(TimeoutError):
+        tcp_listener.accept()
+
+
+@pytest.mark.parametrize("layer", ["namespaces", "seccomp"])
+def test_no_udp_datagram_reaches_a_loopback_listener(layer, scratch):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.settimeout(0.5)
+        port = listener.getsockname()[1]
+        code = f"socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'hello', ('127.0.0.1', {port}))"
+        assert denied(code, layer, scratch)
+        assert listener.recv(100) == b"hello"  # the control's datagram, and only that one
+        with pytest.raises(TimeoutError):
+            listener.recv(100)
+
+
+def test_seccomp_refuses_every_socket_but_keeps_socketpair_and_refuses_io_uring(scratch, tmp_path):
+    path = tmp_path / "a.sock"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        server.listen(1)
+        assert denied(f"socket.socket(socket.AF_UNIX).connect({str(path)!r})", "seccomp", scratch) == "EACCES"
+    run = confined("return len(socket.socketpair())", ("seccomp",), scratch)
+    assert run["outcome"] == "allowed" and run["result"] == 2, run
+    io_uring = """
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.syscall.restype = ctypes.c_long
+        if libc.syscall(ctypes.c_long(425), ctypes.c_long(1), None) == -1:  # io_uring_setup(1, NULL)
+            return errno.errorcode[ctypes.get_errno()]
+    """
+    assert confined(io_uring, (), scratch)["result"] != "EACCES"  # EFAULT, or ENOSYS where disabled
+    assert confined(io_uring, ("seccomp",), scratch)["result"] == "EACCES"
+
+
+# -- signals, capabilities, user -------------------------------------------------------------------
+
+
+def test_the_parent_cannot_be_signalled(scratch):
+    # Signal 0 checks the permission and sends nothing: the test runner is never touched.
+    assert denied("os.kill(os.getppid(), 0)", "landlock-scope", scratch) == "EPERM"
+
+
+def test_every_capability_is_dropped_and_no_new_privs_set(scratch):
+    code = """
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        return [int(status["CapEff"], 16), int(status["CapPrm"], 16), int(status["CapBnd"], 16), int(status["NoNewPrivs"])]
+    """
+    if os.geteuid() == 0:
+        assert confined(code, (), scratch)["result"][0] != 0  # root starts with capabilities
+    run = confined(code, ("capabilities",), scratch)
+    effective, permitted, bounding, no_new_privs = run["result"]
+    assert effective == permitted == 0 and no_new_privs == 1, run
+    if os.geteuid() == 0:
+        assert bounding == 0, run
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root drops to another user")
+def test_as_root_the_worker_becomes_the_planned_user(scratch):
+    run = confined("return os.getresuid() + os.getresgid() + (os.getgroups(),)", ("user",), scratch,
+                   user=[65534, 65534], user_note="runs as nobody")
+    assert run["result"] == [65534] * 6 + [[]], run
+    assert run["layers"] == [{"layer": "user", "state": ACTIVE, "detail": "runs as nobody"}]
+
+
+def test_a_worker_that_need_not_drop_says_so(scratch):
+    run = confined("return os.getuid()", ("user",), scratch, user=None, user_needed=False, user_note="not root")
+    assert run["layers"] == [{"layer": "user", "state": "not needed", "detail": "not root"}]
+    run = confined("return os.getuid()", ("user",), scratch, user=None, user_needed=True, user_note="unreadable")
+    assert run["layers"] == [{"layer": "user", "state": MISSING, "detail": "unreadable"}]
+
+
+# -- refusing to half-confine, and the record ------------------------------------------------------
+
+
+def test_a_process_with_threads_is_not_half_confined(scratch):
+    code = """
+        return open("/proc/self/status").read()[:10]
+    """
+    script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    ")).replace(
+        "confinement = lock_down", "threading.Thread(target=threading.Event().wait, daemon=True).start()\n"
+        "confinement = lock_down")
+    plan = json.dumps(confinement_plan(scratch).as_data())
+    run = subprocess.run([sys.executable, "-c", script, plan, json.dumps(list(LAYERS))], capture_output=True,
+                         text=True, timeout=60)
+    report = json.loads(run.stdout)
+    assert report["outcome"] == "allowed"  # nothing was applied, /proc included
+    assert all(layer["state"] == MISSING and "2 threads" in layer["detail"] for layer in report["layers"])
+
+
+def test_off_linux_every_layer_is_missing_with_the_reason(monkeypatch, scratch):
+    monkeypatch.setattr(confinement.sys, "platform", "darwin")
+    record = lock_down(confinement_plan(scratch))
+    assert [layer.name for layer in record.layers] == list(LAYERS)
+    assert all(layer.state == MISSING and "darwin" in layer.detail for layer in record.layers)
+
+
+def test_the_record_round_trips_and_refuses_anything_else():
+    record = Confinement((Layer("namespaces", ACTIVE, "yes"), Layer("user", MISSING, "root")))
+    assert Confinement.from_data(record.as_data()) == record
+    assert record.missing == (Layer("user", MISSING, "root"),)
+    assert unavailable("no", ["seccomp"]).missing == (Layer("seccomp", MISSING, "no"),)
+    for bad in ({"layer": "namespaces"}, [{"layer": "x", "state": ACTIVE, "detail": ""}],
+                [{"layer": "user", "state": "maybe", "detail": ""}], [{"layer": "user", "state": ACTIVE, "detail": 3}]):
+        with pytest.raises(ValueError):
+            Confinement.from_data(bad)
+
+
+def test_rights_the_kernel_does_not_know_are_never_asked_for():
+    assert not handled_fs(1) & (Fs.REFER | Fs.TRUNCATE | Fs.IOCTL_DEV)
+    assert handled_fs(2) & Fs.REFER and not handled_fs(2) & Fs.TRUNCATE
+    assert handled_fs(4) == handled_fs(3) and not handled_fs(4) & Fs.IOCTL_DEV
+    assert handled_fs(7) == Fs((1 << 16) - 1)
+
+
+def test_a_librarys_folder_is_granted_unless_it_holds_or_lies_in_a_secret():
+    files = ["/usr/lib/x86_64-linux-gnu/libc.so.6", "/usr/local/lib/libpython3.11.so", "/home/me/lib/libx.so"]
+    keep_out = ["/usr/local/lib/python3.11/site-packages", "/home"]
+    assert library_grants(files, keep_out) == ["/home/me/lib/libx.so", "/usr/lib/x86_64-linux-gnu",
+                                               "/usr/local/lib/libpython3.11.so"]
+
