@@ -27,7 +27,6 @@ import numpy as np
 from autograd import grad
 
 RNN_ARGS = ("x", "h0", "Wx", "Wh", "b")
-BIRNN_ARGS = ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b")
 CLASSIFIER_ARGS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
 
 
