@@ -114,7 +114,8 @@ OPTIONS: tuple[Option, ...] = (
            action="store_false", default=True),
     # profiles
     Option("--points", "points", "the assignment's points table (TOML, one section per group): the checks it "
-           "lists, at its points and policy (a table listing no check only reweights)", type=Path, metavar="FILE"),
+           "lists, at its points and policy (one that lists no check keeps the checks' own points)", type=Path,
+           metavar="FILE"),
     Option("--assignment", "assignment", "grade a shipped assignment profile (e.g. cs231n: checks/assignments/"
            "NAME.toml) or a points table's path; instead of --points", metavar="NAME"),
     # end profiles
