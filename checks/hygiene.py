@@ -2,13 +2,22 @@
 
 A caller reuses its arrays (dh for several backward passes, gradients after clipping), so an
 in-place ``dh += …`` or ``grads[k] *= …`` silently corrupts training. Shapes must be exact: a db
-of shape (1, H) where (H,) is due is wrong even though broadcasting comparisons let it pass.
+of shape (1, H) where (H,) is due is wrong even though broadcasting comparisons let it pass; under
+the default policy (``checks.policy``) it is charged here, once, and judged by value elsewhere.
+
+Each check looks only at the functions the submission implements (``needs_any``): a missing
+function already costs its own checks' points, so hygiene never charges for it again. A check
+none of whose functions can be called scores 0 ("not implemented").
 """
 
 from __future__ import annotations
 
+from typing import Callable, Sequence
+
 import numpy as np
 from hypothesis import example, given
+
+from checks.engine.contract import NotImplementedInSubmission
 
 from checks.examples import DEGENERATE
 from checks.registry import check
@@ -16,6 +25,25 @@ from checks.strategies import birnn_problems, classifier_problems, gradient_dict
 from checks.verdicts import mismatch
 
 RNN_FUNCTIONS = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward")
+OTHER_FUNCTIONS = ("clip_grad_norm", "birnn_forward", "birnn_backward", "rnn_classifier_loss")
+SHAPED_FUNCTIONS = (*RNN_FUNCTIONS, "rnn_backward_truncated", "birnn_forward", "birnn_backward")
+STEP_ARGUMENTS = ("x", "prev_h", "Wx", "Wh", "b")
+SEQUENCE_ARGUMENTS = ("x", "h0", "Wx", "Wh", "b")
+BIRNN_ARGUMENTS = ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b")
+
+# A probe: the functions it calls, and the probe itself (it raises AssertionError on a violation).
+Probe = tuple[tuple[str, ...], Callable[[], None]]
+
+
+def examine(sub, probes: Sequence[Probe]) -> None:
+    """Run every probe whose functions the submission implements; if none can run, it implements nothing
+    this check could look at."""
+    runnable = [probe for functions, probe in probes if set(functions) <= sub.functions]
+    if not runnable:
+        needed = sorted({name for functions, _ in probes for name in functions} - sub.functions)
+        raise NotImplementedInSubmission(f"not implemented: {', '.join(needed)}")
+    for probe in runnable:
+        probe()
 
 
 def assert_unchanged(function: str, names: tuple[str, ...], before: tuple, after: list) -> None:
@@ -40,42 +68,72 @@ def changed_description(original, now) -> str | None:
     return None if now == original else f"it became {now!r}"
 
 
-@check(group="hygiene", points=2, needs=RNN_FUNCTIONS)
+@check(group="hygiene", points=2, needs=RNN_FUNCTIONS, needs_any=True)
 @given(p=rnn_problems())
 @example(p=DEGENERATE)
 def rnn_functions_leave_inputs_unchanged(sub, p):
-    """rnn_step_forward/backward and rnn_forward/backward never modify their arguments."""
-    step_args = (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)
-    assert_unchanged("rnn_step_forward", ("x", "prev_h", "Wx", "Wh", "b"), step_args,
-                     sub.arguments_after("rnn_step_forward", step_args))
-    _, cache = sub.rnn_step_forward(*step_args)
-    assert_unchanged("rnn_step_backward", ("dnext_h",), (p.dh[:, 0],),
-                     sub.arguments_after("rnn_step_backward", (p.dh[:, 0], cache)))
-    args = (p.x, p.h0, p.Wx, p.Wh, p.b)
-    assert_unchanged("rnn_forward", ("x", "h0", "Wx", "Wh", "b"), args, sub.arguments_after("rnn_forward", args))
-    _, cache = sub.rnn_forward(*args)
-    assert_unchanged("rnn_backward", ("dh",), (p.dh,), sub.arguments_after("rnn_backward", (p.dh, cache)))
+    """rnn_step_forward/backward and rnn_forward/backward (those you implemented) never modify their arguments."""
+    step_args, args = (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b), (p.x, p.h0, p.Wx, p.Wh, p.b)
+
+    def step_backward() -> None:
+        _, cache = sub.rnn_step_forward(*step_args)
+        assert_unchanged("rnn_step_backward", ("dnext_h",), (p.dh[:, 0],),
+                         sub.arguments_after("rnn_step_backward", (p.dh[:, 0], cache)))
+
+    def backward() -> None:
+        _, cache = sub.rnn_forward(*args)
+        assert_unchanged("rnn_backward", ("dh",), (p.dh,), sub.arguments_after("rnn_backward", (p.dh, cache)))
+
+    examine(sub, [
+        (("rnn_step_forward",), lambda: assert_unchanged("rnn_step_forward", STEP_ARGUMENTS, step_args,
+                                                         sub.arguments_after("rnn_step_forward", step_args))),
+        (("rnn_step_forward", "rnn_step_backward"), step_backward),
+        (("rnn_forward",), lambda: assert_unchanged("rnn_forward", SEQUENCE_ARGUMENTS, args,
+                                                    sub.arguments_after("rnn_forward", args))),
+        (("rnn_forward", "rnn_backward"), backward),
+    ])
 
 
-@check(group="hygiene", points=2, needs=("clip_grad_norm", "birnn_forward", "birnn_backward", "rnn_classifier_loss"))
+@check(group="hygiene", points=2, needs=OTHER_FUNCTIONS, needs_any=True)
 @given(grads=gradient_dicts(), bp=birnn_problems(), cp=classifier_problems())
 def other_functions_leave_inputs_unchanged(sub, grads, bp, cp):
-    """clip_grad_norm, birnn_forward/backward and rnn_classifier_loss never modify their arguments."""
-    assert_unchanged("clip_grad_norm", ("grads",), (grads,),
-                     sub.arguments_after("clip_grad_norm", (grads, 1e-3)))
-    names = ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b")
-    assert_unchanged("birnn_forward", names, bp[:9], sub.arguments_after("birnn_forward", bp[:9]))
-    _, cache = sub.birnn_forward(*bp[:9])
-    assert_unchanged("birnn_backward", ("dh",), (bp.dh,), sub.arguments_after("birnn_backward", (bp.dh, cache)))
-    assert_unchanged("rnn_classifier_loss", cp._fields, tuple(cp), sub.arguments_after("rnn_classifier_loss", tuple(cp)))
+    """clip_grad_norm, birnn_forward/backward and rnn_classifier_loss (those you implemented) never modify their
+    arguments."""
+
+    def birnn_backward() -> None:
+        _, cache = sub.birnn_forward(*bp[:9])
+        assert_unchanged("birnn_backward", ("dh",), (bp.dh,), sub.arguments_after("birnn_backward", (bp.dh, cache)))
+
+    examine(sub, [
+        (("clip_grad_norm",), lambda: assert_unchanged("clip_grad_norm", ("grads",), (grads,),
+                                                       sub.arguments_after("clip_grad_norm", (grads, 1e-3)))),
+        (("birnn_forward",), lambda: assert_unchanged("birnn_forward", BIRNN_ARGUMENTS, bp[:9],
+                                                      sub.arguments_after("birnn_forward", bp[:9]))),
+        (("birnn_forward", "birnn_backward"), birnn_backward),
+        (("rnn_classifier_loss",), lambda: assert_unchanged("rnn_classifier_loss", cp._fields, tuple(cp),
+                                                            sub.arguments_after("rnn_classifier_loss", tuple(cp)))),
+    ])
 
 
-@check(group="hygiene", points=2, needs=RNN_FUNCTIONS)
+@check(group="hygiene", points=2, needs=SHAPED_FUNCTIONS, needs_any=True)
 @given(p=rnn_problems(max_n=1, max_t=1, max_d=1, max_h=1))
 @example(p=DEGENERATE)
 def shapes_and_dtypes_are_exact_at_size_one(sub, p):
     """At N = T = D = H = 1 every output still has its exact shape and dtype (db is (H,), not (1, H))."""
-    next_h, cache = sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)  # validated on return
-    sub.rnn_step_backward(p.dh[:, 0], cache)
-    h, cache = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
-    sub.rnn_backward(p.dh, cache)
+    args = (p.x, p.h0, p.Wx, p.Wh, p.b)
+    birnn_args = (*args, *args[1:])  # both directions with the same parameters: only shapes matter here
+    birnn_dh = np.concatenate([p.dh, p.dh], axis=2)
+    # Validated on return, with exact shapes whatever the policy: this check is where a shape is charged.
+    with sub.exact_shapes():
+        examine(sub, [
+            (("rnn_step_forward",), lambda: sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)),
+            (("rnn_step_forward", "rnn_step_backward"),
+             lambda: sub.rnn_step_backward(p.dh[:, 0], sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)[1])),
+            (("rnn_forward",), lambda: sub.rnn_forward(*args)),
+            (("rnn_forward", "rnn_backward"), lambda: sub.rnn_backward(p.dh, sub.rnn_forward(*args)[1])),
+            (("rnn_forward", "rnn_backward_truncated"),
+             lambda: sub.rnn_backward_truncated(p.dh, sub.rnn_forward(*args)[1], 1)),
+            (("birnn_forward",), lambda: sub.birnn_forward(*birnn_args)),
+            (("birnn_forward", "birnn_backward"),
+             lambda: sub.birnn_backward(birnn_dh, sub.birnn_forward(*birnn_args)[1])),
+        ])

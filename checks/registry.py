@@ -13,8 +13,12 @@ functions it calls: a missing one costs exactly this check's points, with "not i
 
 The built-in checks live in one module per group, ``checks/<group>.py``; course checks live in any
 folder passed with ``--checks-dir``.
-The points in ``checks/points.toml`` override the decorator's, so course staff can reweight
-without touching code.
+
+A points table (``checks/points.toml``, a shipped assignment in ``checks/assignments/``, or a
+course's file) overrides the decorators' points, so course staff can reweight without touching
+code. Given as the assignment (``--points``, ``--assignment``), a table that names checks is the
+whole assignment: a check it leaves out, or gives 0 points, is not run. It may also declare
+course groups, set each check's visibility, and set the grading policy (``checks.policy``).
 """
 
 from __future__ import annotations
@@ -26,15 +30,19 @@ import importlib.util
 import sys
 import tomllib
 import traceback
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Iterable
 
 from checks.engine.contract import CONTRACT_FUNCTIONS
 from checks.engine.profiles import hypothesis_settings, profile_from_environment
+from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
+ASSIGNMENTS_FOLDER = Path(__file__).with_name("assignments")
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
+COURSE_GROUPS_KEY, POLICY_SECTION = "course_groups", "policy"
 
 @dataclass(frozen=True)
 class Check:
@@ -48,6 +56,11 @@ class Check:
     examples: float  # fraction of the profile's max_examples (long sequences are expensive)
     file: str = ""  # where its @check is, for messages to the course's staff
     line: int = 0
+    visibility: str = "visible"
+    # True: the check runs when any of ``needs`` exists and looks only at those (hygiene: a
+    # missing function's own checks already cost its points).
+    needs_any: bool = False
+    policy: Policy = DEFAULT_POLICY
 
     @property
     def source(self) -> str:
@@ -59,6 +72,9 @@ class Check:
 
 
 _registered: dict[tuple[str, str], Check] = {}  # by (module, function name)
+# The course groups of the points table being loaded: a course check's group is validated when its
+# module is imported, so load_checks reads the table first.
+_course_groups: list[str] = []
 # Hypothesis fixes a test's settings when it is decorated, so the profile is chosen before the
 # check modules are imported, once per process (load_checks).
 _bound_profile: list[str] = []
@@ -69,17 +85,21 @@ class CheckDefinitionError(Exception):
     so the TA who wrote it can go straight there; the grade is not produced (exit 2)."""
 
 
-def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0) -> Callable[[Callable], Callable]:
+def check(
+    group: str, points: float, needs: Iterable[str], examples: float = 1.0, needs_any: bool = False
+) -> Callable[[Callable], Callable]:
     """Register the decorated function as a property check of ``group`` worth ``points``.
 
-    Every argument is validated here, when the course's module is imported, and a mistake names the
-    line of the ``@check(...)`` that made it.
+    ``needs_any=True``: the check runs if any function of ``needs`` is implemented, and must itself
+    look only at those (``sub.functions``). Every argument is validated here, when the course's
+    module is imported, and a mistake names the line of the ``@check(...)`` that made it.
     """
     file, line = caller_location()
     where = f"{file}, line {line}"
     needs = tuple(needs)
-    if group not in GROUPS:
-        raise CheckDefinitionError(f"{where}: unknown group {group!r}; use one of {', '.join(GROUPS)}")
+    if group not in known_groups():
+        raise CheckDefinitionError(f"{where}: unknown group {group!r}; use one of {', '.join(known_groups())}, "
+                                   f"or declare it in the points file's {COURSE_GROUPS_KEY}")
     unknown = [name for name in needs if name not in CONTRACT_FUNCTIONS]
     if unknown:
         raise CheckDefinitionError(f"{where}: needs names functions outside the contract: {', '.join(unknown)}; "
@@ -99,10 +119,16 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
         if key in _registered:  # two checks of one module share a name: the first would vanish
             raise CheckDefinitionError(f"{where}: a second check is named {name!r} in this module (the first is at "
                                        f"{_registered[key].source}); check names must be unique")
-        _registered[key] = Check(name, group, float(points), needs, function, examples, file, line)
+        _registered[key] = Check(name, group, float(points), needs, function, examples, file, line,
+                                 needs_any=bool(needs_any))
         return function
 
     return register
+
+
+def known_groups() -> tuple[str, ...]:
+    """The built-in groups, then the course groups of the points table being loaded."""
+    return (*GROUPS, *_course_groups)
 
 
 def caller_location(depth: int = 2) -> tuple[str, int]:
@@ -132,18 +158,24 @@ def load_checks(
     points_table: Path | None = DEFAULT_POINTS_TABLE,
     builtin: bool = True,
     profile: str | None = None,
+    assignment: bool = False,
 ) -> list[Check]:
     """Import every check module, apply the points table, and return the checks in group order.
 
     ``builtin=False`` leaves out the built-in group modules (the harness's own tests grade with a few
     tiny checks from ``extra_dirs`` only). ``profile`` binds the Hypothesis profile; it can be
-    chosen once per process, before the first checks are imported.
+    chosen once per process, before the first checks are imported. ``assignment=True``: the table
+    is the whole assignment (given with --points or --assignment), so if it names any check, the
+    checks it does not name are left out; otherwise (the built-in table, applied by default) a
+    check it does not name keeps its decorator's points. Either way a check it gives 0 is left out.
     """
     hypothesis_settings(profile or bound_profile())  # an unknown profile fails here, clearly
     if profile and bound_profile() != profile:
         if _registered:
             raise RuntimeError(f"checks were already loaded with profile {bound_profile()!r} in this process")
         _bound_profile[:] = [profile]
+    table = read_points(points_table) if points_table else PointsTable()
+    _course_groups[:] = table.course_groups
     modules = set()
     if builtin:
         modules |= {importlib.import_module(f"checks.{group}").__name__ for group in GROUPS}
@@ -153,8 +185,9 @@ def load_checks(
     # registered checks from other folders.
     found = [c for (module, _), c in _registered.items() if module in modules]
     reject_duplicate_names(found)
-    found.sort(key=lambda c: GROUPS.index(c.group))
-    return apply_points(found, read_points(points_table) if points_table else {})
+    order = {group: index for index, group in enumerate(known_groups())}
+    found.sort(key=lambda c: order.get(c.group, len(order)))
+    return apply_points(found, table, assignment)
 
 
 def reject_duplicate_names(found: list[Check]) -> None:
@@ -210,31 +243,98 @@ def location_in(error: BaseException, path: Path) -> str:
     return f"{path}, line {lines[-1]}" if lines else str(path)
 
 
-def read_points(path: Path) -> dict[str, tuple[str, float]]:
-    """{check name: (group, points)} from a TOML table with one section per group, validated.
+@dataclass(frozen=True)
+class Entry:
+    """One check's line of a points table."""
 
-    An unknown group, a value that is not a number >= 0, or a check listed twice is an error that
-    names the line of the table.
+    group: str
+    points: float
+    visibility: str
+    line: int
+
+
+@dataclass(frozen=True)
+class PointsTable:
+    """A points table, validated: the checks it names, its course groups and its policy."""
+
+    path: Path | None = None
+    entries: dict[str, Entry] = field(default_factory=dict)
+    course_groups: tuple[str, ...] = ()
+    policy: Policy = DEFAULT_POLICY
+
+    def where(self, line: int) -> str:
+        return f"{self.path}, line {line}"
+
+
+def read_points(path: Path) -> PointsTable:
+    """The table in TOML ``path``: one section per group, ``name = points`` or
+    ``name = { points = 4, visibility = "hidden" }``; optionally a top-level
+    ``course_groups = ["..."]`` and a ``[policy]`` table.
+
+    Every mistake (an unknown group, points that are not a number >= 0, a check listed twice, an
+    unknown visibility or policy) is a CheckDefinitionError naming the line of the table.
     """
     text = Path(path).read_text(encoding="utf-8")
     try:
         table = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise CheckDefinitionError(f"{path}: not valid TOML: {error}") from None
-    points: dict[str, tuple[str, float]] = {}
+    course_groups = read_course_groups(path, text, table.pop(COURSE_GROUPS_KEY, []))
+    policy = read_policy(path, text, table.pop(POLICY_SECTION, {}))
+    entries: dict[str, Entry] = {}
     for group, section in table.items():
-        if group not in GROUPS or type(section) is not dict:
-            raise CheckDefinitionError(f"{path}, line {line_of(text, group)}: [{group}] is not a group; "
-                                       f"the groups are {', '.join(GROUPS)}")
+        if group not in (*GROUPS, *course_groups) or type(section) is not dict:
+            raise CheckDefinitionError(f"{path}, line {line_of(text, group)}: [{group}] is not a group; the groups "
+                                       f"are {', '.join((*GROUPS, *course_groups))} (declare a course group in "
+                                       f"{COURSE_GROUPS_KEY})")
         for name, value in section.items():
-            where = f"{path}, line {line_of(text, name, after=group)}"
-            problem = points_problem(value)
-            if problem:
-                raise CheckDefinitionError(f"{where}: {name} = {value!r}: {problem}")
-            if name in points:
-                raise CheckDefinitionError(f"{where}: {name} is listed twice (also under [{points[name][0]}])")
-            points[name] = (group, float(value))
-    return points
+            line = line_of(text, name, after=group)
+            if name in entries:
+                raise CheckDefinitionError(f"{path}, line {line}: {name} is listed twice (also under "
+                                           f"[{entries[name].group}])")
+            entries[name] = read_entry(f"{path}, line {line}", name, value, group, line)
+    return PointsTable(Path(path), entries, course_groups, policy)
+
+
+def read_entry(where: str, name: str, value: object, group: str, line: int) -> Entry:
+    """One ``name = points`` or ``name = { points = N, visibility = "..." }`` line, validated."""
+    settings = value if type(value) is dict else {"points": value}
+    unknown = sorted(set(settings) - {"points", "visibility"})
+    if unknown:
+        raise CheckDefinitionError(f"{where}: {name}: unknown setting {unknown[0]!r}; give points and visibility")
+    if "points" not in settings:
+        raise CheckDefinitionError(f"{where}: {name}: give its points, as {{ points = 4, ... }}")
+    problem = points_problem(settings["points"])
+    if problem:
+        raise CheckDefinitionError(f"{where}: {name} = {value!r}: {problem}")
+    visibility = settings.get("visibility", "visible")
+    if visibility not in VISIBILITIES:
+        raise CheckDefinitionError(f"{where}: {name}: visibility {visibility!r}; use one of {', '.join(VISIBILITIES)}")
+    return Entry(group, float(settings["points"]), visibility, line)
+
+
+def read_course_groups(path: Path, text: str, value: object) -> tuple[str, ...]:
+    """The top-level ``course_groups = ["attention", ...]``: new group names for course checks."""
+    where = f"{path}, line {line_of(text, COURSE_GROUPS_KEY)}"
+    if type(value) is not list or not all(type(name) is str and name.isidentifier() for name in value):
+        raise CheckDefinitionError(f"{where}: {COURSE_GROUPS_KEY} must be a list of names, "
+                                   'as course_groups = ["attention"]')
+    clashes = [name for name in value if name in (*GROUPS, POLICY_SECTION, COURSE_GROUPS_KEY)]
+    if clashes or len(set(value)) != len(value):
+        taken = clashes[0] if clashes else next(name for name in value if value.count(name) > 1)
+        raise CheckDefinitionError(f"{where}: the course group {taken!r} is already a group or a reserved name")
+    return tuple(value)
+
+
+def read_policy(path: Path, text: str, section: object) -> Policy:
+    """The ``[policy]`` table (``checks.policy``); settings it leaves out keep their defaults."""
+    if type(section) is not dict:
+        raise CheckDefinitionError(f"{path}, line {line_of(text, POLICY_SECTION)}: [{POLICY_SECTION}] must be a table")
+    for key, value in section.items():
+        problem = policy_problem(key, value)
+        if problem:
+            raise CheckDefinitionError(f"{path}, line {line_of(text, key, after=POLICY_SECTION)}: {problem}")
+    return Policy(**section)
 
 
 def line_of(text: str, key: str, after: str | None = None) -> int:
@@ -250,15 +350,29 @@ def line_of(text: str, key: str, after: str | None = None) -> int:
     return 0
 
 
-def apply_points(found: list[Check], points: dict[str, tuple[str, float]]) -> list[Check]:
-    """The checks with the table's points; a check the table lists under another group is an error."""
+def apply_points(found: list[Check], table: PointsTable, assignment: bool = False) -> list[Check]:
+    """The checks with the table's points, visibility and policy, without those it leaves out.
+
+    A check the table lists under another group, or a name that is no check, is an error.
+    """
     groups = {c.name: c.group for c in found}
-    unknown = sorted(set(points) - set(groups))
-    if unknown:
-        raise CheckDefinitionError(f"the points table names checks that do not exist: {', '.join(unknown)}")
-    misplaced = [(name, group) for name, (group, _) in points.items() if groups[name] != group]
-    if misplaced:
-        name, group = misplaced[0]
-        raise CheckDefinitionError(f"the points table lists {name} under [{group}], but it is a check of group "
-                                   f"{groups[name]}; move it to [{groups[name]}]")
-    return [replace(c, points=points[c.name][1]) if c.name in points else c for c in found]
+    for name, entry in table.entries.items():
+        if name not in groups:
+            raise CheckDefinitionError(f"{table.where(entry.line)}: {name} is not a check; the points table "
+                                       "may only name checks that exist")
+        if groups[name] != entry.group:
+            raise CheckDefinitionError(f"{table.where(entry.line)}: the points table lists {name} under "
+                                       f"[{entry.group}], but it is a check of group {groups[name]}; move it to "
+                                       f"[{groups[name]}]")
+    whole_assignment = assignment and bool(table.entries)
+    applied = []
+    for c in found:
+        entry = table.entries.get(c.name)
+        if entry is None and whole_assignment:
+            continue
+        if entry is not None:
+            if entry.points == 0:
+                continue
+            c = replace(c, points=entry.points, visibility=entry.visibility)
+        applied.append(replace(c, policy=table.policy))
+    return applied

@@ -143,13 +143,26 @@ def test_a_broken_check_module_exits_2_naming_its_file_and_line(tmp_path, source
     [
         ("[forward]\ntiny_step_forward = -2\n", 2, "tiny_step_forward = -2: points must be a finite number >= 0"),
         ('[forward]\ntiny_step_forward = "two"\n', 2, "points must be a number"),
-        ("[forward]\ntiny_step_forward = 2\n[backward]\ntiny_size_one = 1\n", None,
+        ("[forward]\ntiny_step_forward = 2\n[backward]\ntiny_size_one = 1\n", 4,
          "lists tiny_size_one under [backward], but it is a check of group hygiene"),
         ("[fwd]\ntiny_step_forward = 2\n", 1, "[fwd] is not a group"),
         ("[forward]\ntiny_step_forward = 2\n[hygiene]\ntiny_step_forward = 1\n", 4, "listed twice"),
         ("[forward\n", None, "not valid TOML"),
+        ("[forward]\ntiny_step_fwd = 2\n", 2, "tiny_step_fwd is not a check"),
+        ('[forward]\ntiny_step_forward = { points = 2, visibility = "secret" }\n', 2,
+         "visibility 'secret'; use one of visible, hidden, after_due_date, after_published"),
+        ('[forward]\ntiny_step_forward = { visibility = "hidden" }\n', 2, "give its points"),
+        ('[forward]\ntiny_step_forward = { points = 2, weight = 1 }\n', 2, "unknown setting 'weight'"),
+        ('[forward]\ntiny_step_forward = 2\n\n[policy]\npartial_credit = "some"\n', 5,
+         "partial_credit = 'some': use one of 'per_output', 'all_or_nothing'"),
+        ('[policy]\nshape_mistake = "charged_once"\n', 2, "unknown policy setting 'shape_mistake'"),
+        ('course_groups = "attention"\n', 1, "course_groups must be a list of names"),
+        ('course_groups = ["forward"]\n', 1, "'forward' is already a group"),
+        ("[attention]\nattends = 1\n", 1, "[attention] is not a group"),
     ],
-    ids=["negative", "not-a-number", "wrong-group", "unknown-group", "twice", "bad-toml"],
+    ids=["negative", "not-a-number", "wrong-group", "unknown-group", "twice", "bad-toml", "no-such-check",
+         "bad-visibility", "no-points", "unknown-setting", "bad-policy-value", "bad-policy-key",
+         "course-groups-not-a-list", "course-group-clash", "undeclared-course-group"],
 )
 def test_a_broken_points_table_exits_2_naming_its_line(tmp_path, table, line, says):
     course = course_folder(tmp_path, "course", TINY_CHECKS)

@@ -10,9 +10,10 @@ Shapes: N batch, T steps, D input features, H hidden units (row-vector conventio
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -103,6 +104,9 @@ class Submission:
         self.functions: frozenset[str] = frozenset(functions)
         self.import_error: str | None = import_error
         self.missing_module: str | None = missing  # the module whose absence made the import fail
+        # The policy's shape_mistakes = "charged_once": arrays off by axes of length 1 are judged
+        # by value (set by the runner for each check; exact_shapes turns it off for a block).
+        self.allow_unit_axes = False
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
@@ -110,6 +114,15 @@ class Submission:
 
     def close(self) -> None:
         self._worker.stop()
+
+    @contextmanager
+    def exact_shapes(self) -> Iterator[None]:
+        """In the block every returned array must have exactly its shape, whatever the policy."""
+        allowed, self.allow_unit_axes = self.allow_unit_axes, False
+        try:
+            yield
+        finally:
+            self.allow_unit_axes = allowed
 
     def take_output(self) -> str:
         """What the submission printed since the last call (capped); the next call starts afresh."""
@@ -175,7 +188,7 @@ class Submission:
         values = answer.get("values")
         if type(values) is not list or len(values) != len(args_list):
             raise ContractViolation(f"the worker answered {len(args_list)} calls of {function} incorrectly")
-        return [first_output(function, value, args) for value, args in zip(values, args_list)]
+        return [first_output(function, value, args, self.allow_unit_axes) for value, args in zip(values, args_list)]
 
     def evaluator(self, function: str) -> Callable[[list[dict]], list]:
         """A function mapping argument dicts (keyed as in ``ARGUMENTS``) to first outputs, batched."""
@@ -201,7 +214,7 @@ class Submission:
     def _call(self, function: str, args: tuple, sizes: dict[str, int]) -> tuple:
         cache_at = RETURNS[function].index("cache") if "cache" in RETURNS[function] else None
         value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function)
-        return validate_returns(function, value.get("value"), sizes)
+        return validate_returns(function, value.get("value"), sizes, self.allow_unit_axes)
 
     def _request(self, function: str, args: tuple) -> Any:
         return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function).get("value")
@@ -227,8 +240,10 @@ def shape_of(spec: str, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(sizes[letter] for letter in spec.split())
 
 
-def validate_returns(function: str, value: Any, sizes: dict[str, int]) -> tuple:
-    """Validate a tuple return against ``RETURNS[function]``; caches become ``Cache`` objects."""
+def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_unit_axes: bool = False) -> tuple:
+    """Validate a tuple return against ``RETURNS[function]``; caches become ``Cache`` objects.
+
+    ``allow_unit_axes``: arrays off by axes of length 1 are reshaped (``expect_array``)."""
     specs = RETURNS[function]
     names = tuple(spec.split(":")[0] for spec in specs)
     items = expect_tuple(value, names, function)
@@ -239,14 +254,14 @@ def validate_returns(function: str, value: Any, sizes: dict[str, int]) -> tuple:
             continue
         name, dims = spec.split(":")
         validated.append(expect_array(item, shape_of(dims, sizes), f"{name} returned by {function}",
-                                      f"({', '.join(dims.split())})"))
+                                      f"({', '.join(dims.split())})", allow_unit_axes))
     return tuple(validated)
 
 
-def first_output(function: str, value: Any, args: tuple) -> Any:
+def first_output(function: str, value: Any, args: tuple, allow_unit_axes: bool = False) -> Any:
     if function == "rnn_classifier_loss":
         return validate_classifier(value, args)[0]
-    return validate_returns(function, value, sizes_of(args[0], args[1]))[0]
+    return validate_returns(function, value, sizes_of(args[0], args[1]), allow_unit_axes)[0]
 
 
 def validate_clip(value: Any, grads: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.engine.sandbox import find_package
-from checks.registry import DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks
+from checks.registry import ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks
 
 if TYPE_CHECKING:
     import pytest
@@ -112,8 +112,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("--no-builtin-checks", "builtin",
            "run only the --checks-dir checks (with their own points unless --points is given)",
            action="store_false", default=True),
-    Option("--points", "points", "points table (TOML, one section per group) overriding the checks' points",
-           type=Path, metavar="FILE"),
+    # profiles
+    Option("--points", "points", "the assignment's points table (TOML, one section per group): the checks it "
+           "lists, at its points and policy (one that lists no check keeps the checks' own points)", type=Path,
+           metavar="FILE"),
+    Option("--assignment", "assignment", "grade a shipped assignment profile (e.g. cs231n: checks/assignments/"
+           "NAME.toml) or a points table's path; instead of --points", metavar="NAME"),
+    # end profiles
     Option("--call-timeout", "call_timeout",
            f"time limit of one call into the submission (default: {DEFAULT_CALL_TIMEOUT:g})",
            type=positive_float, default=DEFAULT_CALL_TIMEOUT, metavar="SECONDS"),
@@ -181,7 +186,8 @@ def resolve(
         allowed_packages=tuple(dict.fromkeys(package_name(name) for name in values["allowed_packages"])),
         require_sandbox=values["require_sandbox"],
     )
-    checks = resolve_checks(values["checks_dirs"], values["points"], values["builtin"], profile)
+    checks = resolve_checks(values["checks_dirs"], assignment_table(values["points"], values["assignment"]),
+                            values["builtin"], profile)
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
     return GradingSettings(submissions, tuple(checks), profile, values["seed"], worker_options,
@@ -259,6 +265,22 @@ def require_sandbox(options: WorkerOptions) -> None:
                          f"machine. Missing: {reasons}")
 
 
+def assignment_table(points: Path | None, assignment: str | None) -> Path | None:
+    """The points table --points or --assignment names (not both), or None for the built-in table."""
+    if assignment is None:
+        return points
+    if points is not None:
+        raise UsageError("give --points FILE or --assignment NAME, not both: each names the whole assignment")
+    shipped = ASSIGNMENTS_FOLDER / f"{assignment}.toml"
+    if shipped.is_file():
+        return shipped
+    if Path(assignment).is_file():
+        return Path(assignment)
+    names = ", ".join(sorted(path.stem for path in ASSIGNMENTS_FOLDER.glob("*.toml")))
+    raise UsageError(f"--assignment {assignment}: no shipped assignment of that name (shipped: {names}) "
+                     "and no such file")
+
+
 def resolve_checks(
     checks_dirs: Sequence[Path], points: Path | None, builtin: bool = True, profile: str | None = None
 ) -> list[Check]:
@@ -270,11 +292,13 @@ def resolve_checks(
         existing_folder("--checks-dir", Path(folder))
     if points is not None and not Path(points).is_file():
         raise UsageError(f"--points {points}: no such file")
-    # Without --points: the course's table, if present; the built-in table names only built-in checks.
+    # A table given (--points, --assignment) is the whole assignment. Without one, the built-in table
+    # weights the built-in checks only: --checks-dir checks keep their decorators' points.
+    given = points is not None
     if points is None and builtin and DEFAULT_POINTS_TABLE.is_file():
         points = DEFAULT_POINTS_TABLE
     try:
-        checks = load_checks(checks_dirs, points, builtin=builtin, profile=profile)
+        checks = load_checks(checks_dirs, points, builtin=builtin, profile=profile, assignment=given)
     except CheckDefinitionError as error:  # the message names the course's file and line
         raise UsageError(f"could not load the checks: {error}") from None
     except Exception as error:  # noqa: BLE001 - a broken check module or points table, said plainly

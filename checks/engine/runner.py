@@ -87,6 +87,7 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckR
     """
     started = time.perf_counter()
     sub.take_output()  # start this check's output segment
+    sub.allow_unit_axes = check.policy.charges_shape_once
     score, message, grader_error = _score(check, sub, seed)
     return CheckResult(check, score, _shorten(message), sub.take_output(), time.perf_counter() - started,
                        grader_error)
@@ -97,7 +98,7 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
     if sub.import_error:
         return 0.0, f"the submission could not be imported: {sub.import_error}", None
     missing = [name for name in check.needs if name not in sub.functions]
-    if missing:
+    if missing and not (check.needs_any and len(missing) < len(check.needs)):
         return 0.0, f"not implemented: {', '.join(missing)}", None
     test = hypothesis.seed(seed)(check.function)
     try:
@@ -107,7 +108,8 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
         return 0.0, str(fault), None
     except PartialFailure as failure:
         # The lowest credit seen on any failing example, not just on the shrunk one.
-        return check.points * min([*credits, failure.credit]), _explain(failure), None
+        credit = min([*credits, failure.credit]) if check.policy.gives_partial_credit else 0.0
+        return check.points * credit, _explain(failure), None
     except Exception as failure:  # noqa: BLE001 - sorted below: the submission's fault, or the check's
         if is_grader_fault(failure):
             return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check)

@@ -32,22 +32,33 @@ def kind_of(value: Any) -> str:
     return f"a {type(value).__name__}"
 
 
-def expect_array(value: Any, shape: tuple[int, ...], name: str, dims: str) -> np.ndarray:
+def expect_array(
+    value: Any, shape: tuple[int, ...], name: str, dims: str, allow_unit_axes: bool = False
+) -> np.ndarray:
     """Check ``value`` is a finite float64 ndarray of exactly ``shape``; return it.
 
     ``name`` says what it is ("dWh returned by rnn_backward"), ``dims`` the symbolic shape
     ("(H, H)"), so the message reads "... has shape (1, 3); the contract says (H,) = (3,)".
+    ``allow_unit_axes``: a shape that differs only by axes of length 1 (keepdims) is reshaped to
+    ``shape`` instead, so its values can be judged (the policy's ``shape_mistakes``).
     """
     if type(value) is not np.ndarray:
         hint = " (convert with np.asarray)" if isinstance(value, (list, tuple)) else ""
         raise ContractViolation(f"{name} must be a float64 numpy array, but is {kind_of(value)}{hint}")
     if value.dtype != np.float64:
         raise ContractViolation(f"{name} has dtype {value.dtype}; the contract says float64")
+    if value.shape != tuple(shape) and allow_unit_axes and differs_by_unit_axes(value.shape, tuple(shape)):
+        value = value.reshape(shape)
     if value.shape != tuple(shape):
         raise ContractViolation(f"{name} has shape {value.shape}; the contract says {dims} = {tuple(shape)}")
     if not np.all(np.isfinite(value)):
         raise ContractViolation(f"{name} contains NaN or inf")
     return value
+
+
+def differs_by_unit_axes(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
+    """True if the two shapes are equal once their axes of length 1 are dropped: (1, H) and (H,)."""
+    return tuple(n for n in shape if n != 1) == tuple(n for n in expected if n != 1)
 
 
 def expect_float(value: Any, name: str) -> float:

@@ -1,13 +1,15 @@
-"""Fake value: rnn_step_backward returns db of shape (1, H) (keepdims), which broadcasting would let
-pass an elementwise comparison.
+"""Fake value: rnn_step_backward returns db tiled to shape (N, H), every row the right db, which
+broadcasting would let pass an elementwise comparison.
 
-Shapes are checked exactly first: the check fails naming both shapes.
+Shapes are checked exactly first: the check fails naming both shapes. (Only a shape off by axes of
+length 1, a keepdims (1, H), is judged by value under the default policy, and charged once in
+hygiene's exact-shape check: tests/test_profiles.py.)
 """
 
 import numpy as np
 
 EXPECTED_SCORES = {"tiny_step_forward": 2, "tiny_step_backward": 0, "tiny_clip_grad_norm": 4, "tiny_size_one": 1}
-EXPECTED_MESSAGES = {"tiny_step_backward": "has shape (1, 4); the contract says"}
+EXPECTED_MESSAGES = {"tiny_step_backward": "has shape (2, 4); the contract says"}
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
@@ -18,7 +20,7 @@ def rnn_step_forward(x, prev_h, Wx, Wh, b):
 def rnn_step_backward(dnext_h, cache):
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
-    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0, keepdims=True)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, np.tile(da.sum(axis=0), (len(da), 1))
 
 
 def clip_grad_norm(grads, max_norm):
