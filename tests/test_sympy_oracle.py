@@ -42,7 +42,7 @@ from checks.strategies import (
     rnn_parameters,
     rnn_problem_from_seed,
 )
-from reference.finite_differences import numerical_gradient
+from checks.finite_differences import numerical_gradient
 from reference.oracles import identities
 from reference.oracles.sympy_rnn import (
     CACHE_DIR_ENV,
@@ -80,7 +80,7 @@ SYMPY_DIMS = (
 # intermediate (~1e-8), which a finite-difference check (rtol 1e-6) cannot see.
 RTOL_EXACT = 1e-12
 # SymPy vs central differences (eps = 1e-6): error ~ eps²·|f'''| + u·|f|/eps ≈ 1e-10
-# (see reference/finite_differences.py).
+# (see checks/finite_differences.py).
 RTOL_FD = 1e-6
 
 
