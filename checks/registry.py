@@ -15,6 +15,10 @@ The built-in checks live in one module per group, ``checks/<group>.py``; course 
 folder passed with ``--checks-dir``.
 The points in ``checks/points.toml`` override the decorator's, so course staff can reweight
 without touching code.
+
+A check that calls the course's reference solution or its oracles (``reference/``) says so with
+``reference=True``, and imports ``reference`` inside its own body: students are not given the
+reference, and ``rnn-grade --self-check`` runs only the checks without it (``self_check_split``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class Check:
     examples: float  # fraction of the profile's max_examples (long sequences are expensive)
     file: str = ""  # where its @check is, for messages to the course's staff
     line: int = 0
+    reference: bool = False  # it compares with the reference solution: left out of a self-check
 
     @property
     def source(self) -> str:
@@ -69,8 +74,13 @@ class CheckDefinitionError(Exception):
     so the TA who wrote it can go straight there; the grade is not produced (exit 2)."""
 
 
-def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0) -> Callable[[Callable], Callable]:
+def check(
+    group: str, points: float, needs: Iterable[str], examples: float = 1.0, reference: bool = False
+) -> Callable[[Callable], Callable]:
     """Register the decorated function as a property check of ``group`` worth ``points``.
+
+    ``reference=True`` declares that the check compares with the reference solution (or its
+    oracles), so that a student's self-check, which has no reference, leaves it out.
 
     Every argument is validated here, when the course's module is imported, and a mistake names the
     line of the ``@check(...)`` that made it.
@@ -90,6 +100,9 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
     if type(examples) not in (int, float) or not 0 < examples <= 1:
         raise CheckDefinitionError(f"{where}: examples={examples!r}: give a fraction 0 < examples <= 1 of the "
                                    "profile's examples")
+    if type(reference) is not bool:
+        raise CheckDefinitionError(f"{where}: reference={reference!r}: give True if the check uses the reference "
+                                   "solution, else leave it out")
 
     def register(function: Callable) -> Callable:
         name = function.__name__
@@ -99,7 +112,7 @@ def check(group: str, points: float, needs: Iterable[str], examples: float = 1.0
         if key in _registered:  # two checks of one module share a name: the first would vanish
             raise CheckDefinitionError(f"{where}: a second check is named {name!r} in this module (the first is at "
                                        f"{_registered[key].source}); check names must be unique")
-        _registered[key] = Check(name, group, float(points), needs, function, examples, file, line)
+        _registered[key] = Check(name, group, float(points), needs, function, examples, file, line, reference)
         return function
 
     return register
@@ -155,6 +168,12 @@ def load_checks(
     reject_duplicate_names(found)
     found.sort(key=lambda c: GROUPS.index(c.group))
     return apply_points(found, read_points(points_table) if points_table else {})
+
+
+def self_check_split(checks: Iterable[Check]) -> tuple[list[Check], list[Check]]:
+    """(the checks a self-check runs, the checks it leaves out because they need the reference)."""
+    checks = list(checks)
+    return [c for c in checks if not c.reference], [c for c in checks if c.reference]
 
 
 def reject_duplicate_names(found: list[Check]) -> None:

@@ -43,6 +43,7 @@ from checks.strategies import (
     rnn_problem_from_seed,
 )
 from checks.finite_differences import numerical_gradient
+from checks.tanh import TANH_IDENTITY
 from reference.oracles import identities
 from reference.oracles.sympy_rnn import (
     CACHE_DIR_ENV,
@@ -173,6 +174,8 @@ def test_tanh_derivative_identity():
     assert identities.tanh_derivative() == 1 - sp.tanh(z) ** 2
     assert identities.tanh_identity_text() == "d/dz tanh(z) = 1 - tanh(z)**2"
     assert identities.TANH_IDENTITY_TEXT == identities.tanh_identity_text()
+    # The tanh checks quote it without SymPy (a student's self-check has none): the same text.
+    assert TANH_IDENTITY == identities.tanh_identity_text()
     # The expression is usable numerically, e.g. against np.tanh's slope.
     slope = sp.lambdify(z, identities.tanh_derivative(), "numpy")
     a = np.linspace(-3, 3, 13)

@@ -34,6 +34,8 @@ folder by default). On Gradescope, run:
 The profile comes from --profile, else from the environment variable {PROFILE_ENVIRONMENT},
 else "default". The same submission, profile and seed always give the same grade.
 
+--self-check runs only the checks that need no reference solution, and says which it left out.
+
 exit status: 0 full marks; 1 some check lost points (also when the submission cannot be
 imported); 2 no trustworthy grade (bad arguments, a broken check, or an internal error: the
 report, if asked for, is still written and lists every check); 130 interrupted.
@@ -77,6 +79,7 @@ def run(argv: Sequence[str] | None) -> int:
         progress=print_progress if show_progress else None,
         deadline=settings.deadline,
         options=settings.worker_options,
+        left_out=settings.left_out,
     )
     if settings.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, settings.results)
