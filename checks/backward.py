@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from hypothesis import example, given
 
-import reference
 from checks.examples import DEGENERATE, LONG
 from checks.gradcheck import assert_backprop_matches_own_forward, probe_seeds
 from checks.registry import check
@@ -50,11 +49,13 @@ def sequence_backward_matches_finite_differences(sub, p, seed):
     assert_backprop_matches_own_forward(sub, "rnn_forward", inputs, grads, p.dh, seed, SEQUENCE_GRADIENTS)
 
 
-@check(group="backward", points=3, needs=("rnn_step_forward", "rnn_step_backward"))
+@check(group="backward", points=3, needs=("rnn_step_forward", "rnn_step_backward"), reference=True)
 @given(p=rnn_problems(max_t=1))
 @example(p=DEGENERATE)
 def step_backward_matches_reference(sub, p):
     """rnn_step_backward returns the reference's (dx, dprev_h, dWx, dWh, db)."""
+    import reference
+
     inputs, dnext_h = step_inputs(p), p.dh[:, 0]
     _, cache = sub.rnn_step_forward(*inputs.values())
     _, reference_cache = reference.rnn_step_forward(*inputs.values())
@@ -63,12 +64,14 @@ def step_backward_matches_reference(sub, p):
                      "the reference")
 
 
-@check(group="backward", points=6, needs=("rnn_forward", "rnn_backward"))
+@check(group="backward", points=6, needs=("rnn_forward", "rnn_backward"), reference=True)
 @given(p=rnn_problems())
 @example(p=DEGENERATE)
 @example(p=LONG)
 def sequence_backward_matches_reference(sub, p):
     """rnn_backward returns the reference's (dx, dh0, dWx, dWh, db) for full BPTT."""
+    import reference
+
     inputs = sequence_inputs(p)
     _, cache = sub.rnn_forward(*inputs.values())
     _, reference_cache = reference.rnn_forward(*inputs.values())

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
-import reference
 from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds
 from checks.registry import check
 from checks.strategies import classifier_problems
@@ -43,20 +42,24 @@ def classifier_gradients_match_finite_differences(sub, p, seed):
         lambda loss: (loss, abs(loss)), seed)
 
 
-@check(group="classifier", points=4, needs=NEEDS)
+@check(group="classifier", points=4, needs=NEEDS, reference=True)
 @given(p=classifier_problems())
 def classifier_matches_reference(sub, p):
     """The loss and all seven gradients equal the reference (dz = (sigmoid(z) − y)/N)."""
+    import reference
+
     loss, grads = sub.rnn_classifier_loss(*p)
     expected_loss, expected_grads = reference.rnn_classifier_loss(*p)
     assert_close(np.array(loss), np.array(expected_loss), "loss", "mean BCE of sigmoid(z) from the reference")
     assert_all_close(grads, expected_grads, lambda: f"the reference, which uses SymPy's {bce_logit_identity()}")
 
 
-@check(group="classifier", points=2, needs=NEEDS)
+@check(group="classifier", points=2, needs=NEEDS, reference=True)
 @given(p=classifier_problems(logit_scale=1e3))
 def classifier_is_stable_for_huge_logits(sub, p):
     """For |z| in the thousands the loss and gradients stay finite and equal the reference."""
+    import reference
+
     loss, grads = sub.rnn_classifier_loss(*p)  # validation rejects NaN and inf
     expected_loss, expected_grads = reference.rnn_classifier_loss(*p)
     assert_close(np.array(loss), np.array(expected_loss), "loss (|z| up to thousands)",

@@ -22,7 +22,7 @@ import pytest
 from checks.engine.contract import Submission
 from checks.engine.options import PYTEST, GradingSettings, UsageError, add_to_pytest, resolve
 from checks.registry import Check
-from checks.engine.report import check_output, points_text
+from checks.engine.report import check_output, left_out_lines, points_text
 from checks.engine.runner import CheckResult, open_submission, run_check, unimportable_result
 
 HERE = Path(__file__).parent
@@ -166,6 +166,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("rnn-grade")
     for name, (earned, available) in sorted(totals.items()):
         terminalreporter.write_line(f"{name}: {points_text(earned, available)} points of the checks run")
+    for line in left_out_lines(settings.left_out):
+        terminalreporter.write_line(line)
     terminalreporter.write_line(f"profile {settings.profile}, seed {settings.seed}")
     for protection in sorted(unconfined):  # for the instructor: the student reads the tests' messages
         terminalreporter.write_line(f"note: missing protection: {protection}")

@@ -29,7 +29,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from reference.finite_differences import difference_quotient, perturbed_pair
+from checks.finite_differences import difference_quotient, perturbed_pair
 from checks.verdicts import PartialFailure
 
 EPS = 1e-6

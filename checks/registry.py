@@ -19,6 +19,10 @@ course's file) overrides the decorators' points, so course staff can reweight wi
 code. Given as the assignment (``--points``, ``--assignment``), a table that names checks is the
 whole assignment: a check it leaves out, or gives 0 points, is not run. It may also declare
 course groups, set each check's visibility, and set the grading policy (``checks.policy``).
+
+A check that calls the course's reference solution or its oracles (``reference/``) says so with
+``reference=True``, and imports ``reference`` inside its own body: students are not given the
+reference, and ``rnn-grade --self-check`` runs only the checks without it (``self_check_split``).
 """
 
 from __future__ import annotations
@@ -61,6 +65,7 @@ class Check:
     # missing function's own checks already cost its points).
     needs_any: bool = False
     policy: Policy = DEFAULT_POLICY
+    reference: bool = False  # it compares with the reference solution: left out of a self-check
 
     @property
     def source(self) -> str:
@@ -86,13 +91,16 @@ class CheckDefinitionError(Exception):
 
 
 def check(
-    group: str, points: float, needs: Iterable[str], examples: float = 1.0, needs_any: bool = False
+    group: str, points: float, needs: Iterable[str], examples: float = 1.0, needs_any: bool = False,
+    reference: bool = False,
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as a property check of ``group`` worth ``points``.
 
     ``needs_any=True``: the check runs if any function of ``needs`` is implemented, and must itself
-    look only at those (``sub.functions``). Every argument is validated here, when the course's
-    module is imported, and a mistake names the line of the ``@check(...)`` that made it.
+    look only at those (``sub.functions``). ``reference=True`` declares that the check compares
+    with the reference solution (or its oracles), so that a student's self-check, which has no
+    reference, leaves it out. Every argument is validated here, when the course's module is
+    imported, and a mistake names the line of the ``@check(...)`` that made it.
     """
     file, line = caller_location()
     where = f"{file}, line {line}"
@@ -110,6 +118,9 @@ def check(
     if type(examples) not in (int, float) or not 0 < examples <= 1:
         raise CheckDefinitionError(f"{where}: examples={examples!r}: give a fraction 0 < examples <= 1 of the "
                                    "profile's examples")
+    if type(reference) is not bool:
+        raise CheckDefinitionError(f"{where}: reference={reference!r}: give True if the check uses the reference "
+                                   "solution, else leave it out")
 
     def register(function: Callable) -> Callable:
         name = function.__name__
@@ -120,7 +131,7 @@ def check(
             raise CheckDefinitionError(f"{where}: a second check is named {name!r} in this module (the first is at "
                                        f"{_registered[key].source}); check names must be unique")
         _registered[key] = Check(name, group, float(points), needs, function, examples, file, line,
-                                 needs_any=bool(needs_any))
+                                 needs_any=bool(needs_any), reference=reference)
         return function
 
     return register
@@ -188,6 +199,12 @@ def load_checks(
     order = {group: index for index, group in enumerate(known_groups())}
     found.sort(key=lambda c: order.get(c.group, len(order)))
     return apply_points(found, table, assignment)
+
+
+def self_check_split(checks: Iterable[Check]) -> tuple[list[Check], list[Check]]:
+    """(the checks a self-check runs, the checks it leaves out because they need the reference)."""
+    checks = list(checks)
+    return [c for c in checks if not c.reference], [c for c in checks if c.reference]
 
 
 def reject_duplicate_names(found: list[Check]) -> None:

@@ -16,7 +16,6 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-import reference
 from checks.examples import DEGENERATE, LONG
 from checks.registry import check
 from checks.strategies import rnn_problems, truncation_windows
@@ -50,11 +49,13 @@ def window_covering_sequence_is_full_bptt(sub, p, extra):
     assert_all_close(truncated(sub, p, T + extra), full, f"your own full BPTT (window {T + extra} ≥ T = {T})")
 
 
-@check(group="truncated", points=5, needs=NEEDS)
+@check(group="truncated", points=5, needs=NEEDS, reference=True)
 @given(problem=truncated_problems())
 @example(problem=(LONG, 7))
 def truncated_matches_reference(sub, problem):
     """With window < T (not dividing T), rnn_backward_truncated equals the reference."""
+    import reference
+
     p, window = problem
     _, reference_cache = reference.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
     expected = dict(zip(GRADIENTS, reference.rnn_backward_truncated(p.dh, reference_cache, window)))

@@ -5,8 +5,8 @@ float64 throughout. This package is itself a valid submission: a folder whose
 ``__init__.py`` exposes the ten contract functions below, so the grader can be
 pointed at it (every check must pass).
 
-Helpers for testing the reference live in submodules that are not part of the
-contract: ``reference.finite_differences`` and ``reference.oracles``.
+The oracles that prove the reference's gradients (SymPy, autograd) live in
+``reference.oracles``, which is not part of the contract.
 """
 
 from .batching import tbptt_batches

@@ -1,4 +1,4 @@
-"""Self-tests of reference/finite_differences.py against functions with known derivatives."""
+"""Self-tests of checks/finite_differences.py against functions with known derivatives."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from checks.strategies import float_arrays
-from reference.finite_differences import (
+from checks.finite_differences import (
     central_difference,
     difference_quotient,
     numerical_gradient,

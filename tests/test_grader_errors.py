@@ -117,6 +117,8 @@ def test_in_pytest_a_broken_check_fails_as_a_grader_error(tmp_path):
          "needs names functions outside the contract: rnn_fwd"),
         ('@check(group="forward", points=-1, needs=())\ndef c(sub):\n    pass\n', 4, "points must be a finite number >= 0"),
         ('@check(group="forward", points="2", needs=())\ndef c(sub):\n    pass\n', 4, "points must be a number"),
+        ('@check(group="forward", points=1, needs=(), reference="yes")\ndef c(sub):\n    pass\n', 4,
+         "reference='yes': give True if the check uses the reference solution"),
         ('@check(group="forward", points=1, needs=())\ndef c(sub):\n    pass\n\n\n'
          '@check(group="backward", points=1, needs=())\ndef c(sub):\n    pass\n', 9, "a second check is named 'c' in this module"),
         ("x = 1\nundefined_name\n", 5, "NameError"),
@@ -125,7 +127,8 @@ def test_in_pytest_a_broken_check_fails_as_a_grader_error(tmp_path):
          '@check(group="forward", points=1, needs=())\n@given(p=rnn_problems(max_n=0))\ndef c(sub, p):\n    pass\n',
          9, "InvalidArgument: max_n must be at least 1, but got max_n=0"),
     ],
-    ids=["unknown-group", "bad-needs", "negative-points", "non-number-points", "duplicate-name", "name-error",
+    ids=["unknown-group", "bad-needs", "negative-points", "non-number-points", "non-bool-reference", "duplicate-name",
+         "name-error",
          "syntax-error", "misused-strategy"],
 )
 def test_a_broken_check_module_exits_2_naming_its_file_and_line(tmp_path, source, line, says):

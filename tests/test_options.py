@@ -89,7 +89,8 @@ def test_the_plugin_declares_every_option_under_the_rnn_grade_prefix(pytester):
     [
         [],
         ["--seed", "7", "--call-timeout", "2.5", "--memory-limit", "0", "--allow-package", "sympy",
-         "--allow-package", "hypothesis", "--allow-package", "sympy", "--require-sandbox", "--path", "{course}"],
+         "--allow-package", "hypothesis", "--allow-package", "sympy", "--require-sandbox", "--path", "{course}",
+         "--self-check"],
     ],
     ids=["defaults", "given"],
 )

@@ -7,7 +7,7 @@ from hypothesis import given
 
 from checks.strategies import BiRNNProblem, birnn_problems
 from reference.birnn import birnn_backward, birnn_forward
-from reference.finite_differences import numerical_gradient
+from checks.finite_differences import numerical_gradient
 from reference.oracles.autograd_rnn import autograd_birnn_gradients
 from reference.rnn import rnn_forward
 

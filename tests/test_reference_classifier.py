@@ -8,7 +8,7 @@ from hypothesis import given
 
 from checks.strategies import ClassifierProblem, classifier_problems
 from reference.classifier import rnn_classifier_loss
-from reference.finite_differences import numerical_gradient
+from checks.finite_differences import numerical_gradient
 from reference.oracles.autograd_rnn import autograd_classifier_gradients
 
 GRAD_NAMES = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")

@@ -13,7 +13,7 @@ from checks.strategies import (
     rnn_problem_from_seed,
     rnn_problems,
 )
-from reference.finite_differences import numerical_gradient
+from checks.finite_differences import numerical_gradient
 from reference.oracles.autograd_rnn import autograd_rnn_gradients
 from reference.rnn import rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 

@@ -42,7 +42,8 @@ from checks.strategies import (
     rnn_parameters,
     rnn_problem_from_seed,
 )
-from reference.finite_differences import numerical_gradient
+from checks.finite_differences import numerical_gradient
+from checks.tanh import TANH_IDENTITY
 from reference.oracles import identities
 from reference.oracles.sympy_rnn import (
     CACHE_DIR_ENV,
@@ -80,7 +81,7 @@ SYMPY_DIMS = (
 # intermediate (~1e-8), which a finite-difference check (rtol 1e-6) cannot see.
 RTOL_EXACT = 1e-12
 # SymPy vs central differences (eps = 1e-6): error ~ eps²·|f'''| + u·|f|/eps ≈ 1e-10
-# (see reference/finite_differences.py).
+# (see checks/finite_differences.py).
 RTOL_FD = 1e-6
 
 
@@ -173,6 +174,8 @@ def test_tanh_derivative_identity():
     assert identities.tanh_derivative() == 1 - sp.tanh(z) ** 2
     assert identities.tanh_identity_text() == "d/dz tanh(z) = 1 - tanh(z)**2"
     assert identities.TANH_IDENTITY_TEXT == identities.tanh_identity_text()
+    # The tanh checks quote it without SymPy (a student's self-check has none): the same text.
+    assert TANH_IDENTITY == identities.tanh_identity_text()
     # The expression is usable numerically, e.g. against np.tanh's slope.
     slope = sp.lambdify(z, identities.tanh_derivative(), "numpy")
     a = np.linspace(-3, 3, 13)

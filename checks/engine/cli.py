@@ -19,6 +19,7 @@ from checks.engine.options import UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
 from checks.engine.report import instructor_notes, mark, terminal_summary, total_line, write_results
 from checks.engine.runner import CheckResult, Grade, grade_submission
+from checks.engine import student_package
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -33,6 +34,10 @@ folder by default). On Gradescope, run:
 
 The profile comes from --profile, else from the environment variable {PROFILE_ENVIRONMENT},
 else "default". The same submission, profile and seed always give the same grade.
+
+--self-check runs only the checks that need no reference solution, and says which it left out.
+    rnn-grade bundle student --out DIR
+writes a wheel of the checks without the reference, for students to install and self-check with.
 
 exit status: 0 full marks; 1 some check lost points (also when the submission cannot be
 imported); 2 no trustworthy grade (bad arguments, a broken check, or an internal error: the
@@ -64,6 +69,9 @@ def run(argv: Sequence[str] | None) -> int:
         # Messages quote math (⊙, ², −); a C-locale terminal must not turn that into a crash.
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bundle"]:  # rnn-grade bundle student --out DIR
+        return student_package.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on bad options, 0 after --help
@@ -77,6 +85,7 @@ def run(argv: Sequence[str] | None) -> int:
         progress=print_progress if show_progress else None,
         deadline=settings.deadline,
         options=settings.worker_options,
+        left_out=settings.left_out,
     )
     if settings.results:  # first: the file Gradescope needs must not depend on a working terminal
         save(grade, settings.results)

@@ -15,6 +15,7 @@ what needs the file system or the environment fails in ``resolve``, as a ``Usage
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +24,8 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.engine.sandbox import find_package
-from checks.registry import ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks
+from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
+                             self_check_split)
 
 if TYPE_CHECKING:
     import pytest
@@ -134,6 +136,9 @@ OPTIONS: tuple[Option, ...] = (
            action="store_true", default=False),
     Option("--quiet", "quiet", "print only the total", action="store_true", default=False,
            front_ends=CLI_ONLY),
+    # self-check (issue 8, item 5): what a student can run without the reference solution
+    Option("--self-check", "self_check", "run only the checks that need no reference solution (what students can "
+           "run on their own); the total is out of those checks", action="store_true", default=False),
 )
 
 
@@ -165,6 +170,7 @@ class GradingSettings:
     results: Path | None = None  # where to write results.json (rnn-grade only)
     deadline: float | None = None  # seconds for the whole run (rnn-grade only)
     quiet: bool = False
+    left_out: tuple[Check, ...] = ()  # by --self-check: the checks that need the reference solution
 
 
 def resolve(
@@ -188,10 +194,11 @@ def resolve(
     )
     checks = resolve_checks(values["checks_dirs"], assignment_table(values["points"], values["assignment"]),
                             values["builtin"], profile)
+    checks, left_out = self_check(checks) if values["self_check"] else (require_reference(checks), [])
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
     return GradingSettings(submissions, tuple(checks), profile, values["seed"], worker_options,
-                           results, values["deadline"], values["quiet"])
+                           results, values["deadline"], values["quiet"], tuple(left_out))
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -306,6 +313,24 @@ def resolve_checks(
     if not checks:
         wanted = "at least one --checks-dir" if not builtin else "the built-in checks or a --checks-dir"
         raise UsageError(f"no checks to run: give {wanted}")
+    return checks
+
+
+def self_check(checks: list[Check]) -> tuple[list[Check], list[Check]]:
+    """For --self-check: (the checks that need no reference solution, the ones left out)."""
+    run, left_out = self_check_split(checks)
+    if not run:
+        raise UsageError("--self-check: every check to run compares with the reference solution, so none is left")
+    return run, left_out
+
+
+def require_reference(checks: list[Check]) -> list[Check]:
+    """``checks``, if the reference solution some of them compare with can be imported; else say what to run."""
+    needing = [c for c in checks if c.reference]
+    if needing and importlib.util.find_spec("reference") is None:
+        raise UsageError(f"the full grade needs the course's reference solution, which this installation does not "
+                         f"include ({len(needing)} checks compare with it). Run with --self-check to grade with the "
+                         f"{len(checks) - len(needing)} checks that need no reference.")
     return checks
 
 

@@ -22,10 +22,11 @@ import json
 import os
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from checks.engine.runner import CheckResult, Grade
+from checks.registry import Check
 
 # Gradescope keeps results.json small; the runner already caps each message (3000 chars) and each
 # check's captured output (4 KB), and this budget guards the whole file whatever the check count.
@@ -36,6 +37,7 @@ WIDTH = 100
 POINTS_WIDTH = 13  # "123.45 / 100" fits
 MESSAGE_LINES = 2  # of each failing check, in the terminal summary
 HYPOTHESIS_NOTES = ("Falsifying", "Failing ", "Trying example")
+LEFT_OUT_REASON = "the reference solution, which is not shipped to students"
 
 
 # -- results.json -------------------------------------------------------------------------------
@@ -70,6 +72,7 @@ def _document(grade: Grade, output_limit: int) -> dict:
             "import_error": grade.import_error,
             "sandbox": grade.sandbox.as_data(),
             "instructor_notes": instructor_notes(grade),
+            "left_out": [{"check": c.name, "group": c.group, "points": round(c.points, 4)} for c in grade.left_out],
         },
         "tests": tests,
     }
@@ -106,6 +109,7 @@ def submission_output(grade: Grade) -> str:
     lines = [
         f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {grade.submission.name}",
         f"profile: {grade.profile}, seed: {grade.seed}",
+        *left_out_lines(grade.left_out),
     ]
     if grade.import_error:
         lines += ["", "The submission could not be imported, so every check scored 0:", grade.import_error]
@@ -165,8 +169,20 @@ def terminal_summary(grade: Grade, width: int = WIDTH) -> str:
             lines += _check_rows(result, width, show_message=not grade.import_error)
         lines.append("")
     lines.append(_row("TOTAL", points_text(grade.score, grade.max_score), width))
+    for line in left_out_lines(grade.left_out):
+        lines += textwrap.wrap(line, width, subsequent_indent="    ")
     lines.append(f"profile {grade.profile}, seed {grade.seed}; graded in {grade.seconds:.1f} s")
     return "\n".join(lines)
+
+
+def left_out_lines(left_out: Sequence[Check]) -> list[str]:
+    """What a self-check did not run, and why (nothing for a full grade)."""
+    if not left_out:
+        return []
+    count = f"1 check ({number_text(left_out[0].points)} points) compares" if len(left_out) == 1 else \
+        f"{len(left_out)} checks ({number_text(sum(c.points for c in left_out))} points) compare"
+    return ["self-check: the total is out of the checks that need no reference solution",
+            f"left out: {count} with {LEFT_OUT_REASON}: {', '.join(f'{c.group}/{c.name}' for c in left_out)}"]
 
 
 def instructor_notes(grade: Grade) -> list[str]:

@@ -70,6 +70,7 @@ class Grade:
     sandbox: Confinement = field(default_factory=Confinement)  # the worker's layers, for the instructor
     missing_module: str | None = None  # the import failed for want of this module (instructor advice)
     worker_seconds: float = 0.0
+    left_out: tuple[Check, ...] = ()  # not run by a self-check: they need the reference solution
 
     @property
     def score(self) -> float:
@@ -198,12 +199,14 @@ def grade_submission(
     progress: Callable[[CheckResult], None] | None = None,
     deadline: float | None = None,
     options: WorkerOptions = WorkerOptions(),
+    left_out: Sequence[Check] = (),
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
     ``progress``, if given, sees each result as soon as it exists (a long run shows it is alive).
     ``deadline`` bounds the whole run, in seconds: a check still running then fails, and checks
     not started get 0, each with a message saying so (it sets ``options.deadline``, the instant).
+    ``left_out`` are the checks a self-check did not run, for the report to say so.
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
@@ -211,9 +214,10 @@ def grade_submission(
     sub, fault = open_submission(Path(path), replace(options, deadline=ends))
     if sub is None:
         results = [unimportable_result(check, fault) for check in checks]
-        return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started)
+        return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started,
+                     left_out=tuple(left_out))
     grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
-                  missing_module=sub.missing_module)
+                  missing_module=sub.missing_module, left_out=tuple(left_out))
     try:
         for check in checks:
             if ends is not None and time.monotonic() >= ends:
