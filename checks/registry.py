@@ -48,6 +48,7 @@ class Check:
     examples: float  # fraction of the profile's max_examples (long sequences are expensive)
     file: str = ""  # where its @check is, for messages to the course's staff
     line: int = 0
+    visibility: str = "visible"
 
     @property
     def source(self) -> str:

@@ -70,6 +70,7 @@ class Grade:
     sandbox: Confinement = field(default_factory=Confinement)  # the worker's layers, for the instructor
     missing_module: str | None = None  # the import failed for want of this module (instructor advice)
     worker_seconds: float = 0.0
+    id: str = ""  # the submission's name in reports; empty means its file or folder name
 
     @property
     def score(self) -> float:
