@@ -31,7 +31,7 @@ from checks.engine.report.prairielearn import prairielearn_results, render as pr
 from checks.engine.report.text import visible
 from checks.engine.runner import GRADER_ERROR_MESSAGE, CheckResult, Grade
 from test_report import a_check, a_grade
-from tiny_grading import REPO, clean_environment, write_submission, write_tiny_checks
+from tiny_grading import CORRECT, REPO, clean_environment, write_submission, write_tiny_checks
 
 NUMBER = (int, float)
 
@@ -320,10 +320,14 @@ def tiny(tmp_path_factory) -> list[str]:
 
 
 def every_format(tmp_path: Path, name: str, tiny: list[str]) -> tuple[subprocess.CompletedProcess, dict[str, Path]]:
-    """Grade the named tiny submission with every format at once, as GitHub Actions would run it."""
+    """Grade the named tiny submission (or the source text given) with every format, as GitHub Actions would."""
     files = {name: tmp_path / f"out.{name}" for name in ("results", "prairielearn", "junit", "markdown",
                                                           "summary", "output")}
-    submission = write_submission(tmp_path / "subs", name)
+    if name.startswith("\n"):
+        submission = tmp_path / "forger.py"
+        submission.write_text(name)
+    else:
+        submission = write_submission(tmp_path / "subs", name)
     run = subprocess.run(
         [sys.executable, "-m", "checks.engine.cli", str(submission), *tiny,
          "--format", "gradescope,prairielearn,junit,github,markdown", "--results", str(files["results"]),
@@ -365,3 +369,21 @@ def test_one_run_on_an_unimportable_file_uses_up_no_prairielearn_attempt(tmp_pat
     # One annotation says why, not one per check; an absolute path is not a file in the repository.
     [annotation] = [line for line in run.stdout.splitlines() if line.startswith("::error")]
     assert annotation.startswith("::error title=rnn-grade%3A import failed::") and "SyntaxError" in annotation
+
+
+# Starts with a newline, as every_format tells source text from a tiny submission's name.
+FORGER = CORRECT.replace("    next_h = np.tanh", "    raise ValueError('shapes are off\\n::error::forged by you')\n"
+                                                 "    next_h = np.tanh")
+
+
+def test_github_runs_no_workflow_command_quoted_from_a_submission(tmp_path, tiny):
+    run, files = every_format(tmp_path, FORGER, tiny)
+    lines = run.stdout.splitlines()
+    [stop] = [index for index, line in enumerate(lines) if line.startswith("::stop-commands::")]
+    token = lines[stop].removeprefix("::stop-commands::")
+    assert len(token) == 32 and lines[-1] == f"::{token}::"
+    forged = [index for index, line in enumerate(lines) if line.strip().startswith("::error::forged")]
+    assert forged and all(stop < index < len(lines) - 1 for index in forged)
+    # Its own annotations come first, the forged line inside them escaped onto one line.
+    ours = [line for line in lines[:stop] if line.startswith("::error ")]
+    assert ours and all("%0A::error::forged" in line for line in ours if "forged" in line)

@@ -16,7 +16,9 @@ from typing import Sequence
 from checks.engine.confinement import ACTIVE
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
-from checks.engine.report import instructor_notes, mark, terminal_summary, total_line, write_reports
+from checks.engine.report import (
+    instructor_notes, mark, quoting_submissions, terminal_summary, total_line, write_reports,
+)
 from checks.engine.runner import CheckResult, Grade, grade_submission
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -83,9 +85,10 @@ def run(argv: Sequence[str] | None) -> int:
     )
     # First: the files a platform needs must not depend on a working terminal.
     save(grade, settings)
-    show(total_line(grade) if settings.quiet else terminal_summary(grade))
-    show_instructor_notes(grade, quiet=settings.quiet)
-    report_grader_errors(grade)
+    with quoting_submissions(settings.formats):
+        show(total_line(grade) if settings.quiet else terminal_summary(grade))
+        show_instructor_notes(grade, quiet=settings.quiet)
+        report_grader_errors(grade)
     return exit_status(grade)
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -30,8 +31,8 @@ from checks.engine.runner import Grade
 
 __all__ = [
     "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "WIDTH", "check_output", "gradescope_results",
-    "instructor_notes", "mark", "paths_beside", "points_text", "terminal_summary", "total_line", "write_reports",
-    "write_results",
+    "instructor_notes", "mark", "paths_beside", "points_text", "terminal_summary", "total_line", "quoting_submissions",
+    "write_reports", "write_results",
 ]
 
 GITHUB = "github"
@@ -65,6 +66,12 @@ def write_reports(grade: Grade, formats: Sequence[str], paths: Mapping[str, Path
             github.publish(grade, os.environ if environment is None else environment, stdout or sys.stdout)
         elif name in paths:
             write_atomically(paths[name], report.render(grade))
+
+
+def quoting_submissions(formats: Sequence[str]) -> AbstractContextManager[None]:
+    """The context in which to print text quoted from submissions: with ``github``, GitHub runs no
+    workflow command from it."""
+    return github.workflow_commands_stopped(sys.stdout) if GITHUB in formats else nullcontext()
 
 
 def paths_beside(folder: Path, formats: Sequence[str]) -> dict[str, Path]:

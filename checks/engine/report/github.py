@@ -3,6 +3,9 @@
 - ``$GITHUB_STEP_SUMMARY``: the Markdown summary is appended (``markdown``), under 1 MiB.
 - stdout: one ``::error`` workflow command per failing check, at most ``ANNOTATION_LIMIT`` (GitHub
   shows 10 of each kind per step), escaped as github/docs ``workflow-commands.md`` says.
+- the terminal summary quotes failure messages, which a submission can fill with lines such as
+  ``::error::...``: printed inside ``workflow_commands_stopped``, GitHub runs none of them
+  (``::stop-commands::TOKEN`` ... ``::TOKEN::``, with a token the submission cannot know).
 - ``$GITHUB_OUTPUT``: ``result=<base64 of JSON>``, the runner output that classroom-resources'
   ``autograding-grading-reporter`` decodes from ``<ID>_RESULTS``. Its schema is the runners'
   version 3 (``autograding-python-grader``): ``status`` pass/fail/error, ``max_score``, ``tests[]``
@@ -19,7 +22,9 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Mapping
+import secrets
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
@@ -43,6 +48,17 @@ def publish(grade: Grade, environment: Mapping[str, str], stdout: TextIO) -> Non
         append_text(Path(environment[SUMMARY_VARIABLE]), markdown_summary(grade))
     if environment.get(OUTPUT_VARIABLE):
         append_text(Path(environment[OUTPUT_VARIABLE]), f"result={classroom_result_base64(grade)}\n")
+
+
+@contextmanager
+def workflow_commands_stopped(stdout: TextIO) -> Iterator[None]:
+    """While in the block, GitHub runs no workflow command the job prints (quoted text may hold some)."""
+    token = secrets.token_hex(16)
+    print(f"::stop-commands::{token}", file=stdout, flush=True)
+    try:
+        yield
+    finally:
+        print(f"::{token}::", file=stdout, flush=True)
 
 
 # -- annotations ---------------------------------------------------------------------------------
