@@ -22,7 +22,8 @@ import pytest
 from checks.engine.contract import Submission
 from checks.engine.options import PYTEST, GradingSettings, UsageError, add_to_pytest, resolve
 from checks.registry import Check
-from checks.engine.report import check_output, left_out_lines, points_text
+from checks.engine.report import check_output, points_text
+from checks.engine.report.text import left_out_lines
 from checks.engine.runner import CheckResult, open_submission, run_check, unimportable_result
 
 HERE = Path(__file__).parent

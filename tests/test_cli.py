@@ -110,9 +110,9 @@ def test_a_stub_raising_not_implemented_loses_only_its_checks(tmp_path, tiny):
     by_check = {test["extra_data"]["check"]: test for test in results["tests"]}
     assert by_check["tiny_step_forward"]["score"] == 2
     backward = by_check["tiny_step_backward"]
-    assert backward["score"] == 0 and backward["output"].startswith("not implemented: rnn_step_backward")
-    # What the submission printed during the check is shown under it.
-    assert "What your code printed during this check:\nbackward called" in backward["output"]
+    assert backward["score"] == 0 and backward["output"].startswith("```text\nnot implemented: rnn_step_backward\n```")
+    # What the submission printed during the check is shown under it, fenced (Markdown output).
+    assert "What your code printed during this check:\n\n```text\nbackward called\n```" in backward["output"]
 
 
 def test_a_hanging_import_still_gives_a_complete_report(tmp_path, tiny):

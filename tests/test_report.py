@@ -35,7 +35,7 @@ def test_each_test_has_its_group_as_tag_and_the_docstring_as_name():
     assert [t["tags"] for t in results["tests"]] == [["forward"], ["backward"]]
     assert [t["status"] for t in results["tests"]] == ["passed", "failed"]
     assert results["score"] == 3.0 and results["execution_time"] == 2
-    assert results["output_format"] == "text"  # Gradescope's default would render HTML
+    assert results["output_format"] == results["test_output_format"] == "md"  # fenced, not rendered as HTML
     assert results["extra_data"]["seed"] == 3 and "seed: 3" in results["output"]
 
 

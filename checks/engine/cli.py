@@ -11,13 +11,14 @@ import argparse
 import os
 import sys
 import traceback
-from pathlib import Path
 from typing import Sequence
 
 from checks.engine.confinement import ACTIVE
-from checks.engine.options import UsageError, add_to_argparse, resolve
+from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
-from checks.engine.report import instructor_notes, mark, terminal_summary, total_line, write_results
+from checks.engine.report import (
+    instructor_notes, mark, quoting_submissions, terminal_summary, total_line, write_reports,
+)
 from checks.engine.runner import CheckResult, Grade, grade_submission
 from checks.engine import student_package
 
@@ -31,6 +32,10 @@ SUBMISSION is your .py file, or a folder whose __init__.py provides the function
 results.json is written only when --results is given (nothing is written into the current
 folder by default). On Gradescope, run:
     rnn-grade /autograder/submission/rnn_layers.py --results /autograder/results/results.json
+Other platforms: --format prairielearn --prairielearn /grade/results/results.json;
+--format junit --junit report.xml (GitLab, Jenkins); --format github (in GitHub Actions: job
+summary, annotations, and GitHub Classroom's result in $GITHUB_OUTPUT); --format markdown
+--markdown summary.md. Formats combine: --format gradescope,junit --results r.json --junit j.xml.
 
 The profile comes from --profile, else from the environment variable {PROFILE_ENVIRONMENT},
 else "default". The same submission, profile and seed always give the same grade.
@@ -87,11 +92,12 @@ def run(argv: Sequence[str] | None) -> int:
         options=settings.worker_options,
         left_out=settings.left_out,
     )
-    if settings.results:  # first: the file Gradescope needs must not depend on a working terminal
-        save(grade, settings.results)
-    show(total_line(grade) if settings.quiet else terminal_summary(grade))
-    show_instructor_notes(grade, quiet=settings.quiet)
-    report_grader_errors(grade)
+    # First: the files a platform needs must not depend on a working terminal.
+    save(grade, settings)
+    with quoting_submissions(settings.formats):
+        show(total_line(grade) if settings.quiet else terminal_summary(grade))
+        show_instructor_notes(grade, quiet=settings.quiet)
+        report_grader_errors(grade)
     return exit_status(grade)
 
 
@@ -125,11 +131,12 @@ def print_progress(result: CheckResult) -> None:
     print(f"  {mark(result)}  {result.check.group}/{result.check.name}  ({result.seconds:.1f} s)", file=sys.stderr)
 
 
-def save(grade: Grade, path: Path) -> None:
+def save(grade: Grade, settings: GradingSettings) -> None:
+    """Write the requested reports (--format); a file that cannot be written is said plainly."""
     try:
-        write_results(grade, path)
+        write_reports(grade, settings.formats, settings.report_paths)
     except OSError as error:
-        raise UsageError(f"could not write {path}: {error.strerror or error}") from None
+        raise UsageError(f"could not write {error.filename or 'a report'}: {error.strerror or error}") from None
 
 
 def report_grader_errors(grade: Grade) -> None:

@@ -17,12 +17,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.report import FORMATS
 from checks.engine.sandbox import find_package
 from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
                              self_check_split)
@@ -103,6 +104,18 @@ OPTIONS: tuple[Option, ...] = (
            front_ends=PYTEST_ONLY),
     Option("--results", "results", "write Gradescope's results.json to PATH", type=Path, metavar="PATH",
            front_ends=CLI_ONLY),
+    # -- formats (issue 8, part 2: every platform from one run) --
+    Option("--format", "formats", f"the reports to write, a comma list of {', '.join(FORMATS)} (default: "
+           "gradescope); each file format is written to the path its option gives, github to the files named by "
+           "$GITHUB_STEP_SUMMARY and $GITHUB_OUTPUT, with ::error annotations on stdout",
+           default="gradescope", metavar="LIST", front_ends=CLI_ONLY),
+    Option("--prairielearn", "prairielearn", "write PrairieLearn's results.json to PATH (with --format prairielearn)",
+           type=Path, metavar="PATH", front_ends=CLI_ONLY),
+    Option("--junit", "junit", "write JUnit XML (GitLab, Jenkins) to PATH (with --format junit)", type=Path,
+           metavar="PATH", front_ends=CLI_ONLY),
+    Option("--markdown", "markdown", "write a Markdown summary to PATH (with --format markdown)", type=Path,
+           metavar="PATH", front_ends=CLI_ONLY),
+    # -- end of formats --
     Option("--profile", "profile", f"how many examples per check (default: ${PROFILE_ENVIRONMENT} or default)",
            choices=tuple(sorted(MAX_EXAMPLES))),
     Option("--seed", "seed", f"Hypothesis seed (default: {DEFAULT_SEED})", type=int, default=DEFAULT_SEED,
@@ -171,6 +184,8 @@ class GradingSettings:
     deadline: float | None = None  # seconds for the whole run (rnn-grade only)
     quiet: bool = False
     left_out: tuple[Check, ...] = ()  # by --self-check: the checks that need the reference solution
+    formats: tuple[str, ...] = ("gradescope",)  # the reports to write (rnn-grade only)
+    report_paths: Mapping[str, Path] = field(default_factory=dict)  # {format: file} for one submission
 
 
 def resolve(
@@ -184,6 +199,8 @@ def resolve(
     values = parsed_values(namespace, front_end)
     submissions = tuple(submission_path(Path(p)) for p in values["submissions"]) or tuple(default_submissions)
     results = results_path(values["results"])
+    formats = report_formats(values["formats"])
+    paths = report_paths(values, formats)
     profile = resolve_profile(values["profile"])
     worker_options = WorkerOptions(
         import_paths=tuple(existing_folder("--path", Path(p)) for p in values["paths"]),
@@ -198,7 +215,7 @@ def resolve(
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
     return GradingSettings(submissions, tuple(checks), profile, values["seed"], worker_options,
-                           results, values["deadline"], values["quiet"], tuple(left_out))
+                           results, values["deadline"], values["quiet"], tuple(left_out), formats, paths)
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -229,11 +246,46 @@ def submission_path(path: Path) -> Path:
     return path
 
 
-def results_path(path: Path | None) -> Path | None:
-    """--results, refused now if it names a folder (not found out after a long grading run)."""
+def results_path(path: Path | None, option: str = "--results", file_name: str = "results.json") -> Path | None:
+    """A report's path, refused now if it names a folder (not found out after a long grading run)."""
     if path is not None and path.is_dir():
-        raise UsageError(f"--results {path} is a folder; give the path of the file to write (.../results.json)")
+        raise UsageError(f"{option} {path} is a folder; give the path of the file to write (.../{file_name})")
     return path
+
+
+def report_formats(text: str) -> tuple[str, ...]:
+    """--format's comma list, each name once, in the order given; an unknown name is a UsageError."""
+    names = tuple(dict.fromkeys(name.strip() for name in text.split(",") if name.strip()))
+    unknown = [name for name in names if name not in FORMATS]
+    if unknown or not names:
+        raise UsageError(f"--format {text!r}: {'unknown ' + ', '.join(unknown) if unknown else 'no format named'}; "
+                         f"give a comma list of {', '.join(FORMATS)}")
+    return names
+
+
+def report_paths(values: dict[str, Any], formats: Sequence[str]) -> dict[str, Path]:
+    """{format: file} from the path options; each requested file format needs its path, and each path its format.
+
+    Gradescope, the default, is written only when --results is given (nothing lands in the current
+    folder unasked). Two reports to one file would overwrite each other: refused as well.
+    """
+    paths = {}
+    for name, report in FORMATS.items():
+        if report is None:
+            continue
+        path = values[report.option.removeprefix("--")]
+        if path is not None and name not in formats:
+            raise UsageError(f"{report.option} {path} is given, but --format does not list {name}: add it "
+                             f"(--format {','.join([*formats, name])})")
+        if path is None and name in formats and name != "gradescope":
+            raise UsageError(f"--format {name} needs {report.option} PATH, the file to write")
+        if path is not None:
+            paths[name] = results_path(Path(path), report.option, report.file_name)
+    written = list(paths.values())
+    duplicates = {str(path) for path in written if written.count(path) > 1}
+    if duplicates:
+        raise UsageError(f"two reports would be written to {', '.join(sorted(duplicates))}; give each its own file")
+    return paths
 
 
 def resolve_profile(given: str | None) -> str:

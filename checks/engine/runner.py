@@ -71,6 +71,7 @@ class Grade:
     missing_module: str | None = None  # the import failed for want of this module (instructor advice)
     worker_seconds: float = 0.0
     left_out: tuple[Check, ...] = ()  # not run by a self-check: they need the reference solution
+    id: str = ""  # the submission's name in reports; empty means its file or folder name
 
     @property
     def score(self) -> float:

@@ -1,0 +1,113 @@
+"""Gradescope's ``results.json``, per https://gradescope-autograders.readthedocs.io/en/latest/specs/.
+
+That spec documents a fixed set of top-level keys and offers ``extra_data`` for anything else, so
+the machine-readable profile and seed go into ``extra_data`` (and, for people, into ``output``).
+Outputs are Markdown (``"md"``), with every text that comes from the submission or a check in a
+fenced block or a code span (``markup``): Gradescope's default top-level format, ``simple_format``,
+renders HTML, and a falsifying example such as ``<submission rnn.py>`` would be swallowed as a tag.
+Test names are ``"text"``.
+
+What students see (``output`` and each test's ``output``) is about their code only. Notes for the
+instructor (the layers of confinement, what to pass so a missing module is found) go into
+``extra_data`` and ``instructor_notes``, which the command line prints on stderr; on Gradescope that
+is the autograder's captured output, shown to instructors only: ``stdout_visibility`` is "hidden".
+Each test's ``visibility`` is its check's, from the points file.
+
+Deterministic for a given submission, profile and seed, apart from ``execution_time``.
+"""
+
+from __future__ import annotations
+
+import json
+
+from checks.engine.report.markup import code_span, escaped, fenced
+from checks.engine.report.text import (
+    OUTPUT_HEADING, broken_checks, by_group, clip, group_points, instructor_notes, left_out_lines, points_text,
+    submission_id,
+    within_budget,
+)
+from checks.engine.runner import CheckResult, Grade
+
+# Gradescope keeps results.json small; the runner already caps each message (3000 chars) and each
+# check's captured output (4 KB), and this budget guards the whole file whatever the check count.
+RESULTS_BYTES_BUDGET = 512 * 1024
+
+
+def gradescope_results(grade: Grade) -> dict:
+    """The results.json document for ``grade``, kept under ``RESULTS_BYTES_BUDGET`` when encoded."""
+    return within_budget(lambda limit: _document(grade, limit), RESULTS_BYTES_BUDGET)
+
+
+def render(grade: Grade) -> str:
+    return json.dumps(gradescope_results(grade), indent=1, ensure_ascii=False) + "\n"
+
+
+def _document(grade: Grade, text_limit: int) -> dict:
+    tests = [_test(result, text_limit) for result in grade.results]
+    return {
+        "score": round(sum(test["score"] for test in tests), 4),
+        "execution_time": int(round(grade.seconds)),
+        "output": submission_output(grade),
+        "output_format": "md",
+        "test_output_format": "md",
+        "test_name_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "extra_data": {
+            "submission": submission_id(grade),
+            "profile": grade.profile,
+            "seed": grade.seed,
+            "max_score": round(grade.max_score, 4),
+            "import_error": grade.import_error,
+            "sandbox": grade.sandbox.as_data(),
+            "instructor_notes": instructor_notes(grade),
+            "left_out": [{"check": c.name, "group": c.group, "points": round(c.points, 4)} for c in grade.left_out],
+        },
+        "tests": tests,
+    }
+
+
+def _test(result: CheckResult, text_limit: int) -> dict:
+    check = result.check
+    return {
+        "name": f"{check.group}: {check.description}",
+        "score": round(result.score, 4),
+        "max_score": round(check.points, 4),
+        # Gradescope knows only passed and failed; a broken check is told apart in extra_data.
+        "status": "passed" if result.passed else "failed",
+        "output": test_output(result, text_limit),
+        "output_format": "md",
+        "tags": [check.group],
+        "visibility": check.visibility,
+        "extra_data": {"check": check.name, "status": result.status,
+                       **({"grader_error": result.grader_error} if result.grader_error else {})},
+    }
+
+
+def test_output(result: CheckResult, text_limit: int) -> str:
+    """One check's Markdown: the message as written, the points, then anything the code printed."""
+    parts = []
+    if not result.passed:
+        parts += [fenced(clip(result.message, text_limit)), f"Points: {points_text(result.score, result.check.points)}"]
+    if result.output.strip():
+        parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
+    return "\n\n".join(parts)
+
+
+def submission_output(grade: Grade) -> str:
+    """The Markdown at the top of the Gradescope page: who, how, the total, and the group subtotals."""
+    parts = [
+        f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
+        f"profile: {grade.profile}, seed: {grade.seed}",
+    ]
+    if grade.left_out:
+        parts.append(fenced("\n".join(left_out_lines(grade.left_out))))
+    if grade.import_error:
+        parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
+    broken = broken_checks(grade)
+    if broken:
+        parts.append(f"{len(broken)} check(s) could not be run because of a fault in the grader, not in your code: "
+                     + ", ".join(code_span(name) for name in broken))
+    subtotals = [f"- {escaped(group)}: {group_points(results)}" for group, results in by_group(grade.results)]
+    parts.append("\n".join(subtotals))
+    return "\n\n".join(parts)

@@ -1,0 +1,79 @@
+"""JUnit XML, as GitLab's unit-test reports and Jenkins' JUnit plugin read it.
+
+GitLab (doc/ci/testing/unit_test_reports.md, lib/gitlab/ci/parsers/test/junit.rb) takes a
+``testsuites`` or ``testsuite`` root, reads ``testcase@classname`` (its suite), ``@name``, ``@file``
+and ``@time`` (seconds), and shows the *text* of ``failure`` and ``error`` (the ``message``
+attribute was long ignored, so both carry the message). Two testcases of one name keep only the
+first, hence ``classname`` = submission id + "." + group. Jenkins wants ``tests``, ``failures``,
+``errors``, ``skipped`` and ``time`` on each ``testsuite``.
+
+One ``testcase`` per check: a ``failure`` when it lost points, an ``error`` when the check itself
+is broken (a grader fault, never the student's), and ``properties`` with its score and max_score.
+XML 1.0 cannot carry most control characters at all, even escaped, so they are written as ``\\xNN``
+(``text.visible``).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ElementTree
+
+from checks.engine.report.text import points_text, submission_id, visible
+from checks.engine.runner import CheckResult, Grade
+
+
+def junit_xml(grade: Grade) -> ElementTree.Element:
+    """The ``testsuites`` element for ``grade``: one ``testsuite`` (the submission), a ``testcase`` per check."""
+    counts = {
+        "tests": len(grade.results),
+        "failures": sum(result.status == "failed" for result in grade.results),
+        "errors": sum(result.status == "error" for result in grade.results),
+        "skipped": 0,
+        "time": seconds(sum(result.seconds for result in grade.results)),
+    }
+    root = element("testsuites", name="rnn-grade", **counts)
+    suite = ElementTree.SubElement(root, "testsuite", xml_attributes(name=submission_id(grade), **counts))
+    properties = ElementTree.SubElement(suite, "properties")
+    for name, value in (("score", round(grade.score, 4)), ("max_score", round(grade.max_score, 4)),
+                        ("profile", grade.profile), ("seed", grade.seed)):
+        ElementTree.SubElement(properties, "property", xml_attributes(name=name, value=value))
+    if grade.import_error:
+        ElementTree.SubElement(suite, "system-err").text = visible(
+            f"The submission could not be imported, so every check scored 0:\n{grade.import_error}")
+    for result in grade.results:
+        suite.append(testcase(grade, result))
+    return root
+
+
+def render(grade: Grade) -> str:
+    root = junit_xml(grade)
+    ElementTree.indent(root)
+    return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
+    check = result.check
+    case = element("testcase", classname=f"{submission_id(grade)}.{check.group}", name=check.name,
+                   file=grade.submission.name, time=seconds(result.seconds))
+    properties = ElementTree.SubElement(case, "properties")
+    for name, value in (("score", round(result.score, 4)), ("max_score", round(check.points, 4))):
+        ElementTree.SubElement(properties, "property", xml_attributes(name=name, value=value))
+    if result.status != "passed":
+        kind = "error" if result.status == "error" else "failure"
+        first_line = result.message.partition("\n")[0]
+        verdict = ElementTree.SubElement(case, kind, xml_attributes(message=first_line, type=result.status))
+        verdict.text = visible(f"{result.message}\n\nPoints: {points_text(result.score, check.points)}")
+    if result.output.strip():
+        ElementTree.SubElement(case, "system-out").text = visible(result.output)
+    return case
+
+
+def element(tag: str, **attributes: object) -> ElementTree.Element:
+    return ElementTree.Element(tag, xml_attributes(**attributes))
+
+
+def xml_attributes(**attributes: object) -> dict[str, str]:
+    return {name: visible(str(value)) for name, value in attributes.items()}
+
+
+def seconds(value: float) -> str:
+    return f"{value:.3f}"

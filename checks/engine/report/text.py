@@ -1,0 +1,118 @@
+"""Wording shared by every report: points, a check's verdict, groups, clipping, and the instructor's notes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from checks.engine.runner import CheckResult, Grade
+from checks.registry import Check
+
+OUTPUT_HEADING = "What your code printed during this check:"
+# Characters no report should carry as they are: C0 controls but tab, newline and return (an ANSI
+# escape would recolour a CI log; XML 1.0 cannot hold them at all), DEL, lone surrogates (not
+# encodable as UTF-8), and U+FFFE/U+FFFF (not characters).
+INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def submission_id(grade: Grade) -> str:
+    """The submission's name in reports: its id in a class, else its file or folder name."""
+    return grade.id or grade.submission.name
+
+
+def points_text(earned: float, available: float) -> str:
+    return f"{number_text(earned)} / {number_text(available)}"
+
+
+def number_text(value: float) -> str:
+    """5 -> "5", 2.5 -> "2.5", 10/3 -> "3.33": points read as points, not as floats."""
+    return f"{round(value, 2):g}"
+
+
+def check_output(result: CheckResult) -> str:
+    """What a student sees under one check, as plain text: the verdict, then anything the code printed."""
+    parts = []
+    if not result.passed:
+        parts.append(f"{result.message}\n\nPoints: {points_text(result.score, result.check.points)}")
+    if result.output.strip():
+        parts.append(f"{OUTPUT_HEADING}\n{result.output.rstrip()}")
+    return "\n\n".join(parts)
+
+
+def mark(result: CheckResult) -> str:
+    """PASS, PART (partial credit), FAIL or ERROR (the check is broken); plain ASCII, since graders
+    run in C-locale containers."""
+    if result.status == "error":
+        return "ERROR"
+    if result.passed:
+        return "PASS"
+    return "PART" if result.score > 0 else "FAIL"
+
+
+def by_group(results: list[CheckResult]) -> Iterator[tuple[str, list[CheckResult]]]:
+    """Groups in order of first appearance (load_checks sorts them), each with its results."""
+    groups: dict[str, list[CheckResult]] = {}
+    for result in results:
+        groups.setdefault(result.check.group, []).append(result)
+    yield from groups.items()
+
+
+def group_points(results: list[CheckResult]) -> str:
+    return points_text(sum(r.score for r in results), sum(r.check.points for r in results))
+
+
+def broken_checks(grade: Grade) -> list[str]:
+    """The checks that could not be run because their own code is broken (not the submission's fault)."""
+    return [result.check.name for result in grade.results if result.status == "error"]
+
+
+def visible(text: str) -> str:
+    """``text`` with each ``INVISIBLE`` character written out as Python writes it: ``\\x1b``, ``\\ud800``."""
+    return INVISIBLE.sub(lambda match: ascii(match.group())[1:-1], text)
+
+
+def clip(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [{len(text) - limit} more characters not shown]"
+
+
+def within_budget(build: Callable[[int], object], budget: int, size: Callable[[object], int] | None = None,
+                  floor: int = 200) -> object:
+    """``build(limit)`` for the largest halving of 8000 whose result fits ``budget`` bytes.
+
+    ``limit`` bounds each piece of per-check text; ``size`` measures a result (default: its JSON
+    encoding). Below ``floor`` characters a check's text says too little to be worth shrinking further
+    (``floor=0``: down to ``build(0)``, which must fit).
+    """
+    measure = size or (lambda document: len(json.dumps(document).encode()))
+    limit = 8000
+    while True:
+        document = build(limit)
+        if measure(document) <= budget or limit <= floor:
+            return document
+        limit //= 2
+
+
+LEFT_OUT_REASON = "the reference solution, which is not shipped to students"
+
+
+def left_out_lines(left_out: Sequence[Check]) -> list[str]:
+    """What a self-check did not run, and why (nothing for a full grade)."""
+    if not left_out:
+        return []
+    count = f"1 check ({number_text(left_out[0].points)} points) compares" if len(left_out) == 1 else \
+        f"{len(left_out)} checks ({number_text(sum(c.points for c in left_out))} points) compare"
+    return ["self-check: the total is out of the checks that need no reference solution",
+            f"left out: {count} with {LEFT_OUT_REASON}: {', '.join(f'{c.group}/{c.name}' for c in left_out)}"]
+
+
+def instructor_notes(grade: Grade) -> list[str]:
+    """What the instructor should know and students need not: protections missing, modules to provide."""
+    notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
+    if grade.missing_module:
+        notes.append(f"the submission imports {grade.missing_module!r}, which the worker could not find: if the "
+                     "course provides it, pass its folder with --path FOLDER, or allow an installed package with "
+                     f"--allow-package {grade.missing_module.partition('.')[0]}")
+    return notes
