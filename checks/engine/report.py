@@ -22,8 +22,9 @@ import json
 import os
 import tempfile
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 from checks.engine.runner import CheckResult, Grade
 
@@ -63,7 +64,7 @@ def _document(grade: Grade, output_limit: int) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {
-            "submission": grade.submission.name,
+            "submission": grade.id,
             "profile": grade.profile,
             "seed": grade.seed,
             "max_score": round(grade.max_score, 4),
@@ -104,7 +105,7 @@ def check_output(result: CheckResult) -> str:
 def submission_output(grade: Grade) -> str:
     """The text at the top of the Gradescope page: who, how, the total, and the group subtotals."""
     lines = [
-        f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {grade.submission.name}",
+        f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {grade.id}",
         f"profile: {grade.profile}, seed: {grade.seed}",
     ]
     if grade.import_error:
@@ -119,11 +120,19 @@ def submission_output(grade: Grade) -> str:
     return "\n".join(lines)
 
 
-def write_results(grade: Grade, path: Path) -> None:
-    """Write results.json atomically: a reader (Gradescope) never sees a half-written file."""
-    path = Path(path)
+def write_results(grade: Grade, path: Path, extra_data: Mapping[str, Any] | None = None) -> None:
+    """Write results.json atomically: a reader (Gradescope) never sees a half-written file.
+
+    ``extra_data`` is merged into the document's own (class grading records its bookkeeping there).
+    """
+    document = gradescope_results(grade)
+    document["extra_data"].update(extra_data or {})
+    write_atomically(Path(path), json.dumps(document, indent=1, ensure_ascii=False) + "\n")
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace ``path`` by ``text`` in one rename, creating its folder if need be."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(gradescope_results(grade), indent=1, ensure_ascii=False) + "\n"
     # Same folder, so os.replace is a rename on one file system. The temporary name is random and
     # created exclusively (O_EXCL, never through a symlink): a submission that guesses a fixed
     # name and plants a link there cannot make a root grader write to the link's target.
@@ -151,7 +160,7 @@ def current_umask() -> int:
 
 def terminal_summary(grade: Grade, width: int = WIDTH) -> str:
     """A table by group, then check: mark, check name, points; failing checks' first message lines."""
-    lines = [f"rnn-grade: {grade.submission.name}   (profile {grade.profile}, seed {grade.seed})", ""]
+    lines = [f"rnn-grade: {grade.id}   (profile {grade.profile}, seed {grade.seed})", ""]
     if grade.import_error:
         # Wrapped, not cut: the end of this message says what to do (e.g. "pass ... with --path").
         lines += ["The submission could not be imported, so every check scored 0:"]
@@ -210,7 +219,7 @@ def mark(result: CheckResult) -> str:
 def total_line(grade: Grade) -> str:
     """One line for --quiet: the total, the submission, the profile and the seed."""
     return (
-        f"{points_text(grade.score, grade.max_score)} points: {grade.submission.name} "
+        f"{points_text(grade.score, grade.max_score)} points: {grade.id} "
         f"(profile {grade.profile}, seed {grade.seed})"
     )
 
