@@ -1,8 +1,10 @@
 """pytest integration: ``pytest checks --submission PATH`` grades a submission, one test per check.
 
-Test ids read ``test_check[<submission>-<group>-<check>]``, so ``-k``, ``-x``, ``--junitxml`` and
-``-n`` (pytest-xdist) all work. Without ``--submission``, every submission under ``submissions/``
-is graded (a .py file not starting with "_", or a folder with ``__init__.py``).
+Test ids read ``test_check[<submission id>-<group>-<check>]``, so ``-k``, ``-x``, ``--junitxml`` and
+``-n`` (pytest-xdist) all work. The submission id is the one ``rnn-grade`` reports use
+(``checks.engine.classroom``): ``--submission`` takes files, packages and class folders, and two
+students' ``rnn_layers.py`` are told apart (``alice/rnn_layers.py``). Without ``--submission``,
+``submissions/`` is graded as a class folder (its .py files not starting with "_", each alone).
 
 This file must be an *initial* conftest (pytest reads its options before parsing the command
 line), which it is whenever ``checks`` or a file in it is named on the command line. A plain
@@ -14,11 +16,13 @@ whole session and stops them all at the end.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
 
+from checks.engine.classroom import Entry
 from checks.engine.contract import Submission
 from checks.engine.options import PYTEST, GradingSettings, UsageError, add_to_pytest, resolve
 from checks.registry import Check
@@ -49,20 +53,13 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def found_submissions(root: Path) -> tuple[Path, ...]:
-    """Every submission under ``submissions/``: .py files not starting with "_", and packages."""
+    """``submissions/``, graded as a class folder, if it holds a submission."""
     folder = root / SUBMISSIONS_FOLDER
-    if not folder.is_dir():
-        return ()
-    entries = sorted(folder.iterdir())
-    return tuple(
-        entry for entry in entries
-        if not entry.name.startswith(("_", "."))
-        and ((entry.is_file() and entry.suffix == ".py") or (entry / "__init__.py").is_file())
+    has_submission = folder.is_dir() and any(
+        not entry.name.startswith(("_", ".")) and (entry.suffix == ".py" or entry.is_dir())
+        for entry in folder.iterdir()
     )
-
-
-def submission_label(path: Path) -> str:
-    return path.stem if path.is_file() else path.name
+    return (folder,) if has_submission else ()
 
 
 def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
@@ -76,11 +73,11 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     settings = metafunc.config.stash[SETTINGS]
     cases = [
-        pytest.param((submission, check), id=f"{submission_label(submission)}-{check.group}-{check.name}")
-        for submission in settings.submissions
+        pytest.param((entry, check), id=f"{entry.id}-{check.group}-{check.name}")
+        for entry in settings.entries
         for check in settings.checks
     ]
-    if not settings.submissions:
+    if not settings.entries:
         reason = f"no submissions under {SUBMISSIONS_FOLDER}/; pass one with --submission PATH"
         cases = [pytest.param(None, id="no-submissions", marks=pytest.mark.skip(reason=reason))]
     metafunc.parametrize("rnn_grade_case", cases)
@@ -91,19 +88,24 @@ class SubmissionPool:
 
     def __init__(self, settings: GradingSettings) -> None:
         self.settings = settings
-        self.opened: dict[Path, tuple[Submission | None, str | None]] = {}
+        self.opened: dict[str, tuple[Submission | None, str | None]] = {}
 
-    def run(self, path: Path, check: Check) -> CheckResult:
-        if path not in self.opened:
-            self.opened[path] = open_submission(path, self.settings.worker_options)
-        sub, fault = self.opened[path]
+    def run(self, entry: Entry, check: Check) -> CheckResult:
+        if entry.id not in self.opened:
+            self.opened[entry.id] = self.open(entry)
+        sub, fault = self.opened[entry.id]
         if sub is None:
             return unimportable_result(check, fault)
         return run_check(check, sub, self.settings.seed)
 
-    def missing_protections(self, path: Path) -> list[str]:
+    def open(self, entry: Entry) -> tuple[Submission | None, str | None]:
+        if entry.problem:
+            return None, entry.problem
+        return open_submission(entry.path, replace(self.settings.worker_options, copy_siblings=not entry.alone))
+
+    def missing_protections(self, entry: Entry) -> list[str]:
         """The layers of confinement the submission's worker went without, with the reasons."""
-        sub, _ = self.opened.get(path, (None, None))
+        sub, _ = self.opened.get(entry.id, (None, None))
         missing = sub.confinement.missing if sub is not None else ()
         return [f"{layer.title} ({layer.detail})" for layer in missing]
 
@@ -121,13 +123,13 @@ def rnn_grade_pool(pytestconfig: pytest.Config) -> Iterator[SubmissionPool]:
 
 
 @pytest.fixture
-def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tuple[Path, Check]], None]:
+def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tuple[Entry, Check]], None]:
     """Grade one (submission, check) case: record its points, and fail the test unless it earned all."""
 
-    def grade(case: tuple[Path, Check]) -> None:
+    def grade(case: tuple[Entry, Check]) -> None:
         submission, check = case
         result = rnn_grade_pool.run(submission, check)
-        record_property(SUBMISSION, submission_label(submission))
+        record_property(SUBMISSION, submission.id)
         record_property(SCORE, result.score)
         record_property(MAX_SCORE, check.points)
         record_property(UNCONFINED, rnn_grade_pool.missing_protections(submission))
@@ -144,7 +146,7 @@ def pytest_report_header(config: pytest.Config) -> str | None:
     settings = config.stash.get(SETTINGS, None)
     if settings is None:
         return None
-    names = ", ".join(submission_label(p) for p in settings.submissions) or "none"
+    names = ", ".join(entry.id for entry in settings.entries) or "none"
     return (f"rnn-grade: profile {settings.profile}, seed {settings.seed}, {len(settings.checks)} checks; "
             f"submissions: {names}")
 

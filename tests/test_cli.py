@@ -160,7 +160,12 @@ def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
     ("make_args", "expected"),
     [
         (lambda tmp: [str(tmp / "missing.py")], "no such file or folder"),
-        (lambda tmp: [str(tmp)], "is a folder without __init__.py"),
+        (lambda tmp: [str(tmp / "empty")], "holds no submission"),
+        (lambda tmp: [str(tmp / "ok.py"), str(tmp / "notes.txt")], "is not a .py file"),
+        (lambda tmp: [str(tmp), "--results", str(tmp / "r.json")], "--results is for one submission"),
+        (lambda tmp: [str(tmp / "ok.py"), "--file", "a/b.py"], "give a file name"),
+        (lambda tmp: [str(tmp / "ok.py"), "--jobs", "0"], "must be 1 or more"),
+        (lambda tmp: [str(tmp / "ok.py"), "--out", str(tmp)], "was not written by rnn-grade"),
         (lambda tmp: [str(tmp / "notes.txt")], "is not a .py file"),
         (lambda tmp: [str(tmp / "rnn.ipynb")], "Export it as a .py file"),
         (lambda tmp: [str(tmp / "ok.py"), "--frobnicate"], "unrecognized arguments: --frobnicate"),
@@ -178,6 +183,7 @@ def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
 def test_unusable_arguments_exit_2_with_a_message_and_no_traceback(tmp_path, make_args, expected):
     for name in ("notes.txt", "rnn.ipynb", "ok.py"):
         (tmp_path / name).write_text("")
+    (tmp_path / "empty").mkdir()
     run = rnn_grade(*make_args(tmp_path))
     assert run.returncode == 2
     assert expected in run.stderr

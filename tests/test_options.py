@@ -74,8 +74,9 @@ def test_each_option_is_listed_with_the_same_help_by_every_front_end_that_offers
 
 
 def test_the_command_line_lists_its_submission_and_no_plugin_only_option(helps):
-    positionals = helps[CLI].split("positional arguments:")[1]  # (the usage line names SUBMISSION too)
-    assert entry(positionals, "SUBMISSION") == squeezed("SUBMISSION a .py file or a folder with __init__.py")
+    positionals = helps[CLI].split("positional arguments:")[1]  # (the usage line names PATH too)
+    assert entry(positionals, "PATH") == squeezed(
+        "PATH a .py file, a folder with __init__.py, or a class folder of submissions")
     assert entry(helps[CLI], "--submission") is None
 
 
@@ -127,7 +128,7 @@ def test_the_memory_limit_is_given_in_mib_and_the_plugin_grades_the_submissions_
     ("arguments", "expected"),
     [
         (["{tmp}/missing.py"], "submission {tmp}/missing.py: no such file or folder"),
-        (["{tmp}"], "is a folder without __init__.py"),
+        (["{tmp}/empty"], "class folder {tmp}/empty holds no submission"),
         (["{tmp}/rnn.ipynb"], "is a notebook. Export it as a .py file"),
         (["{tmp}/notes.txt"], "is not a .py file"),
         (["{ok}", "--results", "{tmp}"], "--results {tmp} is a folder"),
@@ -144,6 +145,7 @@ def test_the_memory_limit_is_given_in_mib_and_the_plugin_grades_the_submissions_
 def test_resolve_rejects_bad_values_with_a_usage_error(arguments, expected, tmp_path):
     for name in ("notes.txt", "rnn.ipynb", "ok.py"):
         (tmp_path / name).write_text("")
+    (tmp_path / "empty").mkdir()
     fill = {"tmp": tmp_path, "ok": tmp_path / "ok.py"}
     namespace = build_parser().parse_args([argument.format(**fill) for argument in arguments])
     with pytest.raises(UsageError, match=re.escape(expected.format(**fill))):

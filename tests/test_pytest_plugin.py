@@ -40,14 +40,14 @@ def test_one_junit_testcase_per_check_with_partial_credit_in_the_message(tmp_pat
     run = pytest_run("checks", "--submission", str(submission), "--junitxml", str(junit), *tiny)
     assert run.returncode == 1, run.stdout + run.stderr
     cases = list(ElementTree.parse(junit).iter("testcase"))
-    assert [case.get("name") for case in cases] == case_ids("wrong_db")
+    assert [case.get("name") for case in cases] == case_ids("wrong_db.py")
     failures = [(case.get("name"), failure) for case in cases for failure in case.iter("failure")]
-    assert [name for name, _ in failures] == ["test_check[wrong_db-backward-tiny_step_backward]"]
+    assert [name for name, _ in failures] == ["test_check[wrong_db.py-backward-tiny_step_backward]"]
     message = failures[0][1].get("message") + (failures[0][1].text or "")
     assert "db differs" in message and "Points: 2.4 / 3" in message
     scores = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
-    assert float(scores["test_check[wrong_db-backward-tiny_step_backward]"]["rnn_grade_score"]) == pytest.approx(2.4)
-    assert "wrong_db: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout
+    assert float(scores["test_check[wrong_db.py-backward-tiny_step_backward]"]["rnn_grade_score"]) == pytest.approx(2.4)
+    assert "wrong_db.py: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout
     assert "Traceback" not in run.stdout and "checks/conftest.py:" not in run.stdout
 
 
@@ -55,7 +55,7 @@ def test_k_selects_checks_and_xdist_runs_them(tmp_path, tiny):
     submission = write_submission(tmp_path, "correct")
     run = pytest_run("checks", "--submission", str(submission), "-k", "forward or size_one", "-n", "2", *tiny)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout and "correct: 3 / 3 points" in run.stdout
+    assert "2 passed" in run.stdout and "correct.py: 3 / 3 points" in run.stdout
 
 
 def test_one_worker_per_submission_for_the_whole_session(tmp_path, tiny):
@@ -86,10 +86,10 @@ def test_ids_name_each_submission_file_or_package(tmp_path, tiny):
                      "--collect-only", "-q", *tiny)
     assert run.returncode == 0, run.stdout + run.stderr
     collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
-    assert collected == case_ids("correct") + case_ids("pkg")
+    assert collected == case_ids("correct.py") + case_ids("pkg")
 
 
-def test_without_submission_every_submission_under_submissions_is_graded(tmp_path, tiny):
+def test_without_submission_submissions_is_graded_as_a_class_folder(tmp_path, tiny):
     folder = tmp_path / "submissions"
     for name in ("a.py", "_private.py", "notes.txt", "pkg/__init__.py", "not_a_package/helper.py"):
         (folder / name).parent.mkdir(parents=True, exist_ok=True)
@@ -98,7 +98,7 @@ def test_without_submission_every_submission_under_submissions_is_graded(tmp_pat
     run = pytest_run(str(REPO / "checks"), "-c", "pytest.ini", "--rootdir", str(tmp_path),
                      "--collect-only", "-q", *tiny, cwd=tmp_path)
     collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
-    assert collected == case_ids("a") + case_ids("pkg"), run.stdout + run.stderr
+    assert collected == case_ids("a.py") + case_ids("not_a_package/helper.py") + case_ids("pkg"), run.stdout + run.stderr
 
 
 def test_no_submissions_is_one_skipped_test_saying_what_to_do(tmp_path, tiny):
@@ -142,3 +142,21 @@ def test_the_summary_notes_each_missing_protection_and_an_unknown_package_is_a_u
         assert f"note: missing protection: {layer.title} ({layer.detail})" in run.stdout
     run = pytest_run("checks", "--submission", str(submission), "--allow-package", "no_such_package", *tiny)
     assert run.returncode == pytest.ExitCode.USAGE_ERROR and "--allow-package no_such_package" in run.stderr
+
+
+def test_two_students_rnn_layers_files_get_distinct_ids_properties_and_totals(tmp_path, tiny):
+    for student, name in (("a", "correct"), ("b", "wrong_db")):
+        (tmp_path / "class" / student).mkdir(parents=True)
+        write_submission(tmp_path / "class" / student, name).rename(tmp_path / "class" / student / "rnn_layers.py")
+    junit = tmp_path / "junit.xml"
+    files = [str(tmp_path / "class" / student / "rnn_layers.py") for student in ("a", "b")]
+    run = pytest_run("checks", "--submission", files[0], "--submission", files[1], "--junitxml", str(junit), *tiny)
+    assert run.returncode == 1, run.stdout + run.stderr
+    cases = list(ElementTree.parse(junit).iter("testcase"))
+    assert [case.get("name") for case in cases] == case_ids("a/rnn_layers.py") + case_ids("b/rnn_layers.py")
+    labels = [p.get("value") for case in cases for p in case.iter("property") if p.get("name") == "rnn_grade_submission"]
+    assert labels == ["a/rnn_layers.py"] * 3 + ["b/rnn_layers.py"] * 3
+    assert "a/rnn_layers.py: 6 / 6 points" in run.stdout and "b/rnn_layers.py: 5.4 / 6 points" in run.stdout
+    run = pytest_run("checks", "--submission", str(tmp_path / "class"), "--collect-only", "-q", *tiny)
+    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
+    assert collected == case_ids("a/rnn_layers.py") + case_ids("b/rnn_layers.py"), run.stdout + run.stderr

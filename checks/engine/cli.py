@@ -1,8 +1,10 @@
-"""The ``rnn-grade`` command: grade one submission, print a summary, optionally write results.json.
+"""The ``rnn-grade`` command: grade one submission, print a summary, optionally write results.json;
+or grade a class (several PATHs, a class folder, or ``--out``: ``checks.engine.batch``).
 
-Exit status: 0 full marks, 1 some check lost points (an unimportable submission included: it still
-gets a complete report of zeros), 2 no trustworthy grade (bad arguments, bad checks, a check whose
-own code raised, an internal error), 130 interrupted.
+Exit status for one submission: 0 full marks, 1 some check lost points (an unimportable submission
+included: it still gets a complete report of zeros), 2 no trustworthy grade (bad arguments, bad
+checks, a check whose own code raised, an internal error), 130 interrupted. For a class: 0 every
+submission graded, 1 some could not be graded at all, 2 bad usage or a grader error, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import sys
 import traceback
 from typing import Sequence
 
+from checks.engine.batch import run_class
 from checks.engine.confinement import ACTIVE
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
@@ -27,7 +30,9 @@ DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
 
 DESCRIPTION = "Grade a NumPy RNN submission with property-based checks."
 EPILOG = f"""\
-SUBMISSION is your .py file, or a folder whose __init__.py provides the functions.
+PATH is your .py file, or a folder whose __init__.py provides the functions. For a class, give
+several PATHs or a class folder (a folder without __init__.py: each .py file in it, and each
+subfolder, is one submission) and --out DIR; a re-run skips what is unchanged (--force regrades).
 
 results.json is written only when --results is given (nothing is written into the current
 folder by default). On Gradescope, run:
@@ -47,6 +52,8 @@ writes a wheel of the checks without the reference, for students to install and 
 exit status: 0 full marks; 1 some check lost points (also when the submission cannot be
 imported); 2 no trustworthy grade (bad arguments, a broken check, or an internal error: the
 report, if asked for, is still written and lists every check); 130 interrupted.
+class exit status: 0 every submission was graded (whatever the scores); 1 some submission could
+not be graded at all (import error, or a hang at import); 2 bad usage or a grader error.
 """
 
 
@@ -82,6 +89,8 @@ def run(argv: Sequence[str] | None) -> int:
     except SystemExit as exit_:  # argparse exits 2 on bad options, 0 after --help
         return int(exit_.code or 0)
     settings = resolve(args)
+    if settings.class_mode:
+        return run_class(settings)
     show_progress = not settings.quiet and sys.stderr.isatty()
     grade = grade_submission(
         settings.submissions[0],

@@ -55,6 +55,10 @@ class WorkerFault(BaseException):
     """
 
 
+class WorkerTimeout(WorkerFault):
+    """The worker did not answer in time (a hang, or the whole-run deadline)."""
+
+
 @dataclass
 class OutputCapture:
     """What the submission printed, kept to a head of ``limit`` bytes per check."""
@@ -168,6 +172,7 @@ class WorkerOptions:
     deadline: float | None = None
     allowed_packages: tuple[str, ...] = ()
     require_sandbox: bool = False
+    copy_siblings: bool = True  # a file's sibling .py files come along (False in a class folder: classmates)
 
 
 @dataclass(frozen=True)
@@ -237,7 +242,7 @@ class Worker:
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
             self.stop()
-            raise WorkerFault(f"{doing} did not finish within {timeout:g} s ({reason})") from None
+            raise WorkerTimeout(f"{doing} did not finish within {timeout:g} s ({reason})") from None
         except (EOFError, BrokenPipeError, OSError):
             raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}") from None
         except Exception as error:  # noqa: BLE001 - any undecodable reply (even a RecursionError)
@@ -263,7 +268,8 @@ class Worker:
         return remaining, "the whole-run deadline was reached"
 
     def _spawn(self) -> Scratch:
-        scratch = prepare_scratch(self.submission, self.import_paths, self.options.allowed_packages)
+        scratch = prepare_scratch(self.submission, self.import_paths, self.options.allowed_packages,
+                                  self.options.copy_siblings)
         self.scratch = self.output.scratch = str(scratch.folder)
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from checks.engine.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.engine.report import FORMATS
@@ -51,14 +52,23 @@ def positive_float(text: str) -> float:
     return value
 
 
-def non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of MiB, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or more, got {text!r}")
-    return value
+def whole_number(minimum: int, unit: str = "", meaning: str = "") -> Callable[[str], int]:
+    """An argparse type: a whole number (of ``unit``) of at least ``minimum`` (which means ``meaning``)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number{unit}, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be {minimum}{meaning} or more, got {text!r}")
+        return value
+
+    return parse
+
+
+non_negative_int = whole_number(0, " of MiB", " (no limit)")
+positive_int = whole_number(1)
 
 
 @dataclass(frozen=True)
@@ -87,8 +97,8 @@ class Option:
     def keywords(self, dest_prefix: str = "") -> dict[str, Any]:
         """The ``add_argument`` keywords (pytest's ``addoption`` takes argparse's)."""
         if self.positional:
-            # One SUBMISSION, parsed as a one-item list like the repeatable --submission.
-            return {"nargs": 1, "type": self.type, "metavar": self.metavar, "help": self.help}
+            # One or more PATHs, parsed as a list like the repeatable --submission.
+            return {"nargs": "+", "type": self.type, "metavar": self.metavar, "help": self.help}
         default = list(self.default) if self.action == "append" else self.default
         keywords = {"dest": dest_prefix + self.dest, "action": self.action, "default": default, "help": self.help}
         if self.action in ("store", "append"):
@@ -97,11 +107,11 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("submissions", "submissions", "a .py file or a folder with __init__.py", type=Path,
-           metavar="SUBMISSION", front_ends=CLI_ONLY),
-    Option("--submission", "submissions", "a .py file or a folder with __init__.py to grade; repeatable "
-           "(default: everything under submissions/)", action="append", type=Path, default=(), metavar="PATH",
-           front_ends=PYTEST_ONLY),
+    Option("submissions", "submissions", "a .py file, a folder with __init__.py, or a class folder of submissions",
+           type=Path, metavar="PATH", front_ends=CLI_ONLY),
+    Option("--submission", "submissions", "a .py file, a folder with __init__.py or a class folder to grade; "
+           "repeatable (default: everything under submissions/)", action="append", type=Path, default=(),
+           metavar="PATH", front_ends=PYTEST_ONLY),
     Option("--results", "results", "write Gradescope's results.json to PATH", type=Path, metavar="PATH",
            front_ends=CLI_ONLY),
     # -- formats (issue 8, part 2: every platform from one run) --
@@ -152,6 +162,15 @@ OPTIONS: tuple[Option, ...] = (
     # self-check (issue 8, item 5): what a student can run without the reference solution
     Option("--self-check", "self_check", "run only the checks that need no reference solution (what students can "
            "run on their own); the total is out of those checks", action="store_true", default=False),
+    # -- class grading (issue 8, part 1) --
+    Option("--file", "file_name", "in a class folder, grade each student folder through its file NAME "
+           f"(default: its only .py file, else {DEFAULT_FILE})", metavar="NAME"),
+    Option("--out", "out", "class grading: write DIR/<id>/results.json, DIR/grades.csv, DIR/checks.csv and "
+           "DIR/report.html; a re-run skips what is unchanged", type=Path, metavar="DIR", front_ends=CLI_ONLY),
+    Option("--jobs", "jobs", "class grading: grade N submissions at a time (default: the cores available)",
+           type=positive_int, metavar="N", front_ends=CLI_ONLY),
+    Option("--force", "force", "class grading: regrade submissions whose report in --out is up to date",
+           action="store_true", default=False, front_ends=CLI_ONLY),
 )
 
 
@@ -186,6 +205,11 @@ class GradingSettings:
     left_out: tuple[Check, ...] = ()  # by --self-check: the checks that need the reference solution
     formats: tuple[str, ...] = ("gradescope",)  # the reports to write (rnn-grade only)
     report_paths: Mapping[str, Path] = field(default_factory=dict)  # {format: file} for one submission
+    entries: tuple[Entry, ...] = ()  # the submissions with their ids (checks.engine.classroom)
+    class_mode: bool = False  # several submissions, a class folder or --out: graded by checks.engine.batch
+    out: Path | None = None
+    jobs: int | None = None  # None: the cores available
+    force: bool = False
 
 
 def resolve(
@@ -197,10 +221,15 @@ def resolve(
     ``default_submissions`` are graded (the plugin's: everything under submissions/).
     """
     values = parsed_values(namespace, front_end)
-    submissions = tuple(submission_path(Path(p)) for p in values["submissions"]) or tuple(default_submissions)
+    paths = [Path(p) for p in values["submissions"]] or list(default_submissions)
+    entries = submission_entries(paths, values["file_name"])
+    class_mode = len(entries) > 1 or any(map(is_class_folder, paths)) or values["out"] is not None
+    if class_mode and values["results"] is not None:
+        raise UsageError("--results is for one submission; to grade several, give --out DIR (each gets "
+                         "DIR/<id>/results.json)")
     results = results_path(values["results"])
     formats = report_formats(values["formats"])
-    paths = report_paths(values, formats)
+    report_files = class_report_paths(values) if class_mode else report_paths(values, formats)
     profile = resolve_profile(values["profile"])
     worker_options = WorkerOptions(
         import_paths=tuple(existing_folder("--path", Path(p)) for p in values["paths"]),
@@ -214,8 +243,9 @@ def resolve(
     checks, left_out = self_check(checks) if values["self_check"] else (require_reference(checks), [])
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
-    return GradingSettings(submissions, tuple(checks), profile, values["seed"], worker_options,
-                           results, values["deadline"], values["quiet"], tuple(left_out), formats, paths)
+    return GradingSettings(tuple(entry.path for entry in entries), tuple(checks), profile, values["seed"],
+                           worker_options, results, values["deadline"], values["quiet"], tuple(left_out), formats,
+                           report_files, entries, class_mode, values["out"], values["jobs"], values["force"])
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -226,24 +256,14 @@ def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, An
     return values
 
 
-def submission_path(path: Path) -> Path:
-    """The submission, if it is a .py file or a package folder; otherwise say what to pass instead."""
-    if not path.exists():
-        raise UsageError(f"submission {path}: no such file or folder. Pass your .py file or a folder with __init__.py.")
-    if path.is_dir():
-        if not (path / "__init__.py").is_file():
-            raise UsageError(
-                f"submission {path} is a folder without __init__.py. Pass the .py file that defines your functions, "
-                "or add an __init__.py to the folder that imports them."
-            )
-        return path
-    if path.suffix == ".ipynb":
-        raise UsageError(
-            f"submission {path} is a notebook. Export it as a .py file (File > Download as > Python) and pass that."
-        )
-    if path.suffix != ".py":
-        raise UsageError(f"submission {path} is not a .py file. Pass the Python file that defines your functions.")
-    return path
+def submission_entries(paths: Sequence[Path], file_name: str | None) -> tuple[Entry, ...]:
+    """The submissions the PATHs name (class folders opened), or a UsageError saying what to pass instead."""
+    if file_name is not None and (not file_name or Path(file_name).name != file_name):
+        raise UsageError(f"--file {file_name!r}: give a file name (such as {DEFAULT_FILE}), not a path")
+    try:
+        return tuple(discover(paths, file_name))
+    except DiscoveryError as problem:
+        raise UsageError(str(problem)) from None
 
 
 def results_path(path: Path | None, option: str = "--results", file_name: str = "results.json") -> Path | None:
@@ -286,6 +306,15 @@ def report_paths(values: dict[str, Any], formats: Sequence[str]) -> dict[str, Pa
     if duplicates:
         raise UsageError(f"two reports would be written to {', '.join(sorted(duplicates))}; give each its own file")
     return paths
+
+
+def class_report_paths(values: dict[str, Any]) -> dict[str, Path]:
+    """No report paths in class mode: every format is written beside each DIR/<id>/results.json."""
+    given = [report.option for report in FORMATS.values() if report and values[report.option.removeprefix("--")]]
+    if given:
+        raise UsageError(f"{given[0]} is for one submission; grading several, --out DIR gets each submission's "
+                         "reports beside its DIR/<id>/results.json")
+    return {}
 
 
 def resolve_profile(given: str | None) -> str:

@@ -19,7 +19,7 @@ import hypothesis
 
 from checks.engine.confinement import Confinement
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
-from checks.engine.isolation import WorkerFault, WorkerOptions
+from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure
@@ -71,7 +71,11 @@ class Grade:
     missing_module: str | None = None  # the import failed for want of this module (instructor advice)
     worker_seconds: float = 0.0
     left_out: tuple[Check, ...] = ()  # not run by a self-check: they need the reference solution
-    id: str = ""  # the submission's name in reports; empty means its file or folder name
+    id: str = ""  # how reports name the submission (class grading: its path in the class folder)
+    import_timed_out: bool = False  # the import hung (import_error says so), rather than raised or crashed
+
+    def __post_init__(self) -> None:
+        self.id = self.id or self.submission.name
 
     @property
     def score(self) -> float:
@@ -201,6 +205,7 @@ def grade_submission(
     deadline: float | None = None,
     options: WorkerOptions = WorkerOptions(),
     left_out: Sequence[Check] = (),
+    submission_id: str = "",
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
@@ -208,17 +213,19 @@ def grade_submission(
     ``deadline`` bounds the whole run, in seconds: a check still running then fails, and checks
     not started get 0, each with a message saying so (it sets ``options.deadline``, the instant).
     ``left_out`` are the checks a self-check did not run, for the report to say so.
+    ``submission_id`` names the submission in reports (default: its file or folder name).
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
-    sub, fault = open_submission(Path(path), replace(options, deadline=ends))
-    if sub is None:
-        results = [unimportable_result(check, fault) for check in checks]
-        return Grade(Path(path), profile, seed, results, import_error=fault, seconds=time.perf_counter() - started,
-                     left_out=tuple(left_out))
+    try:
+        sub = Submission(Path(path), replace(options, deadline=ends))
+    except WorkerFault as fault:
+        results = [unimportable_result(check, str(fault)) for check in checks]
+        return Grade(Path(path), profile, seed, results, import_error=str(fault), seconds=time.perf_counter() - started,
+                     left_out=tuple(left_out), id=submission_id, import_timed_out=isinstance(fault, WorkerTimeout))
     grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
-                  missing_module=sub.missing_module, left_out=tuple(left_out))
+                  missing_module=sub.missing_module, left_out=tuple(left_out), id=submission_id)
     try:
         for check in checks:
             if ends is not None and time.monotonic() >= ends:

@@ -41,6 +41,7 @@ DEVICES_READ, DEVICES_READ_WRITE = ("/dev/urandom", "/dev/zero"), ("/dev/null",)
 # Programs a submission may start (a child Python, a shell): each runs as confined as the worker.
 PROGRAM_FOLDERS = ("/bin", "/usr/bin")
 LOADER_CACHE = "/etc/ld.so.cache"
+UNCOPIED = "__pycache__"  # bytecode of the original: never the worker's to load
 STDLIB_EXCLUDED = frozenset({"site-packages", "dist-packages"})
 
 
@@ -55,10 +56,11 @@ class Scratch:
     plan: Plan
 
 
-def prepare_scratch(submission: Path, import_paths: tuple[str, ...], allowed_packages: Sequence[str] = ()) -> Scratch:
+def prepare_scratch(submission: Path, import_paths: tuple[str, ...], allowed_packages: Sequence[str] = (),
+                    copy_siblings: bool = True) -> Scratch:
     """Make a scratch folder with copies of the submission and course folders, owned by the worker's user."""
     folder = Path(tempfile.mkdtemp(prefix="rnn-grade-worker-"))
-    copied = copy_into(submission, folder / "submission")
+    copied = copy_into(submission, folder / "submission", copy_siblings)
     paths = tuple(str(copy_into(Path(p), folder / f"path{i}")) for i, p in enumerate(import_paths))
     user, note = worker_user()
     if user:
@@ -69,14 +71,27 @@ def prepare_scratch(submission: Path, import_paths: tuple[str, ...], allowed_pac
     return Scratch(folder, copied, paths, packages, plan)
 
 
-def copy_into(source: Path, destination: Path) -> Path:
-    """Copy a package folder whole, or a file with its sibling .py files (a student's helpers)."""
+def copy_into(source: Path, destination: Path, copy_siblings: bool = True) -> Path:
+    """Copy a package folder whole, or a file with its sibling .py files (a student's helpers).
+
+    A file directly in a class folder has classmates for siblings: it is copied alone
+    (``copy_siblings`` False).
+    """
     destination.mkdir(parents=True)
     if source.is_dir():
-        return Path(shutil.copytree(source, destination / source.name, ignore=shutil.ignore_patterns("__pycache__")))
-    for sibling in source.parent.glob("*.py"):
-        shutil.copy2(sibling, destination / sibling.name)
+        return Path(shutil.copytree(source, destination / source.name, ignore=shutil.ignore_patterns(UNCOPIED)))
+    for file in files_copied(source, copy_siblings):
+        shutil.copy2(file, destination / file.name)
     return destination / source.name
+
+
+def files_copied(source: Path, copy_siblings: bool = True) -> list[Path]:
+    """The files ``copy_into`` copies for a submission, in a stable order (they decide its grade)."""
+    if source.is_dir():
+        return sorted(path for path in source.rglob("*") if path.is_file() and UNCOPIED not in path.parts)
+    if not copy_siblings:
+        return [source]
+    return sorted({source, *source.parent.glob("*.py")})
 
 
 def confinement_plan(scratch: Path, packages: Sequence[Package] = (), user: tuple[int, int] | None = None,

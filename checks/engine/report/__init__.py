@@ -20,19 +20,19 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from checks.engine.report import github, gradescope, junit, markdown, prairielearn
 from checks.engine.report.files import write_atomically
 from checks.engine.report.gradescope import RESULTS_BYTES_BUDGET, gradescope_results
 from checks.engine.report.terminal import WIDTH, terminal_summary, total_line
-from checks.engine.report.text import check_output, instructor_notes, mark, points_text
+from checks.engine.report.text import check_output, instructor_notes, mark, number_text, points_text
 from checks.engine.runner import Grade
 
 __all__ = [
     "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "WIDTH", "check_output", "gradescope_results",
     "instructor_notes", "mark", "paths_beside", "points_text", "terminal_summary", "total_line", "quoting_submissions",
-    "write_reports", "write_results",
+    "write_reports", "write_results", "write_atomically", "number_text",
 ]
 
 GITHUB = "github"
@@ -79,6 +79,9 @@ def paths_beside(folder: Path, formats: Sequence[str]) -> dict[str, Path]:
     return {name: Path(folder) / report.file_name for name in formats if (report := FORMATS[name]) is not None}
 
 
-def write_results(grade: Grade, path: Path) -> None:
-    """Write Gradescope's results.json atomically: a reader (Gradescope) never sees a half-written file."""
-    write_atomically(path, gradescope.render(grade))
+def write_results(grade: Grade, path: Path, extra_data: Mapping[str, Any] | None = None) -> None:
+    """Write Gradescope's results.json atomically: a reader (Gradescope) never sees a half-written file.
+
+    ``extra_data`` is merged into the document's own.
+    """
+    write_atomically(Path(path), gradescope.render(grade, extra_data))

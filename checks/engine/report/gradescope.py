@@ -19,6 +19,8 @@ Deterministic for a given submission, profile and seed, apart from ``execution_t
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
@@ -38,8 +40,12 @@ def gradescope_results(grade: Grade) -> dict:
     return within_budget(lambda limit: _document(grade, limit), RESULTS_BYTES_BUDGET)
 
 
-def render(grade: Grade) -> str:
-    return json.dumps(gradescope_results(grade), indent=1, ensure_ascii=False) + "\n"
+def render(grade: Grade, extra_data: Mapping[str, Any] | None = None) -> str:
+    """results.json's text; ``extra_data`` is merged into the document's own (class grading keeps
+    its bookkeeping there)."""
+    document = gradescope_results(grade)
+    document["extra_data"].update(extra_data or {})
+    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
 def _document(grade: Grade, text_limit: int) -> dict:

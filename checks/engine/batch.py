@@ -1,0 +1,278 @@
+"""Class grading: many submissions, in parallel, resumable, each one's fault its own.
+
+Each submission is graded in a grading process of its own, forked from this one once the checks
+are loaded (so all start from the same state, and ``--jobs`` cannot change a grade), which
+starts the submission's worker as single-submission grading does. Processes rather than threads:
+a check run mutates its Hypothesis test (``runner.credits_of_every_example``), the same check
+runs for several submissions at once, and Hypothesis itself is only recently thread-safe; forked
+processes share nothing. At most ``jobs`` run at a time.
+
+Each grading process writes ``OUT/<id>/results.json`` atomically as soon as its submission is
+done; its ``extra_data`` holds the submission's id, status, reason, seconds and fingerprint
+(``checks.engine.fingerprint``). A re-run skips a submission whose report carries the same
+fingerprint (unless ``force``), so an interrupted class resumes where it stopped, and the
+summaries (``checks.engine.summary``) are rebuilt from the reports on disk.
+
+A row's status is one of ``graded``; ``import-error`` (the import raised, or there was nothing to
+import); ``timeout`` (the import hung); ``grader-error`` (a check is broken, or the grading
+process itself failed: never the student's fault, and never skipped on a re-run).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import sys
+import tempfile
+import traceback
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+from checks.engine.classroom import Entry
+from checks.engine.fingerprint import fingerprint
+from checks.engine.options import GradingSettings, UsageError
+from checks.engine.progress import ProgressBar
+from checks.engine.report import GITHUB, paths_beside, write_reports, write_results
+from checks.engine.runner import CheckResult, Grade, grade_submission, unimportable_result
+from checks.engine.summary import Row, class_table, row_of, write_summaries
+from checks.registry import bound_profile
+
+GRADED, IMPORT_ERROR, TIMEOUT, GRADER_ERROR = "graded", "import-error", "timeout", "grader-error"
+RESULTS = "results.json"
+MARKER = ".rnn-grade-output"  # marks a folder as ours: only such a folder is ever written into
+MARKER_TEXT = "This folder is written by rnn-grade --out; re-running it there skips what is unchanged.\n"
+GRADER_FAILED = ("This submission could not be graded because of a fault in the grader, not in your code; "
+                 "your course staff can see the details.")
+INTERRUPTED = (130, -signal.SIGINT)  # how a grading process ends when interrupted
+STOP_GRACE = 10.0  # seconds an interrupted grading process has to stop its worker and exit
+
+
+@dataclass
+class ClassRun:
+    """What a class run did: every submission's summary row, in the order given, and the counts."""
+
+    rows: list[Row] = field(default_factory=list)
+    graded: int = 0  # grading processes started in this run
+    skipped: int = 0  # reports already up to date
+
+
+def default_jobs() -> int:
+    """The cores this process may run on."""
+    if hasattr(os, "process_cpu_count"):  # Python 3.13+
+        return os.process_cpu_count() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def prepare_out(out: Path) -> None:
+    """Create ``out``, or accept it if an earlier run made it; refuse anything else (never overwrite)."""
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file; give a folder for the class's reports")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UsageError(f"--out {out} already exists and was not written by rnn-grade; give a new folder "
+                         "(rnn-grade never overwrites files it did not write)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / MARKER).write_text(MARKER_TEXT)
+    except OSError as error:
+        raise UsageError(f"could not write to --out {out}: {error.strerror or error}") from None
+
+
+def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, force: bool = False,
+                on_done: Callable[[Row, bool], None] | None = None) -> ClassRun:
+    """Grade every entry of ``settings`` into ``out``; ``on_done(row, skipped)`` after each.
+
+    On KeyboardInterrupt the grading processes are stopped, the summaries are written for what
+    was finished, and the interrupt goes on.
+    """
+    prepare_out(out)
+    run = ClassRun()
+    pending: list[tuple[Entry, str]] = []
+    current: set[str] = set()  # ids whose report on disk is this run's or up to date (not a stale one)
+    for entry in settings.entries:
+        stamp = fingerprint(entry, settings)
+        if not force and stored_fingerprint(report_path(out, entry)) == stamp:
+            run.skipped += 1
+            current.add(entry.id)
+            if on_done:
+                on_done(read_row(out, entry), True)
+        else:
+            pending.append((entry, stamp))
+
+    def finished(entry: Entry) -> None:
+        current.add(entry.id)
+        if on_done:
+            on_done(read_row(out, entry), False)
+
+    try:
+        run.graded = run_in_parallel(pending, settings, out, jobs or default_jobs(), finished)
+    finally:
+        run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
+        write_summaries(run.rows, out)
+    return run
+
+
+def report_path(out: Path, entry: Entry) -> Path:
+    return out / entry.id / RESULTS
+
+
+def stored_fingerprint(path: Path) -> str | None:
+    """The fingerprint an earlier run recorded in ``path`` (None: none, or unreadable: regrade)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))["extra_data"]["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def read_row(out: Path, entry: Entry) -> Row:
+    return row_of(json.loads(report_path(out, entry).read_text(encoding="utf-8")))
+
+
+def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings, out: Path, jobs: int,
+                    finished: Callable[[Entry], None]) -> int:
+    """Grade ``pending``, at most ``jobs`` at a time, each in a forked process; return how many started."""
+    context = multiprocessing.get_context("fork")  # the children inherit the loaded checks
+    queue, running, started = list(pending), {}, 0
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                entry, stamp = queue.pop(0)
+                sys.stdout.flush()  # nothing buffered is written twice, by parent and child
+                sys.stderr.flush()
+                process = context.Process(target=grading_process, args=(entry, stamp, settings, out), daemon=True)
+                process.start()
+                running[process.sentinel] = (process, entry)
+                started += 1
+            for sentinel in multiprocessing.connection.wait(list(running)):
+                process, entry = running.pop(sentinel)
+                process.join()
+                if process.exitcode in INTERRUPTED:  # Ctrl-C reached the child first
+                    raise KeyboardInterrupt
+                if process.exitcode != 0:
+                    record_grader_error(entry, settings, out, f"the grading process ended with status "
+                                                              f"{process.exitcode}")
+                finished(entry)
+    except BaseException:
+        stop(process for process, _ in running.values())
+        raise
+    return started
+
+
+def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path) -> None:
+    """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
+    try:
+        grade = grade_entry(entry, settings)
+        write_submission_reports(grade, out / entry.id, class_extra_data(grade, stamp), settings.formats)
+    except KeyboardInterrupt:
+        sys.exit(INTERRUPTED[0])
+    except Exception as error:  # noqa: BLE001 - a grader bug: this row says so, the class goes on
+        if os.environ.get("RNN_GRADE_DEBUG"):
+            traceback.print_exc()
+        record_grader_error(entry, settings, out, f"internal error: {type(error).__name__}: {error}")
+
+
+def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
+    """The grade of one entry; a student folder with nothing to import gets zeros and the reason."""
+    if entry.problem:
+        results = [unimportable_result(check, entry.problem) for check in settings.checks]
+        return Grade(entry.path, bound_profile(), settings.seed, results, import_error=entry.problem, id=entry.id)
+    options = replace(settings.worker_options, copy_siblings=not entry.alone)
+    return grade_submission(entry.path, settings.checks, settings.seed, deadline=settings.deadline, options=options,
+                            left_out=settings.left_out, submission_id=entry.id)
+
+
+def write_submission_reports(grade: Grade, folder: Path, extra_data: dict, formats: Sequence[str] = ()) -> None:
+    """Every report of one submission into ``folder``: the file formats asked for beside results.json
+    (prairielearn.json, junit.xml, summary.md), and results.json last (its presence means done).
+
+    ``github`` writes to the workflow's own files, one result per job: it is not per submission.
+    """
+    others = [name for name in formats if name not in ("gradescope", GITHUB)]
+    write_reports(grade, others, paths_beside(folder, others))
+    write_results(grade, folder / RESULTS, extra_data)
+
+
+def class_extra_data(grade: Grade, stamp: str | None) -> dict:
+    """What class grading records in results.json's extra_data (the summaries are built from it)."""
+    status = status_of(grade)
+    return {"status": status, "reason": reason_of(grade, status), "seconds": round(grade.seconds, 3),
+            "fingerprint": stamp if status != GRADER_ERROR else None}
+
+
+def status_of(grade: Grade) -> str:
+    if any(result.status == "error" for result in grade.results):
+        return GRADER_ERROR
+    if grade.import_timed_out:
+        return TIMEOUT
+    return IMPORT_ERROR if grade.import_error else GRADED
+
+
+def reason_of(grade: Grade, status: str) -> str:
+    """One line: why the submission was not graded (empty when it was)."""
+    if status == GRADER_ERROR:
+        text = next(result.grader_error for result in grade.results if result.grader_error)
+    else:
+        text = grade.import_error or ""
+    return " ".join(text.split())
+
+
+def record_grader_error(entry: Entry, settings: GradingSettings, out: Path, reason: str) -> None:
+    """A report of zeros for a submission the grader failed on (regraded by the next run)."""
+    results = [CheckResult(check, 0.0, GRADER_FAILED) for check in settings.checks]
+    grade = Grade(entry.path, bound_profile(), settings.seed, results, id=entry.id)
+    extra = {"status": GRADER_ERROR, "reason": reason, "seconds": 0.0, "fingerprint": None}
+    write_submission_reports(grade, out / entry.id, extra)
+
+
+def stop(processes) -> None:
+    """Interrupt grading processes (each stops its worker), then kill any still there."""
+    processes = [process for process in processes if process.is_alive()]
+    for process in processes:
+        os.kill(process.pid, signal.SIGINT)
+    for process in processes:
+        process.join(STOP_GRACE)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def exit_status(rows: list[Row]) -> int:
+    """Class mode: 0 every submission graded, 1 some could not be, 2 a grader error."""
+    statuses = {row.status for row in rows}
+    if GRADER_ERROR in statuses:
+        return 2
+    return 1 if statuses & {IMPORT_ERROR, TIMEOUT} else 0
+
+
+
+def run_class(settings: GradingSettings) -> int:
+    """The class command: grade, show progress, print a table, write the summaries; the exit status."""
+    with output_folder(settings.out) as out:
+        progress = ProgressBar(len(settings.entries), enabled=not settings.quiet)
+        progress.draw()
+        try:
+            run = grade_class(settings, out, settings.jobs, settings.force,
+                              on_done=lambda row, skipped: progress.advance(row.status != GRADED, skipped))
+        finally:
+            progress.close()
+        print(class_table(run.rows, quiet=settings.quiet), flush=True)
+        where = f"; reports in {out}" if settings.out else ""
+        print(f"rnn-grade: {run.graded} graded, {run.skipped} unchanged since the last run (skipped){where}",
+              file=sys.stderr)
+    return exit_status(run.rows)
+
+
+@contextmanager
+def output_folder(out: Path | None) -> Iterator[Path]:
+    """``out``, or a temporary folder removed afterwards (the table on stdout is then all there is)."""
+    if out is not None:
+        yield out
+        return
+    with tempfile.TemporaryDirectory(prefix="rnn-grade-class-") as temporary:
+        yield Path(temporary)

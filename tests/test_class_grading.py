@@ -1,0 +1,395 @@
+"""Class grading: ``rnn-grade CLASS_FOLDER --out DIR`` (checks.engine.classroom, batch, summary).
+
+Most classes are graded with the three tiny checks of ``tiny_grading``; one small class uses the
+real checks. Every number in grades.csv and checks.csv is compared with the per-submission
+results.json files, and those with what each tiny submission is known to score.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from checks.engine.classroom import discover
+from checks.engine.progress import ProgressBar
+from checks.engine.sandbox import copy_into
+from tiny_grading import CORRECT, REPO, SUBMISSIONS, TINY, clean_environment, write_tiny_checks
+
+CORPUS = REPO / "tests" / "corpus"
+# What each tiny submission scores with the tiny checks (6 points), and its status.
+EXPECTED = {"correct": (6.0, "graded"), "wrong_db": (5.4, "graded"), "backward_stub": (3.0, "graded"),
+            "syntax_error": (0.0, "import-error"), "crashes_on_import": (0.0, "import-error"),
+            "hangs_on_import": (0.0, "timeout")}
+STUDENTS = {**SUBMISSIONS, "crashes_on_import": "import os\nos._exit(3)\n"}
+GROUPS = list(dict.fromkeys(group for group, _ in TINY.values()))
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> list[str]:
+    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def rnn_grade(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "checks.engine.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, env=clean_environment(), timeout=timeout)
+
+
+def make_class(folder: Path, students: dict[str, str]) -> Path:
+    """One folder per student, each holding rnn_layers.py with the given source."""
+    for name, source in students.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "rnn_layers.py").write_text(source)
+    return folder
+
+
+def grades(out: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((out / "grades.csv").read_text())))
+
+
+def report(out: Path, submission_id: str) -> dict:
+    return json.loads((out / submission_id / "results.json").read_text())
+
+
+def without_seconds(rows: list[dict]) -> list[dict]:
+    return [{key: value for key, value in row.items() if key != "seconds"} for row in rows]
+
+
+class PageParser(HTMLParser):
+    """The text of every table cell by table id, and the histogram bins' counts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: dict[str, list[str]] = {}
+        self.table: str | None = None
+        self.in_cell = False
+        self.bins: list[int] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        attributes = dict(attrs)
+        self.tags.append(tag)
+        if tag == "table":
+            self.table = attributes.get("id")
+            self.tables[self.table] = []
+        elif tag == "td":
+            self.in_cell = True
+            self.tables[self.table].append("")
+        elif tag == "rect" and attributes.get("class") == "bin":
+            self.bins.append(int(attributes["data-count"]))
+
+    def handle_endtag(self, tag):
+        if tag == "td":
+            self.in_cell = False
+
+    def handle_data(self, data):
+        if self.in_cell:
+            self.tables[self.table][-1] += data
+
+
+def parse_page(path: Path) -> PageParser:
+    parser = PageParser()
+    parser.feed(path.read_text())
+    parser.close()
+    return parser
+
+
+# -- which submissions, under which ids ------------------------------------------------------------
+
+
+def test_a_class_folder_lists_bare_files_packages_and_student_folders_with_unique_ids(tmp_path):
+    first, second = tmp_path / "section1", tmp_path / "section2"
+    for path in ["alice/rnn_layers.py", "bob/solution.py", "carol/rnn_layers.py", "carol/helpers.py",
+                 "dave/__init__.py", "erin/a.py", "erin/b.py", "frank.py", "_notes.py", ".hidden/rnn_layers.py"]:
+        (first / path).parent.mkdir(parents=True, exist_ok=True)
+        (first / path).write_text("")
+    make_class(second, {"alice": ""})
+    entries = {entry.id: entry for entry in discover([first, second])}
+    assert list(entries) == ["section1/alice/rnn_layers.py", "bob/solution.py", "carol/rnn_layers.py", "dave",
+                             "erin", "frank.py", "section2/alice/rnn_layers.py"]
+    assert entries["frank.py"].alone and not entries["carol/rnn_layers.py"].alone
+    assert "expected its only .py file, or rnn_layers.py" in entries["erin"].problem
+    assert "found a.py, b.py" in entries["erin"].problem
+    chosen = {entry.id: entry.problem for entry in discover([first], file_name="a.py")}
+    assert chosen["erin/a.py"] is None and "expected --file a.py" in chosen["bob"]
+
+
+def test_two_rnn_layers_files_named_directly_are_told_apart_by_their_folders(tmp_path):
+    make_class(tmp_path, {"a": "", "b": ""})
+    ids = [entry.id for entry in discover([tmp_path / "a" / "rnn_layers.py", tmp_path / "b" / "rnn_layers.py"])]
+    assert ids == ["a/rnn_layers.py", "b/rnn_layers.py"]
+    assert [entry.id for entry in discover([tmp_path / "a" / "rnn_layers.py"])] == ["rnn_layers.py"]
+
+
+def test_a_bare_file_is_copied_alone_and_a_student_file_with_its_helpers(tmp_path):
+    (tmp_path / "alice.py").write_text("a")
+    (tmp_path / "bob.py").write_text("b")
+    assert sorted(p.name for p in copy_into(tmp_path / "alice.py", tmp_path / "alone", False).parent.iterdir()) \
+        == ["alice.py"]
+    assert sorted(p.name for p in copy_into(tmp_path / "alice.py", tmp_path / "with", True).parent.iterdir()) \
+        == ["alice.py", "bob.py"]
+
+
+def test_a_bare_file_cannot_import_its_classmate_but_a_student_folder_keeps_its_helper(tmp_path, tiny):
+    classroom = tmp_path / "class"
+    classroom.mkdir()
+    (classroom / "bob.py").write_text(CORRECT)
+    (classroom / "copier.py").write_text("from bob import *\n")
+    (classroom / "carol").mkdir()
+    (classroom / "carol" / "rnn_layers.py").write_text("from helpers import *\n")
+    (classroom / "carol" / "helpers.py").write_text(CORRECT)
+    run = rnn_grade(str(classroom), "--out", str(tmp_path / "out"), "--jobs", "2", *tiny)
+    rows = {row["submission"]: row for row in grades(tmp_path / "out")}
+    assert rows["copier.py"]["status"] == "import-error" and "bob" in rows["copier.py"]["reason"]
+    assert rows["carol/rnn_layers.py"]["score"] == "6" and rows["bob.py"]["score"] == "6"
+    assert run.returncode == 1, run.stdout + run.stderr
+
+
+# -- a class of 40+ -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def big_class(tmp_path_factory, tiny) -> tuple[Path, Path, dict[str, str], subprocess.CompletedProcess]:
+    """44 student folders: tiny submissions of every kind (one hangs), the corpus, an empty folder."""
+    folder = tmp_path_factory.mktemp("big") / "class"
+    kinds = ["correct", "wrong_db", "backward_stub", "syntax_error", "crashes_on_import"]
+    students = {f"student{i:02d}": STUDENTS[kinds[i % len(kinds)]] for i in range(30)}
+    students["student_hang"] = STUDENTS["hangs_on_import"]
+    for path in [*sorted((CORPUS / "correct").glob("*.py")), *sorted((CORPUS / "buggy").glob("*.py"))[:10]]:
+        students[f"corpus_{path.stem}"] = path.read_text()
+    make_class(folder, students)
+    (folder / "nobody_home").mkdir()
+    out = folder.parent / "out"
+    run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2", *tiny)
+    kind_of = {f"student{i:02d}/rnn_layers.py": kinds[i % len(kinds)] for i in range(30)}
+    kind_of["student_hang/rnn_layers.py"] = "hangs_on_import"
+    return folder, out, kind_of, run
+
+
+def test_every_row_of_grades_csv_is_right(big_class):
+    folder, out, kind_of, run = big_class
+    assert "Traceback" not in run.stdout + run.stderr
+    rows = grades(out)
+    assert len(rows) == 45 >= 40
+    assert list(rows[0]) == ["submission", "score", "max_score", *GROUPS, "status", "seconds", "reason"]
+    for row in rows:
+        if row["submission"] == "nobody_home":
+            assert row["status"] == "import-error" and "expected its only .py file" in row["reason"]
+        document = report(out, row["submission"])
+        assert float(row["score"]) == pytest.approx(document["score"])
+        assert float(row["max_score"]) == document["extra_data"]["max_score"] == 6
+        for group in GROUPS:
+            in_group = [test["score"] for test in document["tests"] if test["tags"] == [group]]
+            assert float(row[group]) == pytest.approx(sum(in_group))
+        assert row["status"] == document["extra_data"]["status"]
+        assert document["extra_data"]["submission"] == row["submission"]
+        if row["submission"] in kind_of:
+            assert (float(row["score"]), row["status"]) == EXPECTED[kind_of[row["submission"]]], row
+        if row["submission"].startswith("corpus_correct") or "einsum" in row["submission"]:
+            assert row["score"] == "6"
+        assert (row["status"] == "graded") == (row["reason"] == ""), row
+    assert run.returncode == 1  # some submissions could not be graded at all
+
+
+def test_checks_csv_gives_every_checks_pass_rate_and_mean_points(big_class):
+    _, out, _, _ = big_class
+    documents = [report(out, row["submission"]) for row in grades(out)]
+    stats = list(csv.DictReader(io.StringIO((out / "checks.csv").read_text())))
+    assert [row["check"] for row in stats] == list(TINY)
+    for row in stats:
+        tests = [test for document in documents for test in document["tests"]
+                 if test["extra_data"]["check"] == row["check"]]
+        assert int(row["submissions"]) == len(tests) == 45
+        assert int(row["passed"]) == sum(test["status"] == "passed" for test in tests)
+        assert float(row["pass_rate"]) == pytest.approx(int(row["passed"]) / 45, abs=1e-4)
+        assert float(row["mean_points"]) == pytest.approx(sum(test["score"] for test in tests) / 45, abs=1e-4)
+
+
+def test_report_html_parses_and_shows_every_submission(big_class):
+    _, out, _, _ = big_class
+    page = parse_page(out / "report.html")
+    ids = [row["submission"] for row in grades(out)]
+    assert sum(page.bins) == len(ids) and len(page.bins) == 10
+    assert page.tables["submissions"][::5] == ids  # 5 cells a row, the id first
+    assert page.tables["slowest"][0] == "student_hang/rnn_layers.py"  # the 30 s import timeout
+    assert "script" not in page.tags and "link" not in page.tags  # self-contained
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian's chromium (apt-get install chromium)")
+def test_report_html_renders_in_a_headless_browser_without_network(big_class, tmp_path):
+    _, out, _, _ = big_class
+    browser = ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-extensions",
+               f"--user-data-dir={tmp_path / 'profile'}", "--proxy-server=127.0.0.1:9"]  # no network, should it try
+    page = (out / "report.html").as_uri()
+    dom = subprocess.run([*browser, "--dump-dom", page], capture_output=True, text=True, timeout=120).stdout
+    shot = tmp_path / "report.png"
+    subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1000,1600", page], capture_output=True,
+                   timeout=120)
+    assert shot.stat().st_size > 10_000  # something was drawn
+    assert dom.count('class="bin"') == 10
+    assert all(row["submission"] in dom for row in grades(out))
+
+
+def test_a_rerun_skips_every_unchanged_submission(big_class, tiny):
+    folder, out, _, _ = big_class
+    before = (out / "grades.csv").read_text()
+    started = time.monotonic()
+    run = rnn_grade(str(folder), "--out", str(out), *tiny)
+    assert "0 graded, 45 unchanged" in run.stderr, run.stderr
+    assert time.monotonic() - started < 20  # the hanging import alone takes 30 s
+    assert (out / "grades.csv").read_text() == before and run.returncode == 1
+
+
+# -- resuming, forcing, determinism, escaping ----------------------------------------------------------
+
+
+@pytest.fixture
+def small_class(tmp_path) -> Path:
+    kinds = ["correct", "wrong_db", "backward_stub", "syntax_error"]
+    return make_class(tmp_path / "class", {f"s{i}": STUDENTS[kinds[i % 4]] for i in range(8)})
+
+
+def test_a_changed_submission_is_regraded_and_force_regrades_all(small_class, tiny, tmp_path):
+    out = tmp_path / "out"
+    assert "8 graded, 0 unchanged" in rnn_grade(str(small_class), "--out", str(out), *tiny).stderr
+    (small_class / "s1" / "rnn_layers.py").write_text(CORRECT)
+    run = rnn_grade(str(small_class), "--out", str(out), *tiny)
+    assert "1 graded, 7 unchanged" in run.stderr
+    assert {row["submission"]: row["score"] for row in grades(out)}["s1/rnn_layers.py"] == "6"
+    with_seed = [str(small_class), "--out", str(out), "--seed", "4", *tiny]
+    assert "8 graded, 0 unchanged" in rnn_grade(*with_seed).stderr  # a setting that changes grades
+    assert "0 graded, 8 unchanged" in rnn_grade(*with_seed).stderr
+    assert "8 graded, 0 unchanged" in rnn_grade(*with_seed, "--force").stderr
+
+
+def test_jobs_1_and_jobs_2_give_the_same_grades(small_class, tiny, tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    rnn_grade(str(small_class), "--out", str(one), "--jobs", "1", *tiny)
+    rnn_grade(str(small_class), "--out", str(two), "--jobs", "2", *tiny)
+    assert without_seconds(grades(one)) == without_seconds(grades(two))
+    assert (one / "checks.csv").read_text() == (two / "checks.csv").read_text()
+    for row in grades(one):
+        tests = [report(folder, row["submission"])["tests"] for folder in (one, two)]
+        assert tests[0] == tests[1]
+
+
+def test_an_interrupted_class_keeps_what_was_done_and_the_rerun_completes(tmp_path, tiny):
+    slow = "import time\ntime.sleep(1.5)\n" + CORRECT
+    folder = make_class(tmp_path / "class", {f"s{i}": slow for i in range(8)})
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "checks.engine.cli", str(folder), "--out", str(out),
+                                "--jobs", "1", *tiny], cwd=REPO, env=clean_environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/*/results.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    done = len(grades(out))
+    assert 2 <= done < 8 and all(row["score"] == "6" for row in grades(out))
+    run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2", *tiny)
+    assert f"{8 - done} graded, {done} unchanged" in run.stderr, run.stderr
+    assert len(grades(out)) == 8 and run.returncode == 0
+
+
+def test_ids_and_reasons_are_escaped_in_the_page(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"<img src=x onerror=alert(1)>": CORRECT})
+    (folder / "a&b").mkdir()
+    out = tmp_path / "out"
+    rnn_grade(str(folder), "--out", str(out), *tiny)
+    text = (out / "report.html").read_text()
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;/rnn_layers.py" in text
+    assert "a&amp;b" in text
+    assert "<img src=x onerror=alert(1)>/rnn_layers.py" in parse_page(out / "report.html").tables["submissions"]
+
+
+def test_an_out_folder_with_a_users_files_is_refused_and_left_alone(tmp_path, tiny, small_class):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "grades.csv").write_text("my own grades")
+    run = rnn_grade(str(small_class), "--out", str(out), *tiny)
+    assert run.returncode == 2 and "was not written by rnn-grade" in run.stderr
+    assert [p.name for p in out.iterdir()] == ["grades.csv"] and (out / "grades.csv").read_text() == "my own grades"
+
+
+# -- exit codes ----------------------------------------------------------------------------------------
+
+
+def test_a_class_graded_in_full_exits_0_even_with_low_scores(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"a": STUDENTS["correct"], "b": STUDENTS["backward_stub"]})
+    run = rnn_grade(str(folder), "--quiet", *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.strip().splitlines() == ["2 submissions: 2 graded"]  # --quiet: only what was not graded
+    assert "\r" not in run.stderr  # not a terminal: no progress bar
+
+
+def test_a_broken_check_is_a_grader_error_row_and_exit_2(tmp_path):
+    checks = tmp_path / "checks"
+    checks.mkdir()
+    (checks / "broken.py").write_text(
+        "from checks.registry import check\n\n\n"
+        "@check(group='forward', points=1, needs=('rnn_step_forward',))\n"
+        "def broken(sub):\n    \"\"\"a check with a typo\"\"\"\n    return undefined_name\n")
+    (tmp_path / "points.toml").write_text("")
+    folder = make_class(tmp_path / "class", {"a": CORRECT, "b": CORRECT})
+    out = tmp_path / "out"
+    run = rnn_grade(str(folder), "--out", str(out), "--checks-dir", str(checks), "--no-builtin-checks",
+                    "--points", str(tmp_path / "points.toml"))
+    assert run.returncode == 2, run.stdout + run.stderr
+    rows = grades(out)
+    assert [row["status"] for row in rows] == ["grader-error"] * 2 and "NameError" in rows[0]["reason"]
+    assert "0 unchanged" in rnn_grade(str(folder), "--out", str(out), "--checks-dir", str(checks),
+                                      "--no-builtin-checks", "--points", str(tmp_path / "points.toml")).stderr
+
+
+# -- the progress bar ---------------------------------------------------------------------------------
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_done_failures_and_eta_on_a_terminal_only():
+    terminal = Terminal()
+    bar = ProgressBar(40, terminal)
+    bar.advance(failed=False, skipped=True)
+    bar.advance(failed=True)
+    assert terminal.getvalue().endswith("\r" + bar.line())
+    assert "2/40" in bar.line() and "1 not graded" in bar.line() and "ETA 0:" in bar.line()
+    quiet, piped = Terminal(), io.StringIO()
+    for silent in (ProgressBar(40, quiet, enabled=False), ProgressBar(40, piped)):
+        silent.advance(failed=False)
+        silent.close()
+    assert quiet.getvalue() == piped.getvalue() == ""
+
+
+# -- the real checks -------------------------------------------------------------------------------------
+
+
+def test_a_small_class_on_the_real_checks(tmp_path):
+    folder = make_class(tmp_path / "class", {
+        "ada": (CORPUS / "correct" / "einsum_dict_cache.py").read_text(),
+        "bo": (CORPUS / "buggy" / "db_keepdims.py").read_text(),
+    })
+    shutil.copy(CORPUS / "correct" / "consuming_cache.py", folder / "cy.py")
+    out = tmp_path / "out"
+    run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2")
+    assert run.returncode == 0, run.stdout + run.stderr
+    rows = {row["submission"]: row for row in grades(out)}
+    assert list(rows) == ["ada/rnn_layers.py", "bo/rnn_layers.py", "cy.py"]
+    assert rows["ada/rnn_layers.py"]["score"] == rows["cy.py"]["score"] == rows["cy.py"]["max_score"] == "100"
+    assert float(rows["bo/rnn_layers.py"]["score"]) < 100
+    for submission_id, row in rows.items():
+        assert float(row["score"]) == pytest.approx(report(out, submission_id)["score"])
