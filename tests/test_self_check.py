@@ -101,7 +101,7 @@ def test_the_pytest_front_end_self_checks_too():
                           "--submission", str(CORRECT[0]), "--self-check", "-q"],
                          capture_output=True, text=True, cwd=REPO, env=clean_environment(), timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert f"{CORRECT[0].stem}: 65 / 65 points of the checks run" in run.stdout
+    assert f"{CORRECT[0].name}: 65 / 65 points of the checks run" in run.stdout
     assert "left out: 9 checks (35 points)" in run.stdout
 
 

@@ -28,7 +28,7 @@ from checks.engine.options import UsageError
 
 DISTRIBUTION = "rnn-grade-student"
 GRADER = Path(checks.__file__).resolve().parent
-PACKAGES = {"checks": GRADER, "checks.engine": GRADER / "engine"}
+PACKAGES = {"checks": GRADER, "checks.engine": GRADER / "engine", "checks.engine.report": GRADER / "engine" / "report"}
 DATA = ("points.toml",)  # of the checks package
 RUNTIME_DEPENDENCIES = ("numpy", "hypothesis")  # what grading needs; the rest serves the reference and tests
 PIP_ERROR_LINES = 20
