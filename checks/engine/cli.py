@@ -23,7 +23,7 @@ from checks.engine.report import (
     instructor_notes, mark, quoting_submissions, terminal_summary, total_line, write_reports,
 )
 from checks.engine.runner import CheckResult, Grade, grade_submission
-from checks.engine import student_package
+from checks.engine import gradescope_bundle, student_package
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -48,6 +48,8 @@ else "default". The same submission, profile and seed always give the same grade
 --self-check runs only the checks that need no reference solution, and says which it left out.
     rnn-grade bundle student --out DIR
 writes a wheel of the checks without the reference, for students to install and self-check with.
+    rnn-grade bundle gradescope --out autograder.zip [--points FILE | --assignment NAME] [--checks-dir DIR]...
+writes Gradescope's autograder: setup.sh, run_autograder, the grader and the course's checks.
 
 exit status: 0 full marks; 1 some check lost points (also when the submission cannot be
 imported); 2 no trustworthy grade (bad arguments, a broken check, or an internal error: the
@@ -82,6 +84,8 @@ def run(argv: Sequence[str] | None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:2] == ["bundle", "gradescope"]:  # rnn-grade bundle gradescope --out autograder.zip
+        return gradescope_bundle.main(argv[2:])
     if argv[:1] == ["bundle"]:  # rnn-grade bundle student --out DIR
         return student_package.main(argv[1:])
     try:

@@ -58,7 +58,8 @@ checks = {data}
 
 def main(argv: Sequence[str]) -> int:
     """``rnn-grade bundle student --out DIR``: build the wheel into DIR and say where it is."""
-    parser = argparse.ArgumentParser(prog="rnn-grade bundle", description="Build a package to hand out.")
+    parser = argparse.ArgumentParser(prog="rnn-grade bundle", description="Build a package to hand out. "
+                                     "(Gradescope's autograder: rnn-grade bundle gradescope --help.)")
     parser.add_argument("kind", choices=("student",),
                         help="student: a wheel of the checks without the reference solution, for --self-check")
     parser.add_argument("--out", type=Path, required=True, metavar="DIR", help="the folder to write the package into")
@@ -118,12 +119,12 @@ def toml_list(items) -> str:
     return "[" + ", ".join(f'"{item}"' for item in items) + "]"
 
 
-def pip_wheel(source: Path, wheel_dir: Path) -> Path:
+def pip_wheel(source: Path, wheel_dir: Path, package: str = "the student package") -> Path:
     """Run ``pip wheel`` on ``source`` and return the one wheel it wrote into ``wheel_dir``."""
     command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheel_dir), str(source)]
     run = subprocess.run(command, capture_output=True, text=True)
     wheels = sorted(wheel_dir.glob("*.whl"))
     if run.returncode != 0 or len(wheels) != 1:
         tail = "\n".join((run.stdout + run.stderr).strip().splitlines()[-PIP_ERROR_LINES:])
-        raise UsageError(f"could not build the student package: pip wheel exited with {run.returncode}:\n{tail}")
+        raise UsageError(f"could not build {package}: pip wheel exited with {run.returncode}:\n{tail}")
     return wheels[0]

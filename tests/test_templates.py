@@ -1,0 +1,212 @@
+"""The platform templates under templates/, run locally in folders laid out as each platform lays
+them out, with the tiny checks (passed through RNN_GRADE_OPTIONS, or recorded by the bundle), so a
+template whose command line stops working fails here rather than in a course.
+
+Gradescope's is the slow one (about half a minute): the zip is built by the CLI, unpacked into a
+temporary /autograder, and its setup.sh really installs the grader wheel (numpy and the rest from
+pip's index) before run_autograder grades each submission.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import stat
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from checks.engine.gradescope_bundle import Course, course_members
+from tiny_grading import REPO, SUBMISSIONS, TINY, clean_environment, write_tiny_checks
+
+TEMPLATES = REPO / "templates"
+BIN = Path(sys.executable).parent  # where this venv's rnn-grade is
+TINY_MAX = sum(points for _, points in TINY.values())
+WRONG_DB = TINY_MAX - 3 * 1 / 5  # tiny_step_backward loses 1/5 of its 3 points
+
+
+def run(command: list[str], cwd: Path, **environment: str) -> subprocess.CompletedProcess:
+    env = clean_environment(PATH=f"{BIN}:/usr/bin:/bin", **environment)
+    done = subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=600)
+    assert "Traceback" not in done.stdout + done.stderr, done.stdout + done.stderr
+    return done
+
+
+@pytest.fixture(scope="module")
+def tiny_options(tmp_path_factory) -> str:
+    """RNN_GRADE_OPTIONS for the tiny checks only."""
+    checks, points = write_tiny_checks(tmp_path_factory.mktemp("course"))
+    return f"--checks-dir {checks} --no-builtin-checks --points {points}"
+
+
+# --- Gradescope ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("bundle")
+    checks, points = write_tiny_checks(folder)
+    out = folder / "autograder.zip"
+    built = run([str(BIN / "rnn-grade"), "bundle", "gradescope", "--out", str(out), "--checks-dir", str(checks),
+                 "--points", str(points), "--no-builtin-checks"], folder)
+    assert built.returncode == 0, built.stdout + built.stderr
+    return out
+
+
+@pytest.fixture(scope="module")
+def autograder(autograder_zip, tmp_path_factory) -> Path:
+    """A temporary /autograder: the zip unpacked into source/ (modes kept), then setup.sh run."""
+    root = tmp_path_factory.mktemp("autograder")
+    with zipfile.ZipFile(autograder_zip) as archive:
+        for member in archive.infolist():
+            archive.extract(member, root / "source")
+            (root / "source" / member.filename).chmod(member.external_attr >> 16 & 0o777)
+    python = getattr(sys, "_base_executable", sys.executable)  # a plain interpreter, as on Gradescope
+    setup = run([str(root / "source" / "setup.sh")], root, AUTOGRADER_ROOT=str(root), PYTHON=python)
+    assert setup.returncode == 0, setup.stdout + setup.stderr
+    return root
+
+
+def grade_on_gradescope(autograder: Path, files: dict[str, str]) -> dict:
+    """Lay out submission/ with ``files``, run run_autograder from /autograder, return results.json."""
+    for folder in ("submission", "results"):
+        subprocess.run(["rm", "-rf", str(autograder / folder)], check=True)
+    (autograder / "submission").mkdir()
+    for name, text in files.items():
+        (autograder / "submission" / name).write_text(text)
+    graded = run([str(autograder / "source" / "run_autograder")], autograder, AUTOGRADER_ROOT=str(autograder))
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    return json.loads((autograder / "results" / "results.json").read_text())
+
+
+def test_the_zip_holds_the_scripts_the_grader_and_the_course(autograder_zip):
+    archive = zipfile.ZipFile(autograder_zip)
+    modes = {member.filename: member.external_attr >> 16 for member in archive.infolist()}
+    assert modes["setup.sh"] & 0o111 and modes["run_autograder"] & 0o111
+    wheel_name, = [name for name in modes if name.endswith(".whl")]
+    with archive.open(wheel_name) as wheel:
+        assert "reference/rnn.py" in zipfile.ZipFile(wheel).namelist()
+    assert "course/checks/tiny_checks/tiny.py" in modes and "course/points.toml" in modes
+    assert archive.read("rnn-grade-options").decode().split("\n") == [
+        "--points", "course/points.toml", "--checks-dir", "course/checks/tiny_checks", "--no-builtin-checks", ""]
+
+
+def test_setup_makes_the_reference_and_the_source_unreadable_to_other_users(autograder):
+    reference, = (autograder / "venv").glob("lib/python*/site-packages/reference")
+    for path in (reference, reference / "rnn.py", autograder / "source", autograder / "source" / "course"):
+        assert not path.stat().st_mode & stat.S_IRWXO, path
+
+
+def test_run_autograder_grades_the_submission_with_the_course_checks(autograder):
+    correct = grade_on_gradescope(autograder, {"rnn_layers.py": SUBMISSIONS["correct"]})
+    assert correct["score"] == TINY_MAX and len(correct["tests"]) == len(TINY)
+    assert [test["tags"] for test in correct["tests"]] == [[group] for group, _ in TINY.values()]
+    buggy = grade_on_gradescope(autograder, {"my_rnn.py": SUBMISSIONS["wrong_db"]})  # its only .py file
+    assert buggy["score"] == pytest.approx(WRONG_DB)
+
+
+def test_run_autograder_without_the_file_tells_the_student(autograder):
+    results = grade_on_gradescope(autograder, {"a.py": "", "b.py": "", "notes.txt": "hello"})
+    assert results["score"] == 0 and "rnn_layers.py" in results["output"]
+
+
+def test_the_bundle_never_overwrites_a_file(tmp_path):
+    out = tmp_path / "autograder.zip"
+    out.write_text("the instructor's")
+    refused = run([str(BIN / "rnn-grade"), "bundle", "gradescope", "--out", str(out)], tmp_path)
+    assert refused.returncode == 2 and "already exists" in refused.stderr
+    assert out.read_text() == "the instructor's"
+
+
+def test_the_bundle_refuses_a_broken_points_file_before_building(tmp_path):
+    (tmp_path / "points.toml").write_text("[nonsense\n")
+    refused = run([str(BIN / "rnn-grade"), "bundle", "gradescope", "--out", str(tmp_path / "a.zip"),
+                   "--points", str(tmp_path / "points.toml")], tmp_path)
+    assert refused.returncode == 2 and "points.toml" in refused.stderr
+    assert not (tmp_path / "a.zip").exists()
+
+
+def test_a_shipped_assignment_is_named_and_a_points_file_copied(tmp_path):
+    assert course_members(Course(assignment="cs231n")) == ({}, ["--assignment", "cs231n"])
+    points = tmp_path / "mine.toml"
+    points.write_text((REPO / "checks" / "assignments" / "cs231n.toml").read_text())
+    assert course_members(Course(assignment=str(points))) == (
+        {"course/points.toml": points}, ["--points", "course/points.toml"])
+
+
+# --- PrairieLearn -------------------------------------------------------------------------------
+
+def grade_on_prairielearn(tmp_path: Path, options: str, text: str | None) -> dict:
+    """A temporary /grade with student/rnn_layers.py (unless ``text`` is None) and no results/."""
+    (tmp_path / "student").mkdir()
+    if text is not None:
+        (tmp_path / "student" / "rnn_layers.py").write_text(text)
+    graded = run(["bash", str(TEMPLATES / "prairielearn" / "grade.sh")], tmp_path,
+                 GRADE_ROOT=str(tmp_path), RNN_GRADE_OPTIONS=options)
+    assert graded.returncode == 0, graded.stdout + graded.stderr
+    return json.loads((tmp_path / "results" / "results.json").read_text())
+
+
+def test_prairielearn_entry_point_writes_the_results(tmp_path, tiny_options):
+    results = grade_on_prairielearn(tmp_path, tiny_options, SUBMISSIONS["wrong_db"])
+    assert results["gradable"] is True and results["score"] == pytest.approx(WRONG_DB / TINY_MAX)
+    assert len(results["tests"]) == len(TINY)
+
+
+@pytest.mark.parametrize("text", [SUBMISSIONS["syntax_error"], None], ids=["syntax-error", "no-file"])
+def test_prairielearn_an_ungradable_submission_uses_no_attempt(tmp_path, tiny_options, text):
+    results = grade_on_prairielearn(tmp_path, tiny_options, text)
+    assert results["gradable"] is False and results["score"] == 0
+
+
+# --- GitLab -------------------------------------------------------------------------------------
+
+def test_gitlab_job_writes_the_junit_report_it_declares(tmp_path, tiny_options):
+    job = (TEMPLATES / "gitlab" / ".gitlab-ci.yml").read_text()
+    assert "- bash .gitlab/rnn-grade.sh" in job
+    assert re.search(r"artifacts:\n\s+when: always\b.*\n(.*\n)*\s+reports:\n\s+junit: report\.xml", job)
+    (tmp_path / "rnn_layers.py").write_text(SUBMISSIONS["wrong_db"])
+    graded = run(["bash", str(TEMPLATES / "gitlab" / "rnn-grade.sh")], tmp_path, RNN_GRADE_OPTIONS=tiny_options)
+    assert graded.returncode == 1  # points lost: the job fails, and the report says why
+    cases = ElementTree.parse(tmp_path / "report.xml").getroot().iter("testcase")
+    failed = {case.get("name") for case in cases if case.find("failure") is not None}
+    assert failed == {"tiny_step_backward"}
+
+
+# --- GitHub Classroom ---------------------------------------------------------------------------
+
+def test_github_workflow_grades_with_the_script_and_reports_its_result():
+    workflow = (TEMPLATES / "github-classroom" / ".github" / "workflows" / "classroom.yml").read_text()
+    # What the reporter requires: these names, a step id, and its result in <ID>_RESULTS.
+    assert "name: Autograding Tests\n" in workflow and "\n  run-autograding-tests:\n" in workflow
+    grade_step = re.search(r"- name: Grade rnn_layers.py\n((?: {8}.*\n)+)", workflow).group(1)
+    assert "id: rnn-grade\n" in grade_step and "run: bash .github/rnn-grade.sh\n" in grade_step
+    reporter = workflow[workflow.index("uses: classroom-resources/autograding-grading-reporter@v1"):]
+    assert 'RNN-GRADE_RESULTS: "${{ steps.rnn-grade.outputs.result }}"' in reporter
+    assert "runners: rnn-grade\n" in reporter and "if: always()" in workflow
+
+
+def test_github_script_writes_the_summary_and_classroom_result(tmp_path, tiny_options):
+    (tmp_path / "rnn_layers.py").write_text(SUBMISSIONS["wrong_db"])
+    output, summary = tmp_path / "output", tmp_path / "summary.md"
+    graded = run(["bash", str(TEMPLATES / "github-classroom" / ".github" / "rnn-grade.sh")], tmp_path,
+                 RNN_GRADE_OPTIONS=tiny_options, GITHUB_OUTPUT=str(output), GITHUB_STEP_SUMMARY=str(summary))
+    assert graded.returncode == 0, graded.stderr  # lost points: the reporter fails the job, not this step
+    line, = [line for line in output.read_text().splitlines() if line.startswith("result=")]
+    result = json.loads(base64.b64decode(line.removeprefix("result=")))
+    assert result["version"] == 3 and result["status"] == "fail" and result["max_score"] == TINY_MAX
+    assert sum(test["score"] for test in result["tests"]) == pytest.approx(WRONG_DB)
+    assert "tiny_step_backward" in summary.read_text()
+    assert "::error" in graded.stdout
+
+
+def test_github_script_passes_on_a_grader_error(tmp_path):
+    (tmp_path / "rnn_layers.py").write_text(SUBMISSIONS["correct"])
+    graded = run(["bash", str(TEMPLATES / "github-classroom" / ".github" / "rnn-grade.sh")], tmp_path,
+                 RNN_GRADE_OPTIONS="--checks-dir /nonexistent", GITHUB_OUTPUT=str(tmp_path / "o"))
+    assert graded.returncode == 2
+
