@@ -20,6 +20,7 @@ import numpy as np
 from checks.engine.confinement import Confinement
 from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
+from checks.engine.trace import Trace
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
 CONTRACT_FUNCTIONS = (
@@ -107,6 +108,7 @@ class Submission:
         # The policy's shape_mistakes = "charged_once": arrays off by axes of length 1 are judged
         # by value (set by the runner for each check; exact_shapes turns it off for a block).
         self.allow_unit_axes = False
+        self.trace: Trace | None = None  # while recording(): every call of the running example
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
@@ -123,6 +125,15 @@ class Submission:
             yield
         finally:
             self.allow_unit_axes = allowed
+
+    @contextmanager
+    def recording(self) -> Iterator[Trace]:
+        """In the block every call into the worker is noted in the Trace yielded (``checks.engine.trace``)."""
+        previous, self.trace = self.trace, Trace()
+        try:
+            yield self.trace
+        finally:
+            self.trace = previous
 
     def take_output(self) -> str:
         """What the submission printed since the last call (capped); the next call starts afresh."""
@@ -222,12 +233,31 @@ class Submission:
     def _send(self, message: dict, function: str) -> dict:
         if function not in self.functions:
             raise NotImplementedInSubmission(f"not implemented: {function}")
+        noted = self._note(message)
         answer = self._worker.request(message, doing=f"running {function}")
+        self._noted(noted, answer)
         if "not_implemented" in answer:
             raise NotImplementedInSubmission(f"not implemented: {function}")
         if "raised" in answer:
             raise SubmissionRaised(str(answer["raised"]))
         return answer
+
+
+    def _note(self, message: dict) -> list:
+        if self.trace is None:
+            return []
+        if message["op"] == "map":
+            return [self.trace.start(message["fn"], tuple(args)) for args in message["args_list"]]
+        return [self.trace.start(message["fn"], tuple(message["args"]))]
+
+    def _noted(self, calls: list, answer: dict) -> None:
+        if len(calls) == 1:
+            self.trace.finish(calls[0], answer)
+        elif calls:
+            values = answer.get("values")
+            values = values if type(values) is list and len(values) == len(calls) else [None] * len(calls)
+            for call, value in zip(calls, values):
+                self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
 
 
 def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:

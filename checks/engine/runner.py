@@ -18,6 +18,7 @@ from typing import Callable, Iterator, Sequence
 import hypothesis
 
 from checks.engine.confinement import Confinement
+from checks.engine.counterexample import Counterexample
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
@@ -42,6 +43,15 @@ class CheckResult:
     output: str = ""
     seconds: float = 0.0
     grader_error: str | None = None  # for the course's staff: the check's own code raised, where and what
+    # Feedback on a failing check, added after it is scored (all for the student):
+    example: Counterexample | None = None  # the simplest failing example found, with its calls
+    misconception: str | None = None  # id of the misconception model that matches (checks.engine.diagnosis)
+    misconception_explanation: str = ""  # one sentence saying what that model gets wrong
+    symbolic_text: str = ""  # on a tiny example, the SymPy expression of the expected entry, as text
+    symbolic_latex: str = ""  # ... and as LaTeX (Markdown reports)
+    repro_script: str = ""  # a standalone script that reproduces the failure (checks.engine.repro)
+    repro_path: str = ""  # where --repro-dir wrote it
+    consequence_of: str = ""  # the more basic failing function this failure probably follows from
 
     @property
     def passed(self) -> bool:
