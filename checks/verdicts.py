@@ -14,12 +14,31 @@ should be ~0 are judged against the array's own scale.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 
 RTOL = 1e-6
 TINY = 1e-12  # absolute floor, for arrays that should be exactly zero
+
+
+@dataclass(frozen=True)
+class Discrepancy:
+    """One wrong entry, for the student's report: ``name[index]`` is ``got`` where ``expected`` is due.
+
+    Failures carry the worst few as ``failure.discrepancies`` (a list, worst first; empty if none
+    is known entry by entry, e.g. a wrong shape or a random-direction probe).
+    """
+
+    name: str  # as the contract returns it: "dx", "dh0", "clipped['W']", ...
+    index: tuple[int, ...]
+    expected: float
+    got: float
+
+    @property
+    def relative_error(self) -> float:
+        return abs(self.got - self.expected) / max(abs(self.expected), TINY)
 
 
 class PartialFailure(AssertionError):
