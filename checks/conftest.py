@@ -137,7 +137,7 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, record_property) -> Callable[[tupl
             pytest.fail(f"GRADER ERROR in {check.group}: {check.name} (the check is broken, not the submission):\n"
                         f"{result.grader_error}", pytrace=False)
         if not result.passed:
-            pytest.fail(f"{check.group}: {check.description}\n{check_output(result)}", pytrace=False)
+            pytest.fail(f"{check.group}: {check.description}\n{check_output(result, submission.path.name)}", pytrace=False)
 
     return grade
 

@@ -239,7 +239,7 @@ def test_annotations_are_escaped_as_workflow_commands_require():
     grade.submission = Path("student/rnn_layers.py")
     [command] = annotations(grade)
     properties, _, message = command.removeprefix("::error ").partition("::")
-    assert message == "100%25 wrong%0Asecond line"
+    assert message.startswith("100%25 wrong%0Asecond line%0A%0ATo reproduce it")
     assert "file=student/rnn_layers.py" in properties and "title=rnn-grade forward/c%3A 0 / 2" in properties
     assert escape_property("a:b,c%\r\n") == "a%3Ab%2Cc%25%0D%0A" and escape_data("a:b,\r") == "a:b,%0D"
 

@@ -50,7 +50,7 @@ def entry(help_output: str, flag: str) -> str | None:
     lines = help_output.splitlines()
     for start, line in enumerate(lines):
         stripped = line.lstrip()
-        if stripped == flag or stripped.startswith((f"{flag} ", f"{flag}=")):
+        if stripped == flag or stripped.startswith((f"{flag} ", f"{flag}=", f"{flag},")):
             indent = len(line) - len(stripped)
             end = start + 1
             while end < len(lines) and len(lines[end]) - len(lines[end].lstrip()) > indent:

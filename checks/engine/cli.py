@@ -19,10 +19,11 @@ from checks.engine.batch import run_class
 from checks.engine.confinement import ACTIVE
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
+from checks.engine.progress import CheckProgress
 from checks.engine.report import (
-    instructor_notes, mark, quoting_submissions, terminal_summary, total_line, write_reports,
+    instructor_notes, quoting_submissions, screen_of, terminal_summary, total_line, write_reports,
 )
-from checks.engine.runner import CheckResult, Grade, grade_submission
+from checks.engine.runner import Grade, grade_submission
 from checks.engine import gradescope_bundle, student_package
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -95,20 +96,24 @@ def run(argv: Sequence[str] | None) -> int:
     settings = resolve(args)
     if settings.class_mode:
         return run_class(settings)
-    show_progress = not settings.quiet and sys.stderr.isatty()
-    grade = grade_submission(
-        settings.submissions[0],
-        settings.checks,
-        settings.seed,
-        progress=print_progress if show_progress else None,
-        deadline=settings.deadline,
-        options=settings.worker_options,
-        left_out=settings.left_out,
-    )
+    progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
+    try:
+        grade = grade_submission(
+            settings.submissions[0],
+            settings.checks,
+            settings.seed,
+            progress=progress.advance,
+            deadline=settings.deadline,
+            options=settings.worker_options,
+            left_out=settings.left_out,
+        )
+    finally:
+        progress.close()
     # First: the files a platform needs must not depend on a working terminal.
     save(grade, settings)
     with quoting_submissions(settings.formats):
-        show(total_line(grade) if settings.quiet else terminal_summary(grade))
+        show(total_line(grade) if settings.quiet else
+             terminal_summary(grade, screen_of(sys.stdout, verbose=settings.verbose)))
         show_instructor_notes(grade, quiet=settings.quiet)
         report_grader_errors(grade)
     return exit_status(grade)
@@ -138,10 +143,6 @@ def show(text: str) -> None:
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's final flush does not complain again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-
-
-def print_progress(result: CheckResult) -> None:
-    print(f"  {mark(result)}  {result.check.group}/{result.check.name}  ({result.seconds:.1f} s)", file=sys.stderr)
 
 
 def save(grade: Grade, settings: GradingSettings) -> None:

@@ -36,6 +36,52 @@ CONTRACT_FUNCTIONS = (
     "tbptt_batches",
 )
 
+# Which contract function the standard assignment builds on which (as reference/ does): a wrong
+# rnn_step_backward makes rnn_backward wrong too, and everything built on rnn_backward. Static and
+# "probably": a student may inline a step instead of calling it, so reports say "probably follows".
+# rnn_backward_truncated walks rnn_forward's cache with rnn_step_backward; the bidirectional and
+# classifier functions run the sequence functions; clipping and batching stand on their own.
+CALLS: dict[str, tuple[str, ...]] = {
+    "rnn_step_forward": (),
+    "rnn_step_backward": (),
+    "rnn_forward": ("rnn_step_forward",),
+    "rnn_backward": ("rnn_step_backward",),
+    "rnn_backward_truncated": ("rnn_forward", "rnn_step_backward"),
+    "clip_grad_norm": (),
+    "birnn_forward": ("rnn_forward",),
+    "birnn_backward": ("rnn_backward",),
+    "rnn_classifier_loss": ("rnn_forward", "rnn_backward"),
+    "tbptt_batches": (),
+}
+
+# From the most basic to the most derived: a check's subject is the last of its needs in this order
+# (step forward < sequence forward < step backward < sequence backward < truncated, bidirectional,
+# classifier; clipping and batching last, as they call none of the others and none calls them).
+DEPENDENCY_ORDER: tuple[str, ...] = (
+    "rnn_step_forward",
+    "rnn_forward",
+    "rnn_step_backward",
+    "rnn_backward",
+    "rnn_backward_truncated",
+    "birnn_forward",
+    "birnn_backward",
+    "rnn_classifier_loss",
+    "clip_grad_norm",
+    "tbptt_batches",
+)
+
+
+def builds_on(function: str) -> frozenset[str]:
+    """Every contract function ``function`` calls, directly or through others (``CALLS``), and itself."""
+    reached, waiting = {function}, [function]
+    while waiting:
+        for callee in CALLS.get(waiting.pop(), ()):
+            if callee not in reached:
+                reached.add(callee)
+                waiting.append(callee)
+    return frozenset(reached)
+
+
 _BACKWARD = ("dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H")
 
 # What each array-returning function returns, "name:SHAPE" in the letters N, T, D, H ("2H" for

@@ -89,6 +89,7 @@ class Option:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     front_ends: frozenset[str] = BOTH
+    aliases: tuple[str, ...] = ()  # more flags for the same option (-v for --verbose); rnn-grade only
 
     @property
     def positional(self) -> bool:
@@ -159,6 +160,9 @@ OPTIONS: tuple[Option, ...] = (
            action="store_true", default=False),
     Option("--quiet", "quiet", "print only the total", action="store_true", default=False,
            front_ends=CLI_ONLY),
+    # pytest has its own -v; the plugin's failures show the whole feedback anyway
+    Option("--verbose", "verbose", "show every failing check's feedback in full (by default, at most a screenful "
+           "each)", action="store_true", default=False, front_ends=CLI_ONLY, aliases=("-v",)),
     # self-check (issue 8, item 5): what a student can run without the reference solution
     Option("--self-check", "self_check", "run only the checks that need no reference solution (what students can "
            "run on their own); the total is out of those checks", action="store_true", default=False),
@@ -181,7 +185,7 @@ def options_of(front_end: str) -> tuple[Option, ...]:
 def add_to_argparse(parser: argparse.ArgumentParser) -> None:
     """Declare the command line's options (``rnn-grade``) on ``parser``."""
     for option in options_of(CLI):
-        parser.add_argument(option.flag, **option.keywords())
+        parser.add_argument(option.flag, *option.aliases, **option.keywords())
 
 
 def add_to_pytest(group: pytest.OptionGroup) -> None:
@@ -210,6 +214,7 @@ class GradingSettings:
     out: Path | None = None
     jobs: int | None = None  # None: the cores available
     force: bool = False
+    verbose: bool = False  # the terminal shows every failing check's feedback in full (rnn-grade only)
 
 
 def resolve(
@@ -245,7 +250,8 @@ def resolve(
         require_sandbox(worker_options)
     return GradingSettings(tuple(entry.path for entry in entries), tuple(checks), profile, values["seed"],
                            worker_options, results, values["deadline"], values["quiet"], tuple(left_out), formats,
-                           report_files, entries, class_mode, values["out"], values["jobs"], values["force"])
+                           report_files, entries, class_mode, values["out"], values["jobs"], values["force"],
+                           verbose=values["verbose"])
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:

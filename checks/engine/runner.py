@@ -22,6 +22,7 @@ from checks.engine.counterexample import Counterexample
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
+from checks.engine.root_cause import RootCause, attribute_root_cause
 from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure
 
@@ -83,6 +84,7 @@ class Grade:
     left_out: tuple[Check, ...] = ()  # not run by a self-check: they need the reference solution
     id: str = ""  # how reports name the submission (class grading: its path in the class folder)
     import_timed_out: bool = False  # the import hung (import_error says so), rather than raised or crashed
+    root_cause: RootCause | None = None  # the most basic failing function (checks.engine.root_cause)
 
     def __post_init__(self) -> None:
         self.id = self.id or self.submission.name
@@ -202,9 +204,25 @@ def _explain(failure: BaseException) -> str:
 
 
 def _shorten(message: str) -> str:
-    if len(message) <= MESSAGE_LIMIT:
-        return message
-    return message[:MESSAGE_LIMIT] + f"\n... [{len(message) - MESSAGE_LIMIT} more characters]"
+    return shorten(message, MESSAGE_LIMIT)
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to about ``limit`` characters at the end of a line, saying how much was left out.
+
+    Only a first line longer than ``limit`` is cut inside, at a space. Failure messages put what
+    matters first (the verdict, then the worst entries), so their first lines are the ones to keep.
+    """
+    if len(text) <= limit:
+        return text
+    end = text.rfind("\n", 0, limit + 1)
+    if end <= 0:
+        end = text.rfind(" ", 0, limit + 1)
+    end = end if end > 0 else limit
+    left_out = text[end:].lstrip("\n")
+    lines = left_out.count("\n") + 1
+    what = f"{lines} more lines" if lines > 1 else "the rest of the line"
+    return f"{text[:end]}\n... [{what}, {len(left_out)} more characters not shown]"
 
 
 def grade_submission(
@@ -247,6 +265,7 @@ def grade_submission(
                 progress(result)
     finally:
         sub.close()
+    attribute_root_cause(grade)
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
     return grade

@@ -25,12 +25,14 @@ from typing import Any, TextIO
 from checks.engine.report import github, gradescope, junit, markdown, prairielearn
 from checks.engine.report.files import write_atomically
 from checks.engine.report.gradescope import RESULTS_BYTES_BUDGET, gradescope_results
-from checks.engine.report.terminal import WIDTH, terminal_summary, total_line
-from checks.engine.report.text import check_output, instructor_notes, mark, number_text, points_text
+from checks.engine.report.feedback import check_output, feedback_blocks
+from checks.engine.report.terminal import WIDTH, Screen, screen_of, terminal_summary, total_line
+from checks.engine.report.text import instructor_notes, mark, number_text, points_text
 from checks.engine.runner import Grade
 
 __all__ = [
-    "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "WIDTH", "check_output", "gradescope_results",
+    "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "Screen", "WIDTH", "check_output", "feedback_blocks",
+    "gradescope_results", "screen_of",
     "instructor_notes", "mark", "paths_beside", "points_text", "terminal_summary", "total_line", "quoting_submissions",
     "write_reports", "write_results", "write_atomically", "number_text",
 ]

@@ -28,9 +28,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
+from checks.engine.report.feedback import command_path, plain_feedback
 from checks.engine.report.files import append_text
 from checks.engine.report.markdown import markdown_summary
 from checks.engine.report.text import clip, points_text, visible, within_budget
+from checks.engine.root_cause import most_basic_first
 from checks.engine.runner import CheckResult, Grade
 
 SUMMARY_VARIABLE, OUTPUT_VARIABLE = "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"
@@ -65,23 +67,24 @@ def workflow_commands_stopped(stdout: TextIO) -> Iterator[None]:
 
 
 def annotations(grade: Grade) -> list[str]:
-    """``::error`` commands for the failing checks: at most ``ANNOTATION_LIMIT``, the last one counting the rest."""
-    failing = [result for result in grade.results if not result.passed]
+    """``::error`` commands for the failing checks, the most basic function first (``root_cause``): at most
+    ``ANNOTATION_LIMIT``, the last one counting the rest."""
+    failing = most_basic_first(grade.results)
     file = _annotation_file(grade)
     if grade.import_error:
         return [error_command("The submission could not be imported, so every check scored 0:\n"
                               + grade.import_error, title="rnn-grade: import failed", file=file)]
     shown = failing if len(failing) <= ANNOTATION_LIMIT else failing[: ANNOTATION_LIMIT - 1]
-    commands = [_check_annotation(result, file) for result in shown]
+    commands = [_check_annotation(result, command_path(grade), file) for result in shown]
     if len(shown) < len(failing):
         commands.append(error_command(f"{len(failing) - len(shown)} more checks lost points; the job summary "
                                       "lists them all.", title="rnn-grade: more failing checks", file=file))
     return commands
 
 
-def _check_annotation(result: CheckResult, file: str | None) -> str:
+def _check_annotation(result: CheckResult, submission: str, file: str | None) -> str:
     check = result.check
-    message = "\n".join(result.message.splitlines()[:ANNOTATION_LINES])
+    message = "\n".join(plain_feedback(result, submission).splitlines()[:ANNOTATION_LINES])
     title = f"rnn-grade {check.group}/{check.name}: {points_text(result.score, check.points)}"
     return error_command(message, title=title, file=file)
 
@@ -147,7 +150,7 @@ def _classroom_test(grade: Grade, result: CheckResult, text_limit: int) -> dict:
         "name": f"{check.group}/{check.name}",
         "status": {"passed": "pass", "failed": "fail", "error": "error"}[result.status],
         "score": round(result.score, 4),
-        "message": visible(clip(result.message, text_limit)) if text_limit else "",
+        "message": visible(plain_feedback(result, command_path(grade), text_limit)) if text_limit else "",
         "test_code": check.description if text_limit else "",
         "filename": grade.submission.name,
         "line_no": 0,  # the reporter prints "line N" unless 0; the check's own line means nothing to a student

@@ -22,6 +22,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from checks.engine.report.feedback import command_path, markdown_feedback
 from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
     OUTPUT_HEADING, broken_checks, by_group, clip, group_points, instructor_notes, left_out_lines, points_text,
@@ -49,7 +50,7 @@ def render(grade: Grade, extra_data: Mapping[str, Any] | None = None) -> str:
 
 
 def _document(grade: Grade, text_limit: int) -> dict:
-    tests = [_test(result, text_limit) for result in grade.results]
+    tests = [_test(result, command_path(grade), text_limit) for result in grade.results]
     return {
         "score": round(sum(test["score"] for test in tests), 4),
         "execution_time": int(round(grade.seconds)),
@@ -68,12 +69,13 @@ def _document(grade: Grade, text_limit: int) -> dict:
             "sandbox": grade.sandbox.as_data(),
             "instructor_notes": instructor_notes(grade),
             "left_out": [{"check": c.name, "group": c.group, "points": round(c.points, 4)} for c in grade.left_out],
+            "root_cause": grade.root_cause.as_data() if grade.root_cause else None,
         },
         "tests": tests,
     }
 
 
-def _test(result: CheckResult, text_limit: int) -> dict:
+def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
     check = result.check
     return {
         "name": f"{check.group}: {check.description}",
@@ -81,20 +83,22 @@ def _test(result: CheckResult, text_limit: int) -> dict:
         "max_score": round(check.points, 4),
         # Gradescope knows only passed and failed; a broken check is told apart in extra_data.
         "status": "passed" if result.passed else "failed",
-        "output": test_output(result, text_limit),
+        "output": test_output(result, submission, text_limit),
         "output_format": "md",
         "tags": [check.group],
         "visibility": check.visibility,
         "extra_data": {"check": check.name, "status": result.status,
+                       **({"consequence_of": result.consequence_of} if result.consequence_of else {}),
                        **({"grader_error": result.grader_error} if result.grader_error else {})},
     }
 
 
-def test_output(result: CheckResult, text_limit: int) -> str:
-    """One check's Markdown: the message as written, the points, then anything the code printed."""
+def test_output(result: CheckResult, submission: str, text_limit: int) -> str:
+    """One check's Markdown: its feedback (``feedback``), the points, then anything the code printed."""
     parts = []
     if not result.passed:
-        parts += [fenced(clip(result.message, text_limit)), f"Points: {points_text(result.score, result.check.points)}"]
+        parts += [markdown_feedback(result, submission, text_limit),
+                  f"Points: {points_text(result.score, result.check.points)}"]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
     return "\n\n".join(parts)
@@ -106,6 +110,8 @@ def submission_output(grade: Grade) -> str:
         f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
         f"profile: {grade.profile}, seed: {grade.seed}",
     ]
+    if grade.root_cause:
+        parts.insert(0, f"**{escaped(grade.root_cause.line)}**")
     if grade.left_out:
         parts.append(fenced("\n".join(left_out_lines(grade.left_out))))
     if grade.import_error:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
+from checks.engine.report.feedback import command_path, plain_feedback
 from checks.engine.report.text import points_text, submission_id, visible
 from checks.engine.runner import CheckResult, Grade
 
@@ -61,7 +62,8 @@ def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
         kind = "error" if result.status == "error" else "failure"
         first_line = result.message.partition("\n")[0]
         verdict = ElementTree.SubElement(case, kind, xml_attributes(message=first_line, type=result.status))
-        verdict.text = visible(f"{result.message}\n\nPoints: {points_text(result.score, check.points)}")
+        feedback = plain_feedback(result, command_path(grade))
+        verdict.text = visible(f"{feedback}\n\nPoints: {points_text(result.score, check.points)}")
     if result.output.strip():
         ElementTree.SubElement(case, "system-out").text = visible(result.output)
     return case

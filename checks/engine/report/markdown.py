@@ -7,10 +7,12 @@ GitHub's limit for one step's summary (1 MiB).
 
 from __future__ import annotations
 
+from checks.engine.report.feedback import command_path, markdown_feedback
 from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
     OUTPUT_HEADING, by_group, clip, group_points, mark, points_text, submission_id, within_budget,
 )
+from checks.engine.root_cause import most_basic_first
 from checks.engine.runner import CheckResult, Grade
 
 SUMMARY_BYTES_BUDGET = 1024 * 1024 - 1024  # GitHub's 1 MiB per step, with room for other steps' lines
@@ -31,14 +33,16 @@ def _summary(grade: Grade, text_limit: int) -> str:
         f"## rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
         f"profile {grade.profile}, seed {grade.seed}",
     ]
+    if grade.root_cause:
+        parts.append(f"**{escaped(grade.root_cause.line)}**")
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
     for group, results in by_group(grade.results):
         parts += [f"### {escaped(group)}: {group_points(results)}", _table(results)]
-    failing = [result for result in grade.results if not result.passed]
+    failing = most_basic_first(grade.results)
     if failing and not grade.import_error:  # each would repeat the import error
-        parts.append("### Failing checks")
-        parts += [_failure(result, text_limit) for result in failing]
+        parts.append("### Failing checks, the most basic function first")
+        parts += [_failure(result, command_path(grade), text_limit) for result in failing]
     return "\n\n".join(parts) + "\n"
 
 
@@ -49,10 +53,10 @@ def _table(results: list[CheckResult]) -> str:
     return "\n".join(rows)
 
 
-def _failure(result: CheckResult, text_limit: int) -> str:
+def _failure(result: CheckResult, submission: str, text_limit: int) -> str:
     check = result.check
     parts = [f"#### {mark(result)} {code_span(f'{check.group}/{check.name}')}: "
-             f"{points_text(result.score, check.points)}", fenced(clip(result.message, text_limit))]
+             f"{points_text(result.score, check.points)}", markdown_feedback(result, submission, text_limit)]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
     return "\n\n".join(parts)

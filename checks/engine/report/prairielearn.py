@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 
+from checks.engine.report.feedback import command_path, plain_feedback
 from checks.engine.report.text import (
     OUTPUT_HEADING, broken_checks, by_group, clip, group_points, points_text, submission_id, visible,
     within_budget,
@@ -37,9 +38,10 @@ def _document(grade: Grade, text_limit: int) -> dict:
     document = {
         "gradable": not problems,
         "score": round(grade.score / grade.max_score, 6) if grade.max_score else 0.0,
-        "message": f"{points_text(grade.score, grade.max_score)} points for {submission_id(grade)}",
+        "message": " ".join([f"{points_text(grade.score, grade.max_score)} points for {submission_id(grade)}.",
+                             *([grade.root_cause.line] if grade.root_cause else [])]),
         "output": _output(grade),
-        "tests": [_test(result, text_limit) for result in grade.results],
+        "tests": [_test(result, command_path(grade), text_limit) for result in grade.results],
     }
     if problems:
         document["format_errors"] = problems
@@ -64,7 +66,7 @@ def _output(grade: Grade) -> str:
     return "\n".join(lines)
 
 
-def _test(result: CheckResult, text_limit: int) -> dict:
+def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
     check = result.check
     printed = f"{OUTPUT_HEADING}\n{visible(clip(result.output.rstrip(), text_limit))}" if result.output.strip() else ""
     return {
@@ -72,6 +74,6 @@ def _test(result: CheckResult, text_limit: int) -> dict:
         "description": check.description,
         "points": round(result.score, 4),
         "max_points": round(check.points, 4),
-        "message": visible(clip(result.message, text_limit)),
+        "message": visible(plain_feedback(result, submission, text_limit)),
         "output": printed,
     }

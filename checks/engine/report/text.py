@@ -6,7 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.runner import CheckResult, Grade, shorten
 from checks.registry import Check
 
 OUTPUT_HEADING = "What your code printed during this check:"
@@ -28,16 +28,6 @@ def points_text(earned: float, available: float) -> str:
 def number_text(value: float) -> str:
     """5 -> "5", 2.5 -> "2.5", 10/3 -> "3.33": points read as points, not as floats."""
     return f"{round(value, 2):g}"
-
-
-def check_output(result: CheckResult) -> str:
-    """What a student sees under one check, as plain text: the verdict, then anything the code printed."""
-    parts = []
-    if not result.passed:
-        parts.append(f"{result.message}\n\nPoints: {points_text(result.score, result.check.points)}")
-    if result.output.strip():
-        parts.append(f"{OUTPUT_HEADING}\n{result.output.rstrip()}")
-    return "\n\n".join(parts)
 
 
 def mark(result: CheckResult) -> str:
@@ -73,9 +63,8 @@ def visible(text: str) -> str:
 
 
 def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... [{len(text) - limit} more characters not shown]"
+    """``text`` cut at a line's end to about ``limit`` characters, saying how much was left out."""
+    return shorten(text, limit)
 
 
 def within_budget(build: Callable[[int], object], budget: int, size: Callable[[object], int] | None = None,

@@ -1,0 +1,119 @@
+"""What a student reads under one failing check, composed once for every report format.
+
+``feedback_blocks`` turns a failing ``CheckResult`` into blocks, in this order:
+
+1. the check's message;
+2. the failing example in one sentence (``result.example.sentence``), when there is one;
+3. the misconception that fits (``misconception_explanation``), or nothing;
+4. "probably follows from ...", when the failure is a consequence of a more basic one
+   (``consequence_of``, see ``checks.engine.root_cause``);
+5. the expected entry as a SymPy expression (``symbolic_text``; ``symbolic_latex`` in Markdown);
+6. how to reproduce it: ``python <repro_path> <submission>`` when a script was written, else the
+   ``rnn-grade`` command that writes one.
+
+Each field may be empty (the helpers that fill them may not have run): its block is left out.
+Every format renders the same blocks: ``plain_feedback`` for plain text (PrairieLearn, JUnit,
+GitHub Classroom and annotations, the pytest plugin), ``markdown_feedback`` for Gradescope and the
+Markdown summary, and ``checks.engine.report.terminal`` wraps them to the terminal's width.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.engine.report.markup import escaped, fenced
+from checks.engine.report.text import OUTPUT_HEADING, clip, points_text
+from checks.engine.runner import CheckResult, Grade
+
+MESSAGE, PROSE, CODE, COMMAND = "message", "prose", "code", "command"
+REPRO_DIR = "repro"  # the folder the suggested --repro-dir writes to
+
+
+@dataclass(frozen=True)
+class Block:
+    """One piece of feedback: ``style`` says how formats show it.
+
+    - ``message``: the check's own text, as written (fenced in Markdown);
+    - ``prose``: ``label`` and ``body`` make one sentence, wrapped like text;
+    - ``code``: ``label``, then ``body`` as written (and ``latex`` as math in Markdown);
+    - ``command``: ``label``, then shell commands to paste, one a line.
+    """
+
+    style: str
+    body: str
+    label: str = ""
+    latex: str = ""
+
+
+def feedback_blocks(result: CheckResult, submission: str) -> list[Block]:
+    """The blocks for ``result`` (none when it passed); ``submission`` is the path commands name."""
+    if result.passed:
+        return []
+    blocks = [Block(MESSAGE, result.message)]
+    if result.example is not None and result.example.sentence:
+        blocks.append(Block(PROSE, result.example.sentence, "Example:"))
+    if result.misconception_explanation:
+        blocks.append(Block(PROSE, result.misconception_explanation, "Likely mistake:" if result.misconception else ""))
+    if result.consequence_of:
+        blocks.append(Block(PROSE, f"this probably follows from {result.consequence_of}, which fails its own "
+                                   f"checks: fix {result.consequence_of} first, then grade again.", "Note:"))
+    if result.symbolic_text:
+        blocks.append(Block(CODE, result.symbolic_text, "The expected entry, symbolically:", result.symbolic_latex))
+    blocks.append(reproduction(result, submission))
+    return blocks
+
+
+def reproduction(result: CheckResult, submission: str) -> Block:
+    """The command that reproduces ``result``: its script if one was written, else how to write it."""
+    if result.repro_path:
+        return Block(COMMAND, f"python {result.repro_path} {submission}", "To reproduce it, run:")
+    script = (Path(REPRO_DIR) / f"{result.check.name}.py").as_posix()
+    return Block(COMMAND, f"rnn-grade {submission} --repro-dir {REPRO_DIR}\npython {script} {submission}",
+                 "To reproduce it, write its script and run it:")
+
+
+def command_path(grade: Grade) -> str:
+    """How commands in the feedback name the submission: its path as given, or its name if that is
+    absolute (a grading machine's /autograder/... means nothing to the student)."""
+    return grade.submission.name if grade.submission.is_absolute() else grade.submission.as_posix()
+
+
+def plain_text(block: Block) -> str:
+    if block.style == MESSAGE:
+        return block.body
+    if block.style == PROSE:
+        return f"{block.label} {block.body}" if block.label else block.body
+    body = "\n".join(f"    {line}" for line in block.body.splitlines())
+    return f"{block.label}\n{body}"
+
+
+def plain_feedback(result: CheckResult, submission: str, limit: int | None = None) -> str:
+    """The blocks as plain text, separated by blank lines; each block cut to ``limit`` characters if given."""
+    texts = [plain_text(block) for block in feedback_blocks(result, submission)]
+    return "\n\n".join(texts if limit is None else [clip(text, limit) for text in texts])
+
+
+def check_output(result: CheckResult, submission: str) -> str:
+    """What a student sees under one check, as plain text: the feedback and points, then what the code printed."""
+    parts = []
+    if not result.passed:
+        parts.append(f"{plain_feedback(result, submission)}\n\nPoints: {points_text(result.score, result.check.points)}")
+    if result.output.strip():
+        parts.append(f"{OUTPUT_HEADING}\n{result.output.rstrip()}")
+    return "\n\n".join(parts)
+
+
+def markdown_feedback(result: CheckResult, submission: str, limit: int) -> str:
+    """The blocks as Markdown: what comes from a check or the submission fenced or escaped, so it shows as written."""
+    parts = []
+    for block in feedback_blocks(result, submission):
+        if block.style == MESSAGE:
+            parts.append(fenced(clip(block.body, limit)))
+        elif block.style == PROSE:
+            parts.append(escaped(clip(plain_text(block), limit)))
+        else:
+            parts += [escaped(block.label), fenced(clip(block.body, limit))]
+            if block.latex:
+                parts.append(f"$$\n{block.latex}\n$$")
+    return "\n\n".join(parts)
