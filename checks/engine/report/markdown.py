@@ -33,8 +33,8 @@ def _summary(grade: Grade, text_limit: int) -> str:
         f"## rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
         f"profile {grade.profile}, seed {grade.seed}",
     ]
-    if grade.root_cause:
-        parts.append(f"**{escaped(grade.root_cause.line)}**")
+    if grade.root_cause:  # right under the total: the first thing to read
+        parts.insert(1, f"**{escaped(grade.root_cause.line)}**")
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
     for group, results in by_group(grade.results):
