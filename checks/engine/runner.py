@@ -26,6 +26,9 @@ from checks.engine.root_cause import RootCause, attribute_root_cause
 from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure
 
+# A check's message is the check's own text (a verdict and its worst entries, some 20 lines); the
+# example, the misconception and the repro are kept beside it. 3000 characters keep such a message
+# whole and bound what an exception message the submission makes up can cost every report.
 MESSAGE_LIMIT = 3000
 
 
@@ -107,8 +110,8 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckR
     sub.take_output()  # start this check's output segment
     sub.allow_unit_axes = check.policy.charges_shape_once
     score, message, grader_error = _score(check, sub, seed)
-    return CheckResult(check, score, _shorten(message), sub.take_output(), time.perf_counter() - started,
-                       grader_error)
+    return CheckResult(check, score, shorten(message, MESSAGE_LIMIT), sub.take_output(),
+                       time.perf_counter() - started, grader_error)
 
 
 def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None]:
@@ -201,10 +204,6 @@ def _explain(failure: BaseException) -> str:
     if not isinstance(failure, AssertionError) and not type(failure).__name__ == "SubmissionRaised":
         text = f"{type(failure).__name__}: {text}"
     return "\n".join([text, *notes])
-
-
-def _shorten(message: str) -> str:
-    return shorten(message, MESSAGE_LIMIT)
 
 
 def shorten(text: str, limit: int) -> str:
