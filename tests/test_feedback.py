@@ -66,6 +66,8 @@ def test_the_blocks_come_in_order_and_empty_fields_are_left_out():
     assert [block.style for block in feedback_blocks(bare, "s.py")] == ["message", "command"]
     assert "rnn-grade s.py --repro-dir repro\n    python repro/seq_grad.py s.py" in plain_feedback(bare, "s.py")
     assert feedback_blocks(CheckResult(bare.check, 2.0), "s.py") == []
+    # a student's self-check can write the script only with --self-check (no reference solution)
+    assert "rnn-grade s.py --self-check --repro-dir repro" in plain_feedback(bare, "s.py", self_check=True)
 
 
 def test_every_format_carries_the_same_feedback():

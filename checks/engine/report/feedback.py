@@ -46,8 +46,9 @@ class Block:
     latex: str = ""
 
 
-def feedback_blocks(result: CheckResult, submission: str) -> list[Block]:
-    """The blocks for ``result`` (none when it passed); ``submission`` is the path commands name."""
+def feedback_blocks(result: CheckResult, submission: str, self_check: bool = False) -> list[Block]:
+    """The blocks for ``result`` (none when it passed); ``submission`` is the path commands name, and
+    ``self_check`` says the grade was a self-check (so is the command that writes the script)."""
     if result.passed:
         return []
     blocks = [Block(MESSAGE, result.message)]
@@ -60,16 +61,17 @@ def feedback_blocks(result: CheckResult, submission: str) -> list[Block]:
                                    f"checks: fix {result.consequence_of} first, then grade again.", "Note:"))
     if result.symbolic_text:
         blocks.append(Block(CODE, result.symbolic_text, "The expected entry, symbolically:", result.symbolic_latex))
-    blocks.append(reproduction(result, submission))
+    blocks.append(reproduction(result, submission, self_check))
     return blocks
 
 
-def reproduction(result: CheckResult, submission: str) -> Block:
+def reproduction(result: CheckResult, submission: str, self_check: bool = False) -> Block:
     """The command that reproduces ``result``: its script if one was written, else how to write it."""
     if result.repro_path:
         return Block(COMMAND, f"python {result.repro_path} {submission}", "To reproduce it, run:")
     script = (Path(REPRO_DIR) / f"{result.check.name}.py").as_posix()
-    return Block(COMMAND, f"rnn-grade {submission} --repro-dir {REPRO_DIR}\npython {script} {submission}",
+    again = f"rnn-grade {submission}{' --self-check' if self_check else ''} --repro-dir {REPRO_DIR}"
+    return Block(COMMAND, f"{again}\npython {script} {submission}",
                  "To reproduce it, write its script and run it:")
 
 
@@ -88,9 +90,9 @@ def plain_text(block: Block) -> str:
     return f"{block.label}\n{body}"
 
 
-def plain_feedback(result: CheckResult, submission: str, limit: int | None = None) -> str:
+def plain_feedback(result: CheckResult, submission: str, limit: int | None = None, self_check: bool = False) -> str:
     """The blocks as plain text, separated by blank lines; each block cut to ``limit`` characters if given."""
-    texts = [plain_text(block) for block in feedback_blocks(result, submission)]
+    texts = [plain_text(block) for block in feedback_blocks(result, submission, self_check)]
     return "\n\n".join(texts if limit is None else [clip(text, limit) for text in texts])
 
 
@@ -104,10 +106,10 @@ def check_output(result: CheckResult, submission: str) -> str:
     return "\n\n".join(parts)
 
 
-def markdown_feedback(result: CheckResult, submission: str, limit: int) -> str:
+def markdown_feedback(result: CheckResult, submission: str, limit: int, self_check: bool = False) -> str:
     """The blocks as Markdown: what comes from a check or the submission fenced or escaped, so it shows as written."""
     parts = []
-    for block in feedback_blocks(result, submission):
+    for block in feedback_blocks(result, submission, self_check):
         if block.style == MESSAGE:
             parts.append(fenced(clip(block.body, limit)))
         elif block.style == PROSE:

@@ -75,16 +75,16 @@ def annotations(grade: Grade) -> list[str]:
         return [error_command("The submission could not be imported, so every check scored 0:\n"
                               + grade.import_error, title="rnn-grade: import failed", file=file)]
     shown = failing if len(failing) <= ANNOTATION_LIMIT else failing[: ANNOTATION_LIMIT - 1]
-    commands = [_check_annotation(result, command_path(grade), file) for result in shown]
+    commands = [_check_annotation(result, command_path(grade), file, bool(grade.left_out)) for result in shown]
     if len(shown) < len(failing):
         commands.append(error_command(f"{len(failing) - len(shown)} more checks lost points; the job summary "
                                       "lists them all.", title="rnn-grade: more failing checks", file=file))
     return commands
 
 
-def _check_annotation(result: CheckResult, submission: str, file: str | None) -> str:
+def _check_annotation(result: CheckResult, submission: str, file: str | None, self_check: bool) -> str:
     check = result.check
-    message = "\n".join(plain_feedback(result, submission).splitlines()[:ANNOTATION_LINES])
+    message = "\n".join(plain_feedback(result, submission, self_check=self_check).splitlines()[:ANNOTATION_LINES])
     title = f"rnn-grade {check.group}/{check.name}: {points_text(result.score, check.points)}"
     return error_command(message, title=title, file=file)
 
@@ -150,7 +150,7 @@ def _classroom_test(grade: Grade, result: CheckResult, text_limit: int) -> dict:
         "name": f"{check.group}/{check.name}",
         "status": {"passed": "pass", "failed": "fail", "error": "error"}[result.status],
         "score": round(result.score, 4),
-        "message": visible(plain_feedback(result, command_path(grade), text_limit)) if text_limit else "",
+        "message": visible(plain_feedback(result, command_path(grade), text_limit, bool(grade.left_out))) if text_limit else "",
         "test_code": check.description if text_limit else "",
         "filename": grade.submission.name,
         "line_no": 0,  # the reporter prints "line N" unless 0; the check's own line means nothing to a student

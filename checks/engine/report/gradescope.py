@@ -50,7 +50,7 @@ def render(grade: Grade, extra_data: Mapping[str, Any] | None = None) -> str:
 
 
 def _document(grade: Grade, text_limit: int) -> dict:
-    tests = [_test(result, command_path(grade), text_limit) for result in grade.results]
+    tests = [_test(result, command_path(grade), text_limit, bool(grade.left_out)) for result in grade.results]
     return {
         "score": round(sum(test["score"] for test in tests), 4),
         "execution_time": int(round(grade.seconds)),
@@ -75,7 +75,7 @@ def _document(grade: Grade, text_limit: int) -> dict:
     }
 
 
-def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
+def _test(result: CheckResult, submission: str, text_limit: int, self_check: bool) -> dict:
     check = result.check
     return {
         "name": f"{check.group}: {check.description}",
@@ -83,7 +83,7 @@ def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
         "max_score": round(check.points, 4),
         # Gradescope knows only passed and failed; a broken check is told apart in extra_data.
         "status": "passed" if result.passed else "failed",
-        "output": test_output(result, submission, text_limit),
+        "output": test_output(result, submission, text_limit, self_check),
         "output_format": "md",
         "tags": [check.group],
         "visibility": check.visibility,
@@ -93,11 +93,11 @@ def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
     }
 
 
-def test_output(result: CheckResult, submission: str, text_limit: int) -> str:
+def test_output(result: CheckResult, submission: str, text_limit: int, self_check: bool = False) -> str:
     """One check's Markdown: its feedback (``feedback``), the points, then anything the code printed."""
     parts = []
     if not result.passed:
-        parts += [markdown_feedback(result, submission, text_limit),
+        parts += [markdown_feedback(result, submission, text_limit, self_check),
                   f"Points: {points_text(result.score, result.check.points)}"]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]

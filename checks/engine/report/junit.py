@@ -62,7 +62,7 @@ def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
         kind = "error" if result.status == "error" else "failure"
         first_line = result.message.partition("\n")[0]
         verdict = ElementTree.SubElement(case, kind, xml_attributes(message=first_line, type=result.status))
-        feedback = plain_feedback(result, command_path(grade))
+        feedback = plain_feedback(result, command_path(grade), self_check=bool(grade.left_out))
         verdict.text = visible(f"{feedback}\n\nPoints: {points_text(result.score, check.points)}")
     if result.output.strip():
         ElementTree.SubElement(case, "system-out").text = visible(result.output)

@@ -42,7 +42,7 @@ def _summary(grade: Grade, text_limit: int) -> str:
     failing = most_basic_first(grade.results)
     if failing and not grade.import_error:  # each would repeat the import error
         parts.append("### Failing checks, the most basic function first")
-        parts += [_failure(result, command_path(grade), text_limit) for result in failing]
+        parts += [_failure(result, command_path(grade), text_limit, bool(grade.left_out)) for result in failing]
     return "\n\n".join(parts) + "\n"
 
 
@@ -53,10 +53,10 @@ def _table(results: list[CheckResult]) -> str:
     return "\n".join(rows)
 
 
-def _failure(result: CheckResult, submission: str, text_limit: int) -> str:
+def _failure(result: CheckResult, submission: str, text_limit: int, self_check: bool) -> str:
     check = result.check
     parts = [f"#### {mark(result)} {code_span(f'{check.group}/{check.name}')}: "
-             f"{points_text(result.score, check.points)}", markdown_feedback(result, submission, text_limit)]
+             f"{points_text(result.score, check.points)}", markdown_feedback(result, submission, text_limit, self_check)]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
     return "\n\n".join(parts)

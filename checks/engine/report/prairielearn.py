@@ -41,7 +41,7 @@ def _document(grade: Grade, text_limit: int) -> dict:
         "message": " ".join([f"{points_text(grade.score, grade.max_score)} points for {submission_id(grade)}.",
                              *([grade.root_cause.line] if grade.root_cause else [])]),
         "output": _output(grade),
-        "tests": [_test(result, command_path(grade), text_limit) for result in grade.results],
+        "tests": [_test(result, command_path(grade), text_limit, bool(grade.left_out)) for result in grade.results],
     }
     if problems:
         document["format_errors"] = problems
@@ -66,7 +66,7 @@ def _output(grade: Grade) -> str:
     return "\n".join(lines)
 
 
-def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
+def _test(result: CheckResult, submission: str, text_limit: int, self_check: bool) -> dict:
     check = result.check
     printed = f"{OUTPUT_HEADING}\n{visible(clip(result.output.rstrip(), text_limit))}" if result.output.strip() else ""
     return {
@@ -74,6 +74,6 @@ def _test(result: CheckResult, submission: str, text_limit: int) -> dict:
         "description": check.description,
         "points": round(result.score, 4),
         "max_points": round(check.points, 4),
-        "message": visible(plain_feedback(result, submission, text_limit)),
+        "message": visible(plain_feedback(result, submission, text_limit, self_check)),
         "output": printed,
     }

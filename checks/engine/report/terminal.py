@@ -77,7 +77,7 @@ def terminal_summary(grade: Grade, screen: Screen = Screen()) -> str:
     if failing:
         lines += ["", "Failing checks, the most basic function first:"]
         for result in failing:
-            lines += ["", *failure(result, command_path(grade), screen)]
+            lines += ["", *failure(result, command_path(grade), screen, bool(grade.left_out))]
     return "\n".join(coloured(line, grade) for line in lines) if screen.colour else "\n".join(lines)
 
 
@@ -89,11 +89,11 @@ def total_line(grade: Grade) -> str:
     )
 
 
-def failure(result: CheckResult, submission: str, screen: Screen) -> list[str]:
+def failure(result: CheckResult, submission: str, screen: Screen, self_check: bool = False) -> list[str]:
     """One failing check: its heading, then its feedback blocks, at most a screenful unless verbose."""
     check = result.check
     heading = row(f"{mark(result)}  {check.group}/{check.name}", points_text(result.score, check.points), screen.width)
-    blocks = [block_lines(block, screen.width) for block in feedback_blocks(result, submission)]
+    blocks = [block_lines(block, screen.width) for block in feedback_blocks(result, submission, self_check)]
     message, others = blocks[0], [line for lines in blocks[1:] for line in ["", *lines]]
     room = max(FEWEST_MESSAGE_LINES, screen.height - len(heading) - len(others) - 2)
     if not screen.verbose and len(message) > room:
