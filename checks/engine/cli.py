@@ -22,6 +22,7 @@ from checks.engine.profiles import PROFILE_ENVIRONMENT
 from checks.engine.report import (
     instructor_notes, mark, quoting_submissions, terminal_summary, total_line, write_reports,
 )
+from checks.engine.repro import ReproFolderError, attach_scripts
 from checks.engine.runner import CheckResult, Grade, grade_submission
 from checks.engine import gradescope_bundle, student_package
 
@@ -105,6 +106,11 @@ def run(argv: Sequence[str] | None) -> int:
         options=settings.worker_options,
         left_out=settings.left_out,
     )
+    try:
+        attach_scripts(grade, settings.repro_dir)
+    except ReproFolderError as problem:
+        save(grade, settings)
+        raise UsageError(str(problem)) from None
     # First: the files a platform needs must not depend on a working terminal.
     save(grade, settings)
     with quoting_submissions(settings.formats):
