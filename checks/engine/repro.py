@@ -15,10 +15,11 @@ modified, reports an exception with the submission's line, and stops a call afte
 Exit status: 0 every result matches, 1 something differs, 2 bad usage.
 
 What is replayed: every call of the example except those that repeat an earlier call of the same
-function at (nearly) the same arguments, which are the perturbed forwards of finite differences.
-For those checks the script compares the forward and the backward with the reference instead:
-a backward that disagrees with finite differences of a correct forward disagrees with the
-reference's backward, and a wrong forward differs from the reference's forward.
+function at (nearly) the same arguments: the perturbed forwards of finite differences. Instead,
+the script compares that forward and its backward with the reference, and takes central
+differences of the student's own forward itself, along random ±1 directions, with the grader's
+tolerance (``checks.gradcheck``): a forward whose rounding is too coarse for finite differences
+(float32 inside) fails there even when every value is close to the reference's.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ import numpy as np
 from checks.engine.contract import RETURNS
 from checks.engine.counterexample import Counterexample
 from checks.engine.runner import CheckResult, Grade
+from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.engine.trace import CacheRef, Call, Trace, replay
 from checks.registry import Check
 from checks.verdicts import RTOL, TINY
@@ -59,7 +61,7 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
     """
     if reference is None:
         import reference
-    calls = calls_to_replay(example.trace)
+    calls, finite_differences = calls_to_replay(example.trace)
     expected = []
     for call, result, error in replay(Trace(calls), lambda name: getattr(reference, name)):
         if error is not None:
@@ -71,11 +73,14 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
     header = HEADER.format(marker=MARKER, name=check.name, group=check.group, description=check.description,
                            sizes=sizes_sentence(example.arguments))
     return "\n".join([
-        header, RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names()),
+        header, RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
+                       fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL)),
         "# -- the failing example's inputs, and the reference's results " + "-" * 30,
         *names.definitions, "",
         "# Each step: (function, arguments, the reference's result on them).",
         "STEPS = [", *(textwrap.indent(step, "    ") for step in steps), "]", "",
+        "# Steps whose gradients are checked by finite differences of your own forward: (forward, backward or None).",
+        f"FINITE_DIFFERENCES = {finite_differences!r}", "",
         "if __name__ == \"__main__\":", "    sys.exit(main(sys.argv[1:]))", "",
     ])
 
@@ -146,21 +151,32 @@ def written_by_us(path: Path) -> bool:
 # -- choosing the calls --------------------------------------------------------------------------
 
 
-def calls_to_replay(trace: Trace) -> list[Call]:
-    """The trace's calls without near-repeats (kept when a later kept call needs their cache).
+def calls_to_replay(trace: Trace) -> tuple[list[Call], list[tuple[int, int | None]]]:
+    """The trace's calls without near-repeats (kept when a later kept call needs their cache), and
+    the finite differences they stood for: (forward step, its backward step or None for a loss).
 
-    CacheRefs are renumbered to the positions of the kept calls. A call that needs a cache the
-    trace did not see made (or any value that is not plain data) makes the example NotReproducible.
+    CacheRefs are renumbered to the positions of the kept calls.
     """
     calls = trace.calls
-    repeats = [any(is_near_repeat(call, earlier) for earlier in calls[:index]) for index, call in enumerate(calls)]
+    repeated = [next((j for j in range(index) if is_near_repeat(call, calls[j])), None)
+                for index, call in enumerate(calls)]
     keep = [False] * len(calls)
     for index in range(len(calls) - 1, -1, -1):
         needed = any(keep[later] and index in cache_sources(calls[later]) for later in range(index + 1, len(calls)))
-        keep[index] = needed or not repeats[index]
+        keep[index] = needed or repeated[index] is None
     position = {old: new for new, old in enumerate(i for i in range(len(calls)) if keep[i])}
-    return [Call(call.function, tuple(renumber(arg, position) for arg in call.args))
+    kept = [Call(call.function, tuple(renumber(arg, position) for arg in call.args))
             for call, kept in zip(calls, keep) if kept]
+    bases = sorted({position[j] for i, j in enumerate(repeated) if j is not None and not keep[i] and j in position})
+    return kept, [pair for base in bases if (pair := finite_difference_pair(kept, base))]
+
+
+def finite_difference_pair(calls: list[Call], forward: int) -> tuple[int, int | None] | None:
+    """(forward, the backward that takes its cache) for a forward; (forward, None) for a loss; else None."""
+    if calls[forward].function == "rnn_classifier_loss":
+        return forward, None
+    backward = next((i for i, call in enumerate(calls) if forward in cache_sources(call)), None)
+    return (forward, backward) if backward is not None else None
 
 
 def cache_sources(call: Call) -> set[int]:
@@ -334,6 +350,8 @@ import numpy as np
 
 RTOL, TINY = {rtol}, {tiny}  # |got - expected| <= RTOL * (|expected| + max |expected|) + TINY
 TIME_LIMIT = {time_limit}  # seconds per call
+# Finite differences as the grader takes them (checks.gradcheck): step, tolerance, probes per input.
+FD_EPS, FD_RTOL, FD_ATOL, FD_PROBES = {fd_eps}, {fd_rtol}, {fd_atol}, 3
 CACHE = "the cache"  # the reference's cache is not compared: yours is kept for later steps
 SHOWN = 5  # worst entries shown per wrong array
 
@@ -438,16 +456,66 @@ def where_in(error, submission):
     return [f"{{Path(f.filename).name}}, line {{f.lineno}}, in {{f.name}}: {{(f.line or '').strip()}}" for f in frames]
 
 
+def timed(function, arguments):
+    """function(*arguments), raising Hang after TIME_LIMIT seconds (where the system has alarms)."""
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TIME_LIMIT)
+    try:
+        return function(*arguments)
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+
+
+def finite_difference_problems(module, forward, backward, results):
+    """Your gradients against central differences of your own forward, along random ±1 directions v:
+    <gradient, v> must equal (L(θ + εv) − L(θ − εv)) / 2ε, for L = Σ output ⊙ upstream (or the loss)."""
+    function, arguments, _ = STEPS[forward]
+    if results[forward] is None or (backward is not None and results[backward] is None):
+        return []  # the call raised: already reported
+    if backward is None:  # a loss: the gradients come with it, by parameter name
+        gradients = {{i: results[forward][1].get(name) for i, name in enumerate(PARAMETERS[function])
+                     if isinstance(results[forward][1], dict) and name in results[forward][1]}}
+        labels, upstream = {{i: f"grads[{{name!r}}]" for i, name in enumerate(PARAMETERS[function])}}, None
+    else:
+        gradients, labels = dict(enumerate(results[backward])), dict(enumerate(OUTPUTS[STEPS[backward][0]]))
+        upstream = STEPS[backward][1][0]
+    rng, problems = np.random.default_rng(0), []
+    for i, gradient in gradients.items():
+        for _ in range(FD_PROBES):
+            v = rng.choice([-1.0, 1.0], size=np.shape(arguments[i]))
+            try:
+                backprop = float(np.sum(gradient * v))
+                (plus, plus_size), (minus, minus_size) = (
+                    objective(timed(getattr(module, function), [*arguments[:i], point, *arguments[i + 1:]]), upstream)
+                    for point in (arguments[i] + FD_EPS * v, arguments[i] - FD_EPS * v))
+            except Exception:
+                break  # a shape or a crash, already reported
+            difference = (plus - minus) / (2 * FD_EPS)
+            if abs(difference - backprop) > FD_RTOL * (abs(difference) + abs(backprop)) + \
+                    FD_ATOL * (1 + max(plus_size, minus_size)):
+                problems.append(f"{{labels[i]}}: along a random ±1 direction v, <{{labels[i]}}, v> = {{backprop!r}} but "
+                                f"finite differences of your own {{function}} give {{difference!r}}")
+                break
+    return problems
+
+
+def objective(output, upstream):
+    """(L, Σ|terms of L|): L = Σ output[0] ⊙ upstream, or the loss output[0] itself."""
+    if upstream is None:
+        return float(output[0]), abs(float(output[0]))
+    terms = output[0] * upstream
+    return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+
+
 def run_step(module, number, function, arguments, results, submission):
     """Call one function of yours; return the lines saying what is wrong (empty: all right)."""
     if not callable(getattr(module, function, None)):
         return [f"your submission has no function {{function}}"]
     given = tuple(results[a.step][a.position] if isinstance(a, Cache) else copy.deepcopy(a) for a in arguments)
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.alarm(TIME_LIMIT)
     try:
-        results.append(getattr(module, function)(*given))
+        results.append(timed(getattr(module, function), given))
     except Hang:
         results.append(None)
         return [f"{{function}} did not finish within {{TIME_LIMIT}} s (an endless loop?)"]
@@ -455,9 +523,6 @@ def run_step(module, number, function, arguments, results, submission):
         results.append(None)
         return [f"{{function}} raised {{type(error).__name__}}: {{error}}",
                 *(f"    at {{line}}" for line in where_in(error, submission))]
-    finally:
-        if hasattr(signal, "SIGALRM"):
-            signal.alarm(0)
     names = PARAMETERS.get(function, ())
     problems = [line for i, (before, after) in enumerate(zip(arguments, given)) if not isinstance(before, Cache)
                 for line in modified(before, after, names[i] if i < len(names) else f"argument {{i + 1}}")]
@@ -501,10 +566,17 @@ def main(argv):
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
+    for forward, backward in FINITE_DIFFERENCES:
+        problems = finite_difference_problems(module, forward, backward, results)
+        print(f"finite differences of your step {{forward + 1}}: {{'WRONG' if problems else 'agree with your gradients'}}")
+        for line in problems:
+            print(f"    {{line}}")
+        failed += bool(problems)
     if failed:
-        print(f"{{failed}} of {{len(STEPS)}} steps differ from the reference: the check fails on your code.")
+        print(f"{{failed}} of {{len(STEPS) + len(FINITE_DIFFERENCES)}} comparisons fail: the check fails on your code.")
         return 1
-    print(f"All {{len(STEPS)}} steps match the reference.")
+    print(f"All {{len(STEPS)}} steps match the reference" + (", and your gradients agree with finite differences."
+                                                          if FINITE_DIFFERENCES else "."))
     return 0
 
 '''
