@@ -298,3 +298,27 @@ def test_cli_refuses_an_unwritable_folder(tmp_path):
 def test_cli_refuses_repro_dir_in_class_mode(tmp_path):
     done = rnn_grade(str(ROOT / "reference"), "--out", str(tmp_path / "out"), "--repro-dir", str(tmp_path / "r"))
     assert done.returncode == 2 and "DIR/<id>/repro/" in done.stderr
+
+
+def test_the_command_line_writes_the_scripts_of_its_grade(checks, tanh_example, tmp_path, monkeypatch):
+    """Wiring: rnn-grade SUB --repro-dir DIR writes DIR/<check>.py for a result that carries an example."""
+    from checks.engine import cli
+
+    grade = failing_grade(checks, tanh_example)
+    monkeypatch.setattr(cli, "grade_submission", lambda *args, **kwargs: grade)
+    assert cli.main([str(ROOT / "reference"), "--repro-dir", str(tmp_path / "repro"), "--quiet"]) == 1
+    written = tmp_path / "repro" / "step_backward_uses_one_minus_h_squared.py"
+    assert grade.results[0].repro_path == str(written) and written.read_text().startswith(MARKER)
+
+
+def test_class_grading_writes_the_scripts_under_each_submission(checks, tanh_example, tmp_path, monkeypatch):
+    from checks.engine import batch
+    from checks.engine.cli import build_parser
+    from checks.engine.options import resolve
+
+    settings = resolve(build_parser().parse_args([str(ROOT / "reference"), "--out", str(tmp_path / "out")]))
+    monkeypatch.setattr(batch, "grade_entry", lambda entry, settings: failing_grade(checks, tanh_example))
+    entry = settings.entries[0]
+    (tmp_path / "out").mkdir()
+    batch.grading_process(entry, "stamp", settings, tmp_path / "out")
+    assert (tmp_path / "out" / entry.id / "repro" / "step_backward_uses_one_minus_h_squared.py").is_file()
