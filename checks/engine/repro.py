@@ -25,7 +25,6 @@ tolerance (``checks.gradcheck``): a forward whose rounding is too coarse for fin
 from __future__ import annotations
 
 import base64
-import copy
 import inspect
 import os
 import textwrap
@@ -47,6 +46,10 @@ TIME_LIMIT = 60  # seconds per call before the script calls it a hang
 LITERAL_LIMIT = 24  # arrays with at most this many entries are written as literals
 NEAR = 1e-5  # a call whose arguments all lie this close to an earlier call's repeats it (finite differences)
 CACHE = "CACHE"  # in an expected result: the submission's cache, kept for later calls, not compared
+
+
+# The results of the functions whose results RETURNS does not list (validated in checks.engine.contract).
+OTHER_OUTPUTS = {"clip_grad_norm": ["clipped", "total_norm"], "rnn_classifier_loss": ["loss", "grads"]}
 
 
 class NotReproducible(Exception):
@@ -74,7 +77,8 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
                            sizes=sizes_sentence(example.arguments))
     return "\n".join([
         header, RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
-                       fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL)),
+                       fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL),
+                       parameters=table({call.function: parameter_names(reference, call.function) for call in calls})),
         "# -- the failing example's inputs, and the reference's results " + "-" * 30,
         *names.definitions, "",
         "# Each step: (function, arguments, the reference's result on them).",
@@ -290,6 +294,11 @@ def expected_literal(function: str, result: Any, names: Names, call_number: int)
 def output_names() -> str:
     """{function: [its results' names]} as Python source, from the contract's RETURNS table."""
     names = {function: [spec.split(":")[0] for spec in specs] for function, specs in RETURNS.items()}
+    return table(names | OTHER_OUTPUTS)
+
+
+def table(names: dict[str, list[str]]) -> str:
+    """{function: [names]} as Python source, one function a line."""
     return "{\n" + "".join(f"    {function!r}: {labels!r},\n" for function, labels in names.items()) + "}"
 
 
@@ -531,14 +540,7 @@ def run_step(module, number, function, arguments, results, submission):
 
 OUTPUTS = {outputs}  # the names of each function's results
 
-PARAMETERS = {{
-    "rnn_step_forward": ("x", "prev_h", "Wx", "Wh", "b"), "rnn_step_backward": ("dnext_h", "cache"),
-    "rnn_forward": ("x", "h0", "Wx", "Wh", "b"), "rnn_backward": ("dh", "cache"),
-    "rnn_backward_truncated": ("dh", "cache", "window"), "clip_grad_norm": ("grads", "max_norm"),
-    "birnn_forward": ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b"),
-    "birnn_backward": ("dh", "cache"), "rnn_classifier_loss": ("x", "y", "h0", "Wx", "Wh", "b", "W2", "b2"),
-    "tbptt_batches": ("series", "batch_size", "window"),
-}}
+PARAMETERS = {parameters}  # the names of each function's arguments
 
 
 def main(argv):
