@@ -27,6 +27,7 @@ from __future__ import annotations
 import base64
 import inspect
 import os
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -76,9 +77,7 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
     header = HEADER.format(marker=MARKER, name=check.name, group=check.group, description=check.description,
                            sizes=sizes_sentence(example.arguments))
     return "\n".join([
-        header, RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
-                       fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL),
-                       parameters=table({call.function: parameter_names(reference, call.function) for call in calls})),
+        header, runtime(reference, calls, time_limit),
         "# -- the failing example's inputs, and the reference's results " + "-" * 30,
         *names.definitions, "",
         "# Each step: (function, arguments, the reference's result on them).",
@@ -87,6 +86,13 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
         f"FINITE_DIFFERENCES = {finite_differences!r}", "",
         "if __name__ == \"__main__\":", "    sys.exit(main(sys.argv[1:]))", "",
     ])
+
+
+def runtime(reference: Any, calls: Sequence[Call], time_limit: int) -> str:
+    """The script's fixed code, with the grader's tolerances and the names of the functions' arguments and results."""
+    parameters = {call.function: parameter_names(reference, call.function) for call in calls}
+    return RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
+                          fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL), parameters=table(parameters))
 
 
 class ReproFolderError(Exception):
@@ -119,6 +125,10 @@ def script_or_nothing(result: CheckResult) -> str:
     try:
         return script_for(result.check, result.example)
     except (NotReproducible, ImportError):  # ImportError: no reference (a student's self-check)
+        return ""
+    except Exception as error:  # noqa: BLE001 - a fault here must not cost the grade; the staff is told
+        print(f"rnn-grade: note: no reproduction script for {result.check.name}: {type(error).__name__}: {error}",
+              file=sys.stderr)
         return ""
 
 
@@ -504,8 +514,8 @@ def finite_difference_problems(module, forward, backward, results):
             difference = (plus - minus) / (2 * FD_EPS)
             if abs(difference - backprop) > FD_RTOL * (abs(difference) + abs(backprop)) + \
                     FD_ATOL * (1 + max(plus_size, minus_size)):
-                problems.append(f"{{labels[i]}}: along a random ±1 direction v, <{{labels[i]}}, v> = {{backprop!r}} but "
-                                f"finite differences of your own {{function}} give {{difference!r}}")
+                problems.append(f"{{labels[i]}}: along a random ±1 direction v, <{{labels[i]}}, v> = "
+                                f"{{backprop!r}} but finite differences of your own {{function}} give {{difference!r}}")
                 break
     return problems
 
@@ -570,7 +580,8 @@ def main(argv):
         failed += bool(problems)
     for forward, backward in FINITE_DIFFERENCES:
         problems = finite_difference_problems(module, forward, backward, results)
-        print(f"finite differences of your step {{forward + 1}}: {{'WRONG' if problems else 'agree with your gradients'}}")
+        verdict = "WRONG" if problems else "agree with your gradients"
+        print(f"finite differences of your step {{forward + 1}}: {{verdict}}")
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
