@@ -165,7 +165,7 @@ OPTIONS: tuple[Option, ...] = (
            "run on their own); the total is out of those checks", action="store_true", default=False),
     Option("--repro-dir", "repro_dir", "write DIR/<check>.py for each failing check: a script that needs only "
            "Python and numpy, reproduces the failure (python DIR/<check>.py SUBMISSION exits 1), and exits 0 on a "
-           "correct submission (grading a class, --out DIR gets DIR/<id>/repro/ instead)", type=Path,
+           "correct submission (grading a class, each submission gets OUT/<id>/repro/ instead)", type=Path,
            metavar="DIR", front_ends=CLI_ONLY),
     # -- class grading (issue 8, part 1) --
     Option("--file", "file_name", "in a class folder, grade each student folder through its file NAME "
