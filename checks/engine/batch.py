@@ -38,12 +38,14 @@ from checks.engine.fingerprint import fingerprint
 from checks.engine.options import GradingSettings, UsageError
 from checks.engine.progress import ProgressBar
 from checks.engine.report import GITHUB, paths_beside, write_reports, write_results
+from checks.engine.repro import attach_scripts
 from checks.engine.runner import CheckResult, Grade, grade_submission, unimportable_result
 from checks.engine.summary import Row, class_table, row_of, write_summaries
 from checks.registry import bound_profile
 
 GRADED, IMPORT_ERROR, TIMEOUT, GRADER_ERROR = "graded", "import-error", "timeout", "grader-error"
 RESULTS = "results.json"
+REPRO = "repro"  # OUT/<id>/repro/<check>.py: the reproduction scripts of its failing checks
 MARKER = ".rnn-grade-output"  # marks a folder as ours: only such a folder is ever written into
 MARKER_TEXT = "This folder is written by rnn-grade --out; re-running it there skips what is unchanged.\n"
 GRADER_FAILED = ("This submission could not be graded because of a fault in the grader, not in your code; "
@@ -168,6 +170,7 @@ def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Pa
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
     try:
         grade = grade_entry(entry, settings)
+        attach_scripts(grade, out / entry.id / REPRO)
         write_submission_reports(grade, out / entry.id, class_extra_data(grade, stamp), settings.formats)
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED[0])

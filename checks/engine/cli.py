@@ -23,6 +23,7 @@ from checks.engine.progress import CheckProgress
 from checks.engine.report import (
     instructor_notes, quoting_submissions, screen_of, terminal_summary, total_line, write_reports,
 )
+from checks.engine.repro import ReproFolderError, attach_scripts
 from checks.engine.runner import Grade, grade_submission
 from checks.engine import gradescope_bundle, student_package
 
@@ -109,6 +110,11 @@ def run(argv: Sequence[str] | None) -> int:
         )
     finally:
         progress.close()
+    try:
+        attach_scripts(grade, settings.repro_dir)
+    except ReproFolderError as problem:
+        save(grade, settings)
+        raise UsageError(str(problem)) from None
     # First: the files a platform needs must not depend on a working terminal.
     save(grade, settings)
     with quoting_submissions(settings.formats):

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from checks.engine.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.repro import ReproFolderError, prepare_folder
 from checks.engine.report import FORMATS
 from checks.engine.sandbox import find_package
 from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
@@ -166,6 +167,10 @@ OPTIONS: tuple[Option, ...] = (
     # self-check (issue 8, item 5): what a student can run without the reference solution
     Option("--self-check", "self_check", "run only the checks that need no reference solution (what students can "
            "run on their own); the total is out of those checks", action="store_true", default=False),
+    Option("--repro-dir", "repro_dir", "write DIR/<check>.py for each failing check: a script that needs only "
+           "Python and numpy, reproduces the failure (python DIR/<check>.py SUBMISSION exits 1), and exits 0 on a "
+           "correct submission (grading a class, each submission gets OUT/<id>/repro/ instead)", type=Path,
+           metavar="DIR", front_ends=CLI_ONLY),
     # -- class grading (issue 8, part 1) --
     Option("--file", "file_name", "in a class folder, grade each student folder through its file NAME "
            f"(default: its only .py file, else {DEFAULT_FILE})", metavar="NAME"),
@@ -215,6 +220,7 @@ class GradingSettings:
     jobs: int | None = None  # None: the cores available
     force: bool = False
     verbose: bool = False  # the terminal shows every failing check's feedback in full (rnn-grade only)
+    repro_dir: Path | None = None  # --repro-dir: one reproduction script per failing check (checks.engine.repro)
 
 
 def resolve(
@@ -246,12 +252,13 @@ def resolve(
     checks = resolve_checks(values["checks_dirs"], assignment_table(values["points"], values["assignment"]),
                             values["builtin"], profile)
     checks, left_out = self_check(checks) if values["self_check"] else (require_reference(checks), [])
+    repro_dir = repro_folder(values["repro_dir"], class_mode, checks)
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
     return GradingSettings(tuple(entry.path for entry in entries), tuple(checks), profile, values["seed"],
                            worker_options, results, values["deadline"], values["quiet"], tuple(left_out), formats,
                            report_files, entries, class_mode, values["out"], values["jobs"], values["force"],
-                           verbose=values["verbose"])
+                           verbose=values["verbose"], repro_dir=repro_dir)
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -321,6 +328,19 @@ def class_report_paths(values: dict[str, Any]) -> dict[str, Path]:
         raise UsageError(f"{given[0]} is for one submission; grading several, --out DIR gets each submission's "
                          "reports beside its DIR/<id>/results.json")
     return {}
+
+
+def repro_folder(folder: Path | None, class_mode: bool, checks: Sequence[Check]) -> Path | None:
+    """--repro-dir, created and checked now (writable, no foreign <check>.py), not after grading."""
+    if folder is None:
+        return None
+    if class_mode:
+        raise UsageError("--repro-dir is for one submission; grading several, --out DIR gets each submission's "
+                         "scripts in DIR/<id>/repro/")
+    try:
+        return prepare_folder(folder, (check.name for check in checks))
+    except ReproFolderError as problem:
+        raise UsageError(str(problem)) from None
 
 
 def resolve_profile(given: str | None) -> str:
