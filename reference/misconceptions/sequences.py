@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.rnn import rnn_step_backward, rnn_step_forward
+from reference.rnn import rnn_backward, rnn_step_backward, rnn_step_forward
 
 
 def backward_without_recurrent_carry(dh, cache):
@@ -125,7 +125,24 @@ def forward_in_single_precision(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, step_caches)
 
 
-MODELS = [
+def truncated_by_windows(dh, cache, window):
+    """Truncated BPTT as rnn_backward on each window (the CS231n way): a mistake in rnn_backward shows here too."""
+    x, h0, Wx, Wh, step_caches = cache
+    T = x.shape[1]
+    dx, dh0 = np.zeros(x.shape), np.zeros(h0.shape)
+    sums = [np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(Wh.shape[0])]
+    for start in range(0, T, window):
+        stop = min(start + window, T)
+        entering = h0 if start == 0 else step_caches[start - 1][4]
+        window_cache = (x[:, start:stop], entering, Wx, Wh, step_caches[start:stop])
+        dx[:, start:stop], dh_enter, *grads = rnn_backward(dh[:, start:stop], window_cache)
+        sums = [total + grad for total, grad in zip(sums, grads)]
+        if start == 0:
+            dh0 = dh_enter
+    return dx, dh0, *sums
+
+
+BACKWARD_MODELS = [
     ("no-recurrent-carry", "each step gets only dh[:, t]",
      "your {outputs} {equal} what you get when the gradient from step t+1 is not added into step t",
      {"rnn_backward": backward_without_recurrent_carry}),
@@ -145,6 +162,13 @@ MODELS = [
      "your {outputs} {equal} what you get when np.squeeze(dh[:, t]) drops an axis of length 1 "
      "(N = 1 or H = 1); index or reshape instead of squeezing",
      {"rnn_backward": backward_squeezing_upstream}),
+]
+
+# Each mistake in rnn_backward also as a student who builds truncated BPTT from rnn_backward has it.
+MODELS = [
+    *BACKWARD_MODELS,
+    *[(id, variant + ", truncated BPTT by windows", explanation, {**replaces, "rnn_backward_truncated": truncated_by_windows})
+      for id, variant, explanation, replaces in BACKWARD_MODELS],
     ("ignores-h0", "rnn_forward starts from zeros",
      "your {outputs} {equal} what you get when the forward pass starts from zeros instead of h0",
      {"rnn_forward": forward_from_zeros}),

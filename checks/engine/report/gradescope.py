@@ -86,7 +86,8 @@ def _test(result: CheckResult, text_limit: int) -> dict:
         "tags": [check.group],
         "visibility": check.visibility,
         "extra_data": {"check": check.name, "status": result.status,
-                       **({"grader_error": result.grader_error} if result.grader_error else {})},
+                       **({"grader_error": result.grader_error} if result.grader_error else {}),
+                       **({"misconception": result.misconception} if result.misconception else {})},
     }
 
 
