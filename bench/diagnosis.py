@@ -22,7 +22,7 @@ from checks.engine.contract import Submission
 from checks.engine.counterexample import Counterexample, record_example
 from checks.engine.diagnosis import diagnose
 from checks.registry import load_checks
-from tests.diagnosis_examples import failing_arguments
+from tests.diagnosis_examples import failing_arguments  # run from the repository root (PYTHONPATH=.)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"

@@ -218,9 +218,12 @@ def wrong_entries(example: Example) -> Iterator[tuple[str, float]]:
         due = as_array(example.expected[i][1].get(name)) if name != "raised" else None
         if got is None or due is None or got.shape != due.shape:
             continue
-        error = np.abs(got - due) / np.maximum(np.abs(due), 1e-12)
-        for index in zip(*np.nonzero(~np.isclose(got, due, rtol=RELATIVE_TOLERANCE, atol=0.0))):
-            where = f"[{', '.join(str(int(k)) for k in index)}]" if index else ""
+        with np.errstate(invalid="ignore"):
+            error = np.abs(got - due) / np.maximum(np.abs(due), 1e-12)
+        wrong = ~np.isclose(got, due, rtol=RELATIVE_TOLERANCE, atol=0.0, equal_nan=True)
+        for index in np.argwhere(wrong) if got.ndim else ([()] if wrong else []):
+            index = tuple(int(k) for k in index)
+            where = f"[{', '.join(map(str, index))}]" if index else ""
             yield f"{name}{where}", float(error[index]) if np.isfinite(error[index]) else float("inf")
 
 
