@@ -20,7 +20,7 @@ import reference
 from checks.engine.contract import RETURNS
 from checks.engine.counterexample import Counterexample
 from checks.engine.protocol import Handle
-from checks.engine.trace import Call, Trace, replay
+from checks.engine.trace import CacheRef, Call, Trace, replay
 from reference.misconceptions import LIBRARY, SEEN_IN_CALLS, Misconception
 
 # Tight: correct implementations written differently agree far better than this; a real mistake
@@ -157,10 +157,16 @@ class Example:
 
     def fits(self, model: Misconception) -> bool:
         wrong = self.wrong
-        if not wrong or not {self.trace.calls[i].function for i, _ in wrong} <= model.affects:
+        if not wrong or not all(self.can_change(model, i) for i, _ in wrong):
             return False
         outcomes = replayed_outcomes(self.trace, model.functions)
         return agree_at(wrong, self.student, outcomes) and differ_at(wrong, outcomes, self.expected)
+
+
+    def can_change(self, model: Misconception, call: int) -> bool:
+        """The model changes this call's function, or the function that made a cache it is given."""
+        made_by = [self.trace.calls[arg.call].function for arg in self.trace.calls[call].args if isinstance(arg, CacheRef)]
+        return bool({self.trace.calls[call].function, *made_by} & model.affects)
 
 
 REFERENCE = {name: getattr(reference, name) for name in reference.__all__}
