@@ -12,7 +12,9 @@ runner's CheckResult.example). bench/diagnosis.py measures the figures on the wh
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
@@ -21,7 +23,8 @@ import reference
 from checks.engine.contract import Submission
 from checks.engine.counterexample import Counterexample, record_example
 from checks.engine.diagnosis import diagnose, same
-from checks.engine.runner import CheckResult, with_diagnosis
+from checks.engine.report import gradescope, junit
+from checks.engine.runner import CheckResult, Grade, with_diagnosis
 from checks.registry import load_checks
 from checks.strategies import Dims, rnn_problem_from_seed
 from reference.misconceptions import IDS, LIBRARY
@@ -215,6 +218,16 @@ def test_nothing_is_named_without_a_second_example(found):
         sub.close()
     assert result.misconception == "weights-overwritten-not-summed"
     assert result.misconception_explanation.startswith("your dWh equals what you get when dWh is assigned")
+
+
+def test_results_json_and_junit_carry_the_id(checks):
+    named = CheckResult(checks[0], 0.0, "wrong", misconception="no-recurrent-carry")
+    grade = Grade(Path("student.py"), "default", 0, results=[named, CheckResult(checks[1], 0.0, "wrong")])
+    tests = json.loads(gradescope.render(grade))["tests"]
+    assert tests[0]["extra_data"]["misconception"] == "no-recurrent-carry"
+    assert "misconception" not in tests[1]["extra_data"]
+    case = ElementTree.fromstring(junit.render(grade)).find(".//testcase")
+    assert {p.get("name"): p.get("value") for p in case.iter("property")}["misconception"] == "no-recurrent-carry"
 
 
 def test_runner_leaves_a_result_without_example_alone(checks):

@@ -12,7 +12,8 @@ def scaled_copies(grads, scale) -> dict:
     clipped = {}
     for name, g in grads.items():
         new_g = np.array(g, dtype=np.float64)
-        new_g *= scale(new_g) if callable(scale) else scale
+        with np.errstate(invalid="ignore"):  # inf · 0 = NaN is the mistake clip-always-rescales makes
+            new_g *= scale(new_g) if callable(scale) else scale
         clipped[name] = new_g
     return clipped
 

@@ -52,7 +52,8 @@ def step_backward_relu(dnext_h, cache):
 
 def step_forward_sigmoid(x, prev_h, Wx, Wh, b):
     a = x @ Wx + prev_h @ Wh + b
-    next_h = 1 / (1 + np.exp(-a))  # mistake: the logistic sigmoid in place of tanh
+    with np.errstate(over="ignore"):
+        next_h = 1 / (1 + np.exp(-a))  # mistake: the logistic sigmoid in place of tanh
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
