@@ -2,7 +2,7 @@
 
 A stand-in for ``CheckResult.example`` (made by the runner's search for simple values): the
 check's explicit examples first, then a few of its own draws, without shrinking; the first two
-different failing ones become a Counterexample (``record_example`` notes their calls).
+different failing ones are kept (``record_example`` notes their calls).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 
 from checks.engine.contract import Submission
-from checks.engine.counterexample import Counterexample, record_example
+from checks.engine.counterexample import record_example
 from checks.registry import Check
 
 
@@ -35,12 +35,3 @@ def failing_arguments(check: Check, sub: Submission, count: int = 2, draws: int 
     quiet(given(**strategies)(lambda **arguments: note(arguments)))()
     return found
 
-
-def failing_counterexample(check: Check, sub: Submission, draws: int = 12) -> Counterexample | None:
-    """A Counterexample of two failing examples of ``check`` (``second`` None if only one was found)."""
-    arguments = failing_arguments(check, sub, 2, draws)
-    if not arguments:
-        return None
-    trace, error = record_example(check, sub, arguments[0])
-    second = record_example(check, sub, arguments[1])[0] if len(arguments) > 1 else None
-    return Counterexample(arguments[0], trace, str(error), second=second)
