@@ -76,7 +76,9 @@ def named_outputs(function: str, value: Any) -> dict[str, Any]:
 
 def student_outcome(call: Call) -> Outcome:
     if call.raised is not None:
-        return call.raised.split(":")[0].strip() or "Exception", {}
+        # "rnn_backward raised ValueError: operands could not be broadcast ...": the type is the word before ":"
+        words = call.raised.split(":")[0].split()
+        return (words[-1] if words else "Exception"), {}
     return None, named_outputs(call.function, call.result)
 
 
