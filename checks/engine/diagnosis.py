@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Iterator
 
 import numpy as np
@@ -153,8 +154,9 @@ class Example:
     def of(cls, trace: Trace) -> "Example":
         return cls(trace, [student_outcome(call) for call in trace.calls], replayed_outcomes(trace, REFERENCE))
 
-    @property
+    @cached_property
     def wrong(self) -> list[tuple[int, str]]:
+        """(call, output) where the student differs from the reference."""
         return differences(self.student, self.expected)
 
     def fits(self, model: Misconception) -> bool:
@@ -163,7 +165,6 @@ class Example:
             return False
         outcomes = replayed_outcomes(self.trace, model.functions)
         return agree_at(wrong, self.student, outcomes) and differ_at(wrong, outcomes, self.expected)
-
 
     def can_change(self, model: Misconception, call: int) -> bool:
         """The model changes this call's function, or the function that made a cache it is given."""
@@ -189,7 +190,7 @@ def diagnose(example: Counterexample) -> Diagnosis | None:
     if not all(e.wrong for e in examples):
         return None
     fitting = [model for model in LIBRARY if all(e.fits(model) for e in examples)]
-    if fitting and len({model.id for model in fitting}) == 1:  # two different mistakes fit: name neither
+    if fitting and len({model.id for model in fitting}) == 1:  # when two different mistakes fit, name neither
         outputs = wrong_outputs(examples[0])
         return Diagnosis(fitting[0].id, fitting[0].explanation.format(outputs=listed(outputs),
                                                                       equal=agreeing(outputs, "equals", "equal")),
