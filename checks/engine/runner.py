@@ -19,6 +19,7 @@ import hypothesis
 
 from checks.engine.confinement import Confinement
 from checks.engine.counterexample import Counterexample
+from checks.engine.diagnosis import diagnose
 from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
@@ -110,8 +111,19 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckR
     sub.take_output()  # start this check's output segment
     sub.allow_unit_axes = check.policy.charges_shape_once
     score, message, grader_error = _score(check, sub, seed)
-    return CheckResult(check, score, shorten(message, MESSAGE_LIMIT), sub.take_output(),
-                       time.perf_counter() - started, grader_error)
+    result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), sub.take_output(),
+                         time.perf_counter() - started, grader_error)
+    return with_diagnosis(result)
+
+
+def with_diagnosis(result: CheckResult) -> CheckResult:
+    """Fill the misconception fields of a failing check that has its example (else leave it as it is)."""
+    if result.passed or result.example is None:
+        return result
+    found = diagnose(result.example)
+    if found is not None:
+        result.misconception, result.misconception_explanation = found.misconception, found.explanation
+    return result
 
 
 def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None]:

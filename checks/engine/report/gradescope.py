@@ -89,7 +89,8 @@ def _test(result: CheckResult, submission: str, text_limit: int, self_check: boo
         "visibility": check.visibility,
         "extra_data": {"check": check.name, "status": result.status,
                        **({"consequence_of": result.consequence_of} if result.consequence_of else {}),
-                       **({"grader_error": result.grader_error} if result.grader_error else {})},
+                       **({"grader_error": result.grader_error} if result.grader_error else {}),
+                       **({"misconception": result.misconception} if result.misconception else {})},
     }
 
 

@@ -56,7 +56,8 @@ def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
     case = element("testcase", classname=f"{submission_id(grade)}.{check.group}", name=check.name,
                    file=grade.submission.name, time=seconds(result.seconds))
     properties = ElementTree.SubElement(case, "properties")
-    for name, value in (("score", round(result.score, 4)), ("max_score", round(check.points, 4))):
+    named = (("misconception", result.misconception),) if result.misconception else ()
+    for name, value in (("score", round(result.score, 4)), ("max_score", round(check.points, 4)), *named):
         ElementTree.SubElement(properties, "property", xml_attributes(name=name, value=value))
     if result.status != "passed":
         kind = "error" if result.status == "error" else "failure"

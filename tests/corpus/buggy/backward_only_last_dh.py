@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "backward"
 AFFECTED = ("rnn_backward", "rnn_backward_truncated", "birnn_backward")
+MISCONCEPTION = "upstream-only-last-step"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "bidirectional"
 AFFECTED = ("birnn_backward",)
+MISCONCEPTION = "birnn-dh-not-flipped"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "bidirectional"
 AFFECTED = ("birnn_forward", "birnn_backward")
+MISCONCEPTION = "birnn-shared-parameters"
 
 
 class _StepTape:

@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "bidirectional"
 AFFECTED = ("birnn_forward",)
+MISCONCEPTION = "birnn-not-rereversed"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

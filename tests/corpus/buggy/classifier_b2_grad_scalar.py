@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "classifier"
 AFFECTED = ("rnn_classifier_loss",)
+MISCONCEPTION = "scalar-where-array-due"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

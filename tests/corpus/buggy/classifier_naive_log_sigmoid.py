@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "classifier"
 AFFECTED = ("rnn_classifier_loss",)
+MISCONCEPTION = "unstable-cross-entropy"
 
 
 class _StepTape:

@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "classifier"
 AFFECTED = ("rnn_classifier_loss",)
+MISCONCEPTION = "classifier-sum-not-mean"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "hygiene"
 AFFECTED = ("clip_grad_norm",)
+MISCONCEPTION = "mutates-input"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

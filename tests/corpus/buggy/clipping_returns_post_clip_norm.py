@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "clipping"
 AFFECTED = ("clip_grad_norm",)
+MISCONCEPTION = "clip-returns-clipped-norm"
 
 
 class _StepTape:

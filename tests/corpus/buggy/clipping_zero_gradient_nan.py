@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "clipping"
 AFFECTED = ("clip_grad_norm",)
+MISCONCEPTION = "clip-zero-norm-division"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

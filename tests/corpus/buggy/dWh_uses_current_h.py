@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "backward"
 AFFECTED = ("rnn_backward", "rnn_backward_truncated", "birnn_backward", "rnn_classifier_loss")
+MISCONCEPTION = "wrong-state-in-dWh"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

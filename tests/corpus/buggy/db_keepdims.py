@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "hygiene"
 AFFECTED = ("rnn_step_backward",)
+MISCONCEPTION = "shape-keepdims"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

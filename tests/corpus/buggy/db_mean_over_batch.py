@@ -15,6 +15,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "batch-mean-not-sum"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -15,6 +15,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "missing-transpose"
 
 
 class _StepTape:

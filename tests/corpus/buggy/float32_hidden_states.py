@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "hygiene"
 AFFECTED = ("rnn_forward", "birnn_forward", "rnn_classifier_loss")
+MISCONCEPTION = "single-precision-states"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

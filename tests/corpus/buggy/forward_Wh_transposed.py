@@ -19,6 +19,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "recurrent-weights-transposed"
 
 
 class _StepTape:

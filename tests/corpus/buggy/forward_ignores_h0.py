@@ -17,6 +17,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "ignores-h0"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

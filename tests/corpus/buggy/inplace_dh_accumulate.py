@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "hygiene"
 AFFECTED = ("rnn_backward", "rnn_backward_truncated", "birnn_backward")
+MISCONCEPTION = "mutates-input"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

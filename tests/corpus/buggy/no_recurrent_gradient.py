@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "backward"
 AFFECTED = ("rnn_backward", "birnn_backward", "rnn_classifier_loss")
+MISCONCEPTION = "no-recurrent-carry"
 
 
 class _StepTape:

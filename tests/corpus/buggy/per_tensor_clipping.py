@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "clipping"
 AFFECTED = ("clip_grad_norm",)
+MISCONCEPTION = "per-tensor-clipping"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

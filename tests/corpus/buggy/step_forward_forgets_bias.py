@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "forward"
 AFFECTED = ("rnn_step_forward", "rnn_step_backward")
+MISCONCEPTION = "bias-left-out"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "tanh"
 AFFECTED = ("rnn_step_backward",)
+MISCONCEPTION = "tanh-applied-twice"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

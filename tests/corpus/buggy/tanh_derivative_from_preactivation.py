@@ -16,6 +16,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "tanh-derivative-from-preactivation"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

@@ -14,6 +14,7 @@ AFFECTED = (
     "birnn_backward",
     "rnn_classifier_loss",
 )
+MISCONCEPTION = "tanh-derivative-parenthesis"
 
 
 class _StepTape:

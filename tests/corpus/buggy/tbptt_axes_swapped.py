@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "batching"
 AFFECTED = ("tbptt_batches",)
+MISCONCEPTION = "batches-axes-swapped"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

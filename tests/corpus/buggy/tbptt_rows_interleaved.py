@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "batching"
 AFFECTED = ("tbptt_batches",)
+MISCONCEPTION = "batches-interleaved"
 
 
 class _StepTape:

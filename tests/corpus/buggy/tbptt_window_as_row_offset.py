@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "batching"
 AFFECTED = ("tbptt_batches",)
+MISCONCEPTION = "batches-rows-offset-by-window"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):

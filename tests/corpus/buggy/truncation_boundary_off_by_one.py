@@ -10,6 +10,7 @@ import numpy as np
 
 BUG_GROUP = "truncated"
 AFFECTED = ("rnn_backward_truncated",)
+MISCONCEPTION = "truncation-window-misaligned"
 
 
 class _StepTape:

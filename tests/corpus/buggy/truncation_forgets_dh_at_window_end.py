@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "truncated"
 AFFECTED = ("rnn_backward_truncated",)
+MISCONCEPTION = "truncation-drops-dh-at-window-end"
 
 
 class _StepTape:

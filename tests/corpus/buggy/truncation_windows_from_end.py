@@ -9,6 +9,7 @@ import numpy as np
 
 BUG_GROUP = "truncated"
 AFFECTED = ("rnn_backward_truncated",)
+MISCONCEPTION = "truncation-window-misaligned"
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
