@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
-from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds
+from checks.gradcheck import assert_loss_gradients_match_finite_differences, probe_seeds
 from checks.registry import check
 from checks.strategies import classifier_problems
 from checks.verdicts import assert_all_close, assert_close
@@ -36,10 +36,7 @@ def classifier_inputs(p) -> dict:
 @given(p=classifier_problems(), seed=probe_seeds())
 def classifier_gradients_match_finite_differences(sub, p, seed):
     """Every gradient of rnn_classifier_loss equals central differences of your own loss."""
-    _, grads = sub.rnn_classifier_loss(*p)
-    assert_gradients_match_finite_differences(
-        sub.evaluator("rnn_classifier_loss"), classifier_inputs(p), {name: grads[name] for name in PARAMETERS},
-        lambda loss: (loss, abs(loss)), seed)
+    assert_loss_gradients_match_finite_differences(sub, "rnn_classifier_loss", classifier_inputs(p), PARAMETERS, seed)
 
 
 @check(group="classifier", points=4, needs=NEEDS, reference=True)

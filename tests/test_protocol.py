@@ -344,3 +344,34 @@ def test_any_bytes_either_decode_or_are_a_protocol_error_or_end_of_file(header, 
             read_message(stream)
         except (ProtocolError, EOFError):
             pass
+
+
+def test_a_batch_runs_forward_backward_and_perturbed_forwards_in_one_round_trip_and_notes_each_call():
+    """Submission.batch: each call validated as alone, the cache passed by CacheOf, every call in the trace."""
+    from pathlib import Path
+
+    import reference
+    from checks.engine.contract import CacheOf, Submission
+    from checks.engine.trace import CacheRef, replay
+
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    p = rnn_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=5)
+    args = (p.x, p.h0, p.Wx, p.Wh, p.b)
+    sub = Submission(Path(__file__).resolve().parent.parent / "reference")
+    try:
+        before = sub.stats.calls
+        with sub.recording() as trace:
+            (h, _), grads, (h_plus, _) = sub.batch([("rnn_forward", args), ("rnn_backward", (p.dh, CacheOf(0))),
+                                                    ("rnn_forward", (p.x + 1e-3, *args[1:]))])
+        assert sub.stats.calls == before + 1
+    finally:
+        sub.close()
+    expected_h, cache = reference.rnn_forward(*args)
+    np.testing.assert_allclose(h, expected_h)
+    for got, expected in zip(grads, reference.rnn_backward(p.dh, cache)):
+        np.testing.assert_allclose(got, expected)
+    np.testing.assert_allclose(h_plus, reference.rnn_forward(p.x + 1e-3, *args[1:])[0])
+    assert [c.function for c in trace.calls] == ["rnn_forward", "rnn_backward", "rnn_forward"]
+    assert trace.calls[1].args[1] == CacheRef(0, 1)
+    assert all(error is None for _, _, error in replay(trace, lambda name: getattr(reference, name)))

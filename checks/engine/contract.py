@@ -20,7 +20,7 @@ import numpy as np
 from checks.engine.confinement import Confinement
 from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
-from checks.engine.trace import Trace
+from checks.engine.trace import CacheRef, Trace
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
 CONTRACT_FUNCTIONS = (
@@ -117,6 +117,13 @@ class NotImplementedInSubmission(BaseException):
 
 class SubmissionRaised(Exception):
     """The submission's function raised an exception (shrunk by Hypothesis like any failure)."""
+
+
+@dataclass(frozen=True)
+class CacheOf:
+    """In ``Submission.batch``: the cache returned by the batch's call number ``call`` (0-based)."""
+
+    call: int
 
 
 @dataclass(frozen=True)
@@ -252,6 +259,47 @@ class Submission:
         names = ARGUMENTS[function]
         return lambda calls: self.outputs_of_many(function, [tuple(c[n] for n in names) for c in calls])
 
+    def batch(self, calls: Sequence[tuple[str, tuple]]) -> list:
+        """Several calls of one example in one round trip; each result validated as if called alone.
+
+        - calls: (function, arguments) pairs, run in order; an argument ``CacheOf(k)`` is the cache
+          call k returned (a forward of ``RETURNS`` or ``rnn_classifier_loss`` only).
+
+        Returns the validated results, as the methods of the same name return them. The first call
+        that raises, is not implemented or returns an invalid value raises as that method would;
+        later calls are not run (or their results not looked at).
+        """
+        for function, _ in calls:
+            if function not in self.functions:
+                raise NotImplementedInSubmission(f"not implemented: {function}")
+        kept = {arg.call for _, args in calls for arg in args if isinstance(arg, CacheOf)}
+        message = {"op": "batch", "calls": [batch_request(function, args, k in kept)
+                                            for k, (function, args) in enumerate(calls)]}
+        if self.trace is not None:  # what the trace notes: CacheOf(k) as a CacheRef to call k
+            first = len(self.trace.calls)
+            message["noted_args"] = [noted_arguments(args, first, calls) for _, args in calls]
+        answers = self._send(message, downstream(calls)).get("answers")
+        if type(answers) is not list or not 1 <= len(answers) <= len(calls) or \
+                not all(type(reply) is dict for reply in answers):
+            raise ContractViolation(f"the worker answered a batch of {len(calls)} calls incorrectly")
+        results: list = []
+        for (function, args), reply in zip(calls, answers):
+            if "not_implemented" in reply:
+                raise NotImplementedInSubmission(f"not implemented: {function}")
+            if "raised" in reply:
+                raise SubmissionRaised(str(reply["raised"]))
+            results.append(self._validated(function, reply.get("value"), args, calls))
+        if len(results) < len(calls):
+            raise ContractViolation(f"the worker stopped after {len(results)} of {len(calls)} calls")
+        return results
+
+    def _validated(self, function: str, value: Any, args: tuple, calls: Sequence[tuple[str, tuple]]) -> Any:
+        """``value`` validated as the method ``function`` validates it (a backward's sizes are its cache's)."""
+        if function == "rnn_classifier_loss":
+            return validate_classifier(value, args)
+        made_by = next((calls[arg.call][1] for arg in args if isinstance(arg, CacheOf)), args)
+        return validate_returns(function, value, sizes_of(made_by[0], made_by[1]), self.allow_unit_axes)
+
     def arguments_after(self, function: str, args: tuple) -> list:
         """Call ``function`` and return its arguments as they are afterwards (caches as None).
 
@@ -294,9 +342,17 @@ class Submission:
             return []
         if message["op"] == "map":
             return [self.trace.start(message["fn"], tuple(args)) for args in message["args_list"]]
+        if message["op"] == "batch":
+            noted = message.pop("noted_args")  # the grader's own, not sent
+            return [self.trace.start(call["fn"], args) for call, args in zip(message["calls"], noted)]
         return [self.trace.start(message["fn"], tuple(message["args"]))]
 
     def _noted(self, calls: list, answer: dict) -> None:
+        if "answers" in answer:  # a batch: one answer per call run, in order
+            replies = answer["answers"] if type(answer["answers"]) is list else []
+            for call, reply in zip(calls, replies):
+                self.trace.finish(call, reply if type(reply) is dict else {})
+            return
         if len(calls) == 1:
             self.trace.finish(calls[0], answer)
         elif calls:
@@ -304,6 +360,26 @@ class Submission:
             values = values if type(values) is list and len(values) == len(calls) else [None] * len(calls)
             for call, value in zip(calls, values):
                 self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
+
+
+def batch_request(function: str, args: tuple, keep_cache: bool) -> dict:
+    """One call of a "batch" request: ``CacheOf`` arguments travel as [position, call] pairs."""
+    cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
+    return {"fn": function, "args": [None if isinstance(a, CacheOf) else a for a in args], "cache_at": cache_at,
+            "keep_cache": keep_cache, "caches_of": [[i, a.call] for i, a in enumerate(args) if isinstance(a, CacheOf)]}
+
+
+def noted_arguments(args: tuple, first: int, calls: Sequence[tuple[str, tuple]]) -> tuple:
+    """The arguments as a trace notes them: ``CacheOf(k)`` of a batch whose first call is the
+    trace's call ``first`` is ``CacheRef(first + k, position of call k's cache)``."""
+    return tuple(CacheRef(first + a.call, RETURNS[calls[a.call][0]].index("cache")) if isinstance(a, CacheOf)
+                 else a for a in args)
+
+
+def downstream(calls: Sequence[tuple[str, tuple]]) -> str:
+    """The function a batch is about, named if it hangs: the first that uses an earlier call's cache
+    (the backward of forward, backward, perturbed forwards), else the first."""
+    return next((function for function, args in calls if any(isinstance(a, CacheOf) for a in args)), calls[0][0])
 
 
 def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:

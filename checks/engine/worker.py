@@ -14,11 +14,19 @@ Requests (decoded dicts) and their answers:
 
     {"op": "call", "fn", "args", "cache_at"}    -> {"value": ...} | {"raised": ...} | {"not_implemented": fn}
     {"op": "map",  "fn", "args_list", "cache_at"} -> {"values": [...]} | {"raised": ...} | ...
+    {"op": "batch", "calls": [{"fn", "args", "cache_at", "keep_cache", "caches_of"}, ...]}
+                                                -> {"answers": [one "call" answer per call run]}
 
 ``cache_at`` names the position of the cache in a forward function's returned tuple. On "call" the
 cache stays here and a ``Handle`` goes back; on "map" (many perturbed forwards for finite
 differences) it is dropped. A handle passed back as an argument is consumed: a cache is used by
 exactly one backward call, so code that pops from its cache is graded fairly.
+
+"batch" runs several calls of one example in one round trip (a forward, the backward of its cache,
+perturbed forwards): each is answered exactly as the "call" of the same function would be, in
+order, stopping after the first that does not return a value. ``caches_of`` lists
+[argument position, earlier call number] pairs: that argument is the cache the earlier call
+returned (consumed, as by any backward). A call's cache is kept only if ``keep_cache``.
 """
 
 from __future__ import annotations
@@ -180,6 +188,8 @@ def serve(module: ModuleType, origin: Path, requests: Any, responses: Any) -> No
 
 
 def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], origin: Path) -> dict:
+    if request["op"] == "batch":
+        return {"answers": answer_batch(module, request["calls"], caches, origin)}
     name = request["fn"]
     function = getattr(module, name, None)
     if not callable(function):
@@ -197,6 +207,39 @@ def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], or
         return {"raised": f"memory limit exceeded in {name}"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         return {"raised": f"{name} raised {exception_text(exc)} ({submission_location(exc, origin)})"}
+
+
+def answer_batch(module: ModuleType, calls: list[dict], caches: dict[int, Any], origin: Path) -> list[dict]:
+    """Answer each call as a "call" request, earlier results' caches in place of ``caches_of``
+    arguments; stop after the first answer that is not a value."""
+    answers: list[dict] = []
+    for request in calls:
+        args = list(request["args"])
+        for position, earlier in request.get("caches_of", []):
+            args[position] = cache_returned(answers[earlier], calls[earlier].get("cache_at"))
+        answer = answer_request(module, {"op": "call", "fn": request["fn"], "args": args,
+                                         "cache_at": request.get("cache_at")}, caches, origin)
+        if not request.get("keep_cache") and "value" in answer:
+            forget_cache(answer["value"], request.get("cache_at"), caches)
+        answers.append(answer)
+        if "value" not in answer:
+            break
+    return answers
+
+
+def cache_returned(answer: dict, cache_at: int | None) -> Any:
+    """The handle of the cache an earlier call of the batch returned (None if it returned none)."""
+    value = answer.get("value")
+    if cache_at is None or type(value) is not tuple or len(value) <= cache_at:
+        return None
+    return value[cache_at]
+
+
+def forget_cache(value: Any, cache_at: int | None, caches: dict[int, Any]) -> None:
+    """Drop a kept cache no later call will use (a perturbed forward's); its handle stays dangling."""
+    handle = cache_returned({"value": value}, cache_at)
+    if type(handle) is Handle:
+        caches.pop(handle.number, None)
 
 
 def call(function: Any, args: list, cache_at: int | None, caches: dict[int, Any] | None) -> Any:

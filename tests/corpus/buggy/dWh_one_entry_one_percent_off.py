@@ -1,159 +1,128 @@
 """Deliberately buggy submission for the harness tests (bug group: backward).
 
-rnn_backward returns dWh with its entry [0, 0] one percent too large. No misconception model
-makes this mistake: diagnosis must name none (a test of false diagnoses).
+rnn_backward returns dWh with one entry, dWh[0, 0], 1% too large; every other entry and every
+other gradient is right. The smallest error a gradient check must still catch: a joint random
+direction over all inputs must not let the other coordinates' contributions drown it.
 
-Otherwise identical to tests/corpus/correct/cs231n_style.py.
+Otherwise identical to tests/corpus/correct/einsum_dict_cache.py, except that birnn_backward and
+rnn_classifier_loss call the shared helper directly, so that only rnn_backward is wrong.
 """
 import numpy as np
 
 BUG_GROUP = "backward"
-AFFECTED = ("rnn_backward", "rnn_backward_truncated", "birnn_backward", "rnn_classifier_loss")
+AFFECTED = ("rnn_backward",)
 MISCONCEPTION = None
 
 
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
-    """One timestep of a vanilla RNN with a tanh activation.
-
-    Inputs: x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,).
-    Returns next_h (N, H) and a cache for the backward pass.
-    """
-    a = x.dot(Wx) + prev_h.dot(Wh) + b
-    next_h = np.tanh(a)
-    cache = (x, prev_h, Wx, Wh, next_h)
+    z = np.einsum('nd,dh->nh', x, Wx) + np.einsum('nk,kh->nh', prev_h, Wh) + b
+    next_h = np.tanh(z)
+    cache = {'x': x, 'prev_h': prev_h, 'Wx': Wx, 'Wh': Wh, 'next_h': next_h}
     return next_h, cache
 
 
 def rnn_step_backward(dnext_h, cache):
-    """Backward pass of one timestep. Returns dx, dprev_h, dWx, dWh, db."""
-    x, prev_h, Wx, Wh, next_h = cache
-    da = dnext_h * (1 - next_h ** 2)
-    dx = da.dot(Wx.T)
-    dprev_h = da.dot(Wh.T)
-    dWx = x.T.dot(da)
-    dWh = prev_h.T.dot(da)
-    db = np.sum(da, axis=0)
+    dz = dnext_h * (1.0 - cache['next_h'] ** 2)
+    dx = np.einsum('nh,dh->nd', dz, cache['Wx'])
+    dprev_h = np.einsum('nh,kh->nk', dz, cache['Wh'])
+    dWx = np.einsum('nd,nh->dh', cache['x'], dz)
+    dWh = np.einsum('nk,nh->kh', cache['prev_h'], dz)
+    db = np.einsum('nh->h', dz)
     return dx, dprev_h, dWx, dWh, db
 
 
 def rnn_forward(x, h0, Wx, Wh, b):
-    """Run a vanilla RNN forward on a whole sequence x (N, T, D); returns h (N, T, H)."""
-    N, T, D = x.shape
+    N, T, _ = x.shape
     H = h0.shape[1]
-    h = np.zeros((N, T, H))
-    cache = []
-    prev_h = h0
+    xw = np.einsum('ntd,dh->nth', x, Wx) + b  # input part of every pre-activation at once
+    h = np.empty((N, T, H))
+    prev = h0
     for t in range(T):
-        next_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
-        h[:, t, :] = next_h
-        cache.append(step_cache)
-        prev_h = next_h
+        prev = np.tanh(xw[:, t] + np.einsum('nk,kh->nh', prev, Wh))
+        h[:, t] = prev
+    cache = {'x': x, 'h0': h0, 'Wx': Wx, 'Wh': Wh, 'h': h}
     return h, cache
 
 
-def rnn_backward(dh, cache):
-    """Full backpropagation through time. dh (N, T, H) is the upstream gradient of every h_t."""
+def _backprop(dh, cache, window):
+    """BPTT over windows of `window` steps starting at t = 0 (window >= T: full BPTT)."""
+    x, h0, Wx, Wh, h = cache['x'], cache['h0'], cache['Wx'], cache['Wh'], cache['h']
     N, T, H = dh.shape
-    D = cache[0][0].shape[1]
-    dx = np.zeros((N, T, D))
-    dWx = np.zeros((D, H))
-    dWh = np.zeros((H, H))
-    db = np.zeros(H)
-    dprev_h = np.zeros((N, H))
-    for t in reversed(range(T)):
-        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
-        dx[:, t, :] = dx_t
-        dWx += dWx_t
-        dWh += dWh_t
-        db += db_t
-    dh0 = dprev_h
-    dWh[0, 0] *= 1.01  # one entry one percent off: no known misconception
+    h_prev = np.concatenate([h0[:, None, :], h[:, :-1, :]], axis=1)  # h_{t-1} for every t
+    dz = np.empty((N, T, H))
+    carry = np.zeros((N, H))
+    dh0 = None
+    for t in range(T - 1, -1, -1):
+        dz[:, t] = (dh[:, t] + carry) * (1.0 - h[:, t] ** 2)
+        dprev = np.einsum('nh,kh->nk', dz[:, t], Wh)
+        if t == 0:
+            dh0 = dprev
+        # a window opens at t: the state entering it is a constant, nothing flows further back
+        carry = np.zeros((N, H)) if t % window == 0 else dprev
+    dx = np.einsum('nth,dh->ntd', dz, Wx)
+    dWx = np.einsum('ntd,nth->dh', x, dz)
+    dWh = np.einsum('ntk,nth->kh', h_prev, dz)
+    db = np.einsum('nth->h', dz)
+    return dx, dh0, dWx, dWh, db
+
+
+def rnn_backward(dh, cache):
+    dx, dh0, dWx, dWh, db = _backprop(dh, cache, dh.shape[1])
+    dWh[0, 0] *= 1.01  # the bug: one entry of one gradient 1% off
     return dx, dh0, dWx, dWh, db
 
 
 def rnn_backward_truncated(dh, cache, window):
-    """Truncated BPTT: cut the sequence into windows of `window` steps from t = 0 and run
-    full BPTT inside every window; the state entering a window is treated as a constant."""
-    N, T, H = dh.shape
-    D = cache[0][0].shape[1]
-    dx = np.zeros((N, T, D))
-    dWx = np.zeros((D, H))
-    dWh = np.zeros((H, H))
-    db = np.zeros(H)
-    dh0 = None
-    for start in range(0, T, window):
-        stop = min(start + window, T)
-        dx_c, dh_in, dWx_c, dWh_c, db_c = rnn_backward(dh[:, start:stop, :], cache[start:stop])
-        dx[:, start:stop, :] = dx_c
-        dWx += dWx_c
-        dWh += dWh_c
-        db += db_c
-        if start == 0:
-            dh0 = dh_in  # only the first window reaches h0; later ones stop at a constant
-    return dx, dh0, dWx, dWh, db
+    return _backprop(dh, cache, window)
 
 
 def clip_grad_norm(grads, max_norm):
-    """Global-norm gradient clipping. Returns (new dict of clipped arrays, pre-clip norm)."""
-    total_norm = 0.0
-    for g in grads.values():
-        total_norm += np.sum(g ** 2)
-    total_norm = float(np.sqrt(total_norm))
-    clipped = {}
-    for name, g in grads.items():
-        clipped[name] = g.copy()  # never hand back (or scale) the caller's array
-        if total_norm > max_norm:
-            clipped[name] *= max_norm / total_norm
+    total_norm = float(np.sqrt(sum(np.vdot(g, g) for g in grads.values())))
+    factor = max_norm / total_norm if total_norm > max_norm else 1.0
+    # g * factor is a new array (asarray: a 0-d array times a float would be a NumPy scalar)
+    clipped = {name: np.asarray(g * factor) for name, g in grads.items()}
     return clipped, total_norm
 
 
 def birnn_forward(x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b):
-    """Bidirectional RNN: h[..., :H] runs forward in time, h[..., H:] runs backward in
-    time; both are aligned to the input time steps."""
     h_f, cache_f = rnn_forward(x, h0_f, Wx_f, Wh_f, b_f)
-    h_b_rev, cache_b = rnn_forward(x[:, ::-1, :], h0_b, Wx_b, Wh_b, b_b)
-    h = np.concatenate([h_f, h_b_rev[:, ::-1, :]], axis=2)
-    cache = (cache_f, cache_b)
-    return h, cache
+    h_b, cache_b = rnn_forward(np.flip(x, axis=1), h0_b, Wx_b, Wh_b, b_b)
+    h = np.concatenate((h_f, np.flip(h_b, axis=1)), axis=-1)
+    return h, {'fwd': cache_f, 'bwd': cache_b, 'H': h_f.shape[-1]}
 
 
 def birnn_backward(dh, cache):
-    """Backward pass of birnn_forward."""
-    cache_f, cache_b = cache
-    H = dh.shape[2] // 2
-    dx_f, dh0_f, dWx_f, dWh_f, db_f = rnn_backward(dh[:, :, :H], cache_f)
-    dx_b_rev, dh0_b, dWx_b, dWh_b, db_b = rnn_backward(dh[:, ::-1, H:], cache_b)
-    dx = dx_f + dx_b_rev[:, ::-1, :]
+    H = cache['H']
+    dx_f, dh0_f, dWx_f, dWh_f, db_f = _backprop(dh[..., :H], cache['fwd'], dh.shape[1])
+    dx_b, dh0_b, dWx_b, dWh_b, db_b = _backprop(np.flip(dh[..., H:], axis=1), cache['bwd'], dh.shape[1])
+    dx = dx_f + np.flip(dx_b, axis=1)
     return dx, dh0_f, dWx_f, dWh_f, db_f, dh0_b, dWx_b, dWh_b, db_b
 
 
 def rnn_classifier_loss(x, y, h0, Wx, Wh, b, W2, b2):
-    """Many-to-one binary classifier on the last hidden state; mean binary cross-entropy."""
     N = x.shape[0]
     h, cache = rnn_forward(x, h0, Wx, Wh, b)
-    h_T = h[:, -1, :]
-    z = h_T.dot(W2) + b2
-    # -[y log s + (1 - y) log(1 - s)] with s = sigmoid(z) equals log(1 + e^z) - y z
-    loss = np.mean(np.logaddexp(0, z) - y * z)
-    s = np.exp(-np.logaddexp(0, -z))  # sigmoid(z), without overflow
-    dz = (s - y) / N
-    dW2 = h_T.T.dot(dz)
-    db2 = np.array([np.sum(dz)])
+    h_T = h[:, -1]
+    z = np.einsum('nh,h->n', h_T, W2) + b2
+    loss = np.mean(np.logaddexp(0.0, z) - y * z)
+    p = 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid(z), bounded for any z
+    dz = (p - y) / N
     dh = np.zeros_like(h)
-    dh[:, -1, :] = np.outer(dz, W2)
-    dx, dh0, dWx, dWh, db = rnn_backward(dh, cache)
-    grads = {'x': dx, 'h0': dh0, 'Wx': dWx, 'Wh': dWh, 'b': db, 'W2': dW2, 'b2': db2}
+    dh[:, -1] = np.einsum('n,h->nh', dz, W2)
+    dx, dh0, dWx, dWh, db = _backprop(dh, cache, dh.shape[1])
+    grads = {
+        'x': dx, 'h0': dh0, 'Wx': dWx, 'Wh': dWh, 'b': db,
+        'W2': np.einsum('n,nh->h', dz, h_T),
+        'b2': np.sum(dz, keepdims=True),
+    }
     return float(loss), grads
 
 
 def tbptt_batches(series, batch_size, window):
-    """Lay a long series out for truncated BPTT: (num_windows, batch_size, window, ...)."""
-    L = series.shape[0]
-    stride = L // batch_size
+    series = np.asarray(series)
+    stride = series.shape[0] // batch_size
     num_windows = stride // window
-    batches = np.zeros((num_windows, batch_size, window) + series.shape[1:], dtype=series.dtype)
-    for k in range(num_windows):
-        for i in range(batch_size):
-            start = i * stride + k * window
-            batches[k, i] = series[start:start + window]
-    return batches
+    idx = (np.arange(num_windows)[:, None, None] * window
+           + np.arange(batch_size)[None, :, None] * stride
+           + np.arange(window)[None, None, :])
+    return series[idx]  # fancy indexing: (num_windows, batch_size, window, *features), a copy
