@@ -122,5 +122,5 @@ def assert_all_close(
     if right:
         lines.append(f"  correct: {', '.join(right)}")
     discrepancies = [d for name in wrong for d in worst_entries(actual[name], expected[name], name, rtol)]
-    discrepancies.sort(key=lambda d: -d.relative_error)
+    discrepancies.sort(key=lambda d: -np.nan_to_num(d.relative_error, nan=np.inf))  # NaN: the worst
     raise PartialFailure("\n".join(lines), credit=len(right) / len(expected), discrepancies=discrepancies)

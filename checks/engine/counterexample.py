@@ -24,7 +24,8 @@ from checks.engine.trace import Trace
 from checks.registry import Check
 from checks.strategies import simple_values
 
-# What a submission's fault looks like from a check (runner.SUBMISSION_FAULTS, which imports us).
+# What a submission's fault looks like from a check: an assertion about its values, or an exception its
+# own function raised in the worker (the runner sorts failures with it too).
 SUBMISSION_FAULTS = (AssertionError, SubmissionRaised)
 
 
@@ -94,9 +95,9 @@ class FailingExamples:
 
 
 @contextmanager
-def failing_examples(test: Callable, stop_after: int | None = None,
+def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
                      seconds: float | None = None) -> Iterator[FailingExamples]:
-    """Note the arguments of every failing example of the @given ``test`` while in the block.
+    """Note the arguments of every failing example of the @given ``test`` on ``sub`` while in the block.
 
     Like ``runner.credits_of_every_example``, it wraps ``test.hypothesis.inner_test`` for the
     block. With ``stop_after`` (examples) or ``seconds``, it stops the run once either is spent.
@@ -117,7 +118,7 @@ def failing_examples(test: Callable, stop_after: int | None = None,
             return inner(*args, **kwargs)
         except SUBMISSION_FAULTS:
             # Hypothesis passes every argument by name, the submission too.
-            seen.note({name: value for name, value in kwargs.items() if not isinstance(value, Submission)})
+            seen.note({name: value for name, value in kwargs.items() if value is not sub})
             raise
 
     hooks.inner_test = noting_failures
@@ -162,7 +163,7 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
         if left <= 0 or time.monotonic() >= ends:
             break
         with simple_values(max_size), search_settings(test), \
-                failing_examples(test, left, ends - time.monotonic()) as seen:
+                failing_examples(test, sub, left, ends - time.monotonic()) as seen:
             try:
                 test(sub)
             except _SearchOver:

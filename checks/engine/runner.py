@@ -18,9 +18,9 @@ from typing import Callable, Iterator, Sequence
 import hypothesis
 
 from checks.engine.confinement import Confinement
-from checks.engine.counterexample import (Counterexample, FailingExamples, failing_examples, record_example,
-                                          search_simple_example, sentence)
-from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
+from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, failing_examples,
+                                          record_example, search_simple_example, sentence)
+from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, bound_profile
@@ -110,7 +110,8 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     sub.allow_unit_axes = check.policy.charges_shape_once
     score, message, grader_error, failure, seen = _score(check, sub, seed)
     example = None
-    if failure is not None and simplify and seen.last is not None:
+    # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
+    if failure is not None and simplify and seen.last is not None and isinstance(sub, Submission):
         example = find_counterexample(check, sub, seed, seen)
         message = f"{example.message or _explain(failure)}\n{example.sentence}"
     result = CheckResult(check, score, _shorten(message), sub.take_output(), time.perf_counter() - started,
@@ -149,7 +150,7 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
         return 0.0, f"not implemented: {', '.join(missing)}", None, None, seen
     test = hypothesis.seed(seed)(check.function)
     try:
-        with credits_of_every_example(test) as credits, failing_examples(test) as seen:
+        with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
         return 0.0, str(fault), None, None, seen
@@ -164,10 +165,10 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
     return check.points, "", None, None, seen
 
 
-# What a submission's fault looks like from a check: an assertion about its values (ContractViolation
-# and PartialFailure included), or an exception its own function raised in the worker. Any other
-# exception was raised by the check's own code (a typo, a misused strategy, a broken oracle).
-SUBMISSION_FAULTS = (AssertionError, SubmissionRaised)
+# What a submission's fault looks like from a check (counterexample.SUBMISSION_FAULTS): an assertion
+# about its values (ContractViolation and PartialFailure included), or an exception its own function
+# raised in the worker. Any other exception was raised by the check's own code (a typo, a misused
+# strategy, a broken oracle).
 
 
 def is_grader_fault(error: BaseException) -> bool:
