@@ -4,6 +4,13 @@
 call into the submission (``checks.engine.trace``). What a failing check's result carries is a
 ``Counterexample``: the arguments, the trace, the failure's message on them, and a second
 failing example (a different draw) that diagnosis (``checks.engine.diagnosis``) needs.
+
+When a check fails, the runner (``runner.find_counterexample``) notes the main run's failing
+examples (``failing_examples``: Hypothesis's shrunk one is the last), then ``search_simple_example``
+runs the check again in simple-value mode (``checks.strategies.simple_values``: every value a half
+in [-1, 1], sizes capped at 1, then 2, then 3), for a bounded number of examples, deterministically.
+``sentence`` tells the example: the property, the sizes, the inputs as Python to paste (arrays of
+at most LITERAL_LIMIT entries), and the worst entries from the failure's ``discrepancies``.
 """
 
 from __future__ import annotations
