@@ -11,6 +11,8 @@ norm is min(total_norm, max_norm), and clipping twice changes nothing.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -26,6 +28,13 @@ def global_norm(grads: dict) -> float:
     return float(np.sqrt(sum(np.sum(g * g) for g in grads.values())))
 
 
+class ClippingProblem(NamedTuple):
+    """Gradients and a max_norm (so a failing example names both)."""
+
+    grads: dict
+    max_norm: float
+
+
 @st.composite
 def clipping_problems(draw, clipped: bool):
     """Gradients and a max_norm below (clipped=True) or above (False) their global norm."""
@@ -35,7 +44,7 @@ def clipping_problems(draw, clipped: bool):
         grads = {name: g + 1.0 for name, g in grads.items()}
         norm = global_norm(grads)
     factor = draw(st.floats(0.01, 0.99) if clipped else st.floats(1.01, 100.0))
-    return grads, factor * norm
+    return ClippingProblem(grads, factor * norm)
 
 
 @check(group="clipping", points=4, needs=NEEDS)

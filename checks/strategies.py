@@ -26,6 +26,25 @@ Two ways to make values:
   That is what makes a full grade run fast enough. ``long_rnn_problems`` and
   ``rnn_problem_from_seed`` do the same for sequences of hundreds of steps.
 
+Simple values (``with simple_values():``, read at draw time: strategies are built at import and
+drawn later). In the block the same strategies, at the same sizes, draw every value through
+Hypothesis instead of from a seed, so that its shrinker simplifies values as well as sizes (the
+runner's search for the simplest failing example of a failing check, ``checks.engine.runner``):
+
+- x, h0, Wx, Wh, dh and the head W2 have entries in {-1, -0.5, 0, 0.5, 1} (``HALVES``), b and b2
+  in {-0.5, 0, 0.5}; a drawn entry shrinks towards 0, then ±0.5, then ±1. The 1/sqrt(D),
+  1/sqrt(H) scales are left out (they would make the halves unreadable; at the small sizes shrinking
+  reaches, pre-activations stay within a few units). ``saturated=True`` still multiplies
+  weights and bias by SATURATION_GAIN, and a ``logit_scale`` still scales W2 and b2.
+- y is drawn entry by entry from {0, 1}; gradient_dicts' tensors are halves times the tensor's own
+  10**k (k shrinks towards 0); max_norms are m·10**k with m in {1, 1.5, …, 9.5}.
+- Arrays of at most ``SIMPLE_DRAWN_LIMIT`` = 64 entries have every entry drawn; larger ones (a
+  long sequence) draw one fill value and a few entries (``hnp.arrays`` with a ``fill``), to stay
+  within Hypothesis's per-example choice budget.
+- series_layouts' values are 0, 1, 2, … in both modes.
+- ``simple_values(max_size)`` also caps every size at max_size (the strategy's own minimum if larger:
+  T >= 2 stays T >= 2), so a search can try the smallest sizes first.
+
 Every strategy checks its arguments when it is built, as ``hypothesis.extra.numpy`` does, and
 raises ``hypothesis.errors.InvalidArgument`` naming the bad argument and value. Strategies are
 built when a check module is imported (``@given(p=rnn_problems(max_n=0))``), so a misuse is an
@@ -35,8 +54,9 @@ error of the check at load time, never a failure inside a check run charged to t
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from numbers import Integral, Real
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 from hypothesis import strategies as st
@@ -97,6 +117,70 @@ def _checked_shape(shape: object) -> tuple[int, ...]:
     return tuple(int(side) for side in sides)
 
 
+# --------------------------------------------------------------------------- simple values
+
+#: Entries of simple-value arrays: halves in [-1, 1], shrinking towards 0 (integers k/2).
+HALVES = st.integers(-2, 2).map(lambda k: k / 2)
+SIMPLE_DRAWN_LIMIT = 64
+_simple: list[int | None] = [None]  # the size cap while in simple-value mode, else None
+
+
+@contextmanager
+def simple_values(max_size: int = 6) -> Iterator[None]:
+    """In the block, every strategy of this module draws its values through Hypothesis from halves
+    (see the module docstring) instead of from one seed, and every size (N, T, D, H, tensor sides
+    and counts, batch, window) is at most ``max_size`` (or the strategy's own minimum if larger)."""
+    _check_int(max_size, "max_size", minimum=1)
+    previous, _simple[0] = _simple[0], max_size
+    try:
+        yield
+    finally:
+        _simple[0] = previous
+
+
+def in_simple_mode() -> bool:
+    return _simple[0] is not None
+
+
+def _capped(high: int, low: int = 1) -> int:
+    """``high``, or in simple-value mode at most the mode's size cap (never below ``low``)."""
+    return high if _simple[0] is None else max(low, min(high, _simple[0]))
+
+
+def _simple_array(draw: st.DrawFn, shape: Shape, scale: float = 1.0) -> np.ndarray:
+    """float64 array of halves in [-1, 1] times ``scale``, drawn entry by entry (a fill for large ones)."""
+    shape = shape if isinstance(shape, tuple) else (shape,)
+    fill = st.nothing() if math.prod(shape) <= SIMPLE_DRAWN_LIMIT else HALVES
+    return np.asarray(draw(hnp.arrays(np.float64, shape, elements=HALVES, fill=fill)) * scale, dtype=np.float64)
+
+
+class _Values:
+    """Where a problem's values come from: a seeded generator, or Hypothesis (simple-value mode)."""
+
+    def __init__(self, draw: st.DrawFn) -> None:
+        self.draw = draw
+        self.rng = None if in_simple_mode() else np.random.default_rng(draw(SEEDS))
+
+    def uniform(self, shape: Shape, scale: float = 1.0, simple_scale: float = 1.0) -> np.ndarray:
+        """Uniform in [-scale, scale) from the seed; halves times ``simple_scale`` in simple mode."""
+        if self.rng is None:
+            return _simple_array(self.draw, shape, simple_scale)
+        return _uniform(self.rng, shape, scale)
+
+    def bias(self, shape: Shape, scale: float, gain: float = 1.0) -> np.ndarray:
+        """Uniform in [-scale, scale); {-0.5, 0, 0.5}·gain in simple mode."""
+        if self.rng is None:
+            return np.clip(_simple_array(self.draw, shape), -0.5, 0.5) * gain
+        return _uniform(self.rng, shape, scale)
+
+    def parameters(self, N: int, D: int, H: int, saturated: bool) -> "RNNParameters":
+        if self.rng is not None:
+            return parameters_from(self.rng, N, D, H, saturated)
+        gain = SATURATION_GAIN if saturated else 1.0
+        return RNNParameters(self.uniform((N, H)), self.uniform((D, H), simple_scale=gain),
+                             self.uniform((H, H), simple_scale=gain), self.bias((H,), 0.5, gain))
+
+
 # --------------------------------------------------------------------------- sizes
 
 
@@ -134,6 +218,7 @@ def dims(
 
 @st.composite
 def _dims(draw: st.DrawFn, max_n: int, max_t: int, max_d: int, max_h: int, min_t: int) -> Dims:
+    max_n, max_t, max_d, max_h = _capped(max_n), _capped(max_t, min_t), _capped(max_d), _capped(max_h)
     square = draw(st.booleans())
     N = draw(st.integers(1, max_n))
     T = draw(st.integers(min_t, max_t))
@@ -197,20 +282,27 @@ def rnn_parameters(
     return _rnn_parameters(N, D, H, saturated)
 
 
+class RNNParameters(NamedTuple):
+    """One RNN's initial state and parameters: h0 (N, H), Wx (D, H), Wh (H, H), b (H,)."""
+
+    h0: np.ndarray
+    Wx: np.ndarray
+    Wh: np.ndarray
+    b: np.ndarray
+
+
 @st.composite
-def _rnn_parameters(
-    draw: st.DrawFn, N: int, D: int, H: int, saturated: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    return parameters_from(np.random.default_rng(draw(SEEDS)), N, D, H, saturated)
+def _rnn_parameters(draw: st.DrawFn, N: int, D: int, H: int, saturated: bool) -> RNNParameters:
+    return _Values(draw).parameters(N, D, H, saturated)
 
 
 def parameters_from(
     rng: np.random.Generator, N: int, D: int, H: int, saturated: bool = False
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> RNNParameters:
     """``rnn_parameters``' distribution, from an existing generator."""
     wx_scale, wh_scale, b_scale = rnn_scales(D, H, saturated)
-    return (_uniform(rng, (N, H)), _uniform(rng, (D, H), wx_scale), _uniform(rng, (H, H), wh_scale),
-            _uniform(rng, (H,), b_scale))
+    return RNNParameters(_uniform(rng, (N, H)), _uniform(rng, (D, H), wx_scale), _uniform(rng, (H, H), wh_scale),
+                         _uniform(rng, (H,), b_scale))
 
 
 # --------------------------------------------------------------------------- RNN problems
@@ -252,7 +344,12 @@ def rnn_problems(
 
 @st.composite
 def _rnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> RNNProblem:
-    return rnn_problem_from_seed(draw(sizes), draw(SEEDS), saturated)
+    if not in_simple_mode():
+        return rnn_problem_from_seed(draw(sizes), draw(SEEDS), saturated)
+    N, T, D, H = draw(sizes)
+    values = _Values(draw)
+    x = values.uniform((N, T, D))
+    return RNNProblem(x, *values.parameters(N, D, H, saturated), dh=values.uniform((N, T, H)))
 
 
 def _uniform(rng: np.random.Generator, shape: Shape, scale: float = 1.0) -> np.ndarray:
@@ -349,11 +446,11 @@ def birnn_problems(
 @st.composite
 def _birnn_problems(draw: st.DrawFn, sizes: st.SearchStrategy[Dims], saturated: bool) -> BiRNNProblem:
     N, T, D, H = draw(sizes)
-    rng = np.random.default_rng(draw(SEEDS))
-    x = _uniform(rng, (N, T, D))
-    h0_f, Wx_f, Wh_f, b_f = parameters_from(rng, N, D, H, saturated)
-    h0_b, Wx_b, Wh_b, b_b = parameters_from(rng, N, D, H, saturated)
-    dh = _uniform(rng, (N, T, 2 * H))
+    values = _Values(draw)
+    x = values.uniform((N, T, D))
+    h0_f, Wx_f, Wh_f, b_f = values.parameters(N, D, H, saturated)
+    h0_b, Wx_b, Wh_b, b_b = values.parameters(N, D, H, saturated)
+    dh = values.uniform((N, T, 2 * H))
     return BiRNNProblem(x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b, dh)
 
 
@@ -416,12 +513,14 @@ def _classifier_problems(
     draw: st.DrawFn, sizes: st.SearchStrategy[Dims], logit_scale: float | None
 ) -> ClassifierProblem:
     N, T, D, H = draw(sizes)
-    rng = np.random.default_rng(draw(SEEDS))
-    x = _uniform(rng, (N, T, D))
-    y = rng.integers(0, 2, size=N).astype(np.float64)
-    h0, Wx, Wh, b = parameters_from(rng, N, D, H)
+    values = _Values(draw)
+    x = values.uniform((N, T, D))
+    y = values.rng.integers(0, 2, size=N).astype(np.float64) if values.rng else draw(binary_labels(N))
+    h0, Wx, Wh, b = values.parameters(N, D, H, saturated=False)
     W2_scale, b2_scale = (1 / math.sqrt(H), 0.5) if logit_scale is None else (logit_scale, logit_scale)
-    W2, b2 = _uniform(rng, (H,), W2_scale), _uniform(rng, (1,), b2_scale)
+    gain = 1.0 if logit_scale is None else logit_scale
+    W2 = values.uniform((H,), W2_scale, simple_scale=gain)
+    b2 = values.bias((1,), b2_scale, gain) if logit_scale is None else values.uniform((1,), b2_scale, gain)
     return ClassifierProblem(x, y, h0, Wx, Wh, b, W2, b2)
 
 
@@ -449,25 +548,28 @@ def gradient_dicts(max_tensors: int = 4, min_tensors: int = 1) -> st.SearchStrat
 
 @st.composite
 def _gradient_dicts(draw: st.DrawFn, max_tensors: int, min_tensors: int) -> dict[str, np.ndarray]:
-    n = draw(st.integers(min_tensors, max_tensors))
-    rng = np.random.default_rng(draw(SEEDS))
+    n = draw(st.integers(min_tensors, _capped(max_tensors, min_tensors)))
+    values = _Values(draw)
+    shapes = GRADIENT_SHAPES if values.rng else hnp.array_shapes(min_dims=1, max_dims=3, max_side=_capped(3))
     grads = {}
     for i in range(n):
-        shape = draw(GRADIENT_SHAPES)
+        shape = draw(shapes)
         k = draw(st.integers(-6, 6))
         name = f"{'W' if len(shape) >= 2 else 'b'}{i}"
-        grads[name] = _uniform(rng, shape, 10.0**k)
+        grads[name] = values.uniform(shape, 10.0**k, simple_scale=10.0**k)
     return grads
 
 
 def max_norms() -> st.SearchStrategy[float]:
     """Positive finite floats m·10**k with 1 <= m < 10 and k in -6 … 6, i.e. spread
     evenly over thirteen orders of magnitude (1e-6 … 1e7). It takes no arguments."""
-    return st.builds(
-        lambda mantissa, k: mantissa * 10.0**k,
-        st.floats(1, 10, exclude_max=True),
-        st.integers(-6, 6),
-    )
+    return _max_norms()
+
+
+@st.composite
+def _max_norms(draw: st.DrawFn) -> float:
+    mantissa = draw(st.integers(2, 19)) / 2 if in_simple_mode() else draw(st.floats(1, 10, exclude_max=True))
+    return mantissa * 10.0 ** draw(st.integers(-6, 6))
 
 
 # --------------------------------------------------------------------------- batching
@@ -507,9 +609,9 @@ def series_layouts(
 def _series_layouts(
     draw: st.DrawFn, max_batch: int, max_window: int, max_windows: int, max_features: int
 ) -> SeriesLayout:
-    batch_size = draw(st.integers(1, max_batch))
-    window = draw(st.integers(1, max_window))
-    num_windows = draw(st.integers(1, max_windows))
+    batch_size = draw(st.integers(1, _capped(max_batch)))
+    window = draw(st.integers(1, _capped(max_window)))
+    num_windows = draw(st.integers(1, _capped(max_windows)))
     row_leftover = draw(st.integers(0, window - 1))
     series_leftover = draw(st.integers(0, batch_size - 1))
     L = batch_size * (num_windows * window + row_leftover) + series_leftover

@@ -12,24 +12,33 @@ own, summed:
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from checks.examples import DEGENERATE, LONG
 from checks.registry import check
-from checks.strategies import rnn_problems, truncation_windows
+from checks.strategies import RNNProblem, rnn_problems, truncation_windows
 from checks.verdicts import assert_all_close
 
 GRADIENTS = ("dx", "dh0", "dWx", "dWh", "db")
 NEEDS = ("rnn_forward", "rnn_backward_truncated")
 
 
+class TruncatedProblem(NamedTuple):
+    """An RNN problem and a truncation window (so a failing example names both)."""
+
+    p: RNNProblem
+    window: int
+
+
 @st.composite
 def truncated_problems(draw):
     """An RNN problem with T ≥ 2 and a window 1 ≤ w < T that does not divide T (when one exists)."""
     p = draw(rnn_problems(min_t=2))
-    return p, draw(truncation_windows(p.x.shape[1]))
+    return TruncatedProblem(p, draw(truncation_windows(p.x.shape[1])))
 
 
 def truncated(sub, p, window: int) -> dict:

@@ -20,6 +20,7 @@ from typing import Callable, Mapping
 import numpy as np
 
 RTOL = 1e-6
+WORST_SHOWN = 3  # discrepancies a failure carries per wrong result
 TINY = 1e-12  # absolute floor, for arrays that should be exactly zero
 
 
@@ -47,9 +48,26 @@ class PartialFailure(AssertionError):
     The runner keeps the lowest credit over every failing example Hypothesis tried.
     """
 
-    def __init__(self, message: str, credit: float) -> None:
+    def __init__(self, message: str, credit: float, discrepancies: list[Discrepancy] | None = None) -> None:
         super().__init__(message)
         self.credit = credit
+        self.discrepancies = discrepancies or []
+
+
+def worst_entries(actual: np.ndarray, expected: np.ndarray, name: str, rtol: float = RTOL,
+                  count: int = WORST_SHOWN) -> list[Discrepancy]:
+    """The ``count`` entries of ``actual`` furthest beyond the tolerance of ``mismatch``, worst first
+    (empty if the shapes differ or every entry is within it)."""
+    actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
+    if actual.shape != expected.shape:
+        return []
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    excess = np.abs(actual - expected) - (rtol * (np.abs(expected) + scale) + TINY)
+    excess = np.where(np.isnan(excess), np.inf, excess)  # a NaN entry is as wrong as can be
+    order = np.argsort(-excess.ravel(), kind="stable")[:count]
+    return [Discrepancy(name, tuple(int(i) for i in np.unravel_index(k, actual.shape)),
+                        float(expected.ravel()[k]), float(actual.ravel()[k]))
+            for k in order if excess.ravel()[k] > 0]
 
 
 def mismatch(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL) -> str | None:
@@ -78,7 +96,9 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, name: str, against: s
     """Fail with "<name> <mismatch> compared with <against>" unless actual ≈ expected."""
     problem = mismatch(actual, expected, rtol)
     if problem:
-        raise AssertionError(f"{name} {problem}, compared with {against}")
+        failure = AssertionError(f"{name} {problem}, compared with {against}")
+        failure.discrepancies = worst_entries(actual, expected, name, rtol)
+        raise failure
 
 
 def assert_all_close(
@@ -101,4 +121,6 @@ def assert_all_close(
     lines += [f"  {name} {problems[name]}" for name in wrong]
     if right:
         lines.append(f"  correct: {', '.join(right)}")
-    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected))
+    discrepancies = [d for name in wrong for d in worst_entries(actual[name], expected[name], name, rtol)]
+    discrepancies.sort(key=lambda d: -np.nan_to_num(d.relative_error, nan=np.inf))  # NaN: the worst
+    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected), discrepancies=discrepancies)

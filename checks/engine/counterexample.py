@@ -4,16 +4,36 @@
 call into the submission (``checks.engine.trace``). What a failing check's result carries is a
 ``Counterexample``: the arguments, the trace, the failure's message on them, and a second
 failing example (a different draw) that diagnosis (``checks.engine.diagnosis``) needs.
+
+When a check fails, the runner (``runner.find_counterexample``) notes the main run's failing
+examples (``failing_examples``: Hypothesis's shrunk one is the last), then ``search_simple_example``
+runs the check again in simple-value mode (``checks.strategies.simple_values``: every value a half
+in [-1, 1], sizes capped at 1, then 2, then 3), for a bounded number of examples, deterministically.
+``sentence`` tells the example: the property, the sizes, the inputs as Python to paste (arrays of
+at most LITERAL_LIMIT entries), and the worst entries from the failure's ``discrepancies``.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable, Iterator
 
-from checks.engine.contract import Submission
+import hypothesis
+import numpy as np
+from hypothesis import HealthCheck, Phase, settings
+
+from checks.engine.contract import Submission, SubmissionRaised
 from checks.engine.trace import Trace
 from checks.registry import Check
+from checks.strategies import simple_values
+
+# What a submission's fault looks like from a check: an assertion about its values, or an exception its
+# own function raised in the worker (the runner sorts failures with it too).
+SUBMISSION_FAULTS = (AssertionError, SubmissionRaised)
 
 
 @dataclass
@@ -45,3 +65,190 @@ def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> 
         except Exception as error:  # noqa: BLE001 - a failure is what we came for
             return trace, error
     return trace, None
+
+
+# --------------------------------------------------------------------------- noting failing examples
+
+#: The search for a simple failing example: at most this many examples of the check are run, and
+#: it stops at SEARCH_SECONDS of wall clock (a guard against slow submissions only: the count is
+#: what keeps the result the same on every run).
+SEARCH_EXAMPLES = 80
+SEARCH_SECONDS = 4.0
+SEARCH_SIZES = (1, 2, 3)  # size caps tried in turn: the first that fails gives the example
+SEARCH_SETTINGS = settings(max_examples=12, phases=(Phase.generate, Phase.shrink), database=None,
+                           derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
+                           report_multiple_bugs=False, print_blob=False)
+
+
+class _SearchOver(BaseException):
+    """Raised from inside a search's example to stop Hypothesis (it lets BaseExceptions through)."""
+
+
+@dataclass
+class FailingExamples:
+    """The arguments of failing examples of one run of a check, by parameter name (without ``sub``)."""
+
+    first: dict[str, Any] | None = None  # the first draw that failed
+    last: dict[str, Any] | None = None  # the last one: Hypothesis's shrunk example, replayed last
+    simplest: dict[str, Any] | None = None  # the least complex one (``complexity``)
+    examples: int = 0  # every example run, failing or not
+
+    def note(self, arguments: dict[str, Any]) -> None:
+        kept = copy.deepcopy(arguments)
+        self.first = self.first or kept
+        self.last = kept
+        if self.simplest is None or complexity(kept) < complexity(self.simplest):
+            self.simplest = kept
+
+
+@contextmanager
+def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
+                     seconds: float | None = None) -> Iterator[FailingExamples]:
+    """Note the arguments of every failing example of the @given ``test`` on ``sub`` while in the block.
+
+    Like ``runner.credits_of_every_example``, it wraps ``test.hypothesis.inner_test`` for the
+    block. With ``stop_after`` (examples) or ``seconds``, it stops the run once either is spent.
+    """
+    seen = FailingExamples()
+    hooks = getattr(test, "hypothesis", None)
+    if hooks is None:
+        yield seen
+        return
+    inner, ends = hooks.inner_test, time.monotonic() + seconds if seconds else None
+
+    @functools.wraps(inner)
+    def noting_failures(*args, **kwargs):
+        if (stop_after is not None and seen.examples >= stop_after) or (ends and time.monotonic() > ends):
+            raise _SearchOver
+        seen.examples += 1
+        try:
+            return inner(*args, **kwargs)
+        except SUBMISSION_FAULTS:
+            # Hypothesis passes every argument by name, the submission too.
+            seen.note({name: value for name, value in kwargs.items() if value is not sub})
+            raise
+
+    hooks.inner_test = noting_failures
+    try:
+        yield seen
+    finally:
+        hooks.inner_test = inner
+
+
+def complexity(arguments: Any) -> tuple[int, int, float]:
+    """(number of entries, number of non-zero entries, Σ|entries|) of every array, dict and number inside."""
+    values = list(_numbers(arguments))
+    return len(values), sum(1 for v in values if v != 0), float(sum(abs(v) for v in values if np.isfinite(v)))
+
+
+def _numbers(value: Any) -> Iterator[float]:
+    if isinstance(value, np.ndarray):
+        yield from (float(v) for v in value.ravel())
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _numbers(item)
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _numbers(item)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        yield float(value)
+
+
+def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str, Any] | None:
+    """The simplest failing arguments of ``check`` found in simple-value mode, or None.
+
+    The check's @given test runs again with every value drawn from halves (``simple_values``),
+    under SEARCH_SETTINGS (generate and shrink, no explicit examples, derandomized) and at most
+    SEARCH_EXAMPLES examples in all, first with every size at most 1, then 2, then 3
+    (``SEARCH_SIZES``): Hypothesis's shrinker makes the sizes and values of the first that fails small.
+    """
+    test = hypothesis.seed(seed)(check.function)
+    ends = time.monotonic() + SEARCH_SECONDS
+    spent = 0
+    for max_size in SEARCH_SIZES:
+        left = SEARCH_EXAMPLES - spent
+        if left <= 0 or time.monotonic() >= ends:
+            break
+        with simple_values(max_size), search_settings(test), \
+                failing_examples(test, sub, left, ends - time.monotonic()) as seen:
+            try:
+                test(sub)
+            except _SearchOver:
+                pass
+            except Exception:  # noqa: BLE001 - a failure is what the search looks for; its arguments are noted
+                pass
+        if seen.simplest is not None:
+            return seen.simplest
+        spent += seen.examples
+    return None
+
+
+@contextmanager
+def search_settings(test: Callable) -> Iterator[None]:
+    """``test`` runs under SEARCH_SETTINGS in the block. Hypothesis reads a test's settings from this
+    attribute at each call; decorating again with ``settings`` would change the check for good."""
+    attribute = "_hypothesis_internal_use_settings"
+    previous = getattr(test, attribute)
+    setattr(test, attribute, SEARCH_SETTINGS)
+    try:
+        yield
+    finally:
+        setattr(test, attribute, previous)
+
+
+# --------------------------------------------------------------------------- the sentence
+
+LITERAL_LIMIT = 24  # arrays of at most this many entries are shown as literals
+HIDDEN_ARGUMENTS = ("seed",)  # drawn for the check's own probes, not an input of the student's code
+WORST_SHOWN = 3
+
+
+def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | None) -> str:
+    """The example in one sentence, then its inputs as Python to paste, then the worst entries.
+
+    "The property "<check's first docstring line>" fails for N = 1, T = 1, D = 1, H = 1, with these inputs:"
+    """
+    sizes = next((value.dims for value in arguments.values() if hasattr(value, "dims")), None) \
+        or next((item.dims for value in arguments.values() if isinstance(value, tuple)
+                 for item in value if hasattr(item, "dims")), None)
+    where = f" for N = {sizes.N}, T = {sizes.T}, D = {sizes.D}, H = {sizes.H}" if sizes else ""
+    lines = [f'The property "{check.description}" fails{where}, with these inputs (import numpy as np):']
+    for name, value in arguments.items():
+        if name not in HIDDEN_ARGUMENTS:
+            lines += [f"  {line}" for line in python_lines(name, value)]
+    worst = list(getattr(failure, "discrepancies", []) or [])[:WORST_SHOWN]
+    if worst:
+        lines.append("Worst entries:")
+        lines += [f"  {d.name}[{', '.join(map(str, d.index))}]: expected {d.expected:.6g}, got {d.got:.6g} "
+                  f"(relative error {d.relative_error:.2g})" for d in worst]
+    return "\n".join(lines)
+
+
+def python_lines(name: str, value: Any) -> list[str]:
+    """``name = <value>`` as lines of Python (numpy as np); a named tuple gives one line per field."""
+    if hasattr(value, "_fields"):
+        return [line for field_name in value._fields for line in python_lines(field_name, getattr(value, field_name))]
+    if isinstance(value, dict):
+        items = [f"{key!r}: {array_literal(item)}" for key, item in value.items()]
+        return [f"{name} = {{{', '.join(items)}}}"]
+    if isinstance(value, tuple):
+        return [line for i, item in enumerate(value) for line in python_lines(f"{name}_{i}", item)]
+    return [f"{name} = {array_literal(value)}"]
+
+
+def array_literal(value: Any) -> str:
+    """np.array([...]) for a small array, a description of a large one, repr of a plain number."""
+    if isinstance(value, np.ndarray):
+        if value.size <= LITERAL_LIMIT:
+            return f"np.array({_plain(value.tolist())!r})"
+        return f"...  # an array of shape {value.shape}, too large to show"
+    if isinstance(value, (np.floating, np.integer)):
+        return repr(value.item())
+    return repr(value)
+
+
+def _plain(value: Any) -> Any:
+    """Nested lists with -0.0 written as 0.0 (a student pasting it gets the same values)."""
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return 0.0 if value == 0 and isinstance(value, float) else value

@@ -18,9 +18,10 @@ from typing import Callable, Iterator, Sequence
 import hypothesis
 
 from checks.engine.confinement import Confinement
-from checks.engine.counterexample import Counterexample
+from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, failing_examples,
+                                          record_example, search_simple_example, sentence)
+from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.diagnosis import diagnose
-from checks.engine.contract import NotImplementedInSubmission, Submission, SubmissionRaised
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.root_cause import RootCause, attribute_root_cause
@@ -102,17 +103,27 @@ class Grade:
         return sum(r.check.points for r in self.results)
 
 
-def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED) -> CheckResult:
+def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify: bool = True) -> CheckResult:
     """Run one check; return its score and a message a student can act on.
 
-    The Hypothesis profile was fixed when the check was imported (``checks.registry``).
+    The Hypothesis profile was fixed when the check was imported (``checks.registry``). When the
+    submission fails the check, and ``simplify``, a second search looks for the simplest failing
+    example (``checks.engine.counterexample``): it becomes ``example`` and the message's sentence,
+    and never changes the score, which is the main run's alone.
     """
     started = time.perf_counter()
     sub.take_output()  # start this check's output segment
     sub.allow_unit_axes = check.policy.charges_shape_once
-    score, message, grader_error = _score(check, sub, seed)
-    result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), sub.take_output(),
-                         time.perf_counter() - started, grader_error)
+    score, message, grader_error, failure, seen = _score(check, sub, seed)
+    output, seconds = sub.take_output(), time.perf_counter() - started
+    example = None
+    # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
+    if failure is not None and simplify and seen.last is not None and isinstance(sub, Submission):
+        example = find_counterexample(check, sub, seed, seen)
+        message = example.message or _explain(failure)  # its sentence is a block of the feedback
+        sub.take_output()  # what the search printed is not this check's output
+    result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
+    result.example = example
     return with_diagnosis(result)
 
 
@@ -126,34 +137,55 @@ def with_diagnosis(result: CheckResult) -> CheckResult:
     return result
 
 
-def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None]:
-    """(points, message for the student, grader error for the staff or None)."""
+def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingExamples) -> Counterexample:
+    """The failing example to show: the simplest found in simple-value mode, else Hypothesis's shrunk one
+    from the main run; the other (or the main run's first failing draw) is its ``second``."""
+    simple = search_simple_example(check, sub, seed)
+    main_trace, main_error = record_example(check, sub, seen.last)
+    if simple is None:
+        other = seen.first if seen.first is not seen.last else None
+        second = record_example(check, sub, other)[0] if other is not None else None
+        return Counterexample(seen.last, main_trace, _failure_text(main_error), False, second,
+                              sentence(check, seen.last, main_error))
+    trace, error = record_example(check, sub, simple)
+    return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error))
+
+
+def _failure_text(error: BaseException | None) -> str:
+    return _explain(error) if error is not None else ""
+
+
+def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None, BaseException | None,
+                                                               FailingExamples]:
+    """(points, message for the student, grader error for the staff or None, the submission's failure or None,
+    the failing examples seen)."""
+    seen = FailingExamples()
     if sub.import_error:
-        return 0.0, f"the submission could not be imported: {sub.import_error}", None
+        return 0.0, f"the submission could not be imported: {sub.import_error}", None, None, seen
     missing = [name for name in check.needs if name not in sub.functions]
     if missing and not (check.needs_any and len(missing) < len(check.needs)):
-        return 0.0, f"not implemented: {', '.join(missing)}", None
+        return 0.0, f"not implemented: {', '.join(missing)}", None, None, seen
     test = hypothesis.seed(seed)(check.function)
     try:
-        with credits_of_every_example(test) as credits:
+        with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
-        return 0.0, str(fault), None
+        return 0.0, str(fault), None, None, seen
     except PartialFailure as failure:
         # The lowest credit seen on any failing example, not just on the shrunk one.
         credit = min([*credits, failure.credit]) if check.policy.gives_partial_credit else 0.0
-        return check.points * credit, _explain(failure), None
+        return check.points * credit, _explain(failure), None, failure, seen
     except Exception as failure:  # noqa: BLE001 - sorted below: the submission's fault, or the check's
         if is_grader_fault(failure):
-            return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check)
-        return 0.0, _explain(failure), None
-    return check.points, "", None
+            return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check), None, seen
+        return 0.0, _explain(failure), None, failure, seen
+    return check.points, "", None, None, seen
 
 
-# What a submission's fault looks like from a check: an assertion about its values (ContractViolation
-# and PartialFailure included), or an exception its own function raised in the worker. Any other
-# exception was raised by the check's own code (a typo, a misused strategy, a broken oracle).
-SUBMISSION_FAULTS = (AssertionError, SubmissionRaised)
+# What a submission's fault looks like from a check (counterexample.SUBMISSION_FAULTS): an assertion
+# about its values (ContractViolation and PartialFailure included), or an exception its own function
+# raised in the worker. Any other exception was raised by the check's own code (a typo, a misused
+# strategy, a broken oracle).
 
 
 def is_grader_fault(error: BaseException) -> bool:
@@ -210,12 +242,11 @@ def credits_of_every_example(test: Callable) -> Iterator[list[float]]:
 
 
 def _explain(failure: BaseException) -> str:
-    """The failure's own message, then Hypothesis's falsifying example."""
-    notes = [note for note in getattr(failure, "__notes__", []) if not note.startswith("You can reproduce")]
+    """The failure's own message, without Hypothesis's notes (the example is told by its sentence)."""
     text = str(failure) or type(failure).__name__
     if not isinstance(failure, AssertionError) and not type(failure).__name__ == "SubmissionRaised":
         text = f"{type(failure).__name__}: {text}"
-    return "\n".join([text, *notes])
+    return text
 
 
 def shorten(text: str, limit: int) -> str:
@@ -245,6 +276,7 @@ def grade_submission(
     options: WorkerOptions = WorkerOptions(),
     left_out: Sequence[Check] = (),
     submission_id: str = "",
+    simplify: bool = True,
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
@@ -253,6 +285,7 @@ def grade_submission(
     not started get 0, each with a message saying so (it sets ``options.deadline``, the instant).
     ``left_out`` are the checks a self-check did not run, for the report to say so.
     ``submission_id`` names the submission in reports (default: its file or folder name).
+    ``simplify=False`` skips the search for a simple failing example (the score is the same either way).
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
@@ -270,7 +303,7 @@ def grade_submission(
             if ends is not None and time.monotonic() >= ends:
                 result = CheckResult(check, 0.0, f"not run: the whole-run deadline of {deadline:g} s was reached")
             else:
-                result = run_check(check, sub, seed)
+                result = run_check(check, sub, seed, simplify)
             grade.results.append(result)
             if progress:
                 progress(result)

@@ -1,0 +1,163 @@
+"""The simplest failing example (issue 9 §1): found on failure, with simple values, told in one sentence.
+
+A few corpus bugs are graded on a few groups' checks, once with the search and once without
+(module-scoped): the examples must have small sizes and entries that are halves, the message must
+paste into Python, and the score must be the main run's alone.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from checks.engine.counterexample import complexity, python_lines
+from checks.engine.runner import grade_submission
+from checks.registry import load_checks
+from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
+from checks.verdicts import PartialFailure, assert_all_close, assert_close
+
+BUGGY = Path(__file__).resolve().parent / "corpus" / "buggy"
+# Each bug with the group of checks it is graded on here (its BUG_GROUP), to keep the grades few and short.
+BUGS = {"tanh_derivative_from_preactivation": "tanh", "db_mean_over_batch": "backward",
+        "dprev_h_untransposed_Wh": "backward", "per_tensor_clipping": "clipping"}
+JARGON = ("Falsifying", "explicit example", "<submission", "seed=", "RNNProblem(", "Hypothesis", "You can reproduce")
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return load_checks()
+
+
+def graded(checks, bug: str, **options):
+    return grade_submission(BUGGY / f"{bug}.py", [c for c in checks if c.group == BUGS[bug]], **options)
+
+
+@pytest.fixture(scope="module")
+def grades(checks):
+    return {bug: graded(checks, bug) for bug in BUGS}
+
+
+@pytest.fixture(scope="module")
+def unsearched(checks):
+    return {bug: graded(checks, bug, simplify=False) for bug in BUGS}
+
+
+def failing(grade):
+    return [r for r in grade.results if not r.passed]
+
+
+def entries(value):
+    if isinstance(value, np.ndarray):
+        yield from value.ravel()
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from entries(item)
+    elif isinstance(value, tuple):
+        for item in value:
+            yield from entries(item)
+
+
+def test_every_failing_check_has_a_simple_example(grades):
+    for bug, grade in grades.items():
+        assert failing(grade), bug
+        for result in failing(grade):
+            example = result.example
+            assert example is not None and example.simple, (bug, result.check.name)
+            assert example.trace.calls, "the example's calls are recorded"
+            if bug != "per_tensor_clipping":  # clipping tensors carry their own 10**k
+                values = list(entries(tuple(example.arguments.values())))
+                assert values and all(float(2 * v).is_integer() for v in values), (bug, result.check.name, values)
+
+
+def test_the_tanh_bug_shrinks_to_size_one(grades):
+    for result in failing(grades["tanh_derivative_from_preactivation"]):
+        p = result.example.arguments["p"]
+        assert p.dims == Dims(1, 1, 1, 1), (result.check.name, p.dims)
+
+
+def test_the_batch_mean_bug_needs_and_gets_two_examples(grades):
+    """db averaged over the batch is right for N = 1: the smallest failing example has N = 2."""
+    for result in failing(grades["db_mean_over_batch"]):
+        assert result.example.arguments["p"].dims.N == 2, result.message
+
+
+def test_messages_have_no_hypothesis_jargon_and_their_inputs_paste_into_python(grades):
+    for bug, grade in grades.items():
+        for result in failing(grade):
+            assert not [word for word in JARGON if word in result.message], result.message
+            assert result.check.description in result.message
+            pasted = {"np": np}
+            inputs = [line.strip() for line in result.message.splitlines()
+                      if re.match(r"^  \w+ = ", line) and "too large" not in line]
+            assert inputs, result.message
+            exec("\n".join(inputs), pasted)
+            shown = dict(line.split(" = ", 1) for line in inputs)
+            for name in shown:
+                value = next(v for arg in result.example.arguments.values()
+                             for v in [getattr(arg, name, None) if hasattr(arg, "_fields") else None] if v is not None)
+                assert_equal(pasted[name], value)
+
+
+def assert_equal(pasted, value):
+    if isinstance(value, dict):
+        assert pasted.keys() == value.keys() and all(np.array_equal(pasted[k], value[k]) for k in value)
+    else:
+        assert np.array_equal(pasted, value)
+
+
+def test_worst_entries_are_in_the_message(grades):
+    result = next(r for r in failing(grades["db_mean_over_batch"])
+                  if r.check.name == "step_backward_matches_reference")
+    assert re.search(r"db\[0\]: expected -?[\d.]+, got -?[\d.]+ \(relative error [\d.e-]+\)", result.message), \
+        result.message
+
+
+def test_the_search_never_changes_a_score(grades, unsearched):
+    for bug in BUGS:
+        assert [r.score for r in grades[bug].results] == [r.score for r in unsearched[bug].results], bug
+        assert all(r.example is None for r in unsearched[bug].results)
+
+
+def test_the_search_is_deterministic(checks, grades):
+    again = graded(checks, "tanh_derivative_from_preactivation")
+    before = {r.check.name: r.message for r in grades["tanh_derivative_from_preactivation"].results}
+    assert again.results and all(r.message == before[r.check.name] for r in again.results)
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def test_simple_values_mode_is_only_on_in_its_block():
+    from hypothesis import find
+
+    with simple_values(max_size=2):
+        assert in_simple_mode()
+        p = find(rnn_problems(), lambda p: np.any(p.Wh != 0) and p.dims.H == 2)
+    assert not in_simple_mode()
+    assert p.dims.N == 1 and p.dims.H == 2 and set(np.unique(p.Wh)) <= {-1.0, -0.5, 0.0, 0.5, 1.0}
+
+
+def test_python_lines_paste_back():
+    p = RNNProblem(*(np.full(shape, 0.5) for shape in [(1, 1, 2), (1, 1), (2, 1), (1, 1), (1,), (1, 1, 1)]))
+    namespace = {"np": np}
+    exec("\n".join(python_lines("p", p)), namespace)
+    assert all(np.array_equal(namespace[name], getattr(p, name)) for name in p._fields)
+
+
+def test_complexity_prefers_fewer_and_smaller_entries():
+    assert complexity({"a": np.zeros(1)}) < complexity({"a": np.zeros(2)})
+    assert complexity({"a": np.array([0.5])}) < complexity({"a": np.array([1.0])})
+
+
+def test_comparisons_attach_the_worst_entries():
+    with pytest.raises(PartialFailure) as raised:
+        assert_all_close({"dx": np.array([1.0, 2.0, 3.0]), "db": np.zeros(1)},
+                         {"dx": np.array([1.0, 2.5, 4.0]), "db": np.zeros(1)}, "the reference")
+    worst = raised.value.discrepancies
+    assert [(d.name, d.index, d.expected, d.got) for d in worst] == [("dx", (2,), 4.0, 3.0), ("dx", (1,), 2.5, 2.0)]
+    with pytest.raises(AssertionError) as raised:
+        assert_close(np.array([[0.0, 1.0]]), np.array([[0.0, 2.0]]), "h", "the reference")
+    assert [(d.index, d.relative_error) for d in raised.value.discrepancies] == [((0, 1), 0.5)]
