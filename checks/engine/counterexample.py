@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 
 from checks.engine.contract import Submission, SubmissionRaised
-from checks.engine.trace import Trace
+from checks.engine.trace import CacheRef, Call, Trace
 from checks.registry import Check
 from checks.strategies import simple_values
 
@@ -203,25 +204,51 @@ HIDDEN_ARGUMENTS = ("seed",)  # drawn for the check's own probes, not an input o
 WORST_SHOWN = 3
 
 
-def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | None) -> str:
+def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | None,
+             trace: Trace | None = None) -> str:
     """The example in one sentence, then its inputs as Python to paste, then the worst entries.
 
     "The property "<check's first docstring line>" fails for N = 1, T = 1, D = 1, H = 1, with these inputs:"
+    The inputs are those of the calls the check made (``trace``), by the contract's argument names,
+    so a step check shows ``x`` of shape (N, D) and ``prev_h``; without a trace, the drawn arguments.
     """
     sizes = next((value.dims for value in arguments.values() if hasattr(value, "dims")), None) \
         or next((item.dims for value in arguments.values() if isinstance(value, tuple)
                  for item in value if hasattr(item, "dims")), None)
     where = f" for N = {sizes.N}, T = {sizes.T}, D = {sizes.D}, H = {sizes.H}" if sizes else ""
     lines = [f'The property "{check.description}" fails{where}, with these inputs (import numpy as np):']
-    for name, value in arguments.items():
-        if name not in HIDDEN_ARGUMENTS:
-            lines += [f"  {line}" for line in python_lines(name, value)]
+    calls = first_call_of_each_function(trace) if trace is not None else []
+    for call in calls:
+        named = [(name, arg) for name, arg in zip(parameter_names(call.function), call.args)
+                 if not isinstance(arg, CacheRef)]
+        lines.append(f"  {call.function}({', '.join(parameter_names(call.function)[:len(call.args)])}) with")
+        lines += [f"    {line}" for name, arg in named for line in python_lines(name, arg)]
+    if not calls:
+        for name, value in arguments.items():
+            if name not in HIDDEN_ARGUMENTS:
+                lines += [f"  {line}" for line in python_lines(name, value)]
     worst = list(getattr(failure, "discrepancies", []) or [])[:WORST_SHOWN]
     if worst:
         lines.append("Worst entries:")
         lines += [f"  {d.name}[{', '.join(map(str, d.index))}]: expected {d.expected:.6g}, got {d.got:.6g} "
                   f"(relative error {d.relative_error:.2g})" for d in worst]
     return "\n".join(lines)
+
+
+def first_call_of_each_function(trace: Trace) -> list[Call]:
+    """The calls that show the example's inputs: the first of each function (later ones are perturbed
+    or repeated calls of finite differences and of idempotence)."""
+    seen: dict[str, Call] = {}
+    for call in trace.calls:
+        seen.setdefault(call.function, call)
+    return list(seen.values())
+
+
+def parameter_names(function: str) -> list[str]:
+    """The contract's names of ``function``'s arguments, as the reference (docs/contract.md) spells them."""
+    import reference  # the grading process's own copy; only its signatures are read
+
+    return list(inspect.signature(getattr(reference, function)).parameters)
 
 
 def python_lines(name: str, value: Any) -> list[str]:

@@ -120,7 +120,7 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
     if failure is not None and simplify and seen.last is not None and isinstance(sub, Submission):
         example = find_counterexample(check, sub, seed, seen)
-        message = example.message or _explain(failure)  # its sentence is a block of the feedback
+        # The message stays the main run's, which the score is of; the example is a block of its own.
         sub.take_output()  # what the search printed is not this check's output
     result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
     result.example = example
@@ -146,9 +146,9 @@ def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingE
         other = seen.first if seen.first is not seen.last else None
         second = record_example(check, sub, other)[0] if other is not None else None
         return Counterexample(seen.last, main_trace, _failure_text(main_error), False, second,
-                              sentence(check, seen.last, main_error))
+                              sentence(check, seen.last, main_error, main_trace))
     trace, error = record_example(check, sub, simple)
-    return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error))
+    return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error, trace))
 
 
 def _failure_text(error: BaseException | None) -> str:

@@ -53,7 +53,9 @@ def feedback_blocks(result: CheckResult, submission: str, self_check: bool = Fal
         return []
     blocks = [Block(MESSAGE, result.message)]
     if result.example is not None and result.example.sentence:
-        blocks.append(Block(PROSE, result.example.sentence, "Example:"))
+        # Its first line is the sentence; the rest (inputs to paste, worst entries) is kept line by line.
+        said, _, shown = result.example.sentence.partition("\n")
+        blocks.append(Block(CODE, shown, f"Example: {said}") if shown else Block(PROSE, said, "Example:"))
     if result.misconception_explanation:
         blocks.append(Block(PROSE, result.misconception_explanation, "Likely mistake:" if result.misconception else ""))
     if result.consequence_of:
