@@ -7,13 +7,14 @@ paste into Python, and the score must be the main run's alone.
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from checks.engine.counterexample import complexity, python_lines
+from checks.engine.counterexample import complexity, first_call_of_each_function, parameter_names, python_lines
 from checks.engine.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
@@ -85,20 +86,24 @@ def test_the_batch_mean_bug_needs_and_gets_two_examples(grades):
 
 
 def test_messages_have_no_hypothesis_jargon_and_their_inputs_paste_into_python(grades):
+    """The message and the example's sentence have no Hypothesis internals; each call's inputs,
+    pasted into Python, are exactly the arguments the check passed in that call."""
     for bug, grade in grades.items():
         for result in failing(grade):
-            assert not [word for word in JARGON if word in result.message], result.message
-            assert result.check.description in result.message
-            pasted = {"np": np}
-            inputs = [line.strip() for line in result.message.splitlines()
-                      if re.match(r"^  \w+ = ", line) and "too large" not in line]
-            assert inputs, result.message
-            exec("\n".join(inputs), pasted)
-            shown = dict(line.split(" = ", 1) for line in inputs)
-            for name in shown:
-                value = next(v for arg in result.example.arguments.values()
-                             for v in [getattr(arg, name, None) if hasattr(arg, "_fields") else None] if v is not None)
-                assert_equal(pasted[name], value)
+            sentence = result.example.sentence
+            assert not [word for word in JARGON if word in result.message + sentence], result.message
+            assert result.check.description in sentence
+            for call in first_call_of_each_function(result.example.trace):
+                block = sentence.split(f"  {call.function}(", 1)[1].split(" with\n", 1)[1]
+                own = itertools.takewhile(lambda line: line.startswith("    "), block.splitlines())
+                inputs = [line.strip() for line in own if re.match(r"^    \w+ = ", line)]
+                pasted = {"np": np}
+                exec("\n".join(line for line in inputs if "too large" not in line), pasted)
+                arguments = dict(zip(parameter_names(call.function), call.args))
+                for line in inputs:
+                    name = line.split(" = ", 1)[0]
+                    if "too large" not in line:
+                        assert_equal(pasted[name], arguments[name])
 
 
 def assert_equal(pasted, value):
@@ -111,8 +116,8 @@ def assert_equal(pasted, value):
 def test_worst_entries_are_in_the_message(grades):
     result = next(r for r in failing(grades["db_mean_over_batch"])
                   if r.check.name == "step_backward_matches_reference")
-    assert re.search(r"db\[0\]: expected -?[\d.]+, got -?[\d.]+ \(relative error [\d.e-]+\)", result.message), \
-        result.message
+    assert re.search(r"db\[0\]: expected -?[\d.]+, got -?[\d.]+ \(relative error [\d.e-]+\)",
+                     result.example.sentence), result.example.sentence
 
 
 def test_the_search_never_changes_a_score(grades, unsearched):

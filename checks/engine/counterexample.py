@@ -18,7 +18,6 @@ from __future__ import annotations
 import copy
 import functools
 import inspect
-import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -70,11 +69,10 @@ def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> 
 
 # --------------------------------------------------------------------------- noting failing examples
 
-#: The search for a simple failing example: at most this many examples of the check are run, and
-#: it stops at SEARCH_SECONDS of wall clock (a guard against slow submissions only: the count is
-#: what keeps the result the same on every run).
+#: The search for a simple failing example: at most this many examples of the check are run. A
+#: count, never a clock: the example found (so the report) must be the same on every run, however
+#: busy the machine. A slow submission is bounded by its calls' timeouts.
 SEARCH_EXAMPLES = 80
-SEARCH_SECONDS = 4.0
 SEARCH_SIZES = (1, 2, 3)  # size caps tried in turn: the first that fails gives the example
 SEARCH_SETTINGS = settings(max_examples=12, phases=(Phase.generate, Phase.shrink), database=None,
                            derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
@@ -103,23 +101,22 @@ class FailingExamples:
 
 
 @contextmanager
-def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
-                     seconds: float | None = None) -> Iterator[FailingExamples]:
+def failing_examples(test: Callable, sub: Any, stop_after: int | None = None) -> Iterator[FailingExamples]:
     """Note the arguments of every failing example of the @given ``test`` on ``sub`` while in the block.
 
     Like ``runner.credits_of_every_example``, it wraps ``test.hypothesis.inner_test`` for the
-    block. With ``stop_after`` (examples) or ``seconds``, it stops the run once either is spent.
+    block. With ``stop_after``, it stops the run after that many examples.
     """
     seen = FailingExamples()
     hooks = getattr(test, "hypothesis", None)
     if hooks is None:
         yield seen
         return
-    inner, ends = hooks.inner_test, time.monotonic() + seconds if seconds else None
+    inner = hooks.inner_test
 
     @functools.wraps(inner)
     def noting_failures(*args, **kwargs):
-        if (stop_after is not None and seen.examples >= stop_after) or (ends and time.monotonic() > ends):
+        if stop_after is not None and seen.examples >= stop_after:
             raise _SearchOver
         seen.examples += 1
         try:
@@ -164,14 +161,12 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
     (``SEARCH_SIZES``): Hypothesis's shrinker makes the sizes and values of the first that fails small.
     """
     test = hypothesis.seed(seed)(check.function)
-    ends = time.monotonic() + SEARCH_SECONDS
     spent = 0
     for max_size in SEARCH_SIZES:
         left = SEARCH_EXAMPLES - spent
-        if left <= 0 or time.monotonic() >= ends:
+        if left <= 0:
             break
-        with simple_values(max_size), search_settings(test), \
-                failing_examples(test, sub, left, ends - time.monotonic()) as seen:
+        with simple_values(max_size), search_settings(test), failing_examples(test, sub, left) as seen:
             try:
                 test(sub)
             except _SearchOver:

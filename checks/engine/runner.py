@@ -119,7 +119,10 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     example = None
     # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
     if failure is not None and simplify and seen.last is not None and isinstance(sub, Submission):
-        example = find_counterexample(check, sub, seed, seen)
+        try:
+            example = find_counterexample(check, sub, seed, seen)
+        except (WorkerFault, NotImplementedInSubmission):
+            example = None  # the search hung or crashed the worker: the verdict stands, without an example
         # The message stays the main run's, which the score is of; the example is a block of its own.
         sub.take_output()  # what the search printed is not this check's output
     result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
