@@ -170,7 +170,7 @@ def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Pa
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
     try:
         grade = grade_entry(entry, settings)
-        attach_scripts(grade, out / entry.id / REPRO)
+        attach_scripts(grade, out / entry.id / REPRO, shown_from=out / entry.id)
         write_submission_reports(grade, out / entry.id, class_extra_data(grade, stamp), settings.formats)
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED[0])

@@ -352,6 +352,7 @@ class Submission:
             replies = answer["answers"] if type(answer["answers"]) is list else []
             for call, reply in zip(calls, replies):
                 self.trace.finish(call, reply if type(reply) is dict else {})
+            self.trace.discard(calls[len(replies):])  # the worker stops a batch at the first call that raised
             return
         if len(calls) == 1:
             self.trace.finish(calls[0], answer)

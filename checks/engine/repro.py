@@ -99,9 +99,10 @@ class ReproFolderError(Exception):
     """--repro-dir cannot be used: it cannot be written, or holds a file rnn-grade did not write."""
 
 
-def attach_scripts(grade: Grade, folder: Path | None = None) -> None:
+def attach_scripts(grade: Grade, folder: Path | None = None, shown_from: Path | None = None) -> None:
     """Give every failing check with an example its ``repro_script``; with ``folder``, write
-    ``folder/<check>.py`` too and set ``repro_path``.
+    ``folder/<check>.py`` too and set ``repro_path``: relative to ``shown_from`` if given (class
+    grading: the submission's own report folder, so its report is the same wherever OUT is).
 
     Nothing is written over a file rnn-grade did not write (ReproFolderError). A check whose
     example cannot be scripted (or a self-check, which has no reference) gets no script.
@@ -116,7 +117,7 @@ def attach_scripts(grade: Grade, folder: Path | None = None) -> None:
                 path.write_text(result.repro_script, encoding="utf-8")
             except OSError as error:
                 raise ReproFolderError(f"could not write {path}: {error.strerror or error}") from None
-            result.repro_path = str(path)
+            result.repro_path = str(path.relative_to(shown_from) if shown_from is not None else path)
 
 
 def script_or_nothing(result: CheckResult) -> str:

@@ -8,6 +8,7 @@ lost and nothing escapes: the report always lists every check.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import time
 import traceback
 from contextlib import contextmanager
@@ -21,7 +22,6 @@ from checks.engine.confinement import Confinement
 from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, failing_examples,
                                           record_example, search_simple_example, sentence)
 from checks.engine.contract import NotImplementedInSubmission, Submission
-from checks.engine.diagnosis import diagnose
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.root_cause import RootCause, attribute_root_cause
@@ -132,12 +132,22 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
 
 def with_diagnosis(result: CheckResult) -> CheckResult:
     """Fill the misconception fields of a failing check that has its example (else leave it as it is)."""
-    if result.passed or result.example is None:
+    if result.passed or result.example is None or not reference_installed():
         return result
+    from checks.engine.diagnosis import diagnose  # the models are the reference's variants: loaded on failure only
+
     found = diagnose(result.example)
     if found is not None:
         result.misconception, result.misconception_explanation = found.misconception, found.explanation
     return result
+
+
+def reference_installed() -> bool:
+    """Whether the reference solution can be imported (a student's package ships without it)."""
+    try:
+        return importlib.util.find_spec("reference") is not None
+    except ValueError:  # sys.modules["reference"] is None: imports of it are blocked
+        return False
 
 
 def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingExamples) -> Counterexample:

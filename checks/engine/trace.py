@@ -68,6 +68,12 @@ class Trace:
             if isinstance(item, Handle):
                 self._handles[item.number] = CacheRef(index, position)
 
+    def discard(self, unanswered: list[Call]) -> None:
+        """Forget calls noted but never run (the rest of a batch after a call raised): they are the last."""
+        kept = len(self.calls) - len(unanswered)
+        assert all(a is b for a, b in zip(self.calls[kept:], unanswered)), "only the last calls can be discarded"
+        del self.calls[kept:]
+
     def _as_reference(self, arg: Any) -> Any:
         if isinstance(arg, Handle):
             return self._handles.get(arg.number, Foreign("a cache this trace did not see made"))
