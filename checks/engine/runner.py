@@ -116,6 +116,9 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
     missing = [name for name in check.needs if name not in sub.functions]
     if missing and not (check.needs_any and len(missing) < len(check.needs)):
         return 0.0, f"not implemented: {', '.join(missing)}", None
+    refused = refusal(check, sub)
+    if refused:
+        return 0.0, refused, None
     test = hypothesis.seed(seed)(check.function)
     try:
         with credits_of_every_example(test) as credits:
@@ -131,6 +134,18 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
             return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check)
         return 0.0, _explain(failure), None
     return check.points, "", None
+
+
+def refusal(check: Check, sub: Submission) -> str | None:
+    """Why ``check`` fails at once: a function it needs hung or crashed twice earlier (``checks.engine.faults``).
+
+    A ``needs_any`` check still runs while some function it looks at can be called.
+    """
+    condemned = [name for name in check.needs if name in sub.faults.condemned]
+    callable_left = [name for name in check.needs if name in sub.functions and name not in sub.faults.condemned]
+    if not condemned or (check.needs_any and callable_left):
+        return None
+    return sub.faults.refusal(condemned[0])
 
 
 # What a submission's fault looks like from a check: an assertion about its values (ContractViolation
