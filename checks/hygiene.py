@@ -37,12 +37,18 @@ Probe = tuple[tuple[str, ...], Callable[[], None]]
 
 def examine(sub, probes: Sequence[Probe]) -> None:
     """Run every probe whose functions the submission implements; if none can run, it implements nothing
-    this check could look at."""
-    runnable = [probe for functions, probe in probes if set(functions) <= sub.functions]
-    if not runnable:
+    this check could look at.
+
+    A function that hung or crashed twice in an earlier check (``sub.callable_functions``) is left
+    out like a missing one: its own checks already lost those points. If that leaves nothing, the
+    first probe runs, and its call of that function fails at once, saying why.
+    """
+    implemented = [probe for functions, probe in probes if set(functions) <= sub.functions]
+    if not implemented:
         needed = sorted({name for functions, _ in probes for name in functions} - sub.functions)
         raise NotImplementedInSubmission(f"not implemented: {', '.join(needed)}")
-    for probe in runnable:
+    runnable = [probe for functions, probe in probes if set(functions) <= sub.callable_functions]
+    for probe in runnable or implemented[:1]:
         probe()
 
 

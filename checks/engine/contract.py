@@ -18,6 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from checks.engine.confinement import Confinement
+from checks.engine.faults import FaultRecord
 from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
 from checks.engine.trace import CacheRef, Trace
@@ -162,6 +163,7 @@ class Submission:
         # by value (set by the runner for each check; exact_shapes turns it off for a block).
         self.allow_unit_axes = False
         self.trace: Trace | None = None  # while recording(): every call of the running example
+        self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
@@ -169,6 +171,11 @@ class Submission:
 
     def close(self) -> None:
         self._worker.stop()
+
+    @property
+    def callable_functions(self) -> frozenset[str]:
+        """The functions implemented and still called: not those that hung or crashed twice (``faults``)."""
+        return self.functions - self.faults.condemned.keys()
 
     @contextmanager
     def exact_shapes(self) -> Iterator[None]:
@@ -248,7 +255,7 @@ class Submission:
         """
         cache_at = 1 if function in RETURNS and "cache" in RETURNS[function] else None
         answer = self._send({"op": "map", "fn": function, "args_list": [list(a) for a in args_list],
-                             "cache_at": cache_at}, function)
+                             "cache_at": cache_at}, function, describe_inputs(function, args_list[0]) if args_list else "")
         values = answer.get("values")
         if type(values) is not list or len(values) != len(args_list):
             raise ContractViolation(f"the worker answered {len(args_list)} calls of {function} incorrectly")
@@ -305,10 +312,11 @@ class Submission:
 
         The output is not validated here: hygiene checks look only at what happened to the inputs.
         """
+        inputs = describe_inputs(function, args)
         args = tuple(a.handle if isinstance(a, Cache) else a for a in args)
         cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
         answer = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at,
-                             "return_arguments": True}, function)
+                             "return_arguments": True}, function, inputs)
         after = answer.get("arguments_after")
         if type(after) is not list or len(after) != len(args):
             raise ContractViolation(f"the worker did not report the arguments of {function}")
@@ -318,17 +326,25 @@ class Submission:
 
     def _call(self, function: str, args: tuple, sizes: dict[str, int]) -> tuple:
         cache_at = RETURNS[function].index("cache") if "cache" in RETURNS[function] else None
-        value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function)
+        value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function,
+                           letters(function, sizes))
         return validate_returns(function, value.get("value"), sizes, self.allow_unit_axes)
 
     def _request(self, function: str, args: tuple) -> Any:
-        return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function).get("value")
+        return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function,
+                          describe_inputs(function, args)).get("value")
 
-    def _send(self, message: dict, function: str) -> dict:
+    def _send(self, message: dict, function: str, inputs: str) -> dict:
+        """Send ``message``, a call of ``function`` on ``inputs`` (their sizes, in words), and return the answer."""
         if function not in self.functions:
             raise NotImplementedInSubmission(f"not implemented: {function}")
+        self.faults.refuse(function)
         noted = self._note(message)
-        answer = self._worker.request(message, doing=f"running {function}")
+        doing = f"running {function}" + (f" on {inputs}" if inputs else "")
+        try:
+            answer = self._worker.request(message, doing=doing)
+        except WorkerFault as fault:
+            raise self.faults.judge(fault, function, doing, inputs) from None
         self._noted(noted, answer)
         if "not_implemented" in answer:
             raise NotImplementedInSubmission(f"not implemented: {function}")
@@ -387,6 +403,35 @@ def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:
     """The letters N, T, D, H (and 2H) from an input x of shape (N, D) or (N, T, D) and a state (N, H)."""
     N, H = h.shape
     return {"N": N, "T": x.shape[1] if x.ndim == 3 else 1, "D": x.shape[-1], "H": H, "2H": 2 * H}
+
+
+def letters(function: str, sizes: dict[str, int]) -> str:
+    """'N=2, T=300, D=3, H=2': the sizes of a call, in the contract's letters (no T for a single step)."""
+    names = ("N", "D", "H") if function.startswith("rnn_step") else ("N", "T", "D", "H")
+    return ", ".join(f"{name}={sizes[name]}" for name in names if name in sizes)
+
+
+def describe_inputs(function: str, args: Sequence) -> str:
+    """The sizes of a call's arguments, in words: letters for the RNN functions, shapes otherwise.
+
+    ``args`` are as a check passes them (caches as ``Cache``). Used only to explain a fault, so
+    anything unexpected gives a shorter text rather than an error.
+    """
+    cache = next((a for a in args if isinstance(a, Cache)), None)
+    try:
+        if cache is not None:
+            return letters(function, cache.sizes)
+        if function == "rnn_classifier_loss":
+            return letters(function, sizes_of(args[0], args[2]))
+        if function in ARGUMENTS:
+            return letters(function, sizes_of(args[0], args[1]))
+        if function == "clip_grad_norm":
+            return "gradients of shapes " + ", ".join(f"{name} {np.shape(g)}" for name, g in args[0].items())
+        if function == "tbptt_batches":
+            return f"a series of shape {np.shape(args[0])}, batch_size={args[1]}, window={args[2]}"
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError):
+        pass
+    return ""
 
 
 def shape_of(spec: str, sizes: dict[str, int]) -> tuple[int, ...]:

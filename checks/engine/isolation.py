@@ -41,6 +41,7 @@ IMPORT_TIMEOUT = 30.0
 # (stopped by a signal, say), it is killed, and daemons the worker started may then escape.
 SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
+TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.
@@ -51,12 +52,26 @@ class WorkerFault(BaseException):
     """The worker hung, died or broke the protocol during a request.
 
     A BaseException on purpose: Hypothesis stops at once instead of shrinking, which would re-run
-    a 10-second hang dozens of times.
+    a 10-second hang dozens of times. ``doing`` is what the worker was asked to do when it failed
+    (the ``doing`` of ``Worker.request``, or its restart's "importing the submission"), empty
+    when nothing was sent.
     """
+
+    def __init__(self, message: str, doing: str = "") -> None:
+        super().__init__(message)
+        self.doing = doing
 
 
 class WorkerTimeout(WorkerFault):
-    """The worker did not answer in time (a hang, or the whole-run deadline)."""
+    """The worker did not answer in time (a hang, or the whole-run deadline).
+
+    ``seconds`` is how long it was given; ``by_deadline`` is True when that was cut short by the
+    whole-run deadline, so the hang says nothing about the code that was running.
+    """
+
+    def __init__(self, message: str, doing: str = "", seconds: float = 0.0, by_deadline: bool = False) -> None:
+        super().__init__(message, doing)
+        self.seconds, self.by_deadline = seconds, by_deadline
 
 
 @dataclass
@@ -242,25 +257,26 @@ class Worker:
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
             self.stop()
-            raise WorkerTimeout(f"{doing} did not finish within {timeout:g} s ({reason})") from None
+            raise WorkerTimeout(f"{doing} did not finish within {timeout:g} s ({reason})", doing, timeout,
+                                by_deadline=reason != TIMED_OUT) from None
         except (EOFError, BrokenPipeError, OSError):
-            raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}") from None
+            raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}", doing) from None
         except Exception as error:  # noqa: BLE001 - any undecodable reply (even a RecursionError)
             self.stop()  # the pipe may be mid-message: never read the next reply from it
             raise WorkerFault(f"the worker sent an unreadable reply while {doing}: "
-                              f"{type(error).__name__}: {str(error)[:200]}") from None
+                              f"{type(error).__name__}: {str(error)[:200]}", doing) from None
         finally:
             self.seconds_waiting += time.perf_counter() - started
         if type(answer) is not dict:
             self.stop()
-            raise WorkerFault(f"the worker sent a malformed reply while {doing}")
+            raise WorkerFault(f"the worker sent a malformed reply while {doing}", doing)
         return answer
 
     def _time_allowed(self, limit: float) -> tuple[float, str]:
         """The timeout of the next request: ``limit``, or less if the whole-run deadline is nearer."""
         deadline = self.options.deadline
         if deadline is None or deadline - time.monotonic() >= limit:
-            return limit, "timed out"
+            return limit, TIMED_OUT
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             self.stop()

@@ -178,6 +178,9 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
     missing = [name for name in check.needs if name not in sub.functions]
     if missing and not (check.needs_any and len(missing) < len(check.needs)):
         return 0.0, f"not implemented: {', '.join(missing)}", None, None, seen
+    refused = refusal(check, sub)
+    if refused:
+        return 0.0, refused, None, None, seen
     test = hypothesis.seed(seed)(check.function)
     try:
         with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
@@ -193,6 +196,18 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
             return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check), None, seen
         return 0.0, _explain(failure), None, failure, seen
     return check.points, "", None, None, seen
+
+
+def refusal(check: Check, sub: Submission) -> str | None:
+    """Why ``check`` fails at once: a function it needs hung or crashed twice earlier (``checks.engine.faults``).
+
+    A ``needs_any`` check still runs while some function it looks at can be called.
+    """
+    condemned = [name for name in check.needs if name in sub.faults.condemned]
+    callable_left = [name for name in check.needs if name in sub.functions and name not in sub.faults.condemned]
+    if not condemned or (check.needs_any and callable_left):
+        return None
+    return sub.faults.refusal(condemned[0])
 
 
 # What a submission's fault looks like from a check (counterexample.SUBMISSION_FAULTS): an assertion

@@ -1,0 +1,112 @@
+"""Faults that cost seconds (checks.engine.faults): a function that hung, or crashed the worker
+twice, is not called again; every later check that needs it fails at once with the reason.
+
+One grade with the real checks (forward, backward, truncated and hygiene groups) of
+tests/hostile/hang_backward.py, a correct submission whose rnn_backward hangs on sequences of
+101 steps or more, with a call timeout of 1.5 s: only the long example (T = 300) hangs. The
+twice-crashing function is a hostile case (crash_segfault_every_call.py, tests/test_hostile.py);
+here the rules of ``FaultRecord.judge`` are checked on faults made by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from checks.engine.faults import FaultRecord, NotCalledAgain
+from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
+from checks.engine.runner import grade_submission
+from checks.registry import load_checks
+
+HOSTILE = Path(__file__).resolve().parent / "hostile"
+CALL_TIMEOUT = 1.5
+GROUPS = ("forward", "backward", "truncated", "hygiene")
+HUNG = "rnn_backward did not finish within 1.5 s on N=2, T=300, D=3, H=2"
+# Seconds a check may take beyond the call timeout it waits out: stopping the worker, the check's
+# other calls, a loaded machine. Below a second timeout, which is what must never happen.
+SLACK = 1.4
+
+
+@pytest.fixture(scope="module")
+def hanging_grade(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("hang")
+    path = folder / "hang_backward.py"
+    path.write_text((HOSTILE / "hang_backward.py").read_text().replace("HANGS_FROM_T = 1\n", "HANGS_FROM_T = 101\n"))
+    checks = [check for check in load_checks() if check.group in GROUPS]
+    return grade_submission(path, checks, options=WorkerOptions(call_timeout=CALL_TIMEOUT))
+
+
+def needs_backward(result) -> bool:
+    return "rnn_backward" in result.check.needs and not result.check.needs_any
+
+
+def test_the_first_hang_names_the_input_size_it_hung_on(hanging_grade):
+    hung = [r for r in hanging_grade.results if r.message.startswith(HUNG)]
+    assert [r.check.name for r in hung] == ["sequence_backward_matches_finite_differences"], \
+        [(r.check.name, r.message[:120]) for r in hanging_grade.results]
+    assert hung[0].score == 0
+    # Hypothesis stopped at the hang: the check waited out one timeout, not one per example.
+    assert hung[0].seconds < CALL_TIMEOUT + SLACK
+
+
+def test_every_later_check_that_needs_it_fails_at_once_with_the_same_reason(hanging_grade):
+    later = [r for r in hanging_grade.results if needs_backward(r)][1:]
+    assert {r.check.name for r in later} >= {"sequence_backward_matches_reference", "truncated_is_sum_of_window_backprops"}
+    for result in later:
+        assert result.score == 0
+        assert result.message == f"in an earlier check, {HUNG}, so it was not called again"
+        assert result.seconds < 0.5  # no worker call at all, let alone a timeout
+
+
+def test_checks_that_do_not_need_it_are_graded_normally(hanging_grade):
+    others = [r for r in hanging_grade.results if not needs_backward(r)]
+    assert {r.check.group for r in others} == set(GROUPS)
+    # Including hygiene, which looks at rnn_backward among others: it leaves the hung one out.
+    assert all(r.passed for r in others), [(r.check.name, r.message[:200]) for r in others if not r.passed]
+
+
+def test_the_hang_costs_one_call_timeout_in_all(hanging_grade):
+    """Everything beyond the checks that passed: one timeout and a restart, however many checks need it."""
+    failing = sum(r.seconds for r in hanging_grade.results if not r.passed)
+    assert failing < CALL_TIMEOUT + SLACK, failing
+    assert hanging_grade.seconds < sum(r.seconds for r in hanging_grade.results) + SLACK
+
+
+# -- the rules, on faults made by hand -----------------------------------------------------------
+
+DOING = "running rnn_backward on N=2, T=300, D=3, H=2"
+INPUTS = "N=2, T=300, D=3, H=2"
+
+
+def test_a_timeout_condemns_at_once_and_later_calls_are_refused():
+    record = FaultRecord()
+    fault = record.judge(WorkerTimeout("slow", DOING, 10.0), "rnn_backward", DOING, INPUTS)
+    assert isinstance(fault, WorkerTimeout)
+    assert str(fault) == "rnn_backward did not finish within 10 s on N=2, T=300, D=3, H=2"
+    with pytest.raises(NotCalledAgain, match="in an earlier check, rnn_backward did not finish within 10 s on N=2"):
+        record.refuse("rnn_backward")
+    record.refuse("rnn_forward")  # the others are still called
+
+
+def test_a_crash_condemns_only_the_second_time():
+    record = FaultRecord()
+    died = WorkerFault(f"the worker process died while {DOING}: killed by signal SIGSEGV", DOING)
+    assert record.judge(died, "rnn_backward", DOING, INPUTS) is died
+    record.refuse("rnn_backward")
+    second = record.judge(died, "rnn_backward", DOING, INPUTS)
+    assert "rnn_backward has now crashed twice" in str(second)
+    with pytest.raises(NotCalledAgain, match="crashed the worker process twice, the second time on N=2, T=300"):
+        record.refuse("rnn_backward")
+
+
+@pytest.mark.parametrize("fault", [
+    WorkerTimeout("the deadline", DOING, 0.5, by_deadline=True),  # the whole run's deadline cut it short
+    WorkerTimeout("importing the submission did not finish", "importing the submission", 30.0),  # the restart
+    WorkerFault("not finished: the whole-run deadline was reached"),  # nothing was sent
+], ids=["deadline", "restart-import", "deadline-before-sending"])
+def test_faults_that_say_nothing_about_the_function_condemn_nothing(fault):
+    record = FaultRecord()
+    for _ in range(3):
+        assert record.judge(fault, "rnn_backward", DOING, INPUTS) is fault
+    assert not record.condemned
