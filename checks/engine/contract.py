@@ -279,13 +279,14 @@ class Submission:
         for function, _ in calls:
             if function not in self.functions:
                 raise NotImplementedInSubmission(f"not implemented: {function}")
+            self.faults.refuse(function)
         kept = {arg.call for _, args in calls for arg in args if isinstance(arg, CacheOf)}
         message = {"op": "batch", "calls": [batch_request(function, args, k in kept)
                                             for k, (function, args) in enumerate(calls)]}
         if self.trace is not None:  # what the trace notes: CacheOf(k) as a CacheRef to call k
             first = len(self.trace.calls)
             message["noted_args"] = [noted_arguments(args, first, calls) for _, args in calls]
-        answers = self._send(message, downstream(calls)).get("answers")
+        answers = self._send(message, downstream(calls), describe_inputs(*calls[0])).get("answers")
         if type(answers) is not list or not 1 <= len(answers) <= len(calls) or \
                 not all(type(reply) is dict for reply in answers):
             raise ContractViolation(f"the worker answered a batch of {len(calls)} calls incorrectly")
@@ -364,6 +365,8 @@ class Submission:
         return [self.trace.start(message["fn"], tuple(message["args"]))]
 
     def _noted(self, calls: list, answer: dict) -> None:
+        if not calls:  # not recording
+            return
         if "answers" in answer:  # a batch: one answer per call run, in order
             replies = answer["answers"] if type(answer["answers"]) is list else []
             for call, reply in zip(calls, replies):
