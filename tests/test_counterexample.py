@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.counterexample import complexity, first_call_of_each_function, parameter_names, python_lines
+from checks.engine.contract import parameter_names
+from checks.engine.counterexample import complexity, first_call_of_each_function, python_lines
 from checks.engine.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values

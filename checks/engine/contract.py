@@ -10,6 +10,7 @@ Shapes: N batch, T steps, D input features, H hidden units (row-vector conventio
 
 from __future__ import annotations
 
+import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,15 @@ RETURNS: dict[str, tuple[str, ...]] = {
 }
 
 CLASSIFIER_GRADIENTS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
+
+#: The names of each function's results, in order: RETURNS's, and those of the three functions
+#: whose results are not arrays sized by the letters (diagnosis and reproduction scripts name them).
+OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
+    **{function: tuple(spec.split(":")[0] for spec in specs) for function, specs in RETURNS.items()},
+    "clip_grad_norm": ("clipped", "total_norm"),
+    "rnn_classifier_loss": ("loss", "grads"),
+    "tbptt_batches": ("batches",),
+}
 
 # Argument names of the functions that finite differences evaluate many times.
 ARGUMENTS: dict[str, tuple[str, ...]] = {
@@ -400,6 +410,11 @@ def downstream(calls: Sequence[tuple[str, tuple]]) -> str:
     """The function a batch is about, named if it hangs: the first that uses an earlier call's cache
     (the backward of forward, backward, perturbed forwards), else the first."""
     return next((function for function, args in calls if any(isinstance(a, CacheOf) for a in args)), calls[0][0])
+
+
+def parameter_names(function: str) -> list[str]:
+    """The contract's names of ``function``'s arguments (docs/contract.md), from ``Submission``'s methods."""
+    return list(inspect.signature(getattr(Submission, function)).parameters)[1:]  # without self
 
 
 def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -26,7 +25,7 @@ import hypothesis
 import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 
-from checks.engine.contract import Submission, SubmissionRaised
+from checks.engine.contract import Submission, SubmissionRaised, parameter_names
 from checks.engine.trace import CacheRef, Call, Trace
 from checks.registry import Check
 from checks.strategies import simple_values
@@ -237,11 +236,6 @@ def first_call_of_each_function(trace: Trace) -> list[Call]:
     for call in trace.calls:
         seen.setdefault(call.function, call)
     return list(seen.values())
-
-
-def parameter_names(function: str) -> list[str]:
-    """The contract's names of ``function``'s arguments (docs/contract.md), from ``Submission``'s methods."""
-    return list(inspect.signature(getattr(Submission, function)).parameters)[1:]  # without self
 
 
 def python_lines(name: str, value: Any) -> list[str]:

@@ -10,7 +10,6 @@ length 1. Anything else: no misconception is named, and the wrong entries are li
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Iterator
@@ -18,7 +17,7 @@ from typing import Any, Iterator
 import numpy as np
 
 import reference
-from checks.engine.contract import RETURNS
+from checks.engine.contract import OUTPUT_NAMES, parameter_names
 from checks.engine.counterexample import Counterexample
 from checks.engine.protocol import Handle
 from checks.engine.trace import CacheRef, Call, Trace, replay
@@ -52,16 +51,9 @@ class Diagnosis:
 Outcome = tuple[str | None, dict[str, Any]]  # (the exception's type name if it raised, outputs by name)
 
 
-def output_names(function: str) -> tuple[str, ...]:
-    if function in RETURNS:
-        return tuple(spec.split(":")[0] for spec in RETURNS[function])
-    return {"clip_grad_norm": ("clipped", "total_norm"), "rnn_classifier_loss": ("loss", "grads"),
-            "tbptt_batches": ("batches",)}.get(function, ())
-
-
 def named_outputs(function: str, value: Any) -> dict[str, Any]:
     """The leaves of a returned value by name ("dWh", "grads['Wh']"); caches left out."""
-    names = output_names(function)
+    names = OUTPUT_NAMES.get(function, ())
     items = list(value) if isinstance(value, (tuple, list)) and len(names) != 1 else [value]
     leaves = {}
     for position, item in enumerate(items):
@@ -274,7 +266,7 @@ def unchanged(before: Any, after: Any) -> bool:
 
 
 def argument_name(function: str, position: int) -> str:
-    parameters = list(inspect.signature(REFERENCE[function]).parameters)
+    parameters = parameter_names(function)
     return parameters[position] if position < len(parameters) else f"argument {position + 1}"
 
 

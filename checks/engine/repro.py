@@ -25,7 +25,6 @@ tolerance (``checks.gradcheck``): a forward whose rounding is too coarse for fin
 from __future__ import annotations
 
 import base64
-import inspect
 import os
 import sys
 import textwrap
@@ -34,7 +33,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from checks.engine.contract import RETURNS
+from checks.engine.contract import OUTPUT_NAMES, RETURNS, parameter_names
 from checks.engine.counterexample import Counterexample
 from checks.engine.runner import CheckResult, Grade
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
@@ -50,9 +49,6 @@ CACHE = "CACHE"  # in an expected result: the submission's cache, kept for later
 
 
 # The results of the functions whose results RETURNS does not list (validated in checks.engine.contract).
-OTHER_OUTPUTS = {"clip_grad_norm": ["clipped", "total_norm"], "rnn_classifier_loss": ["loss", "grads"]}
-
-
 class NotReproducible(Exception):
     """The example holds something a script cannot rebuild (a value that never crossed as plain data)."""
 
@@ -72,7 +68,7 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
             raise NotReproducible(f"the reference raised on {call.function}: {error}")
         expected.append(result)
     names = Names()
-    steps = [step_text(number, call, result, names, parameter_names(reference, call.function))
+    steps = [step_text(number, call, result, names, parameter_names(call.function))
              for number, (call, result) in enumerate(zip(calls, expected), start=1)]
     header = HEADER.format(marker=MARKER, name=check.name, group=check.group, description=check.description,
                            sizes=sizes_sentence(example.arguments))
@@ -90,7 +86,7 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
 
 def runtime(reference: Any, calls: Sequence[Call], time_limit: int) -> str:
     """The script's fixed code, with the grader's tolerances and the names of the functions' arguments and results."""
-    parameters = {call.function: parameter_names(reference, call.function) for call in calls}
+    parameters = {call.function: parameter_names(call.function) for call in calls}
     return RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
                           fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL), parameters=table(parameters))
 
@@ -303,21 +299,13 @@ def expected_literal(function: str, result: Any, names: Names, call_number: int)
 
 
 def output_names() -> str:
-    """{function: [its results' names]} as Python source, from the contract's RETURNS table."""
-    names = {function: [spec.split(":")[0] for spec in specs] for function, specs in RETURNS.items()}
-    return table(names | OTHER_OUTPUTS)
+    """{function: [its results' names]} as Python source, from the contract's OUTPUT_NAMES table."""
+    return table({function: list(names) for function, names in OUTPUT_NAMES.items()})
 
 
 def table(names: dict[str, list[str]]) -> str:
     """{function: [names]} as Python source, one function a line."""
     return "{\n" + "".join(f"    {function!r}: {labels!r},\n" for function, labels in names.items()) + "}"
-
-
-def parameter_names(module: Any, function: str) -> list[str]:
-    try:
-        return list(inspect.signature(getattr(module, function)).parameters)
-    except (AttributeError, TypeError, ValueError):
-        return []
 
 
 def step_text(number: int, call: Call, result: Any, names: Names, parameters: Sequence[str]) -> str:
