@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, settings
 from checks.engine.contract import Submission, SubmissionRaised, parameter_names
 from checks.engine.trace import CacheRef, Call, Trace
 from checks.registry import Check
-from checks.strategies import simple_values
+from checks.strategies import Dims, simple_values
 
 # What a submission's fault looks like from a check: an assertion about its values, or an exception its
 # own function raised in the worker (the runner sorts failures with it too).
@@ -206,10 +206,8 @@ def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | N
     The inputs are those of the calls the check made (``trace``), by the contract's argument names,
     so a step check shows ``x`` of shape (N, D) and ``prev_h``; without a trace, the drawn arguments.
     """
-    sizes = next((value.dims for value in arguments.values() if hasattr(value, "dims")), None) \
-        or next((item.dims for value in arguments.values() if isinstance(value, tuple)
-                 for item in value if hasattr(item, "dims")), None)
-    where = f" for N = {sizes.N}, T = {sizes.T}, D = {sizes.D}, H = {sizes.H}" if sizes else ""
+    sizes = problem_sizes(arguments)
+    where = f" for {sizes_text(sizes)}" if sizes else ""
     lines = [f'The property "{check.description}" fails{where}, with these inputs (import numpy as np):']
     calls = first_call_of_each_function(trace) if trace is not None else []
     for call in calls:
@@ -227,6 +225,17 @@ def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | N
         lines += [f"  {d.name}[{', '.join(map(str, d.index))}]: expected {d.expected:.6g}, got {d.got:.6g} "
                   f"(relative error {d.relative_error:.2g})" for d in worst]
     return "\n".join(lines)
+
+
+def problem_sizes(arguments: dict[str, Any]) -> Dims | None:
+    """The N, T, D, H of the example's RNN problem (an argument, or one inside a tuple), if it has one."""
+    values = [*arguments.values(), *(item for value in arguments.values()
+                                     if isinstance(value, tuple) and not hasattr(value, "dims") for item in value)]
+    return next((value.dims for value in values if hasattr(value, "dims")), None)
+
+
+def sizes_text(sizes: Dims) -> str:
+    return f"N = {sizes.N}, T = {sizes.T}, D = {sizes.D}, H = {sizes.H}"
 
 
 def first_call_of_each_function(trace: Trace) -> list[Call]:

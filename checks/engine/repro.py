@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from checks.engine.contract import OUTPUT_NAMES, RETURNS, parameter_names
-from checks.engine.counterexample import Counterexample
+from checks.engine.counterexample import Counterexample, problem_sizes, sizes_text
 from checks.engine.runner import CheckResult, Grade
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.engine.trace import CacheRef, Call, Trace, replay
@@ -317,13 +317,9 @@ def step_text(number: int, call: Call, result: Any, names: Names, parameters: Se
 
 
 def sizes_sentence(arguments: dict[str, Any]) -> str:
-    """'N = 1, T = 2, D = 1, H = 1' when the example has an RNN problem, else ''."""
-    for value in arguments.values():
-        value = value[0] if isinstance(value, tuple) and value and hasattr(value[0], "x") else value
-        x, h0 = getattr(value, "x", None), getattr(value, "h0", getattr(value, "h0_f", None))
-        if isinstance(x, np.ndarray) and x.ndim == 3 and isinstance(h0, np.ndarray):
-            return f"\nThe example's sizes: N = {x.shape[0]}, T = {x.shape[1]}, D = {x.shape[2]}, H = {h0.shape[1]}.\n"
-    return ""
+    """'The example's sizes: N = 1, T = 2, D = 1, H = 1.' when it has an RNN problem, else ''."""
+    sizes = problem_sizes(arguments)
+    return f"\nThe example's sizes: {sizes_text(sizes)}.\n" if sizes else ""
 
 
 # -- the script's fixed parts ---------------------------------------------------------------------
