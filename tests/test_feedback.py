@@ -19,9 +19,9 @@ import pytest
 from checks.engine.counterexample import Counterexample
 from checks.engine.progress import CheckProgress
 from checks.engine.report import gradescope, junit, markdown, prairielearn
-from checks.engine.report.feedback import feedback_blocks, plain_feedback
+from checks.engine.report.feedback import MESSAGE, Block, feedback_blocks, plain_feedback
 from checks.engine.report.github import annotations, classroom_result
-from checks.engine.report.terminal import Screen, screen_of, terminal_summary
+from checks.engine.report.terminal import Screen, message_lines, screen_of, terminal_summary
 from checks.engine.report.text import visible
 from checks.engine.root_cause import attribute_root_cause, most_basic_first
 from checks.engine.runner import CheckResult, Grade, grade_submission
@@ -183,6 +183,19 @@ def test_by_default_each_failing_check_takes_a_screenful_and_says_how_to_see_the
             first = visible(result.message).splitlines()[0]
             assert words(first) in words(text)
     assert "run rnn-grade with -v to see them all" in text
+
+
+def test_a_long_message_is_cut_between_its_lines_never_inside_one():
+    long_line = "dx differs by up to 0.00797 at index (0, 0): got 0.0693985, expected 0.0773732 " * 2
+    body = "\n".join(["5 of 5 results differ from the reference:", long_line.strip(), "dh0 is wrong", "db is wrong"])
+    shown = message_lines(Block(MESSAGE, body), 40, room=4)
+    # the first line (1 terminal line) fits, the long one (5 lines at 40 columns) would not: it is left out whole
+    note = next(i for i, line in enumerate(shown) if line.strip().startswith("..."))
+    assert words(" ".join(shown[:note])) == "5 of 5 results differ from the reference:"
+    assert words(" ".join(shown[note:])) == "... 3 more lines of this message: run rnn-grade with -v to see them all"
+    assert message_lines(Block(MESSAGE, body), 40, room=None)[-1].strip() == "db is wrong"
+    one = message_lines(Block(MESSAGE, "a\nb"), 40, room=4)
+    assert [line.strip() for line in one] == ["a", "b"]
 
 
 def test_a_newcomer_sees_fix_this_first_and_the_repro_command_in_80_columns_with_nothing_cut(tmp_path):

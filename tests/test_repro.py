@@ -161,7 +161,7 @@ def test_header_names_the_check_and_how_to_run_it(tanh_script):
     assert tanh_script.splitlines()[0] == MARKER
     assert "step_backward_uses_one_minus_h_squared (tanh)" in tanh_script
     assert "python step_backward_uses_one_minus_h_squared.py SUBMISSION" in tanh_script
-    assert "N = 1, T = 1, D = 1, H = 1" in tanh_script
+    assert "N=1, T=1, D=1, H=1" in tanh_script
 
 
 def test_the_same_example_gives_the_same_script(checks, tanh_script):

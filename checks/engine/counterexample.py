@@ -202,7 +202,7 @@ def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | N
              trace: Trace | None = None) -> str:
     """The example in one sentence, then its inputs as Python to paste, then the worst entries.
 
-    "The property "<check's first docstring line>" fails for N = 1, T = 1, D = 1, H = 1, with these inputs:"
+    "The property "<check's first docstring line>" fails for N=1, T=1, D=1, H=1, with these inputs:"
     The inputs are those of the calls the check made (``trace``), by the contract's argument names,
     so a step check shows ``x`` of shape (N, D) and ``prev_h``; without a trace, the drawn arguments.
     """
@@ -235,7 +235,8 @@ def problem_sizes(arguments: dict[str, Any]) -> Dims | None:
 
 
 def sizes_text(sizes: Dims) -> str:
-    return f"N = {sizes.N}, T = {sizes.T}, D = {sizes.D}, H = {sizes.H}"
+    # No spaces around "=": wrapping a report never splits "H = 1" across two lines.
+    return f"N={sizes.N}, T={sizes.T}, D={sizes.D}, H={sizes.H}"
 
 
 def first_call_of_each_function(trace: Trace) -> list[Call]:

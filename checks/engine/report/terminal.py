@@ -93,14 +93,29 @@ def failure(result: CheckResult, submission: str, screen: Screen, self_check: bo
     """One failing check: its heading, then its feedback blocks, at most a screenful unless verbose."""
     check = result.check
     heading = row(f"{mark(result)}  {check.group}/{check.name}", points_text(result.score, check.points), screen.width)
-    blocks = [block_lines(block, screen.width) for block in feedback_blocks(result, submission, self_check)]
-    message, others = blocks[0], [line for lines in blocks[1:] for line in ["", *lines]]
+    first, *rest = feedback_blocks(result, submission, self_check)
+    others = [line for block in rest for line in ["", *block_lines(block, screen.width)]]
     room = max(FEWEST_MESSAGE_LINES, screen.height - len(heading) - len(others) - 2)
-    if not screen.verbose and len(message) > room:
-        hidden = len(message) - (room - 1)
-        message = [*message[: room - 1], *wrapped(f"... {hidden} more lines of this message: run rnn-grade with "
-                                                  "-v to see them all", screen.width, INDENT)]
+    message = message_lines(first, screen.width, None if screen.verbose else room)
     return [*heading, *message, *others]
+
+
+def message_lines(block: Block, width: int, room: int | None) -> list[str]:
+    """The message block in at most ``room`` terminal lines (all of it when None).
+
+    Cut only between the message's own lines, never inside one: a wrapped line whose end is
+    hidden would drop exactly its useful part (the expected value, the tolerance, the hint).
+    """
+    lines = [message_line(text, width) for text in visible(block.body).splitlines()]
+    if room is None or sum(map(len, lines)) <= room:
+        return [line for wrapped_line in lines for line in wrapped_line]
+    shown, kept = list(lines[0]), 1  # the first line whatever its length: it says what is wrong
+    while len(shown) + len(lines[kept]) <= room - 1:
+        shown += lines[kept]
+        kept += 1
+    hidden = len(lines) - kept
+    note = f"... {hidden} more line{'s' if hidden != 1 else ''} of this message: run rnn-grade with -v to see them all"
+    return [*shown, *wrapped(note, width, INDENT)]
 
 
 def block_lines(block: Block, width: int) -> list[str]:
