@@ -58,8 +58,9 @@ def main(argv: Sequence[str]) -> int:
 def merge(folders: Sequence[Path], merged: Path) -> list[Row]:
     """Copy every shard's submissions into ``merged`` and write its summaries; the rows, in class order."""
     shards = [shard_output(folder) for folder in folders]
+    check_one_split(shards)
     owners = owner_of_each_submission(shards)
-    check_one_split_of_one_class(shards)
+    check_every_shard_once_of_one_class(shards)
     refuse_a_shard_as_output(merged, folders)
     prepare_out(merged)
     (merged / MANIFEST).unlink(missing_ok=True)  # an earlier shard's: MERGED is the whole class now
@@ -111,16 +112,23 @@ def owner_of_each_submission(shards: Sequence[ShardOutput]) -> dict[str, Path]:
     return owners
 
 
-def check_one_split_of_one_class(shards: Sequence[ShardOutput]) -> None:
-    """Every shard of one --shard I/N split of one class, each once: else a UsageError saying which."""
+def check_one_split(shards: Sequence[ShardOutput]) -> None:
+    """Every folder a shard of the same N (--shard I/N): else a UsageError naming two that differ."""
+    first = shards[0]
+    for shard in shards:
+        if shard.manifest.shard.count != first.manifest.shard.count:
+            raise UsageError(f"merge: {first.folder} is shard {first.manifest.shard} but {shard.folder} is shard "
+                             f"{shard.manifest.shard}; give the folders of one --shard I/{first.manifest.shard.count} "
+                             "split")
+
+
+def check_every_shard_once_of_one_class(shards: Sequence[ShardOutput]) -> None:
+    """Shards 1/N to N/N of one class, each once: else a UsageError saying which is not."""
     first = shards[0]
     count = first.manifest.shard.count
     seen: dict[int, Path] = {}
     for shard in shards:
         index = shard.manifest.shard.index
-        if shard.manifest.shard.count != count:
-            raise UsageError(f"merge: {first.folder} is shard {first.manifest.shard} but {shard.folder} is shard "
-                             f"{shard.manifest.shard}; give the folders of one --shard I/{count} split")
         if index in seen:
             raise UsageError(f"merge: shard {index}/{count} is given twice, {seen[index]} and {shard.folder}")
         if shard.manifest.class_ids != first.manifest.class_ids:
@@ -130,8 +138,7 @@ def check_one_split_of_one_class(shards: Sequence[ShardOutput]) -> None:
     missing = [f"{index}/{count}" for index in range(1, count + 1) if index not in seen]
     if missing:
         said = f"shard {missing[0]} is" if len(missing) == 1 else f"shards {', '.join(missing)} are"
-        raise UsageError(f"merge: {said} missing; give the --out folder of every shard "
-                         f"1/{count} to {count}/{count}")
+        raise UsageError(f"merge: {said} missing; give the --out folder of every shard 1/{count} to {count}/{count}")
 
 
 def refuse_a_shard_as_output(merged: Path, folders: Sequence[Path]) -> None:
