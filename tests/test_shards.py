@@ -193,6 +193,16 @@ def test_an_empty_shard_writes_valid_empty_summaries(tmp_path, tiny):
     assert merged.returncode == 0 and [row["submission"] for row in grades(tmp_path / "merged")] == ["only.py"]
 
 
+def test_an_unsharded_rerun_in_a_shards_folder_drops_its_manifest(tmp_path, tiny):
+    (tmp_path / "class").mkdir()
+    (tmp_path / "class" / "only.py").write_text(SUBMISSIONS["correct"])
+    out = tmp_path / "out"
+    rnn_grade(str(tmp_path / "class"), "--out", str(out), "--shard", "1/1", *tiny)
+    assert manifest(out)["ids"] == ["only.py"]
+    assert rnn_grade(str(tmp_path / "class"), "--out", str(out), *tiny).returncode == 0
+    assert not (out / MANIFEST).exists()  # a stale one would let merge take this folder for a shard
+
+
 # -- what merge refuses ----------------------------------------------------------------------------
 
 

@@ -118,9 +118,9 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     finally:
         run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
         write_summaries(run.rows, out)
-        if settings.shard:  # for rnn-grade merge: the class's order, and the reports this shard holds
-            held = tuple(entry.id for entry in settings.entries if entry.id in current)
-            write_manifest(out, Manifest(settings.shard, settings.class_ids, held))
+        # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
+        held = tuple(entry.id for entry in settings.entries if entry.id in current)
+        write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
     return run
 
 

@@ -25,7 +25,7 @@ from typing import Sequence
 from checks.engine.batch import MARKER, REPRO, exit_status, prepare_out, read_row, report_path
 from checks.engine.classroom import Entry
 from checks.engine.options import UsageError
-from checks.engine.shards import MANIFEST, Manifest, ShardError, read_manifest
+from checks.engine.shards import MANIFEST, Manifest, ShardError, read_manifest, write_manifest
 from checks.engine.summary import Row, class_table, write_summaries
 
 DESCRIPTION = "Combine the --out folders of a class's shards (rnn-grade CLASS --out OUT --shard I/N) into one."
@@ -63,7 +63,7 @@ def merge(folders: Sequence[Path], merged: Path) -> list[Row]:
     check_every_shard_once_of_one_class(shards)
     refuse_a_shard_as_output(merged, folders)
     prepare_out(merged)
-    (merged / MANIFEST).unlink(missing_ok=True)  # an earlier shard's: MERGED is the whole class now
+    write_manifest(merged, None)  # an earlier shard's, if any: MERGED is the whole class now
     order = [submission for submission in shards[0].manifest.class_ids if submission in owners]
     for submission in order:
         copy_submission(owners[submission] / submission, merged / submission)

@@ -242,7 +242,7 @@ def resolve(
     paths = [Path(p) for p in values["submissions"]] or list(default_submissions)
     entries = submission_entries(paths, values["file_name"])
     class_mode = len(entries) > 1 or any(map(is_class_folder, paths)) or values["out"] is not None
-    shard = shard_of_class(values["shard"], values["out"])
+    shard = shard_option(values["shard"], values["out"])
     class_ids = tuple(entry.id for entry in entries) if shard else ()
     entries = select(entries, shard)
     if class_mode and values["results"] is not None:
@@ -289,7 +289,7 @@ def submission_entries(paths: Sequence[Path], file_name: str | None) -> tuple[En
         raise UsageError(str(problem)) from None
 
 
-def shard_of_class(text: str | None, out: Path | None) -> Shard | None:
+def shard_option(text: str | None, out: Path | None) -> Shard | None:
     """--shard I/N, checked; it needs --out, the folder ``rnn-grade merge`` takes."""
     if text is None:
         return None

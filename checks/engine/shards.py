@@ -83,8 +83,12 @@ class Manifest:
                           indent=1) + "\n"
 
 
-def write_manifest(out: Path, manifest: Manifest) -> None:
-    write_atomically(out / MANIFEST, manifest.as_json())
+def write_manifest(out: Path, manifest: Manifest | None) -> None:
+    """Record ``manifest`` in ``out``; None (an unsharded run) removes an earlier shard's, now stale."""
+    if manifest is None:
+        (out / MANIFEST).unlink(missing_ok=True)
+    else:
+        write_atomically(out / MANIFEST, manifest.as_json())
 
 
 def read_manifest(out: Path) -> Manifest | None:
