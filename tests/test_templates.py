@@ -2,6 +2,9 @@
 them out, with the tiny checks (passed through RNN_GRADE_OPTIONS, or recorded by the bundle), so a
 template whose command line stops working fails here rather than in a course.
 
+The class templates (a GitHub Actions matrix, GitLab's parallel:) run each job's command from the
+YAML file, one workspace per job, then the merge job's on the jobs' artifacts.
+
 Gradescope's is the slow one (about half a minute): the zip is built by the CLI, unpacked into a
 temporary /autograder, and its setup.sh really installs the grader wheel (numpy and the rest from
 pip's index) before run_autograder grades each submission.
@@ -10,8 +13,11 @@ pip's index) before run_autograder grades each submission.
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -210,3 +216,130 @@ def test_github_script_passes_on_a_grader_error(tmp_path):
                  RNN_GRADE_OPTIONS="--checks-dir /nonexistent", GITHUB_OUTPUT=str(tmp_path / "o"))
     assert graded.returncode == 2
 
+
+
+# --- A class in a CI matrix: GitHub Actions and GitLab's parallel: ------------------------------
+# Each job's command is taken from the YAML file, run for real in a workspace of its own with the
+# variables the platform sets, its artifact laid out as the platform hands it to the merge job,
+# and the merge job's command run on them: the result must be the unsharded run's CSVs.
+
+MATRIX_WORKFLOW = TEMPLATES / "github-matrix" / ".github" / "workflows" / "grade-class.yml"
+PARALLEL_PIPELINE = TEMPLATES / "gitlab-parallel" / ".gitlab-ci.yml"
+CLASS_KINDS = {"ann": "correct", "ben": "wrong_db", "cat": "backward_stub", "dan": "syntax_error", "eve": "correct",
+               "fay": "wrong_db"}
+
+
+def load_yaml(path: Path) -> dict:
+    """``path`` parsed by PyYAML, else by the yq command (which brings its own); skipped without either."""
+    try:
+        import yaml
+    except ImportError:
+        if shutil.which("yq") is None:
+            pytest.skip("no YAML parser here (neither PyYAML nor yq)")
+        parsed = subprocess.run(["yq", ".", str(path)], capture_output=True, text=True, check=True)
+        return json.loads(parsed.stdout)
+    return yaml.safe_load(path.read_text())
+
+
+def one_match(pattern: str, text: str) -> re.Match:
+    matches = list(re.finditer(pattern, text))
+    assert len(matches) == 1, (pattern, [match.group(0) for match in matches])
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def matrix_class(tmp_path_factory, tiny_options) -> tuple[Path, Path]:
+    """A class of six tiny submissions (one does not import), and its unsharded --out."""
+    root = tmp_path_factory.mktemp("matrix")
+    for name, kind in CLASS_KINDS.items():
+        (root / "class" / name).mkdir(parents=True)
+        (root / "class" / name / "rnn_layers.py").write_text(SUBMISSIONS[kind])
+    full = root / "full"
+    graded = run([str(BIN / "rnn-grade"), str(root / "class"), "--out", str(full), *tiny_options.split()], root)
+    assert graded.returncode == 1, graded.stderr  # the syntax error
+    return root / "class", full
+
+
+def assert_same_class_reports(merged: Path, full: Path) -> None:
+    """grades.csv equal but for the seconds column, checks.csv byte for byte."""
+    def without_seconds(folder: Path) -> list[list[str]]:
+        rows = list(csv.reader(io.StringIO((folder / "grades.csv").read_text())))
+        column = rows[0].index("seconds")
+        return [row[:column] + row[column + 1:] for row in rows]
+    assert len(without_seconds(full)) == len(CLASS_KINDS) + 1
+    assert without_seconds(merged) == without_seconds(full)
+    assert (merged / "checks.csv").read_bytes() == (full / "checks.csv").read_bytes()
+    assert (merged / "report.html").is_file()
+
+
+def test_github_matrix_workflow_parses_into_shard_jobs_and_a_merge_job():
+    workflow = load_yaml(MATRIX_WORKFLOW)
+    assert "workflow_dispatch" in workflow.get("on", workflow.get(True, workflow.get("true")))  # YAML 1.1: on = true
+    grade, merge = workflow["jobs"]["grade"], workflow["jobs"]["merge"]
+    shards = grade["strategy"]["matrix"]["shard"]
+    assert shards == [1, 2, 3, 4] and grade["strategy"]["fail-fast"] is False
+    runs = [step.get("run", "") for step in grade["steps"]]
+    assert any(f"--shard ${{{{ matrix.shard }}}}/{len(shards)} " in command for command in runs)
+    upload = next(step for step in grade["steps"] if step.get("uses", "").startswith("actions/upload-artifact@"))
+    assert upload["with"] == {"name": "rnn-grade-shard-${{ matrix.shard }}", "path": "out",
+                              "include-hidden-files": True}
+    assert merge["needs"] == "grade"
+    download = next(step for step in merge["steps"] if step.get("uses", "").startswith("actions/download-artifact@"))
+    assert download["with"] == {"pattern": "rnn-grade-shard-*", "path": "shards"}
+    assert any(step.get("run", "").startswith("rnn-grade merge shards/* --out class") for step in merge["steps"])
+
+
+def test_github_matrix_jobs_then_the_merge_reproduce_the_unsharded_class(matrix_class, tiny_options, tmp_path):
+    class_folder, full = matrix_class
+    text = MATRIX_WORKFLOW.read_text()
+    shards = [int(s) for s in one_match(r"matrix:\n\s+shard: \[([\d, ]+)\]", text).group(1).split(",")]
+    grading = one_match(r"run: (rnn-grade \"\$RNN_GRADE_CLASS\" .*)\n", text).group(1)
+    merging = one_match(r"run: (rnn-grade merge .*)\n", text).group(1)
+    assert text.count("include-hidden-files: true") == 2  # the marker and the manifest are dot-files
+    downloaded = tmp_path / "merge-job" / "shards"  # download-artifact: one folder per artifact, by name
+    for shard in shards:
+        workspace = tmp_path / f"grade-job-{shard}"
+        workspace.mkdir()
+        command = grading.replace("${{ matrix.shard }}", str(shard))
+        graded = run(["bash", "-e", "-c", command], workspace, RNN_GRADE_CLASS=str(class_folder),
+                     RNN_GRADE_OPTIONS=tiny_options)
+        assert graded.returncode == 0, graded.stderr  # a submission that does not import is no job failure
+        shutil.copytree(workspace / "out", downloaded / f"rnn-grade-shard-{shard}")
+    merged = run(["bash", "-e", "-c", merging], downloaded.parent)
+    assert merged.returncode == 0, merged.stderr
+    assert_same_class_reports(downloaded.parent / "class", full)
+
+
+def test_gitlab_parallel_pipeline_parses_into_shard_jobs_and_a_merge_job():
+    pipeline = load_yaml(PARALLEL_PIPELINE)
+    assert pipeline["stages"] == ["grade", "merge"]
+    grade, merge = pipeline["grade"], pipeline["merge"]
+    assert grade["parallel"] == 4 and grade["stage"] == "grade" and merge["stage"] == "merge"
+    assert any('--shard "$CI_NODE_INDEX/$CI_NODE_TOTAL"' in line and '--out "shards/$CI_NODE_INDEX"' in line
+               for line in grade["script"])
+    assert grade["artifacts"]["paths"] == ["shards/"]
+    assert merge["needs"] == [{"job": "grade", "artifacts": True}]
+    assert any(line.startswith("rnn-grade merge shards/* --out class") for line in merge["script"])
+    assert merge["artifacts"]["paths"] == ["class/"]
+
+
+def test_gitlab_parallel_jobs_then_the_merge_reproduce_the_unsharded_class(matrix_class, tiny_options, tmp_path):
+    class_folder, full = matrix_class
+    text = PARALLEL_PIPELINE.read_text()
+    total = int(one_match(r"\n  parallel: (\d+)", text).group(1))
+    grading = one_match(r"\n    - (rnn-grade \"\$RNN_GRADE_CLASS\" .*)\n", text).group(1)
+    merging = one_match(r"\n    - (rnn-grade merge .*)\n", text).group(1)
+    artifact = one_match(r"\n  artifacts:\n    paths:\n      - (shards/)\n", text).group(1)
+    merge_job = tmp_path / "merge-job"
+    for index in range(1, total + 1):
+        workspace = tmp_path / f"grade-job-{index}"
+        workspace.mkdir()
+        graded = run(["bash", "-e", "-c", grading], workspace, RNN_GRADE_CLASS=str(class_folder),
+                     RNN_GRADE_OPTIONS=tiny_options, CI_NODE_INDEX=str(index), CI_NODE_TOTAL=str(total))
+        assert graded.returncode == 0, graded.stderr
+        # needs: with artifacts: each job's artifact is unpacked into the merge job's project folder
+        shutil.copytree(workspace / artifact, merge_job / artifact, dirs_exist_ok=True)
+    assert sorted(p.name for p in (merge_job / artifact).iterdir()) == [str(i) for i in range(1, total + 1)]
+    merged = run(["bash", "-e", "-c", merging], merge_job)
+    assert merged.returncode == 0, merged.stderr
+    assert_same_class_reports(merge_job / "class", full)

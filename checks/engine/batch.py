@@ -40,6 +40,7 @@ from checks.engine.progress import ProgressBar
 from checks.engine.report import GITHUB, paths_beside, write_reports, write_results
 from checks.engine.repro import attach_scripts
 from checks.engine.runner import CheckResult, Grade, grade_submission, unimportable_result
+from checks.engine.shards import Manifest, write_manifest
 from checks.engine.summary import Row, class_table, row_of, write_summaries
 from checks.registry import bound_profile
 
@@ -117,6 +118,9 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     finally:
         run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
         write_summaries(run.rows, out)
+        # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
+        held = tuple(entry.id for entry in settings.entries if entry.id in current)
+        write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
     return run
 
 

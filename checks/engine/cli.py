@@ -25,7 +25,7 @@ from checks.engine.report import (
 )
 from checks.engine.repro import ReproFolderError, attach_scripts
 from checks.engine.runner import Grade, grade_submission
-from checks.engine import gradescope_bundle, student_package
+from checks.engine import gradescope_bundle, merge, student_package
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -35,6 +35,9 @@ EPILOG = f"""\
 PATH is your .py file, or a folder whose __init__.py provides the functions. For a class, give
 several PATHs or a class folder (a folder without __init__.py: each .py file in it, and each
 subfolder, is one submission) and --out DIR; a re-run skips what is unchanged (--force regrades).
+In a CI matrix of N jobs, job I runs with --shard I/N (each submission is graded by one job), and
+    rnn-grade merge OUT1 OUT2 ... --out MERGED
+combines the jobs' --out folders into the reports one unsharded run would have written.
 
 results.json is written only when --results is given (nothing is written into the current
 folder by default). On Gradescope, run:
@@ -90,6 +93,8 @@ def run(argv: Sequence[str] | None) -> int:
         return gradescope_bundle.main(argv[2:])
     if argv[:1] == ["bundle"]:  # rnn-grade bundle student --out DIR
         return student_package.main(argv[1:])
+    if argv[:1] == ["merge"]:  # rnn-grade merge OUT... --out MERGED
+        return merge.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on bad options, 0 after --help

@@ -27,6 +27,7 @@ from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONME
 from checks.engine.repro import ReproFolderError, prepare_folder
 from checks.engine.report import FORMATS
 from checks.engine.sandbox import find_package
+from checks.engine.shards import Shard, ShardError, parse_shard, select
 from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
                              self_check_split)
 
@@ -180,6 +181,10 @@ OPTIONS: tuple[Option, ...] = (
            type=positive_int, metavar="N", front_ends=CLI_ONLY),
     Option("--force", "force", "class grading: regrade submissions whose report in --out is up to date",
            action="store_true", default=False, front_ends=CLI_ONLY),
+    # CI matrix (issue 10, part 4): each job grades its shard, `rnn-grade merge` combines their --out folders
+    Option("--shard", "shard", "class grading: grade only shard I of N (the submissions whose id hashes to I; "
+           "shards 1/N to N/N grade each submission once), for a CI matrix; combine the shards' --out folders "
+           "with rnn-grade merge", metavar="I/N", front_ends=CLI_ONLY),
 )
 
 
@@ -221,6 +226,8 @@ class GradingSettings:
     force: bool = False
     verbose: bool = False  # the terminal shows every failing check's feedback in full (rnn-grade only)
     repro_dir: Path | None = None  # --repro-dir: one reproduction script per failing check (checks.engine.repro)
+    shard: Shard | None = None  # --shard: ``entries`` are this shard's (checks.engine.shards)
+    class_ids: tuple[str, ...] = ()  # with --shard: every submission's id, in discovery order
 
 
 def resolve(
@@ -235,6 +242,9 @@ def resolve(
     paths = [Path(p) for p in values["submissions"]] or list(default_submissions)
     entries = submission_entries(paths, values["file_name"])
     class_mode = len(entries) > 1 or any(map(is_class_folder, paths)) or values["out"] is not None
+    shard = shard_option(values["shard"], values["out"])
+    class_ids = tuple(entry.id for entry in entries) if shard else ()
+    entries = select(entries, shard)
     if class_mode and values["results"] is not None:
         raise UsageError("--results is for one submission; to grade several, give --out DIR (each gets "
                          "DIR/<id>/results.json)")
@@ -258,7 +268,7 @@ def resolve(
     return GradingSettings(tuple(entry.path for entry in entries), tuple(checks), profile, values["seed"],
                            worker_options, results, values["deadline"], values["quiet"], tuple(left_out), formats,
                            report_files, entries, class_mode, values["out"], values["jobs"], values["force"],
-                           verbose=values["verbose"], repro_dir=repro_dir)
+                           verbose=values["verbose"], repro_dir=repro_dir, shard=shard, class_ids=class_ids)
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -277,6 +287,20 @@ def submission_entries(paths: Sequence[Path], file_name: str | None) -> tuple[En
         return tuple(discover(paths, file_name))
     except DiscoveryError as problem:
         raise UsageError(str(problem)) from None
+
+
+def shard_option(text: str | None, out: Path | None) -> Shard | None:
+    """--shard I/N, checked; it needs --out, the folder ``rnn-grade merge`` takes."""
+    if text is None:
+        return None
+    try:
+        shard = parse_shard(text)
+    except ShardError as problem:
+        raise UsageError(str(problem)) from None
+    if out is None:
+        raise UsageError(f"--shard {text} needs --out DIR: rnn-grade merge combines the shards' --out folders "
+                         "into the class's reports")
+    return shard
 
 
 def results_path(path: Path | None, option: str = "--results", file_name: str = "results.json") -> Path | None:
