@@ -30,15 +30,17 @@ import tempfile
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
 from checks.engine.options import GradingSettings, UsageError
 from checks.engine.progress import ProgressBar
-from checks.engine.report import GITHUB, paths_beside, write_reports, write_results
-from checks.engine.repro import attach_scripts
+from checks.engine.report import FORMATS, GITHUB, write_atomically
+from checks.engine.report.gradescope import render as gradescope_render
+from checks.engine.repro import script_files, script_path
 from checks.engine.runner import CheckResult, Grade, grade_submission, unimportable_result
 from checks.engine.shards import Manifest, write_manifest
 from checks.engine.summary import Row, class_table, row_of, write_summaries
@@ -94,34 +96,52 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     On KeyboardInterrupt the grading processes are stopped, the summaries are written for what
     was finished, and the interrupt goes on.
     """
-    prepare_out(out)
-    run = ClassRun()
-    pending: list[tuple[Entry, str]] = []
-    current: set[str] = set()  # ids whose report on disk is this run's or up to date (not a stale one)
-    for entry in settings.entries:
-        stamp = fingerprint(entry, settings)
-        if not force and stored_fingerprint(report_path(out, entry)) == stamp:
-            run.skipped += 1
+    with grading_backend(settings, jobs) as grade_pending:
+        prepare_out(out)
+        run = ClassRun()
+        pending: list[tuple[Entry, str]] = []
+        current: set[str] = set()  # ids whose report on disk is this run's or up to date (not a stale one)
+        for entry in settings.entries:
+            stamp = fingerprint(entry, settings)
+            if not force and stored_fingerprint(report_path(out, entry)) == stamp:
+                run.skipped += 1
+                current.add(entry.id)
+                if on_done:
+                    on_done(read_row(out, entry), True)
+            else:
+                pending.append((entry, stamp))
+
+        def finished(entry: Entry) -> None:
             current.add(entry.id)
             if on_done:
-                on_done(read_row(out, entry), True)
-        else:
-            pending.append((entry, stamp))
+                on_done(read_row(out, entry), False)
 
-    def finished(entry: Entry) -> None:
-        current.add(entry.id)
-        if on_done:
-            on_done(read_row(out, entry), False)
-
-    try:
-        run.graded = run_in_parallel(pending, settings, out, jobs or default_jobs(), finished)
-    finally:
-        run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
-        write_summaries(run.rows, out)
-        # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
-        held = tuple(entry.id for entry in settings.entries if entry.id in current)
-        write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
+        try:
+            run.graded = grade_pending(pending, settings, out, finished)
+        finally:
+            run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
+            write_summaries(run.rows, out)
+            # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
+            held = tuple(entry.id for entry in settings.entries if entry.id in current)
+            write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
     return run
+
+
+Backend = Callable[[list[tuple[Entry, str]], GradingSettings, Path, Callable[[Entry], None]], int]
+
+
+@contextmanager
+def grading_backend(settings: GradingSettings, jobs: int | None) -> Iterator[Backend]:
+    """What grades the pending submissions: forked processes here (``--jobs``), or tasks on a Dask
+    cluster (``--cluster``: connected first, so an unreachable scheduler is said before anything is written)."""
+    if settings.cluster is None:
+        yield lambda pending, settings, out, finished: run_in_parallel(pending, settings, out,
+                                                                       jobs or default_jobs(), finished)
+        return
+    from checks.engine import cluster  # only with --cluster: it imports Dask (and this module)
+
+    with cluster.connected(settings.cluster) as client:
+        yield partial(cluster.run_on_cluster, client)
 
 
 def report_path(out: Path, entry: Entry) -> Path:
@@ -173,15 +193,25 @@ def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings,
 def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path) -> None:
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
     try:
-        grade = grade_entry(entry, settings)
-        attach_scripts(grade, out / entry.id / REPRO, shown_from=out / entry.id)
-        write_submission_reports(grade, out / entry.id, class_extra_data(grade, stamp), settings.formats)
+        write_documents(out / entry.id, submission_documents(entry, stamp, settings))
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED[0])
     except Exception as error:  # noqa: BLE001 - a grader bug: this row says so, the class goes on
         if os.environ.get("RNN_GRADE_DEBUG"):
             traceback.print_exc()
         record_grader_error(entry, settings, out, f"internal error: {type(error).__name__}: {error}")
+
+
+def submission_documents(entry: Entry, stamp: str, settings: GradingSettings) -> dict[str, str]:
+    """Grade one submission: ``{path in OUT/<id>: text}`` of every file of its report, results.json last.
+
+    What both backends run for each submission: the forked grading process here, and a cluster
+    node's grading process (``checks.engine.cluster``), whose client writes what this returns.
+    """
+    grade = grade_entry(entry, settings)
+    documents = script_files(grade, REPRO)
+    documents.update(report_documents(grade, class_extra_data(grade, stamp), settings.formats))
+    return documents
 
 
 def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
@@ -194,15 +224,28 @@ def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
                             left_out=settings.left_out, submission_id=entry.id)
 
 
-def write_submission_reports(grade: Grade, folder: Path, extra_data: dict, formats: Sequence[str] = ()) -> None:
-    """Every report of one submission into ``folder``: the file formats asked for beside results.json
-    (prairielearn.json, junit.xml, summary.md), and results.json last (its presence means done).
+def report_documents(grade: Grade, extra_data: dict, formats: Sequence[str] = ()) -> dict[str, str]:
+    """``{file name: text}`` of one submission's reports: the file formats asked for (prairielearn.json,
+    junit.xml, summary.md), and results.json last (its presence means done).
 
     ``github`` writes to the workflow's own files, one result per job: it is not per submission.
     """
-    others = [name for name in formats if name not in ("gradescope", GITHUB)]
-    write_reports(grade, others, paths_beside(folder, others))
-    write_results(grade, folder / RESULTS, extra_data)
+    reports = [FORMATS[name] for name in formats if name not in ("gradescope", GITHUB)]
+    documents = {report.file_name: report.render(grade) for report in reports}
+    documents[RESULTS] = gradescope_render(grade, extra_data)
+    return documents
+
+
+def write_documents(folder: Path, documents: Mapping[str, str]) -> None:
+    """Write each ``{path in folder: text}`` atomically, in order (results.json last: then the report is done).
+
+    A reproduction script is never written over a file rnn-grade did not write.
+    """
+    for name, text in documents.items():
+        path = folder / name
+        if path.parent.name == REPRO:
+            script_path(path.parent, path.stem)
+        write_atomically(path, text)
 
 
 def class_extra_data(grade: Grade, stamp: str | None) -> dict:
@@ -234,7 +277,7 @@ def record_grader_error(entry: Entry, settings: GradingSettings, out: Path, reas
     results = [CheckResult(check, 0.0, GRADER_FAILED) for check in settings.checks]
     grade = Grade(entry.path, bound_profile(), settings.seed, results, id=entry.id)
     extra = {"status": GRADER_ERROR, "reason": reason, "seconds": 0.0, "fingerprint": None}
-    write_submission_reports(grade, out / entry.id, extra)
+    write_documents(out / entry.id, report_documents(grade, extra))
 
 
 def stop(processes) -> None:

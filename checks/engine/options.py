@@ -38,6 +38,7 @@ CLI, PYTEST = "cli", "pytest"
 BOTH, CLI_ONLY, PYTEST_ONLY = frozenset({CLI, PYTEST}), frozenset({CLI}), frozenset({PYTEST})
 PYTEST_PREFIX = "rnn_grade_"
 MIB = 1024**2
+CLUSTER_EXTRA = "rnn-grade[cluster]"
 
 
 class UsageError(Exception):
@@ -185,6 +186,10 @@ OPTIONS: tuple[Option, ...] = (
     Option("--shard", "shard", "class grading: grade only shard I of N (the submissions whose id hashes to I; "
            "shards 1/N to N/N grade each submission once), for a CI matrix; combine the shards' --out folders "
            "with rnn-grade merge", metavar="I/N", front_ends=CLI_ONLY),
+    # -- a cluster (issue 10, part 4) --
+    Option("--cluster", "cluster", "class grading: send one task per submission to the Dask scheduler at ADDRESS "
+           "(such as tcp://10.0.0.5:8786), instead of grading here with --jobs; needs "
+           f"pip install '{CLUSTER_EXTRA}'", metavar="ADDRESS", front_ends=CLI_ONLY),
 )
 
 
@@ -202,6 +207,26 @@ def add_to_pytest(group: pytest.OptionGroup) -> None:
     """Declare the pytest plugin's options on its option group, under destinations prefixed ``rnn_grade_``."""
     for option in options_of(PYTEST):
         group.addoption(option.flag, **option.keywords(PYTEST_PREFIX))
+
+
+@dataclass(frozen=True)
+class CheckSource:
+    """Where the checks come from: what another process (a cluster node) needs to load the same ones.
+
+    Checks hold functions of modules loaded from files (``--checks-dir``), which do not pickle by
+    reference, so a node is sent this and loads them again (``checks.engine.cluster``).
+    """
+
+    checks_dirs: tuple[Path, ...] = ()
+    points: Path | None = None  # the assignment's table (--points, --assignment); None: the built-in one
+    builtin: bool = True
+    profile: str | None = None
+    self_check: bool = False
+
+    def load(self) -> tuple[list[Check], list[Check]]:
+        """(the checks to run, the ones --self-check left out), or UsageError."""
+        checks = resolve_checks(self.checks_dirs, self.points, self.builtin, self.profile)
+        return self_check(checks) if self.self_check else (require_reference(checks), [])
 
 
 @dataclass(frozen=True)
@@ -228,6 +253,8 @@ class GradingSettings:
     repro_dir: Path | None = None  # --repro-dir: one reproduction script per failing check (checks.engine.repro)
     shard: Shard | None = None  # --shard: ``entries`` are this shard's (checks.engine.shards)
     class_ids: tuple[str, ...] = ()  # with --shard: every submission's id, in discovery order
+    check_source: CheckSource = CheckSource()  # how ``checks`` were loaded, for a cluster node to load them again
+    cluster: str | None = None  # --cluster: the Dask scheduler's address (checks.engine.cluster)
 
 
 def resolve(
@@ -259,16 +286,19 @@ def resolve(
         allowed_packages=tuple(dict.fromkeys(package_name(name) for name in values["allowed_packages"])),
         require_sandbox=values["require_sandbox"],
     )
-    checks = resolve_checks(values["checks_dirs"], assignment_table(values["points"], values["assignment"]),
-                            values["builtin"], profile)
-    checks, left_out = self_check(checks) if values["self_check"] else (require_reference(checks), [])
+    check_source = CheckSource(tuple(Path(folder) for folder in values["checks_dirs"]),
+                               assignment_table(values["points"], values["assignment"]), values["builtin"], profile,
+                               values["self_check"])
+    checks, left_out = check_source.load()
+    cluster = cluster_address(values["cluster"], class_mode, values["jobs"])
     repro_dir = repro_folder(values["repro_dir"], class_mode, checks)
     if worker_options.require_sandbox:  # last: it starts a worker, worth doing only for a valid command
         require_sandbox(worker_options)
     return GradingSettings(tuple(entry.path for entry in entries), tuple(checks), profile, values["seed"],
                            worker_options, results, values["deadline"], values["quiet"], tuple(left_out), formats,
                            report_files, entries, class_mode, values["out"], values["jobs"], values["force"],
-                           verbose=values["verbose"], repro_dir=repro_dir, shard=shard, class_ids=class_ids)
+                           verbose=values["verbose"], repro_dir=repro_dir, shard=shard, class_ids=class_ids,
+                           check_source=check_source, cluster=cluster)
 
 
 def parsed_values(namespace: argparse.Namespace, front_end: str) -> dict[str, Any]:
@@ -365,6 +395,26 @@ def repro_folder(folder: Path | None, class_mode: bool, checks: Sequence[Check])
         return prepare_folder(folder, (check.name for check in checks))
     except ReproFolderError as problem:
         raise UsageError(str(problem)) from None
+
+
+def cluster_address(address: str | None, class_mode: bool, jobs: int | None) -> str | None:
+    """--cluster ADDRESS, if it goes with the rest of the command and Dask's client is installed.
+
+    Whether a scheduler answers there is found out when connecting (``checks.engine.cluster``).
+    """
+    if address is None:
+        return None
+    if not class_mode:
+        raise UsageError("--cluster is for grading a class: give a class folder or several submissions (and --out DIR)")
+    if jobs is not None:
+        raise UsageError("give --jobs N (grade here) or --cluster ADDRESS (grade on a Dask cluster), not both: on a "
+                         "cluster, the workers' number decides how many submissions are graded at a time")
+    if not address.strip():
+        raise UsageError("--cluster: give the Dask scheduler's address, such as tcp://10.0.0.5:8786")
+    from checks.engine.cluster import require_distributed  # imports Dask only when --cluster is given
+
+    require_distributed()
+    return address.strip()
 
 
 def resolve_profile(given: str | None) -> str:

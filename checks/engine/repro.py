@@ -116,6 +116,20 @@ def attach_scripts(grade: Grade, folder: Path | None = None, shown_from: Path | 
             result.repro_path = str(path.relative_to(shown_from) if shown_from is not None else path)
 
 
+def script_files(grade: Grade, folder_name: str) -> dict[str, str]:
+    """Class grading: ``attach_scripts`` without writing anything: ``{"<folder_name>/<check>.py": script}``
+    for each failing check with a script, whose ``repro_path`` is set to that path (relative to the
+    submission's report folder, where the caller writes them: here, or on a cluster's client).
+    """
+    attach_scripts(grade)
+    files = {}
+    for result in grade.results:
+        if result.repro_script:
+            result.repro_path = f"{folder_name}/{result.check.name}.py"
+            files[result.repro_path] = result.repro_script
+    return files
+
+
 def script_or_nothing(result: CheckResult) -> str:
     if result.passed or result.example is None:
         return ""

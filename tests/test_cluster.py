@@ -1,0 +1,227 @@
+"""Class grading on a Dask cluster (``--cluster ADDRESS``, checks.engine.cluster).
+
+A ``LocalCluster`` of two worker processes on 127.0.0.1 grades a small class with the tiny checks
+of ``tiny_grading``; everything it writes is compared with what ``--jobs 2`` writes for the same
+class. The cluster needs the extra (``pip install -e '.[cluster]'``, as CI and README install).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import pickle
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from checks.engine import cluster
+from checks.engine.cli import build_parser, main
+from checks.engine.fingerprint import fingerprint
+from checks.engine.options import UsageError, resolve
+from tiny_grading import CORRECT, REPO, SUBMISSIONS, clean_environment, write_tiny_checks
+
+distributed = pytest.importorskip("distributed", reason="needs the cluster extra: pip install -e '.[cluster]'")
+
+# Mixed on purpose: full marks, partial credit (with a reproduction script), a stub, an import error.
+CLASS = {"ana": SUBMISSIONS["correct"], "ben": SUBMISSIONS["wrong_db"], "cid": SUBMISSIONS["backward_stub"],
+         "dee": SUBMISSIONS["syntax_error"], "eve": SUBMISSIONS["wrong_db"].replace("2 * da", "3 * da")}
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> str:
+    """The address of a local Dask cluster: 2 worker processes of one thread each, on loopback."""
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as local:
+        yield local.scheduler_address
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory) -> list[str]:
+    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def rnn_grade(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "checks.engine.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, env=clean_environment(), timeout=timeout)
+
+
+def make_class(folder: Path, students: dict[str, str]) -> Path:
+    for name, source in students.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "rnn_layers.py").write_text(source)
+    return folder
+
+
+def table(path: Path) -> list[dict]:
+    return list(csv.DictReader(io.StringIO(path.read_text())))
+
+
+TIMES = ("seconds", "execution_time")  # how long grading took: the only entries that may differ
+
+
+def without_seconds(value):
+    """``value`` without its TIMES entries, at any depth."""
+    if isinstance(value, dict):
+        return {key: without_seconds(item) for key, item in value.items() if key not in TIMES}
+    if isinstance(value, list):
+        return [without_seconds(item) for item in value]
+    return value
+
+
+def files_under(out: Path) -> dict[str, str]:
+    """Every file a class run wrote under ``out``'s submission folders, by relative path."""
+    return {str(path.relative_to(out)): path.read_text() for path in sorted(out.glob("*/**/*")) if path.is_file()}
+
+
+@pytest.fixture(scope="module")
+def graded_both_ways(tmp_path_factory, scheduler, tiny) -> tuple[Path, Path, Path, subprocess.CompletedProcess]:
+    root = tmp_path_factory.mktemp("both")
+    folder = make_class(root / "class", CLASS)
+    local, remote = root / "local", root / "remote"
+    local_run = rnn_grade(str(folder), "--out", str(local), "--jobs", "2", "--format", "gradescope,junit", *tiny)
+    assert local_run.returncode == 1, local_run.stderr  # dee cannot be imported
+    remote_run = rnn_grade(str(folder), "--out", str(remote), "--cluster", scheduler, "--format", "gradescope,junit",
+                           *tiny)
+    return folder, local, remote, remote_run
+
+
+def test_the_cluster_grades_a_class_exactly_as_jobs_does(graded_both_ways):
+    folder, local, remote, run = graded_both_ways
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr and "5 graded, 0 unchanged" in run.stderr, run.stderr
+    rows = table(remote / "grades.csv")
+    assert [row["submission"] for row in rows] == [f"{name}/rnn_layers.py" for name in CLASS]
+    assert {row["submission"]: row["score"] for row in rows} == {
+        "ana/rnn_layers.py": "6", "ben/rnn_layers.py": "5.4", "cid/rnn_layers.py": "3", "dee/rnn_layers.py": "0",
+        "eve/rnn_layers.py": "5.4"}
+    assert without_seconds(rows) == without_seconds(table(local / "grades.csv"))
+    assert (remote / "checks.csv").read_text() == (local / "checks.csv").read_text()
+    for row in rows:
+        documents = [json.loads((out / row["submission"] / "results.json").read_text()) for out in (local, remote)]
+        assert documents[0]["score"] == documents[1]["score"] == float(row["score"])
+        assert without_seconds(documents[0]) == without_seconds(documents[1])
+    # The other formats and the reproduction scripts come back from the nodes too, the same.
+    written = files_under(remote)
+    assert "ben/rnn_layers.py/repro/tiny_step_backward.py" in written and "ana/rnn_layers.py/junit.xml" in written
+    local_files = files_under(local)
+    assert written.keys() == local_files.keys()
+    for name, text in written.items():
+        if name.endswith("results.json"):
+            text, local_text = (without_seconds(json.loads(t)) for t in (text, local_files[name]))
+        elif name.endswith("junit.xml"):
+            continue  # holds the run's times; its verdicts are results.json's
+        else:
+            local_text = local_files[name]
+        assert text == local_text, name
+    assert (remote / "report.html").is_file()
+
+
+def test_a_rerun_on_the_cluster_skips_what_is_up_to_date_and_regrades_what_changed(graded_both_ways, scheduler,
+                                                                                     tiny):
+    folder, local, remote, _ = graded_both_ways
+    before = (remote / "grades.csv").read_text()
+    again = rnn_grade(str(folder), "--out", str(remote), "--cluster", scheduler, "--format", "gradescope,junit",
+                      *tiny)
+    assert "0 graded, 5 unchanged" in again.stderr and (remote / "grades.csv").read_text() == before
+    # What --jobs wrote is up to date for the cluster too: the same fingerprints.
+    assert "0 graded, 5 unchanged" in rnn_grade(str(folder), "--out", str(local), "--cluster", scheduler,
+                                                "--format", "gradescope,junit", *tiny).stderr
+    (folder / "ben" / "rnn_layers.py").write_text(CORRECT)
+    changed = rnn_grade(str(folder), "--out", str(local), "--cluster", scheduler, "--format", "gradescope,junit",
+                        *tiny)
+    assert "1 graded, 4 unchanged" in changed.stderr, changed.stderr
+    assert {row["submission"]: row["score"] for row in table(local / "grades.csv")}["ben/rnn_layers.py"] == "6"
+
+
+def test_an_interrupted_cluster_run_keeps_what_was_done_and_stops_the_nodes(tmp_path, scheduler, tiny):
+    slow = "import time\ntime.sleep(1.5)\n" + CORRECT
+    folder = make_class(tmp_path / "class", {f"s{i}": slow for i in range(8)})
+    out = tmp_path / "out"
+    process = subprocess.Popen([sys.executable, "-m", "checks.engine.cli", str(folder), "--out", str(out),
+                                "--cluster", scheduler, *tiny], cwd=REPO, env=clean_environment(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while len(list(out.glob("*/*/results.json"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    done = len(table(out / "grades.csv"))
+    assert 2 <= done < 8 and all(row["score"] == "6" for row in table(out / "grades.csv"))
+    # The nodes stopped grading: no report appears after the client has gone.
+    time.sleep(2 * cluster.POLL + 2)
+    assert len(list(out.glob("*/*/results.json"))) == done
+    run = rnn_grade(str(folder), "--out", str(out), "--cluster", scheduler, *tiny)
+    assert f"{8 - done} graded, {done} unchanged" in run.stderr, run.stderr
+    assert len(table(out / "grades.csv")) == 8 and run.returncode == 0
+
+
+def test_a_node_that_sees_other_files_says_so_instead_of_grading_them(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    settings = resolve(build_parser().parse_args([str(folder), "--out", str(tmp_path / "out"), *tiny]))
+    entry = settings.entries[0]
+    portable = cluster.replace(settings, checks=(), left_out=())
+    job = cluster.NodeJob(entry, fingerprint(entry, settings), portable, str(REPO), "unused")
+    assert cluster.documents_on_node(job)["results.json"]  # the right stamp: graded
+    (folder / "ana" / "rnn_layers.py").write_text(CORRECT + "\n# changed after the client looked\n")
+    outcome_file = tmp_path / "outcome.pickle"
+    (tmp_path / "job.pickle").write_bytes(pickle.dumps(job))
+    assert cluster.grading_process(tmp_path / "job.pickle", outcome_file) == 0
+    outcome = pickle.loads(outcome_file.read_bytes())
+    assert not outcome.documents and "sees other files or settings than the client" in outcome.problem
+
+
+# -- usage errors --------------------------------------------------------------------------------------
+
+
+def test_without_the_extra_cluster_says_what_to_install(tmp_path, tiny, monkeypatch, capsys):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed now raises ImportError
+    assert main([str(folder), "--out", str(tmp_path / "out"), "--cluster", "tcp://127.0.0.1:8786", *tiny]) == 2
+    message = capsys.readouterr().err
+    assert "--cluster needs Dask's distributed package" in message
+    assert "pip install 'rnn-grade[cluster]'" in message and "internal error" not in message
+    assert not (tmp_path / "out").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        return listener.getsockname()[1]  # closed again: nothing listens there
+
+
+def test_an_unreachable_scheduler_is_a_usage_error_said_quickly(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    address = f"tcp://127.0.0.1:{free_port()}"
+    started = time.monotonic()
+    run = rnn_grade(str(folder), "--out", str(tmp_path / "out"), "--cluster", address, *tiny, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert f"--cluster {address}: no Dask scheduler answered there within {cluster.CONNECT_TIMEOUT} s" in run.stderr
+    assert "Traceback" not in run.stderr
+    assert time.monotonic() - started < cluster.CONNECT_TIMEOUT + 20
+    assert not (tmp_path / "out").exists()  # connected before anything is written
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--jobs", "2"], "give --jobs N (grade here) or --cluster ADDRESS"),
+    (["--cluster", " "], "give the Dask scheduler's address"),
+])
+def test_cluster_refuses_what_does_not_go_with_it(tmp_path, tiny, arguments, message):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    extra = arguments if "--cluster" in arguments else ["--cluster", "tcp://127.0.0.1:8786", *arguments]
+    with pytest.raises(UsageError, match=re.escape(message)):
+        resolve(build_parser().parse_args([str(folder), "--out", str(tmp_path / "out"), *extra, *tiny]))
+
+
+def test_cluster_is_for_a_class_not_one_submission(tmp_path, tiny):
+    (tmp_path / "one.py").write_text(CORRECT)
+    with pytest.raises(UsageError, match="--cluster is for grading a class"):
+        resolve(build_parser().parse_args([str(tmp_path / "one.py"), "--cluster", "tcp://127.0.0.1:8786", *tiny]))
