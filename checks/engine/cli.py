@@ -35,6 +35,7 @@ EPILOG = f"""\
 PATH is your .py file, or a folder whose __init__.py provides the functions. For a class, give
 several PATHs or a class folder (a folder without __init__.py: each .py file in it, and each
 subfolder, is one submission) and --out DIR; a re-run skips what is unchanged (--force regrades).
+--cluster tcp://HOST:8786 grades a class on a Dask cluster (pip install 'rnn-grade[cluster]').
 In a CI matrix of N jobs, job I runs with --shard I/N (each submission is graded by one job), and
     rnn-grade merge OUT1 OUT2 ... --out MERGED
 combines the jobs' --out folders into the reports one unsharded run would have written.
