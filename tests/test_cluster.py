@@ -39,7 +39,7 @@ CLASS = {"ana": SUBMISSIONS["correct"], "ben": SUBMISSIONS["wrong_db"], "cid": S
 def scheduler() -> str:
     """The address of a local Dask cluster: 2 worker processes of one thread each, on loopback."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                  dashboard_address=None) as local:
+                                  dashboard_address=":0") as local:  # any free port: tests may run side by side
         yield local.scheduler_address
 
 

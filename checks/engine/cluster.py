@@ -56,7 +56,7 @@ from checks.engine.options import CLUSTER_EXTRA, GradingSettings, UsageError
 if TYPE_CHECKING:
     import distributed
 
-CONNECT_TIMEOUT = 10  # seconds to reach the scheduler: an unreachable address is said quickly
+CONNECT_TIMEOUT = 5  # seconds to reach the scheduler: an unreachable address is said quickly
 POLL = 0.5  # seconds between a task's looks at the stop event
 INTERRUPTED = 130  # the grading process's exit status when interrupted (as batch.grading_process)
 
