@@ -191,6 +191,7 @@ def test_a_node_that_sees_other_files_says_so_instead_of_grading_them(tmp_path, 
     entry = settings.entries[0]
     portable = cluster.replace(settings, checks=(), left_out=())
     job = cluster.NodeJob(entry, fingerprint(entry, settings), portable, str(REPO), "unused")
+    assert pickle.loads(pickle.dumps(job)) == job  # what is sent to a node pickles (the checks do not)
     assert cluster.documents_on_node(job)["results.json"]  # the right stamp: graded
     (folder / "ana" / "rnn_layers.py").write_text(CORRECT + "\n# changed after the client looked\n")
     outcome_file = tmp_path / "outcome.pickle"

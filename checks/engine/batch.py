@@ -243,7 +243,7 @@ def write_documents(folder: Path, documents: Mapping[str, str]) -> None:
     """
     for name, text in documents.items():
         path = folder / name
-        if path.parent.name == REPRO:
+        if name.startswith(f"{REPRO}/"):
             script_path(path.parent, path.stem)
         write_atomically(path, text)
 
