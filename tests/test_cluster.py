@@ -159,8 +159,8 @@ def grading_processes(scheduler: str) -> list[int]:
 
 
 def test_an_interrupted_cluster_run_keeps_what_was_done_and_stops_the_nodes(tmp_path, scheduler, tiny):
-    slow = "import time\ntime.sleep(3)\n" + CORRECT  # each grade takes over 3 s
-    folder = make_class(tmp_path / "class", {f"s{i}": slow for i in range(6)})
+    slow = "import time\ntime.sleep(20)\n" + CORRECT  # under the 30 s import timeout
+    folder = make_class(tmp_path / "class", {"s0": CORRECT, "s1": CORRECT, **{f"s{i}": slow for i in range(2, 6)}})
     out = tmp_path / "out"
     process = subprocess.Popen([sys.executable, "-m", "checks.engine.cli", str(folder), "--out", str(out),
                                 "--cluster", scheduler, *tiny], cwd=REPO, env=clean_environment(),
@@ -168,20 +168,21 @@ def test_an_interrupted_cluster_run_keeps_what_was_done_and_stops_the_nodes(tmp_
     deadline = time.monotonic() + 120
     while len(list(out.glob("*/*/results.json"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert grading_processes(scheduler)  # the next two are being graded
+    assert grading_processes(scheduler)  # two slow ones are being graded
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    # The nodes stop grading at once (their next look at the stop event), not when the grade is done.
-    stopped_by = time.monotonic() + cluster.POLL + 1.5
+    # The nodes stop grading at their next look at the stop event, long before the slow grades would end.
+    stopped_by = time.monotonic() + cluster.POLL + 10
     while grading_processes(scheduler) and time.monotonic() < stopped_by:
-        time.sleep(0.1)
+        time.sleep(0.2)
     assert not grading_processes(scheduler)
-    done = len(table(out / "grades.csv"))
-    assert 2 <= done < 6 and all(row["score"] == "6" for row in table(out / "grades.csv"))
-    assert len(list(out.glob("*/*/results.json"))) == done
+    assert [row["submission"] for row in table(out / "grades.csv")] == ["s0/rnn_layers.py", "s1/rnn_layers.py"]
+    assert all(row["score"] == "6" for row in table(out / "grades.csv"))
+    for name in ("s2", "s3", "s4", "s5"):  # quick now: the re-run grades what was not finished
+        (folder / name / "rnn_layers.py").write_text(CORRECT)
     run = rnn_grade(str(folder), "--out", str(out), "--cluster", scheduler, *tiny)
-    assert f"{6 - done} graded, {done} unchanged" in run.stderr, run.stderr
+    assert "4 graded, 2 unchanged" in run.stderr, run.stderr
     assert len(table(out / "grades.csv")) == 6 and run.returncode == 0
 
 
@@ -199,6 +200,33 @@ def test_a_node_that_sees_other_files_says_so_instead_of_grading_them(tmp_path, 
     assert cluster.grading_process(tmp_path / "job.pickle", outcome_file) == 0
     outcome = pickle.loads(outcome_file.read_bytes())
     assert not outcome.documents and "sees other files or settings than the client" in outcome.problem
+
+
+def test_a_task_that_failed_on_dasks_side_is_that_rows_grader_error(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    out = tmp_path / "out"
+    settings = resolve(build_parser().parse_args([str(folder), "--out", str(out), *tiny]))
+
+    class LostFuture:  # as when the task's workers died, one after the other
+        def result(self):
+            raise RuntimeError("the task's workers died; the last was tcp://10.0.0.7:4242")
+
+    cluster.keep(settings.entries[0], cluster.outcome_of(LostFuture()), settings, out)
+    document = json.loads((out / settings.entries[0].id / "results.json").read_text())
+    assert document["extra_data"]["status"] == "grader-error" and document["extra_data"]["fingerprint"] is None
+    assert "the cluster could not run its grading task: RuntimeError" in document["extra_data"]["reason"]
+    assert all("tcp://" not in test["output"] for test in document["tests"])  # the student reads no node address
+
+
+def test_dask_is_imported_only_for_cluster(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
+    code = ("import sys\nfrom checks.engine.cli import build_parser\nfrom checks.engine.options import resolve\n"
+            "from checks.engine import batch\n"
+            f"resolve(build_parser().parse_args({[str(folder), '--out', str(tmp_path / 'out'), *tiny]!r}))\n"
+            "print('distributed' in sys.modules, 'dask' in sys.modules)\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,
+                         env=clean_environment(), timeout=120)
+    assert run.stdout.split() == ["False", "False"], run.stderr
 
 
 # -- usage errors --------------------------------------------------------------------------------------
