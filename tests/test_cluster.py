@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -190,7 +191,7 @@ def test_a_node_that_sees_other_files_says_so_instead_of_grading_them(tmp_path, 
     folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
     settings = resolve(build_parser().parse_args([str(folder), "--out", str(tmp_path / "out"), *tiny]))
     entry = settings.entries[0]
-    portable = cluster.replace(settings, checks=(), left_out=())
+    portable = replace(settings, checks=(), left_out=())  # as run_on_cluster sends it
     job = cluster.NodeJob(entry, fingerprint(entry, settings), portable, str(REPO), "unused")
     assert pickle.loads(pickle.dumps(job)) == job  # what is sent to a node pickles (the checks do not)
     assert cluster.documents_on_node(job)["results.json"]  # the right stamp: graded

@@ -5,7 +5,7 @@ workers start with one command each (``dask scheduler``, ``dask worker ADDRESS``
 ``LocalCluster`` runs the same protocol on loopback, so the backend is tested as it runs.
 
 The client (this process) sends one task per submission to the scheduler. Each task, on the node
-that runs it, starts a **grading process** of its own, ``python -m checks.engine.cluster JOB OUT``,
+that runs it, starts a **grading process** of its own, ``python -m checks.engine.cluster JOB OUTCOME``,
 which loads the checks (``CheckSource.load``, as ``resolve`` did here), checks that its
 fingerprint of the submission is the client's, and runs ``batch.submission_documents``: the same
 function as the forked grading process of ``--jobs``, so the submission's worker is started and
@@ -28,9 +28,10 @@ The grading process runs in the client's working folder, so relative paths mean 
 that sees other files or other checks gets a fingerprint of its own, and the submission's row
 says so (status grader-error) instead of a grade from different files.
 
-Ctrl-C on the client cancels the futures and sets a Dask ``Event`` that each running task polls:
-it interrupts its grading process (which stops the submission's worker), so nothing goes on
-grading; what was finished is kept, and a re-run grades the rest.
+Ctrl-C on the client cancels the futures and sets a Dask ``Event`` that each running task polls
+(one small request to the scheduler every ``POLL`` seconds; Dask cannot stop a running task
+itself): the task interrupts its grading process, which stops the submission's worker, so nothing
+goes on grading; what was finished is kept, and a re-run grades the rest.
 """
 
 from __future__ import annotations
