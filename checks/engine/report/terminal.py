@@ -26,7 +26,7 @@ WIDTH = 80  # when the terminal's width is unknown (not a terminal, no $COLUMNS)
 HEIGHT = 24
 POINTS_WIDTH = 13  # "123.45 / 100" fits
 INDENT = "    "
-FEWEST_MESSAGE_LINES = 3  # of a long message, shown whatever the screen's height
+FEWEST_MESSAGE_LINES = 6  # of a long message, shown whatever the screen's height: it says what is wrong
 
 COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "ERROR": "35"}  # ANSI: green, yellow, red, magenta
 BOLD = "1"
@@ -128,15 +128,21 @@ def block_lines(block: Block, width: int) -> list[str]:
     if block.style == COMMAND:
         body = [line for command in visible(block.body).splitlines() for line in command_lines(command, width)]
     else:
-        body = [line for text in visible(block.body).splitlines() for line in wrapped(text, width, INDENT * 2)]
+        body = [line for text in visible(block.body).splitlines() for line in indented_lines(text, width, INDENT * 2)]
     return [*wrapped(block.label, width, INDENT), *body]
 
 
 def message_line(text: str, width: int) -> list[str]:
     """One line of a message, wrapped with its own indentation kept (and a little more on continuations)."""
+    return indented_lines(text, width, INDENT)
+
+
+def indented_lines(text: str, width: int, indent: str) -> list[str]:
+    """``text`` wrapped under ``indent`` plus its own indentation, continuations indented a little more
+    (so a wrapped array literal stays visibly inside the line it continues)."""
     if not text.strip():
         return [""]
-    own = INDENT + text[: len(text) - len(text.lstrip())]
+    own = indent + text[: len(text) - len(text.lstrip())]
     return wrapped(text.strip(), width, own, own + "  ")
 
 
