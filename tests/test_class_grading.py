@@ -23,7 +23,7 @@ import pytest
 from checks.engine.classroom import discover
 from checks.engine.progress import ProgressBar
 from checks.engine.sandbox import copy_into
-from tiny_grading import CORRECT, REPO, SUBMISSIONS, TINY, clean_environment, write_tiny_checks
+from tiny_grading import CORRECT, REPO, SUBMISSIONS, TINY, clean_environment, make_class, rnn_grade, tiny_options
 
 CORPUS = REPO / "tests" / "corpus"
 # What each tiny submission scores with the tiny checks (6 points), and its status.
@@ -36,21 +36,8 @@ GROUPS = list(dict.fromkeys(group for group, _ in TINY.values()))
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> list[str]:
-    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
-    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+    return tiny_options(tmp_path_factory.mktemp("tiny"))
 
-
-def rnn_grade(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "checks.engine.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, env=clean_environment(), timeout=timeout)
-
-
-def make_class(folder: Path, students: dict[str, str]) -> Path:
-    """One folder per student, each holding rnn_layers.py with the given source."""
-    for name, source in students.items():
-        (folder / name).mkdir(parents=True)
-        (folder / name / "rnn_layers.py").write_text(source)
-    return folder
 
 
 def grades(out: Path) -> list[dict]:

@@ -18,23 +18,14 @@ from checks.engine import options as options_module
 from checks.engine.confinement import ACTIVE, LAYERS, MISSING, Confinement, Layer
 from checks.engine.isolation import WorkerOptions, probe_confinement
 from checks.registry import GROUPS
-from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
+from tiny_grading import CORRECT, REPO, TINY, clean_environment, rnn_grade, tiny_options, write_submission
 
 TEST_KEYS = {"name", "score", "max_score", "status", "output", "tags", "visibility"}
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> list[str]:
-    """Options that grade with the tiny checks only, at their decorator points."""
-    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
-    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
-
-
-def rnn_grade(*args: str, env: dict[str, str] | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "checks.engine.cli", *args],
-        capture_output=True, text=True, cwd=REPO, env=env or clean_environment(), timeout=timeout,
-    )
+    return tiny_options(tmp_path_factory.mktemp("tiny"))
 
 
 def grade(tmp_path: Path, name: str, tiny: list[str], *extra: str) -> tuple[subprocess.CompletedProcess, dict]:

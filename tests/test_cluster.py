@@ -27,7 +27,7 @@ from checks.engine import cluster
 from checks.engine.cli import build_parser, main
 from checks.engine.fingerprint import fingerprint
 from checks.engine.options import UsageError, resolve
-from tiny_grading import CORRECT, REPO, SUBMISSIONS, clean_environment, write_tiny_checks
+from tiny_grading import CORRECT, REPO, SUBMISSIONS, clean_environment, make_class, rnn_grade, tiny_options
 
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra: pip install -e '.[cluster]'")
 
@@ -46,20 +46,8 @@ def scheduler() -> str:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory) -> list[str]:
-    checks, points = write_tiny_checks(tmp_path_factory.mktemp("tiny"))
-    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+    return tiny_options(tmp_path_factory.mktemp("tiny"))
 
-
-def rnn_grade(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "checks.engine.cli", *args], capture_output=True, text=True,
-                          cwd=REPO, env=clean_environment(), timeout=timeout)
-
-
-def make_class(folder: Path, students: dict[str, str]) -> Path:
-    for name, source in students.items():
-        (folder / name).mkdir(parents=True)
-        (folder / name / "rnn_layers.py").write_text(source)
-    return folder
 
 
 def table(path: Path) -> list[dict]:

@@ -8,6 +8,8 @@ and passed with ``--checks-dir DIR --no-builtin-checks --points EMPTY.toml``.
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -130,3 +132,23 @@ def clean_environment(**extra: str) -> dict[str, str]:
     }
     env.update(extra)
     return env
+
+
+def tiny_options(folder: Path) -> list[str]:
+    """rnn-grade options that grade with the tiny checks only, at their decorator points."""
+    checks, points = write_tiny_checks(folder)
+    return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
+
+
+def rnn_grade(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+    """``rnn-grade ARGS`` in a fresh process from the repository, with a clean environment."""
+    return subprocess.run([sys.executable, "-m", "checks.engine.cli", *args], capture_output=True, text=True,
+                          cwd=REPO, env=env or clean_environment(), timeout=timeout)
+
+
+def make_class(folder: Path, students: dict[str, str]) -> Path:
+    """One folder per student, each holding rnn_layers.py with the given source."""
+    for name, source in students.items():
+        (folder / name).mkdir(parents=True)
+        (folder / name / "rnn_layers.py").write_text(source)
+    return folder
