@@ -154,7 +154,7 @@ class Submission:
 
     def __init__(self, path: Path, options: WorkerOptions = WorkerOptions()) -> None:
         self.path = Path(path)
-        self._worker = Worker(self.path, options)
+        self._worker = self._new_worker(options)
         try:
             hello = self._worker.hello()
         except WorkerFault:
@@ -174,6 +174,11 @@ class Submission:
         self.allow_unit_axes = False
         self.trace: Trace | None = None  # while recording(): every call of the running example
         self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
+
+    def _new_worker(self, options: WorkerOptions) -> Worker:
+        """The isolated worker of this submission. Only bench/in_process.py overrides it (to measure
+        what isolation costs); grading always goes through here."""
+        return Worker(self.path, options)
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
