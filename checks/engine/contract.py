@@ -311,10 +311,31 @@ class Submission:
                 raise NotImplementedInSubmission(f"not implemented: {function}")
             if "raised" in reply:
                 raise SubmissionRaised(str(reply["raised"]))
-            results.append(self._validated(function, reply.get("value"), args, calls))
+            try:
+                results.append(self._validated(function, reply.get("value"), args, calls))
+            except Exception:
+                # Called alone, the calls after an invalid result would not have run: the example
+                # recorded for the student must not show them.
+                self._forget_last_calls(len(answers) - len(results) - 1)
+                raise
         if len(results) < len(calls):
             raise ContractViolation(f"the worker stopped after {len(results)} of {len(calls)} calls")
         return results
+
+    def forward_and_backward(self, forward: str, args: Sequence, backward: str, upstream: np.ndarray,
+                             *extra: Any) -> tuple[tuple, tuple]:
+        """``forward(*args)``, then ``backward(upstream, its cache, *extra)``, in one round trip.
+
+        Returns both validated results, as the two methods return them: (output, Cache) and the
+        gradients. The backward is the batch's subject: a hang during it is charged to ``backward``.
+        """
+        forward_result, gradients = self.batch([(forward, tuple(args)), (backward, (upstream, CacheOf(0), *extra))])
+        return forward_result, gradients
+
+    def _forget_last_calls(self, count: int) -> None:
+        """Take the last ``count`` calls out of the trace being recorded (if any)."""
+        if self.trace is not None and count > 0:
+            self.trace.discard(self.trace.calls[-count:])
 
     def _validated(self, function: str, value: Any, args: tuple, calls: Sequence[tuple[str, tuple]]) -> Any:
         """``value`` validated as the method ``function`` validates it (a backward's sizes are its cache's)."""
