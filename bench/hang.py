@@ -55,10 +55,12 @@ def main() -> None:
           f"repetitions: {options.repeat}")
     print("| measure | value |")
     print("|---|---|")
-    print(f"| `rnn-grade` wall time, end to end (target at most 30 s) | {statistics.median(s for s, _ in runs):.1f} s |")
+    wall = statistics.median(seconds for seconds, _ in runs)
+    print(f"| `rnn-grade` wall time, end to end (target at most 30 s) | {wall:.1f} s |")
     print(f"| total | {score} |")
     print(f"| report lines naming the hang | {len(hung)} |")
-    print(f"\nthe report's first line that names the hang:\n  {hung[0] if hung else '(none: the hang was not reported)'}")
+    first = hung[0] if hung else "(none: the hang was not reported)"
+    print(f"\nthe report's first line that names the hang:\n  {first}")
 
 
 if __name__ == "__main__":

@@ -76,8 +76,9 @@ def birnn_backward_is_sum_of_directions(sub, p):
     _, gradients_f = sub.forward_and_backward("rnn_forward", (p.x, *forward_parameters(p)), "rnn_backward",
                                               np.ascontiguousarray(p.dh[..., :H]))
     forward = dict(zip(DIRECTION_GRADIENTS, gradients_f))
-    _, gradients_b = sub.forward_and_backward("rnn_forward", (np.ascontiguousarray(flip_t(p.x)), *backward_parameters(p)),
-                                              "rnn_backward", np.ascontiguousarray(flip_t(p.dh[..., H:])))
+    reversed_x = np.ascontiguousarray(flip_t(p.x))
+    _, gradients_b = sub.forward_and_backward("rnn_forward", (reversed_x, *backward_parameters(p)), "rnn_backward",
+                                              np.ascontiguousarray(flip_t(p.dh[..., H:])))
     backward = dict(zip(DIRECTION_GRADIENTS, gradients_b))
     expected = {"dx": forward["dx"] + flip_t(backward["dx"])}
     expected |= {f"{name}_f": forward[name] for name in DIRECTION_GRADIENTS[1:]}
