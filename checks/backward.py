@@ -53,9 +53,9 @@ def step_backward_matches_reference(sub, p):
     import reference
 
     inputs, dnext_h = step_inputs(p), p.dh[:, 0]
-    _, cache = sub.rnn_step_forward(*inputs.values())
+    _, gradients = sub.forward_and_backward("rnn_step_forward", inputs.values(), "rnn_step_backward", dnext_h)
     _, reference_cache = reference.rnn_step_forward(*inputs.values())
-    assert_all_close(dict(zip(STEP_GRADIENTS, sub.rnn_step_backward(dnext_h, cache))),
+    assert_all_close(dict(zip(STEP_GRADIENTS, gradients)),
                      dict(zip(STEP_GRADIENTS, reference.rnn_step_backward(dnext_h, reference_cache))),
                      "the reference")
 
@@ -69,8 +69,8 @@ def sequence_backward_matches_reference(sub, p):
     import reference
 
     inputs = sequence_inputs(p)
-    _, cache = sub.rnn_forward(*inputs.values())
+    _, gradients = sub.forward_and_backward("rnn_forward", inputs.values(), "rnn_backward", p.dh)
     _, reference_cache = reference.rnn_forward(*inputs.values())
-    assert_all_close(dict(zip(SEQUENCE_GRADIENTS, sub.rnn_backward(p.dh, cache))),
+    assert_all_close(dict(zip(SEQUENCE_GRADIENTS, gradients)),
                      dict(zip(SEQUENCE_GRADIENTS, reference.rnn_backward(p.dh, reference_cache))),
                      "the reference")

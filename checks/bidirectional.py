@@ -72,12 +72,14 @@ def birnn_backward_matches_finite_differences(sub, p, seed):
 def birnn_backward_is_sum_of_directions(sub, p):
     """birnn_backward = your rnn_backward of each direction (the backward one on flipped dh), dx summed."""
     H = p.h0_f.shape[1]
-    _, cache = sub.birnn_forward(*p[:9])
-    actual = dict(zip(GRADIENTS, sub.birnn_backward(p.dh, cache)))
-    _, cache_f = sub.rnn_forward(p.x, *forward_parameters(p))
-    forward = dict(zip(DIRECTION_GRADIENTS, sub.rnn_backward(np.ascontiguousarray(p.dh[..., :H]), cache_f)))
-    _, cache_b = sub.rnn_forward(np.ascontiguousarray(flip_t(p.x)), *backward_parameters(p))
-    backward = dict(zip(DIRECTION_GRADIENTS, sub.rnn_backward(np.ascontiguousarray(flip_t(p.dh[..., H:])), cache_b)))
+    actual = dict(zip(GRADIENTS, sub.forward_and_backward("birnn_forward", p[:9], "birnn_backward", p.dh)[1]))
+    _, gradients_f = sub.forward_and_backward("rnn_forward", (p.x, *forward_parameters(p)), "rnn_backward",
+                                              np.ascontiguousarray(p.dh[..., :H]))
+    forward = dict(zip(DIRECTION_GRADIENTS, gradients_f))
+    reversed_x = np.ascontiguousarray(flip_t(p.x))
+    _, gradients_b = sub.forward_and_backward("rnn_forward", (reversed_x, *backward_parameters(p)), "rnn_backward",
+                                              np.ascontiguousarray(flip_t(p.dh[..., H:])))
+    backward = dict(zip(DIRECTION_GRADIENTS, gradients_b))
     expected = {"dx": forward["dx"] + flip_t(backward["dx"])}
     expected |= {f"{name}_f": forward[name] for name in DIRECTION_GRADIENTS[1:]}
     expected |= {f"{name}_b": backward[name] for name in DIRECTION_GRADIENTS[1:]}

@@ -134,12 +134,14 @@ def shapes_and_dtypes_are_exact_at_size_one(sub, p):
         examine(sub, [
             (("rnn_step_forward",), lambda: sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)),
             (("rnn_step_forward", "rnn_step_backward"),
-             lambda: sub.rnn_step_backward(p.dh[:, 0], sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)[1])),
+             lambda: sub.forward_and_backward("rnn_step_forward", (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b),
+                                              "rnn_step_backward", p.dh[:, 0])),
             (("rnn_forward",), lambda: sub.rnn_forward(*args)),
-            (("rnn_forward", "rnn_backward"), lambda: sub.rnn_backward(p.dh, sub.rnn_forward(*args)[1])),
+            (("rnn_forward", "rnn_backward"),
+             lambda: sub.forward_and_backward("rnn_forward", args, "rnn_backward", p.dh)),
             (("rnn_forward", "rnn_backward_truncated"),
-             lambda: sub.rnn_backward_truncated(p.dh, sub.rnn_forward(*args)[1], 1)),
+             lambda: sub.forward_and_backward("rnn_forward", args, "rnn_backward_truncated", p.dh, 1)),
             (("birnn_forward",), lambda: sub.birnn_forward(*birnn_args)),
             (("birnn_forward", "birnn_backward"),
-             lambda: sub.birnn_backward(birnn_dh, sub.birnn_forward(*birnn_args)[1])),
+             lambda: sub.forward_and_backward("birnn_forward", birnn_args, "birnn_backward", birnn_dh)),
         ])

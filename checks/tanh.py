@@ -24,8 +24,8 @@ TANH_IDENTITY = "d/dz tanh(z) = 1 - tanh(z)**2"  # as reference.oracles.identiti
 
 def assert_step_backward_obeys_tanh_identity(sub, p) -> None:
     x, prev_h, dnext_h = p.x[:, 0], p.h0, p.dh[:, 0]
-    next_h, cache = sub.rnn_step_forward(x, prev_h, p.Wx, p.Wh, p.b)
-    dx, dprev_h, dWx, dWh, db = sub.rnn_step_backward(dnext_h, cache)
+    (next_h, _), (dx, dprev_h, dWx, dWh, db) = sub.forward_and_backward(
+        "rnn_step_forward", (x, prev_h, p.Wx, p.Wh, p.b), "rnn_step_backward", dnext_h)
     dz = dnext_h * (1 - next_h**2)
     expected = {"db": dz.sum(axis=0), "dprev_h": dz @ p.Wh.T, "dx": dz @ p.Wx.T,
                 "dWx": x.T @ dz, "dWh": prev_h.T @ dz}

@@ -42,8 +42,14 @@ def truncated_problems(draw):
 
 
 def truncated(sub, p, window: int) -> dict:
-    _, cache = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
-    return dict(zip(GRADIENTS, sub.rnn_backward_truncated(p.dh, cache, window)))
+    _, gradients = sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward_truncated",
+                                            p.dh, window)
+    return dict(zip(GRADIENTS, gradients))
+
+
+def full_bptt(sub, p) -> dict:
+    _, gradients = sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
+    return dict(zip(GRADIENTS, gradients))
 
 
 @check(group="truncated", points=3, needs=(*NEEDS, "rnn_backward"))
@@ -53,8 +59,7 @@ def truncated(sub, p, window: int) -> dict:
 def window_covering_sequence_is_full_bptt(sub, p, extra):
     """With window ≥ T, rnn_backward_truncated equals your own rnn_backward."""
     T = p.x.shape[1]
-    _, cache = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
-    full = dict(zip(GRADIENTS, sub.rnn_backward(p.dh, cache)))
+    full = full_bptt(sub, p)
     assert_all_close(truncated(sub, p, T + extra), full, f"your own full BPTT (window {T + extra} ≥ T = {T})")
 
 
@@ -90,8 +95,8 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
     for start in range(0, T, window):
         stop = min(start + window, T)
         entering = p.h0 if start == 0 else h[:, start - 1]
-        _, cache = sub.rnn_forward(p.x[:, start:stop], entering, p.Wx, p.Wh, p.b)
-        dx, dh_entering, dWx, dWh, db = sub.rnn_backward(p.dh[:, start:stop], cache)
+        _, (dx, dh_entering, dWx, dWh, db) = sub.forward_and_backward(
+            "rnn_forward", (p.x[:, start:stop], entering, p.Wx, p.Wh, p.b), "rnn_backward", p.dh[:, start:stop])
         total["dx"][:, start:stop] = dx
         total["dWx"] += dWx
         total["dWh"] += dWh

@@ -375,3 +375,53 @@ def test_a_batch_runs_forward_backward_and_perturbed_forwards_in_one_round_trip_
     assert [c.function for c in trace.calls] == ["rnn_forward", "rnn_backward", "rnn_forward"]
     assert trace.calls[1].args[1] == CacheRef(0, 1)
     assert all(error is None for _, _, error in replay(trace, lambda name: getattr(reference, name)))
+
+
+def test_forward_and_backward_is_one_round_trip_validated_and_traced_as_two_calls():
+    """Submission.forward_and_backward: the forward's (h, cache) and the backward of that cache."""
+    from pathlib import Path
+
+    import reference
+    from checks.engine.contract import Cache, Submission
+    from checks.engine.trace import CacheRef
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    p = rnn_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=6)
+    args = (p.x, p.h0, p.Wx, p.Wh, p.b)
+    sub = Submission(Path(__file__).resolve().parent.parent / "reference")
+    try:
+        before = sub.stats.calls
+        with sub.recording() as trace:
+            (h, cache), grads = sub.forward_and_backward("rnn_forward", args, "rnn_backward", p.dh)
+        assert sub.stats.calls == before + 1
+    finally:
+        sub.close()
+    expected_h, expected_cache = reference.rnn_forward(*args)
+    np.testing.assert_allclose(h, expected_h)
+    assert isinstance(cache, Cache) and cache.sizes["T"] == 3
+    for got, expected in zip(grads, reference.rnn_backward(p.dh, expected_cache), strict=True):
+        np.testing.assert_allclose(got, expected)
+    assert [(c.function, c.args[1]) for c in trace.calls][1] == ("rnn_backward", CacheRef(0, 1))
+
+
+def test_a_batch_call_after_an_invalid_result_is_not_in_the_example(tmp_path):
+    """Called alone, the backward of a forward whose h has the wrong shape would never run: the
+    batch raises the forward's own ContractViolation, and the trace (the student's example) ends there."""
+    from checks.engine.contract import Submission
+    from checks.engine.validation import ContractViolation
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    path = tmp_path / "extra_step.py"
+    path.write_text("import numpy as np\n"
+                    "def rnn_forward(x, h0, Wx, Wh, b):\n"
+                    "    return np.zeros((x.shape[0], x.shape[1] + 1, h0.shape[1])), 'cache'\n"
+                    "def rnn_backward(dh, cache):\n"
+                    "    return 'never looked at'\n")
+    p = rnn_problem_from_seed(Dims(N=1, T=2, D=1, H=1), seed=1)
+    sub = Submission(path)
+    try:
+        with sub.recording() as trace, pytest.raises(ContractViolation, match="h returned by rnn_forward has shape"):
+            sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
+    finally:
+        sub.close()
+    assert [call.function for call in trace.calls] == ["rnn_forward"]

@@ -15,7 +15,6 @@ import sys
 import traceback
 from typing import Sequence
 
-from checks.engine.batch import run_class
 from checks.engine.confinement import ACTIVE
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
@@ -25,7 +24,6 @@ from checks.engine.report import (
 )
 from checks.engine.repro import ReproFolderError, attach_scripts
 from checks.engine.runner import Grade, grade_submission
-from checks.engine import gradescope_bundle, merge, student_package
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -90,11 +88,19 @@ def run(argv: Sequence[str] | None) -> int:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     argv = list(sys.argv[1:] if argv is None else argv)
+    # Class grading and the bundles are imported only when asked for: one submission's grade
+    # needs neither (multiprocessing, importlib.metadata, zipfile, csv and html are theirs).
     if argv[:2] == ["bundle", "gradescope"]:  # rnn-grade bundle gradescope --out autograder.zip
+        from checks.engine import gradescope_bundle
+
         return gradescope_bundle.main(argv[2:])
     if argv[:1] == ["bundle"]:  # rnn-grade bundle student --out DIR
+        from checks.engine import student_package
+
         return student_package.main(argv[1:])
     if argv[:1] == ["merge"]:  # rnn-grade merge OUT... --out MERGED
+        from checks.engine import merge
+
         return merge.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
@@ -102,6 +108,8 @@ def run(argv: Sequence[str] | None) -> int:
         return int(exit_.code or 0)
     settings = resolve(args)
     if settings.class_mode:
+        from checks.engine.batch import run_class
+
         return run_class(settings)
     progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
     try:

@@ -154,7 +154,7 @@ class Submission:
 
     def __init__(self, path: Path, options: WorkerOptions = WorkerOptions()) -> None:
         self.path = Path(path)
-        self._worker = Worker(self.path, options)
+        self._worker = self._new_worker(options)
         try:
             hello = self._worker.hello()
         except WorkerFault:
@@ -174,6 +174,11 @@ class Submission:
         self.allow_unit_axes = False
         self.trace: Trace | None = None  # while recording(): every call of the running example
         self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
+
+    def _new_worker(self, options: WorkerOptions) -> Worker:
+        """The isolated worker of this submission. Only bench/in_process.py overrides it (to measure
+        what isolation costs); grading always goes through here."""
+        return Worker(self.path, options)
 
     def __repr__(self) -> str:
         # Hypothesis prints this in falsifying examples; keep it short.
@@ -306,10 +311,31 @@ class Submission:
                 raise NotImplementedInSubmission(f"not implemented: {function}")
             if "raised" in reply:
                 raise SubmissionRaised(str(reply["raised"]))
-            results.append(self._validated(function, reply.get("value"), args, calls))
+            try:
+                results.append(self._validated(function, reply.get("value"), args, calls))
+            except Exception:
+                # Called alone, the calls after an invalid result would not have run: the example
+                # recorded for the student must not show them.
+                self._forget_last_calls(len(answers) - len(results) - 1)
+                raise
         if len(results) < len(calls):
             raise ContractViolation(f"the worker stopped after {len(results)} of {len(calls)} calls")
         return results
+
+    def forward_and_backward(self, forward: str, args: Sequence, backward: str, upstream: np.ndarray,
+                             *extra: Any) -> tuple[tuple, tuple]:
+        """``forward(*args)``, then ``backward(upstream, its cache, *extra)``, in one round trip.
+
+        Returns both validated results, as the two methods return them: (output, Cache) and the
+        gradients. The backward is the batch's subject: a hang during it is charged to ``backward``.
+        """
+        forward_result, gradients = self.batch([(forward, tuple(args)), (backward, (upstream, CacheOf(0), *extra))])
+        return forward_result, gradients
+
+    def _forget_last_calls(self, count: int) -> None:
+        """Take the last ``count`` calls out of the trace being recorded (if any)."""
+        if self.trace is not None and count > 0:
+            self.trace.discard(self.trace.calls[-count:])
 
     def _validated(self, function: str, value: Any, args: tuple, calls: Sequence[tuple[str, tuple]]) -> Any:
         """``value`` validated as the method ``function`` validates it (a backward's sizes are its cache's)."""
