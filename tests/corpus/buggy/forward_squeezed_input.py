@@ -2,9 +2,9 @@
 
 rnn_forward takes each step's input as np.squeeze(x[:, t:t + 1, :]) to drop the time axis, which
 also drops N or D when it is 1. For D = 1 (with N > 1) x_t becomes (N,), and rnn_step_forward
-raises at x.dot(Wx); for N = 1 (with D > 1) the forward runs and rnn_step_backward raises on
-the cached 1-d x. The mistake is in the caller, the crash in the callee: the report must show
-both frames (rnn_forward line … → rnn_step_forward line …).
+raises at x.dot(Wx); for N = 1 the forward runs (x.dot accepts a 1-d or 0-d x) and rnn_backward
+raises reading the shape of the cached x_t. The mistake is in the caller, the crash in the callee:
+the report must show both frames (rnn_forward line … → rnn_step_forward line …).
 
 Otherwise identical to tests/corpus/correct/cs231n_style.py.
 """
