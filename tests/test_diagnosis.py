@@ -147,7 +147,7 @@ def test_a_step_mistake_shows_in_every_caller():
 NAMED = ["tanh_derivative_from_preactivation", "no_recurrent_gradient", "dWh_overwritten", "db_keepdims",
          "inplace_dnext_h", "truncation_windows_from_end", "per_tensor_clipping", "birnn_states_not_rereversed",
          "classifier_gradient_sign_flipped", "tbptt_rows_interleaved", "forward_ignores_h0",
-         "squeeze_upstream_gradient"]
+         "squeeze_upstream_gradient", "forward_squeezed_input"]
 UNNAMED = ["dWh_one_entry_one_percent_off", "clipping_norm_plus_epsilon", "is_identity_last_step"]
 
 
