@@ -55,7 +55,8 @@ class GradientCall:
 
     @property
     def steps(self) -> int:
-        return 1 if self.backward == "rnn_step_backward" else int(np.shape(self.inputs["x"])[1])
+        """T (1 at a step); called on a tiny call only, whose x has its shape."""
+        return 1 if self.backward == "rnn_step_backward" else int(self.inputs["x"].shape[1])
 
 
 def symbolic_explanation(example: Counterexample) -> tuple[str, str] | None:
@@ -86,13 +87,14 @@ def tiny_gradient_call(trace: Trace) -> GradientCall | None:
 
 
 def is_tiny(call: GradientCall) -> bool:
-    """N = 1, D = H = 1, T ≤ TINY_STEPS, every array of the shape that implies."""
-    T = call.steps if np.ndim(call.inputs["x"]) == 3 else 1
+    """N = 1, D = H = 1 and T ≤ TINY_STEPS: x and the upstream gradient (1, 1) at a step, (1, T, 1) for a
+    sequence; the state, Wx and Wh (1, 1); b (1,)."""
     step = call.backward == "rnn_step_backward"
-    shapes = {"x": (1, 1) if step else (1, T, 1), "prev_h" if step else "h0": (1, 1), "Wx": (1, 1), "Wh": (1, 1),
-              "b": (1,)}
-    return 1 <= T <= TINY_STEPS and all(np.shape(call.inputs.get(name)) == shape for name, shape in shapes.items()) \
-        and np.shape(call.upstream) == ((1, 1) if step else (1, T, 1))
+    x, state = call.inputs["x"], call.inputs["prev_h" if step else "h0"]
+    T = 1 if step or x.ndim != 3 else x.shape[1]
+    per_step = (1, 1) if step else (1, T, 1)
+    return (1 <= T <= TINY_STEPS and x.shape == call.upstream.shape == per_step and call.inputs["b"].shape == (1,)
+            and state.shape == call.inputs["Wx"].shape == call.inputs["Wh"].shape == (1, 1))
 
 
 # -- the derivation (SymPy from here on) ----------------------------------------------------------
@@ -132,14 +134,17 @@ class Symbols:
         self.dh = [sp.Symbol(("dnext_h" if step else "dh") + time, **real) for time in times]
         self.h = [sp.Symbol(("next_h" if step else "h") + time, **real) for time in times]
         self.slope = [sp.Symbol(f"(1 − {h}²)", **real) for h in self.h]
-        latex_h = [r"h_{\mathrm{next}}"] if step else [f"h_{{{t}}}" for t in range(1, steps + 1)]
-        self.latex_names = {
-            **dict(zip(self.x, ["x"] if step else [f"x_{{{t}}}" for t in range(1, steps + 1)])),
-            self.h0: r"h_{\mathrm{prev}}" if step else "h_{0}", self.Wx: "W_{x}", self.Wh: "W_{h}", self.b: "b",
-            **dict(zip(self.dh, [rf"\mathrm{{d}}{h}" for h in latex_h])), **dict(zip(self.h, latex_h)),
-            **{slope: rf"\left(1 - {h}^{{2}}\right)" for slope, h in zip(self.slope, latex_h)},
-        }
+        self.latex_names = self.names_in_latex()
         self.where = "where next_h = tanh(x·Wx + prev_h·Wh + b)" if step else self.sequence_where()
+
+    def names_in_latex(self) -> dict[Any, str]:
+        """Each symbol as LaTeX: x_{1}, h_{0}, W_{h}, \\mathrm{d}h_{2}, \\left(1 - h_{2}^{2}\\right), …"""
+        times = [""] if self.step else [f"_{{{t}}}" for t in range(1, self.steps + 1)]
+        h = [r"h_{\mathrm{next}}"] if self.step else [f"h{time}" for time in times]
+        return {**dict(zip(self.x, [f"x{time}" for time in times])), **dict(zip(self.h, h)),
+                self.h0: r"h_{\mathrm{prev}}" if self.step else "h_{0}", self.Wx: "W_{x}", self.Wh: "W_{h}", self.b: "b",
+                **dict(zip(self.dh, [rf"\mathrm{{d}}{name}" for name in h])),
+                **{slope: rf"\left(1 - {name}^{{2}}\right)" for slope, name in zip(self.slope, h)}}
 
     def sequence_where(self) -> str:
         """'where h_1 = tanh(x_1·Wx + h0·Wh + b), h_2 = …; x_t = x[0, t−1, 0], dh_t = dh[0, t−1, 0]'."""
