@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.contract import parameter_names
-from checks.engine.counterexample import complexity, first_call_of_each_function, python_lines
+from checks.engine.contract import Submission, parameter_names
+from checks.engine.counterexample import complexity, first_call_of_each_function, narrowed, python_lines, record_example
 from checks.engine.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
@@ -167,3 +167,40 @@ def test_comparisons_attach_the_worst_entries():
     with pytest.raises(AssertionError) as raised:
         assert_close(np.array([[0.0, 1.0]]), np.array([[0.0, 2.0]]), "h", "the reference")
     assert [(d.index, d.relative_error) for d in raised.value.discrepancies] == [((0, 1), 0.5)]
+
+
+# -- narrowing to one example, one input and one hidden unit --------------------------------------
+
+def two_unit_problem(**entries) -> RNNProblem:
+    """N = T = D = H = 2, every entry 0 but those given as {name: {index: value}}."""
+    shapes = {"x": (2, 2, 2), "h0": (2, 2), "Wx": (2, 2), "Wh": (2, 2), "b": (2,), "dh": (2, 2, 2)}
+    arrays = {name: np.zeros(shape) for name, shape in shapes.items()}
+    for name, values in entries.items():
+        for index, value in values.items():
+            arrays[name][index] = value
+    return RNNProblem(**arrays)
+
+
+def test_a_failing_example_is_narrowed_to_the_one_unit_that_fails(checks):
+    check = next(c for c in checks if c.name == "sequence_backward_matches_reference")
+    # No recurrent carry shows only through Wh and a later step's dh: unit 1 of example 1 has both.
+    p = two_unit_problem(Wh={(1, 1): 0.5}, dh={(1, 1, 1): 0.5})
+    sub = Submission(BUGGY / "no_recurrent_gradient.py")
+    try:
+        cut = narrowed(check, sub, {"p": p})["p"]
+    finally:
+        sub.close()
+    assert cut.dims == Dims(N=1, T=2, D=1, H=1)
+    assert cut.Wh.tolist() == [[0.5]] and cut.dh.tolist() == [[[0.0], [0.5]]] and not cut.x.any()
+
+
+def test_an_example_that_needs_two_units_is_kept_whole(checks):
+    check = next(c for c in checks if c.name == "step_backward_matches_reference")
+    # dprev_h = dz·Wh instead of dz·Whᵀ differs only through an off-diagonal Wh entry: no one unit shows it.
+    p = two_unit_problem(Wh={(0, 1): 0.5}, dh={(0, 0, 1): 0.5})
+    sub = Submission(BUGGY / "dprev_h_untransposed_Wh.py")
+    try:
+        assert isinstance(record_example(check, sub, {"p": p})[1], AssertionError)  # it does fail
+        assert narrowed(check, sub, {"p": p})["p"] is p
+    finally:
+        sub.close()

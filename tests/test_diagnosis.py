@@ -66,6 +66,7 @@ def generic_calls() -> list[tuple[str, tuple]]:
     p = rnn_problem_from_seed(Dims(N=3, T=5, D=4, H=2), seed=7)
     big = rnn_problem_from_seed(Dims(N=2, T=2, D=2, H=2), seed=8)
     thin = rnn_problem_from_seed(Dims(N=3, T=2, D=2, H=1), seed=9)  # H = 1: what np.squeeze breaks
+    narrow = rnn_problem_from_seed(Dims(N=3, T=2, D=1, H=2), seed=10)  # D = 1: what squeezing x_t breaks
     grads = {"W": np.arange(6.0).reshape(2, 3) - 2.5, "b": np.array([0.5, -3.0])}
     h0_b, Wx_b, Wh_b, b_b = p.h0[:, ::-1] * 0.5, p.Wx * -0.7, p.Wh.T, p.b + 0.3
     y = np.array([1.0, 0.0, 1.0])
@@ -74,6 +75,7 @@ def generic_calls() -> list[tuple[str, tuple]]:
         ("rnn_step_forward", (p.x[:, 0] * 1e4, p.h0, p.Wx, p.Wh, p.b)),  # saturated
         ("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)),
         ("rnn_forward", (p.x * 1e4, p.h0, p.Wx, p.Wh, p.b)),
+        ("rnn_forward", (narrow.x, narrow.h0, narrow.Wx, narrow.Wh, narrow.b)),
         ("rnn_backward", (p.dh, ("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)))),
         ("rnn_backward", (thin.dh, ("rnn_forward", (thin.x, thin.h0, thin.Wx, thin.Wh, thin.b)))),
         ("rnn_backward_truncated", (p.dh, ("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)), 2)),
@@ -145,7 +147,7 @@ def test_a_step_mistake_shows_in_every_caller():
 NAMED = ["tanh_derivative_from_preactivation", "no_recurrent_gradient", "dWh_overwritten", "db_keepdims",
          "inplace_dnext_h", "truncation_windows_from_end", "per_tensor_clipping", "birnn_states_not_rereversed",
          "classifier_gradient_sign_flipped", "tbptt_rows_interleaved", "forward_ignores_h0",
-         "squeeze_upstream_gradient"]
+         "squeeze_upstream_gradient", "forward_squeezed_input"]
 UNNAMED = ["dWh_one_entry_one_percent_off", "clipping_norm_plus_epsilon", "is_identity_last_step"]
 
 

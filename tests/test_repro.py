@@ -199,7 +199,9 @@ def test_an_exception_is_reported_with_the_submissions_line(tanh_script, tmp_pat
     """))
     done = run(tanh_script, tmp_path, str(sub))
     assert done.returncode == 1
-    assert "raised ValueError: not today" in done.stdout and "crashing.py, line" in done.stdout
+    raising = 1 + next(i for i, line in enumerate(sub.read_text().splitlines()) if "not today" in line)
+    assert "raised ValueError: not today" in done.stdout
+    assert f"    at rnn_step_backward line {raising}: raise ValueError(\"not today\")\n" in done.stdout, done.stdout
 
 
 def test_a_hang_is_stopped_by_the_alarm(checks, tmp_path):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -28,7 +29,7 @@ from hypothesis import HealthCheck, Phase, settings
 from checks.engine.contract import Submission, SubmissionRaised, parameter_names
 from checks.engine.trace import CacheRef, Call, Trace
 from checks.registry import Check
-from checks.strategies import Dims, simple_values
+from checks.strategies import Dims, RNNProblem, simple_values
 
 # What a submission's fault looks like from a check: an assertion about its values, or an exception its
 # own function raised in the worker (the runner sorts failures with it too).
@@ -45,6 +46,7 @@ class Counterexample:
     - simple: True if it was found by the search for simple values (else it is Hypothesis's first, shrunk on sizes)
     - second: another failing example's trace (a different draw), or None if none was found
     - sentence: the example in one sentence, for the student
+    - discrepancies: the failure's worst wrong entries on it, worst first (``checks.verdicts.Discrepancy``)
     """
 
     arguments: dict[str, Any]
@@ -53,6 +55,7 @@ class Counterexample:
     simple: bool = False
     second: Trace | None = None
     sentence: str = ""
+    discrepancies: tuple = ()
 
 
 def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> tuple[Trace, BaseException | None]:
@@ -173,9 +176,39 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
             except Exception:  # noqa: BLE001 - a failure is what the search looks for; its arguments are noted
                 pass
         if seen.simplest is not None:
-            return seen.simplest
+            return narrowed(check, sub, seen.simplest)
         spent += seen.examples
     return None
+
+
+def narrowed(check: Check, sub: Submission, arguments: dict[str, Any]) -> dict[str, Any]:
+    """``arguments`` with every RNN problem cut to one example, one input and one hidden unit
+    (N = D = H = 1) where the check still fails on the cut; else as they are.
+
+    Hypothesis shrinks values well but rarely drops an axis, since the arrays' entries are drawn
+    after their sizes: a failure that needs one Wh entry and one dh entry comes back at N = D = H = 2.
+    Every choice of one index per axis is tried, in order (at most 3³ runs of the check); the first
+    that fails is kept. Smaller examples are easier to read, and tiny ones are explained by
+    ``checks.engine.symbolic``.
+    """
+    problems = [name for name, value in arguments.items() if isinstance(value, RNNProblem)]
+    if all(arguments[name].dims.N == arguments[name].dims.D == arguments[name].dims.H == 1 for name in problems):
+        return arguments  # nothing to cut (or no RNN problem)
+    N, _, D, H = arguments[problems[0]].dims
+    for n, d, h in itertools.product(range(N), range(D), range(H)):
+        cut = {**arguments, **{name: one_unit(arguments[name], n, d, h) for name in problems}}
+        if isinstance(record_example(check, sub, cut)[1], SUBMISSION_FAULTS):
+            return cut
+    return arguments
+
+
+def one_unit(p: RNNProblem, n: int, d: int, h: int) -> RNNProblem:
+    """The sub-problem of example n, input feature d and hidden unit h: x (1, T, 1), h0 (1, 1), dh (1, T, 1)."""
+    if p.dims.N <= n or p.dims.D <= d or p.dims.H <= h:
+        return p
+    return RNNProblem(x=p.x[n:n + 1, :, d:d + 1].copy(), h0=p.h0[n:n + 1, h:h + 1].copy(),
+                      Wx=p.Wx[d:d + 1, h:h + 1].copy(), Wh=p.Wh[h:h + 1, h:h + 1].copy(), b=p.b[h:h + 1].copy(),
+                      dh=p.dh[n:n + 1, :, h:h + 1].copy())
 
 
 @contextmanager

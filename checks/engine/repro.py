@@ -11,7 +11,8 @@ passed on as ``Cache(call, position)``: the submission's own cache from that ear
 compares every result with the reference's result on the same call, embedded as a literal, with
 the grader's tolerance (``checks.verdicts``): exact shape, float64, and
 |got − expected| ≤ RTOL·(|expected| + max|expected|) + TINY. It also checks that no argument was
-modified, reports an exception with the submission's line, and stops a call after a time limit.
+modified, reports an exception with the chain of the submission's frames as the grader does
+(``checks.engine.caller_chain``, copied in), and stops a call after a time limit.
 Exit status: 0 every result matches, 1 something differs, 2 bad usage.
 
 What is replayed: every call of the example except those that repeat an earlier call of the same
@@ -25,6 +26,7 @@ tolerance (``checks.gradcheck``): a forward whose rounding is too coarse for fin
 from __future__ import annotations
 
 import base64
+import inspect
 import os
 import sys
 import textwrap
@@ -33,6 +35,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from checks.engine import caller_chain
 from checks.engine.contract import OUTPUT_NAMES, RETURNS, parameter_names
 from checks.engine.counterexample import Counterexample, problem_sizes, sizes_text
 from checks.engine.runner import CheckResult, Grade
@@ -46,6 +49,9 @@ TIME_LIMIT = 60  # seconds per call before the script calls it a hang
 LITERAL_LIMIT = 24  # arrays with at most this many entries are written as literals
 NEAR = 1e-5  # a call whose arguments all lie this close to an earlier call's repeats it (finite differences)
 CACHE = "CACHE"  # in an expected result: the submission's cache, kept for later calls, not compared
+# The script tells where your code raised with the worker's own functions, copied in.
+CALLER_CHAIN_SOURCE = "\n\n".join(inspect.getsource(f) for f in (
+    caller_chain.caller_chain, caller_chain.is_own, caller_chain.is_within, caller_chain.frame_text))
 
 
 # The results of the functions whose results RETURNS does not list (validated in checks.engine.contract).
@@ -88,7 +94,8 @@ def runtime(reference: Any, calls: Sequence[Call], time_limit: int) -> str:
     """The script's fixed code, with the grader's tolerances and the names of the functions' arguments and results."""
     parameters = {call.function: parameter_names(call.function) for call in calls}
     return RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
-                          fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL), parameters=table(parameters))
+                          fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL), parameters=table(parameters),
+                          chain_ends=caller_chain.CHAIN_ENDS, arrow=caller_chain.ARROW, caller_chain=CALLER_CHAIN_SOURCE)
 
 
 class ReproFolderError(Exception):
@@ -467,11 +474,16 @@ def on_alarm(signum, frame):
     raise Hang()
 
 
+# Where your code raised, told as rnn-grade tells it (checks/engine/caller_chain.py).
+CHAIN_ENDS, ARROW = {chain_ends!r}, {arrow!r}
+
+{caller_chain}
+
 def where_in(error, submission):
-    """Your lines in the traceback of `error`, innermost last: 'file.py, line 37, in f: code'."""
+    """Your functions on the stack of `error`, outermost first, and your line that raised:
+    'rnn_forward line 108 → rnn_step_forward line 37: next_h = np.tanh(a)' ('' if none)."""
     root = str(Path(submission).resolve().parent if Path(submission).is_file() else Path(submission).resolve())
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(root)]
-    return [f"{{Path(f.filename).name}}, line {{f.lineno}}, in {{f.name}}: {{(f.line or '').strip()}}" for f in frames]
+    return caller_chain(error, root, outside=(__file__,))  # this script may sit beside your file
 
 
 def timed(function, arguments):
@@ -539,8 +551,8 @@ def run_step(module, number, function, arguments, results, submission):
         return [f"{{function}} did not finish within {{TIME_LIMIT}} s (an endless loop?)"]
     except Exception as error:
         results.append(None)
-        return [f"{{function}} raised {{type(error).__name__}}: {{error}}",
-                *(f"    at {{line}}" for line in where_in(error, submission))]
+        where = where_in(error, submission)
+        return [f"{{function}} raised {{type(error).__name__}}: {{error}}", *([f"    at {{where}}"] if where else [])]
     names = PARAMETERS.get(function, ())
     problems = [line for i, (before, after) in enumerate(zip(arguments, given)) if not isinstance(before, Cache)
                 for line in modified(before, after, names[i] if i < len(names) else f"argument {{i + 1}}")]
@@ -565,8 +577,9 @@ def main(argv):
         module = load(submission)
     except Exception as error:
         print(f"importing your submission raised {{type(error).__name__}}: {{error}}")
-        for line in where_in(error, submission):
-            print(f"    at {{line}}")
+        where = where_in(error, submission)
+        if where:
+            print(f"    at {{where}}")
         return 1
     results, failed = [], 0
     for number, (function, arguments, _) in enumerate(STEPS):

@@ -131,7 +131,8 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
 
 
 def with_diagnosis(result: CheckResult) -> CheckResult:
-    """Fill the misconception fields of a failing check that has its example (else leave it as it is)."""
+    """Fill the misconception fields of a failing check that has its example, and on a tiny example the
+    expected entry's SymPy expression (``checks.engine.symbolic``); else leave it as it is."""
     if result.passed or result.example is None or not reference_installed():
         return result
     from checks.engine.diagnosis import diagnose  # the models are the reference's variants: loaded on failure only
@@ -139,6 +140,11 @@ def with_diagnosis(result: CheckResult) -> CheckResult:
     found = diagnose(result.example)
     if found is not None:
         result.misconception, result.misconception_explanation = found.misconception, found.explanation
+    from checks.engine.symbolic import symbolic_explanation  # SymPy is imported only for a tiny example
+
+    explained = symbolic_explanation(result.example)
+    if explained is not None:
+        result.symbolic_text, result.symbolic_latex = explained
     return result
 
 
@@ -159,9 +165,15 @@ def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingE
         other = seen.first if seen.first is not seen.last else None
         second = record_example(check, sub, other)[0] if other is not None else None
         return Counterexample(seen.last, main_trace, _failure_text(main_error), False, second,
-                              sentence(check, seen.last, main_error, main_trace))
+                              sentence(check, seen.last, main_error, main_trace), worst_entries(main_error))
     trace, error = record_example(check, sub, simple)
-    return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error, trace))
+    return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error, trace),
+                          worst_entries(error))
+
+
+def worst_entries(error: BaseException | None) -> tuple:
+    """The failure's wrong entries, worst first (none if it names none, or the example passed)."""
+    return tuple(getattr(error, "discrepancies", None) or ())
 
 
 def _failure_text(error: BaseException | None) -> str:

@@ -39,15 +39,16 @@ import os
 import resource
 import sys
 import sysconfig
-import traceback
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from checks.engine.caller_chain import caller_chain
 from checks.engine.confinement import Plan, lock_down
 from checks.engine.protocol import Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
+HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: never the student's code
 _handle_numbers = itertools.count(1)
 
 
@@ -286,14 +287,9 @@ def exception_text(exc: BaseException) -> str:
 
 
 def submission_location(exc: BaseException, origin: Path) -> str:
-    """'file.py, line 42, in rnn_backward: <code>' for the deepest frame inside the submission."""
-    root = str(origin)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith(root)]
-    if not frames:
-        return "no line of the submission on the stack"
-    frame = frames[-1]
-    code = f": {frame.line.strip()}" if frame.line else ""
-    return f"{Path(frame.filename).name}, line {frame.lineno}, in {frame.name}{code}"
+    """Where in the submission ``exc`` was raised: its own frames, outermost first, and the innermost
+    line ('rnn_forward line 108 → rnn_step_forward line 37: <code>', ``checks.engine.caller_chain``)."""
+    return caller_chain(exc, str(origin), HARNESS) or "no line of the submission on the stack"
 
 
 def flush_output() -> None:

@@ -90,6 +90,18 @@ def forward_from_zeros(x, h0, Wx, Wh, b):
     return h, (x, h0, Wx, Wh, step_caches)
 
 
+def forward_squeezing_input(x, h0, Wx, Wh, b):
+    N, T, _ = x.shape
+    h, step_caches = np.empty((N, T, h0.shape[1])), []
+    prev_h = h0
+    for t in range(T):
+        x_t = np.squeeze(x[:, t:t + 1, :])  # mistake: drops N or D as well when it is 1
+        prev_h, step_cache = rnn_step_forward(x_t, prev_h, Wx, Wh, b)
+        h[:, t, :] = prev_h
+        step_caches.append(step_cache)
+    return h, (x, h0, Wx, Wh, step_caches)
+
+
 def forward_recurring_on_h0(x, h0, Wx, Wh, b):
     N, T, _ = x.shape
     h, step_caches = np.empty((N, T, h0.shape[1])), []
@@ -172,6 +184,10 @@ MODELS = [
     ("ignores-h0", "rnn_forward starts from zeros",
      "your {outputs} {equal} what you get when the forward pass starts from zeros instead of h0",
      {"rnn_forward": forward_from_zeros}),
+    ("degenerate-size-squeeze", "np.squeeze(x[:, t:t + 1]) in rnn_forward",
+     "your {outputs} {equal} what you get when np.squeeze(x[:, t:t + 1, :]) drops an axis of length 1 "
+     "(N = 1 or D = 1) besides the time axis; index with x[:, t, :] instead of squeezing",
+     {"rnn_forward": forward_squeezing_input}),
     ("recurrence-from-h0", "every step multiplies h0 by Wh",
      "your {outputs} {equal} what you get when every step uses h0 where the previous state h_{{t-1}} belongs",
      {"rnn_forward": forward_recurring_on_h0}),

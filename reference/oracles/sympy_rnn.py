@@ -174,6 +174,15 @@ def _symbolic_states(
     return states
 
 
+def symbolic_states(
+    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
+) -> list[sympy.Matrix]:
+    """h_1 … h_T as SymPy matrices of tanh expressions, from object arrays of symbols of the
+    shapes x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,), named as the caller likes
+    (``checks.engine.symbolic`` writes a tiny example's gradient with them)."""
+    return _symbolic_states(x, h0, Wx, Wh, b)
+
+
 def _lambdify_source(arg_groups: list[np.ndarray], outputs: list[sympy.Expr]) -> str:
     """Python source of ``f(*flat_arg_groups) -> list of floats`` computing outputs.
 
