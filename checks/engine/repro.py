@@ -418,7 +418,8 @@ def differences(got, expected, name):
     wrong = ~(error <= allowed)  # NaN counts as wrong
     if not wrong.any():
         return []
-    lines = [f"{{name}}: {{int(wrong.sum())}} of {{wrong.size}} entries differ; the worst:"]
+    count = int(wrong.sum())
+    lines = [f"{{name}}: {{count}} of {{wrong.size}} entries {{'is' if count == 1 else 'are'}} wrong; the worst:"]
     badness = np.where(np.isnan(error), np.inf, error - allowed)
     for flat in np.argsort(-badness, axis=None, kind="stable")[:min(SHOWN, int(wrong.sum()))]:
         index = np.unravel_index(flat, got.shape)
@@ -559,22 +560,24 @@ def main(argv):
         problems = run_step(module, number, function, arguments, results, submission)
         shown = ", ".join(repr(a) if isinstance(a, Cache) else name for name, a in
                           zip(PARAMETERS.get(function, ()), arguments))
-        print(f"step {{number + 1}}: {{function}}({{shown}}): {{'WRONG' if problems else 'matches the reference'}}")
+        print(f"step {{number + 1}}: {{function}}({{shown}}): {{'WRONG' if problems else 'correct'}}")
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
     for forward, backward in FINITE_DIFFERENCES:
         problems = finite_difference_problems(module, forward, backward, results)
-        verdict = "WRONG" if problems else "agree with your gradients"
-        print(f"finite differences of your step {{forward + 1}}: {{verdict}}")
+        verdict = "WRONG" if problems else "correct"
+        print(f"your gradients of step {{forward + 1}}, against finite differences: {{verdict}}")
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
     if failed:
-        print(f"{{failed}} of {{len(STEPS) + len(FINITE_DIFFERENCES)}} comparisons fail: the check fails on your code.")
+        total = len(STEPS) + len(FINITE_DIFFERENCES)
+        print(f"{{failed}} of {{total}} comparisons {{'is' if failed == 1 else 'are'}} wrong: the check fails on your code.")
         return 1
-    print(f"All {{len(STEPS)}} steps match the reference" + (", and your gradients agree with finite differences."
-                                                          if FINITE_DIFFERENCES else "."))
+    steps = "The step is" if len(STEPS) == 1 else f"All {{len(STEPS)}} steps are"
+    print(f"{{steps}} correct (as the reference computes them)"
+          + (", and so are your gradients against finite differences." if FINITE_DIFFERENCES else "."))
     return 0
 
 '''
