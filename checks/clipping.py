@@ -54,19 +54,20 @@ def applied_factors(grads: dict, clipped: dict) -> dict[str, float]:
             if name in clipped and np.shape(clipped[name]) == np.shape(g) and np.any(g)}
 
 
-def factor_note(grads: dict, clipped: dict, max_norm: float) -> str:
+def factor_note(before: dict, after: dict, due: float, formula: str, operands: tuple[float, ...] = (),
+                what: str = "the factor applied (clipped / grads)") -> str:
     """"the factor applied (clipped / grads): 0.4999964 for every tensor; expected max_norm / total_norm =
-    0.5", with digits enough to see the difference."""
-    due = max_norm / global_norm(grads)
-    factors = applied_factors(grads, clipped)
-    digits = digits_to_tell_apart(list(factors.values()), due, at_least=7)
+    0.07 / 0.14 = 0.5": the factor ``after`` / ``before`` of each tensor (one number if they agree) against
+    ``due`` = ``formula`` of ``operands``, with digits enough to see the difference."""
+    factors = applied_factors(before, after)
+    digits = digits_to_tell_apart([*factors.values()], due, at_least=7)
     shown = {name: f"{factor:.{digits}g}" for name, factor in factors.items()}
     if len(set(shown.values())) == 1:
         applied = f"{next(iter(shown.values()))} for every tensor"
     else:
         applied = ", ".join(f"{name} {factor}" for name, factor in shown.items())
-    return (f"the factor applied (clipped / grads): {applied}; expected max_norm / total_norm = "
-            f"{max_norm:.{digits}g} / {global_norm(grads):.{digits}g} = {due:.{digits}g}")
+    steps = [formula, " / ".join(f"{value:.{digits}g}" for value in operands), f"{due:.{digits}g}"]
+    return f"{what}: {applied}; expected " + " = ".join(step for step in steps if step)
 
 
 @check(group="clipping", points=4, needs=NEEDS)
@@ -76,7 +77,8 @@ def clipping_preserves_direction_and_sets_global_norm(sub, problem):
     grads, max_norm = problem
     clipped, _ = sub.clip_grad_norm(grads, max_norm)
     scale = max_norm / global_norm(grads)
-    note = lambda: factor_note(grads, clipped, max_norm)  # noqa: E731 - computed only on failure
+    note = lambda: factor_note(grads, clipped, scale, "max_norm / total_norm",  # noqa: E731 - only on failure
+                               (max_norm, global_norm(grads)))
     assert_all_close(labelled("clipped", clipped), labelled("clipped", {name: g * scale for name, g in grads.items()}),
                      "grads · max_norm / total_norm (one factor for all tensors)", note=note)
     assert_close(np.array(global_norm(clipped)), np.array(max_norm), "global norm after clipping", "max_norm", note=note)
@@ -112,4 +114,6 @@ def zero_stays_zero_and_clipping_is_idempotent(sub, grads, max_norm):
     once, _ = sub.clip_grad_norm(grads, max_norm)
     twice, _ = sub.clip_grad_norm(once, max_norm)
     assert_all_close(labelled("clipped", twice), labelled("clipped", once),
-                     "the once-clipped gradients (clipping twice must change nothing)")
+                     "the once-clipped gradients (clipping twice must change nothing)",
+                     note=lambda: factor_note(once, twice, 1.0, "", what="the factor applied when clipping again "
+                                                                        "(twice / once)"))

@@ -192,7 +192,7 @@ def disagreement(comparisons: Sequence[Comparison], names: Sequence[str], labels
     label = lambda name: labels.get(name, "d" + name)  # noqa: E731 - a one-line lookup
     entries = sorted((c for c in comparisons if c.probe.index is not None and not c.agrees),
                      key=lambda c: c.excess, reverse=True)
-    lines = [f"{how_many_wrong(len(wrong), len(names), 'gradients')}, compared with finite differences of your "
+    lines = [f"{how_many_wrong(len(wrong), len(names), 'gradient')}, compared with finite differences of your "
              "own forward pass:"]
     for name in (n for n in names if n in wrong):
         worst_entry = next((c for c in entries if c.probe.name == name), None)

@@ -104,9 +104,14 @@ def digits_to_tell_apart(values: Sequence[float], reference: float, at_least: in
     return 17
 
 
-def how_many_wrong(wrong: int, total: int, things: str) -> str:
-    """"1 of 5 results is wrong", "2 of 5 results are wrong": the verb agrees with the count."""
-    return f"{wrong} of {total} {things} {'is' if wrong == 1 else 'are'} wrong"
+def how_many_wrong(wrong: int, total: int, noun: str) -> str:
+    """"1 result of 5 is wrong", "2 results of 5 are wrong", "all 5 results are wrong", "the result is
+    wrong" (of one): noun and verb agree with the count."""
+    if total == 1:
+        return f"the {noun} is wrong"
+    if wrong == total:
+        return f"all {total} {noun}s are wrong"
+    return f"1 {noun} of {total} is wrong" if wrong == 1 else f"{wrong} {noun}s of {total} are wrong"
 
 
 def labelled(name: str, entries: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -145,7 +150,7 @@ def assert_all_close(
         return
     right = [name for name in expected if name not in wrong]
     source = against() if callable(against) else against
-    lines = [f"{how_many_wrong(len(wrong), len(expected), 'results')}, compared with {source}:"]
+    lines = [f"{how_many_wrong(len(wrong), len(expected), 'result')}, compared with {source}:"]
     lines += [f"  {name}: {problems[name]}" for name in wrong]
     if right:
         lines.append(f"  correct: {', '.join(right)}")

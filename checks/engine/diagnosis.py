@@ -209,8 +209,12 @@ def listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+PLURAL_NOUNS = frozenset({"batches"})  # contract names that read as plurals: "your batches equal"
+
+
 def agreeing(names: list[str], singular: str, plural: str) -> str:
-    return singular if len(names) == 1 else plural
+    """The verb for ``names`` as a subject: "your dWh equals", "your dWh and db equal", "your batches equal"."""
+    return singular if len(names) == 1 and names[0] not in PLURAL_NOUNS else plural
 
 
 def no_match(example: Example) -> Diagnosis:

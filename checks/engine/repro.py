@@ -418,14 +418,22 @@ def differences(got, expected, name):
     wrong = ~(error <= allowed)  # NaN counts as wrong
     if not wrong.any():
         return []
-    count = int(wrong.sum())
-    lines = [f"{{name}}: {{count}} of {{wrong.size}} entries {{'is' if count == 1 else 'are'}} wrong; the worst:"]
+    lines = [f"{{name}}: {{how_many_wrong(int(wrong.sum()), wrong.size, 'entry', 'entries')}}; the worst:"]
     badness = np.where(np.isnan(error), np.inf, error - allowed)
     for flat in np.argsort(-badness, axis=None, kind="stable")[:min(SHOWN, int(wrong.sum()))]:
         index = np.unravel_index(flat, got.shape)
         where = "[" + ", ".join(map(str, index)) + "]"
         lines.append(f"    {{name}}{{where}}: expected {{float(expected[index])!r}}, got {{float(got[index])!r}}")
     return lines
+
+
+def how_many_wrong(wrong, total, noun, nouns):
+    """"1 entry of 6 is wrong", "2 entries of 6 are wrong", "all 6 entries are wrong", "the entry is wrong"."""
+    if total == 1:
+        return f"the {{noun}} is wrong"
+    if wrong == total:
+        return f"all {{total}} {{nouns}} are wrong"
+    return f"1 {{noun}} of {{total}} is wrong" if wrong == 1 else f"{{wrong}} {{nouns}} of {{total}} are wrong"
 
 
 def describe(value):
@@ -573,7 +581,7 @@ def main(argv):
         failed += bool(problems)
     if failed:
         total = len(STEPS) + len(FINITE_DIFFERENCES)
-        print(f"{{failed}} of {{total}} comparisons {{'is' if failed == 1 else 'are'}} wrong: the check fails on your code.")
+        print(f"{{how_many_wrong(failed, total, 'comparison', 'comparisons')}}: the check fails on your code.")
         return 1
     steps = "The step is" if len(STEPS) == 1 else f"All {{len(STEPS)}} steps are"
     print(f"{{steps}} correct (as the reference computes them)"
