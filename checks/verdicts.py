@@ -105,12 +105,12 @@ def digits_to_tell_apart(values: Sequence[float], reference: float, at_least: in
 
 
 def how_many_wrong(wrong: int, total: int, noun: str) -> str:
-    """"1 result of 5 is wrong", "2 results of 5 are wrong", "all 5 results are wrong", "the result is
-    wrong" (of one): noun and verb agree with the count."""
+    """"1 result of 5 is wrong", "2 results of 5 are wrong", "All 5 results are wrong", "The result is
+    wrong" (of one), to begin a message: noun and verb agree with the count."""
     if total == 1:
-        return f"the {noun} is wrong"
+        return f"The {noun} is wrong"
     if wrong == total:
-        return f"all {total} {noun}s are wrong"
+        return f"All {total} {noun}s are wrong"
     return f"1 {noun} of {total} is wrong" if wrong == 1 else f"{wrong} {noun}s of {total} are wrong"
 
 

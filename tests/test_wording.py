@@ -125,8 +125,8 @@ def test_verbs_agree_with_their_subjects(feedback):
 def test_a_count_of_results_agrees_with_its_verb():
     assert how_many_wrong(1, 5, "result") == "1 result of 5 is wrong"
     assert how_many_wrong(2, 5, "gradient") == "2 gradients of 5 are wrong"
-    assert how_many_wrong(5, 5, "result") == "all 5 results are wrong"
-    assert how_many_wrong(1, 1, "result") == "the result is wrong"
+    assert how_many_wrong(5, 5, "result") == "All 5 results are wrong"
+    assert how_many_wrong(1, 1, "result") == "The result is wrong"
 
 
 def test_one_wrong_result_of_several_is_named_with_the_correct_ones():

@@ -581,10 +581,12 @@ def main(argv):
         failed += bool(problems)
     if failed:
         total = len(STEPS) + len(FINITE_DIFFERENCES)
-        print(f"{{how_many_wrong(failed, total, 'comparison', 'comparisons')}}: the check fails on your code.")
+        verdict = how_many_wrong(failed, total, "comparison", "comparisons")
+        print(f"{{verdict[0].upper()}}{{verdict[1:]}}: the check fails on your code.")
         return 1
-    steps = "The step is" if len(STEPS) == 1 else f"All {{len(STEPS)}} steps are"
-    print(f"{{steps}} correct (as the reference computes them)"
+    steps = "The step is correct (as the reference computes it)" if len(STEPS) == 1 else \
+        f"All {{len(STEPS)}} steps are correct (as the reference computes them)"
+    print(steps
           + (", and so are your gradients against finite differences." if FINITE_DIFFERENCES else "."))
     return 0
 
