@@ -338,7 +338,7 @@ example, one step at a time, and compares each result with the course's referenc
 the same call, with the grader's tolerance. It also checks that your functions leave their
 arguments unchanged.
 
-Exit status: 0 every result matches, 1 something differs (shown below), 2 bad usage.
+Exit status: 0 every result is correct, 1 something is wrong (shown below), 2 bad usage.
 """'''
 
 RUNTIME = '''
