@@ -25,7 +25,7 @@ THOUSAND_STEPS = SeriesLayout(np.arange(1000, dtype=np.float64), batch_size=2, w
 def batches_have_the_tbptt_layout(sub, layout):
     """tbptt_batches[k, i] = series[i·(L//batch_size) + k·window : … + window]."""
     batches = sub.tbptt_batches(*layout)
-    assert_close(batches, tbptt_layout(*layout), "the batches",
+    assert_close(batches, tbptt_layout(*layout), "batches",
                  f"the layout with rows starting at multiples of L // batch_size = "
                  f"{len(layout.series) // layout.batch_size}")
 
@@ -62,5 +62,5 @@ def windowed_run_equals_whole_row(sub, problem):
     span, row_length = len(windowed) * window, len(series) // batch_size
     rows = np.stack([series[i * row_length: i * row_length + span] for i in range(batch_size)])
     whole, _ = sub.rnn_forward(rows, h0, Wx, Wh, b)
-    assert_close(np.concatenate(windowed, axis=1), whole, "the window-by-window hidden states",
+    assert_close(np.concatenate(windowed, axis=1), whole, "window-by-window hidden states",
                  "one rnn_forward over each row's whole span")

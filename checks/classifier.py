@@ -15,7 +15,7 @@ from hypothesis import given
 from checks.gradcheck import assert_loss_gradients_match_finite_differences, probe_seeds
 from checks.registry import check
 from checks.strategies import classifier_problems
-from checks.verdicts import assert_all_close, assert_close
+from checks.verdicts import assert_all_close, assert_close, labelled
 
 PARAMETERS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
 NEEDS = ("rnn_classifier_loss",)
@@ -48,7 +48,8 @@ def classifier_matches_reference(sub, p):
     loss, grads = sub.rnn_classifier_loss(*p)
     expected_loss, expected_grads = reference.rnn_classifier_loss(*p)
     assert_close(np.array(loss), np.array(expected_loss), "loss", "mean BCE of sigmoid(z) from the reference")
-    assert_all_close(grads, expected_grads, lambda: f"the reference, which uses SymPy's {bce_logit_identity()}")
+    assert_all_close(labelled("grads", grads), labelled("grads", expected_grads),
+                     lambda: f"the reference, which uses SymPy's {bce_logit_identity()}")
 
 
 @check(group="classifier", points=2, needs=NEEDS, reference=True)
@@ -61,4 +62,4 @@ def classifier_is_stable_for_huge_logits(sub, p):
     expected_loss, expected_grads = reference.rnn_classifier_loss(*p)
     assert_close(np.array(loss), np.array(expected_loss), "loss (|z| up to thousands)",
                  "the reference's stable softplus(z) − y·z")
-    assert_all_close(grads, expected_grads, "the reference (|z| up to thousands)")
+    assert_all_close(labelled("grads", grads), labelled("grads", expected_grads), "the reference (|z| up to thousands)")

@@ -48,7 +48,7 @@ from hypothesis import strategies as st
 
 from checks.engine.contract import CacheOf
 from checks.finite_differences import difference_quotient, perturbed_pair
-from checks.verdicts import Discrepancy, PartialFailure
+from checks.verdicts import Discrepancy, PartialFailure, how_many_wrong
 
 EPS = 1e-6
 FD_RTOL = 1e-7
@@ -192,7 +192,8 @@ def disagreement(comparisons: Sequence[Comparison], names: Sequence[str], labels
     label = lambda name: labels.get(name, "d" + name)  # noqa: E731 - a one-line lookup
     entries = sorted((c for c in comparisons if c.probe.index is not None and not c.agrees),
                      key=lambda c: c.excess, reverse=True)
-    lines = [f"{len(wrong)} of {len(names)} gradients disagree with finite differences of your own forward pass:"]
+    lines = [f"{how_many_wrong(len(wrong), len(names), 'gradient')}, compared with finite differences of your "
+             "own forward pass:"]
     for name in (n for n in names if n in wrong):
         worst_entry = next((c for c in entries if c.probe.name == name), None)
         whole = next(c for c in comparisons if c.probe.name == name and c.probe.index is None)

@@ -56,22 +56,30 @@ def assert_unchanged(function: str, names: tuple[str, ...], before: tuple, after
     for name, original, now in zip(names, before, after):
         if now is None:  # a cache, which the submission owns
             continue
-        changed = changed_description(original, now)
+        changed = changed_description(name, original, now)
         if changed:
             raise AssertionError(f"{function} modified its input {name}: {changed}. Work on a copy instead.")
 
 
-def changed_description(original, now) -> str | None:
+def changed_description(name: str, original, now) -> str | None:
+    """How argument ``name`` changed ("grads['W'][0, 1] changed from 1 to 0.5"), or None if it did not."""
     if isinstance(original, dict):
         if type(now) is not dict or set(now) != set(original):
-            return "the dict's keys changed"
-        return next((f"[{key!r}] {changed}" for key in original
-                     if (changed := changed_description(original[key], now[key]))), None)
+            return f"the keys of {name} changed"
+        return next((changed for key in original
+                     if (changed := changed_description(f"{name}[{key!r}]", original[key], now[key]))), None)
     if isinstance(original, np.ndarray):
         if type(now) is not np.ndarray:
-            return "it was replaced"
-        return "its values " + problem if (problem := mismatch(now, original, rtol=0.0)) else None
-    return None if now == original else f"it became {now!r}"
+            return f"{name} was replaced"
+        if now.shape != original.shape:
+            return f"the shape of {name} changed from {original.shape} to {now.shape}"
+        if mismatch(now, original, rtol=0.0) is None:
+            return None
+        change = np.abs(now.astype(float) - original.astype(float))
+        worst = np.unravel_index(np.argmax(np.where(np.isnan(change), np.inf, change)), change.shape)
+        where = f"[{', '.join(str(int(i)) for i in worst)}]" if worst else ""
+        return f"{name}{where} changed from {float(original[worst]):.6g} to {float(now[worst]):.6g}"
+    return None if now == original else f"{name} became {now!r}"
 
 
 @check(group="hygiene", points=2, needs=RNN_FUNCTIONS, needs_any=True)

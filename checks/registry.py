@@ -73,7 +73,15 @@ class Check:
 
     @property
     def description(self) -> str:
-        return (self.function.__doc__ or self.name).strip().splitlines()[0]
+        """The docstring's first sentence, on one line: its first line, and the next ones while the
+        sentence goes on (a summary wrapped in the source stays whole)."""
+        lines = (self.function.__doc__ or self.name).strip().splitlines()
+        summary = [lines[0].strip()]
+        for line in lines[1:]:
+            if summary[-1].endswith((".", ":", "!", "?")) or not line.strip():
+                break
+            summary.append(line.strip())
+        return " ".join(summary)
 
 
 _registered: dict[tuple[str, str], Check] = {}  # by (module, function name)

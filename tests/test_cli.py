@@ -60,10 +60,10 @@ def test_partial_credit_exit_1_and_the_message_names_the_wrong_gradient(tmp_path
     assert run.returncode == 1
     backward = {test["extra_data"]["check"]: test for test in results["tests"]}["tiny_step_backward"]
     assert backward["status"] == "failed" and backward["score"] == pytest.approx(2.4)
-    assert "1 of 5 results differ" in backward["output"] and "db differs" in backward["output"]
+    assert "1 result of 5 is wrong" in backward["output"] and "db: off by up to" in backward["output"]
     assert "Points: 2.4 / 3" in backward["output"]
     assert results["score"] == pytest.approx(sum(test["score"] for test in results["tests"])) == pytest.approx(5.4)
-    assert "PART  tiny_step_backward" in run.stdout and "db differs" in run.stdout
+    assert "PART  tiny_step_backward" in run.stdout and "db: off by up to" in run.stdout
 
 
 def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny):

@@ -87,7 +87,7 @@ def mixed_grade(**changes) -> Grade:
     """Full marks, partial credit, a plain failure with a nasty message, a broken check; id "alice"."""
     grade = a_grade(
         CheckResult(a_check("h_ok", doc="next_h is right."), 2.0, seconds=0.25),
-        CheckResult(a_check("db_ok", "backward", 3.0), 2.4, "1 of 5 results differ: db differs", "printed\n"),
+        CheckResult(a_check("db_ok", "backward", 3.0), 2.4, "1 result of 5 is wrong: db is off by 0.5", "printed\n"),
         CheckResult(a_check("shapes", "hygiene", 1.0), 0.0, NASTY),
     )
     grade.id = "alice"
@@ -144,7 +144,7 @@ def test_prairielearn_has_the_documented_fields_and_a_score_in_0_1():
     for test in results["tests"]:
         assert_fields(test, PRAIRIELEARN_TEST)
     assert [(t["points"], t["max_points"]) for t in results["tests"]] == [(2.0, 2.0), (2.4, 3.0), (0.0, 1.0)]
-    assert results["tests"][1]["message"].startswith("1 of 5 results differ")
+    assert results["tests"][1]["message"].startswith("1 result of 5 is wrong")
     assert "printed" in results["tests"][1]["output"]
 
 
@@ -180,7 +180,7 @@ def test_junit_parses_back_with_what_gitlab_and_jenkins_read():
     assert [case.get("name") for case in cases] == ["h_ok", "db_ok", "shapes", "broken"]
     assert float(cases[0].get("time")) == 0.25 and cases[0].find("failure") is None
     partial = cases[1].find("failure")
-    assert "db differs" in partial.text and partial.get("message") == "1 of 5 results differ: db differs"
+    assert "db is off" in partial.text and partial.get("message") == "1 result of 5 is wrong: db is off by 0.5"
     assert {p.get("name"): p.get("value") for p in cases[1].iter("property")} == {"score": "2.4", "max_score": "3.0"}
     assert cases[1].find("system-out").text == "printed\n"
     nasty = cases[2].find("failure").text
@@ -351,13 +351,13 @@ def test_one_run_writes_every_format_and_each_validates(tmp_path, tiny):
     suite = ElementTree.parse(files["junit"]).getroot().find("testsuite")
     assert [case.get("classname") for case in suite.iter("testcase")] == \
         ["wrong_db.py.forward", "wrong_db.py.backward", "wrong_db.py.hygiene"]
-    assert "db differs" in suite.find("testcase[@name='tiny_step_backward']/failure").text
+    assert "db: off by up to" in suite.find("testcase[@name='tiny_step_backward']/failure").text
     result = decoded_result(files["output"])
     assert_fields(result, CLASSROOM)
     assert [test["score"] for test in result["tests"]] == [2.0, 2.4, 1.0] and result["max_score"] == 6
     assert files["summary"].read_text() == files["markdown"].read_text()
     [annotation] = [line for line in run.stdout.splitlines() if line.startswith("::error")]
-    assert "tiny_step_backward" in annotation and "db differs" in annotation
+    assert "tiny_step_backward" in annotation and "db: off by up to" in annotation
 
 
 def test_one_run_on_an_unimportable_file_uses_up_no_prairielearn_attempt(tmp_path, tiny):

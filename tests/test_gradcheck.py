@@ -42,7 +42,7 @@ def test_a_one_percent_error_in_any_single_entry_of_dWh_fails(p):
         wrong["Wh"][i, j] *= 1.01
         with pytest.raises(PartialFailure) as failure:
             judge(p, seed=0, gradients=wrong)
-        assert "1 of 5 gradients" in str(failure.value) and "dWh" in str(failure.value)
+        assert "1 gradient of 5 is wrong" in str(failure.value) and "dWh" in str(failure.value)
         assert "correct: dx, dh0, dWx, db" in str(failure.value) and failure.value.credit == 4 / 5
 
 

@@ -658,12 +658,12 @@ def test_a_correct_submission_that_floods_and_dawdles_gets_full_marks_on_the_rea
 
 def test_gaming_small_inputs_fails_the_real_forward_and_backward_checks(tmp_path):
     """gaming_small_inputs: right for N = 1 and T <= 4 only. Every forward and backward check loses
-    points, each saying which output differs."""
+    points, each saying which output is wrong."""
     checks = [c for c in load_checks() if c.group in ("forward", "backward")]
     assert len(checks) >= 7
     path, _ = copy_case("gaming_small_inputs", tmp_path / "submission")
     grade = grade_submission(path, checks)
     summary = describe(grade)
     assert [r.check.name for r in grade.results] == [c.name for c in checks], summary
-    assert all(r.score < r.check.points and "differ" in r.message for r in grade.results), summary
+    assert all(r.score < r.check.points and "wrong" in r.message for r in grade.results), summary
     assert grade.score <= 0.25 * grade.max_score, summary

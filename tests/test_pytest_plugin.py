@@ -44,7 +44,7 @@ def test_one_junit_testcase_per_check_with_partial_credit_in_the_message(tmp_pat
     failures = [(case.get("name"), failure) for case in cases for failure in case.iter("failure")]
     assert [name for name, _ in failures] == ["test_check[wrong_db.py-backward-tiny_step_backward]"]
     message = failures[0][1].get("message") + (failures[0][1].text or "")
-    assert "db differs" in message and "Points: 2.4 / 3" in message
+    assert "db: off by up to" in message and "Points: 2.4 / 3" in message
     scores = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
     assert float(scores["test_check[wrong_db.py-backward-tiny_step_backward]"]["rnn_grade_score"]) == pytest.approx(2.4)
     assert "wrong_db.py: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout

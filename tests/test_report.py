@@ -28,7 +28,7 @@ def a_grade(*results: CheckResult, import_error: str | None = None) -> Grade:
 def test_each_test_has_its_group_as_tag_and_the_docstring_as_name():
     grade = a_grade(
         CheckResult(a_check("h_ok", doc="h is right.\nMore detail."), 2.0),
-        CheckResult(a_check("dx_ok", "backward", 3.0), 1.0, "1 of 3 results differ"),
+        CheckResult(a_check("dx_ok", "backward", 3.0), 1.0, "1 result of 3 is wrong"),
     )
     results = gradescope_results(grade)
     assert [t["name"] for t in results["tests"]] == ["forward: h is right.", "backward: dx_ok"]

@@ -257,7 +257,7 @@ class Submission:
 
     def tbptt_batches(self, series: np.ndarray, batch_size: int, window: int) -> np.ndarray:
         value = self._request("tbptt_batches", (series, int(batch_size), int(window)))
-        return expect_array(value, batches_shape(series, batch_size, window), "the array returned by tbptt_batches",
+        return expect_array(value, batches_shape(series, batch_size, window), "batches returned by tbptt_batches",
                             "(num_windows, batch_size, window, *features)")
 
     # -- many calls in one round trip (finite differences) ----------------------------------
@@ -482,6 +482,12 @@ def shape_of(spec: str, sizes: dict[str, int]) -> tuple[int, ...]:
     return tuple(sizes[letter] for letter in spec.split())
 
 
+def symbolic_shape(spec: str) -> str:
+    """"N T H" -> "(N, T, H)", "H" -> "(H,)": written as Python writes the shape it stands for."""
+    letters = spec.split()
+    return f"({letters[0]},)" if len(letters) == 1 else f"({', '.join(letters)})"
+
+
 def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_unit_axes: bool = False) -> tuple:
     """Validate a tuple return against ``RETURNS[function]``; caches become ``Cache`` objects.
 
@@ -496,7 +502,7 @@ def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_uni
             continue
         name, dims = spec.split(":")
         validated.append(expect_array(item, shape_of(dims, sizes), f"{name} returned by {function}",
-                                      f"({', '.join(dims.split())})", allow_unit_axes))
+                                      symbolic_shape(dims), allow_unit_axes))
     return tuple(validated)
 
 
@@ -508,19 +514,21 @@ def first_output(function: str, value: Any, args: tuple, allow_unit_axes: bool =
 
 def validate_clip(value: Any, grads: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
     clipped, total_norm = expect_tuple(value, ("clipped", "total_norm"), "clip_grad_norm")
-    expect_dict(clipped, set(grads), "clipped (returned by clip_grad_norm)")
+    expect_dict(clipped, set(grads), "clipped returned by clip_grad_norm")
     for name, grad in grads.items():
-        expect_array(clipped[name], grad.shape, f"clipped[{name!r}]", f"the shape of grads[{name!r}]")
+        expect_array(clipped[name], grad.shape, f"clipped[{name!r}] returned by clip_grad_norm",
+                     f"the shape of grads[{name!r}]")
     return clipped, expect_float(total_norm, "total_norm returned by clip_grad_norm")
 
 
 def validate_classifier(value: Any, args: tuple) -> tuple[float, dict[str, np.ndarray]]:
     loss, grads = expect_tuple(value, ("loss", "grads"), "rnn_classifier_loss")
     loss = expect_float(loss, "loss returned by rnn_classifier_loss")
-    expect_dict(grads, set(CLASSIFIER_GRADIENTS), "grads (returned by rnn_classifier_loss)")
+    expect_dict(grads, set(CLASSIFIER_GRADIENTS), "grads returned by rnn_classifier_loss")
     shapes = dict(zip(("x", "y", "h0", "Wx", "Wh", "b", "W2", "b2"), (np.shape(a) for a in args)))
     for name in CLASSIFIER_GRADIENTS:
-        expect_array(grads[name], shapes[name], f"grads[{name!r}] of rnn_classifier_loss", f"the shape of {name}")
+        expect_array(grads[name], shapes[name], f"grads[{name!r}] returned by rnn_classifier_loss",
+                     f"the shape of {name}")
     return loss, grads
 
 

@@ -30,6 +30,7 @@ from checks.engine.contract import Submission, SubmissionRaised, parameter_names
 from checks.engine.trace import CacheRef, Call, Trace
 from checks.registry import Check
 from checks.strategies import Dims, RNNProblem, simple_values
+from checks.verdicts import Discrepancy, digits_to_tell_apart
 
 # What a submission's fault looks like from a check: an assertion about its values, or an exception its
 # own function raised in the worker (the runner sorts failures with it too).
@@ -255,9 +256,16 @@ def sentence(check: Check, arguments: dict[str, Any], failure: BaseException | N
     worst = list(getattr(failure, "discrepancies", []) or [])[:WORST_SHOWN]
     if worst:
         lines.append("Worst entries:")
-        lines += [f"  {d.name}[{', '.join(map(str, d.index))}]: expected {d.expected:.6g}, got {d.got:.6g} "
-                  f"(relative error {d.relative_error:.2g})" for d in worst]
+        lines += [worst_entry_line(d) for d in worst]
     return "\n".join(lines)
+
+
+def worst_entry_line(d: Discrepancy) -> str:
+    """"  dWh[0, 1]: expected 0.5, got 0.4999964 (relative error 7.2e-06)", with digits enough to tell them apart."""
+    where = f"[{', '.join(map(str, d.index))}]" if d.index else ""
+    digits = digits_to_tell_apart([d.got], d.expected)
+    return (f"  {d.name}{where}: expected {d.expected:.{digits}g}, got {d.got:.{digits}g} "
+            f"(relative error {d.relative_error:.2g})")
 
 
 def problem_sizes(arguments: dict[str, Any]) -> Dims | None:

@@ -30,6 +30,7 @@ ABSOLUTE_TOLERANCE = 1e-10  # times the largest entry of the output
 MAX_ENTRIES = 4  # wrong entries listed when no misconception fits
 
 NO_MATCH = "no known misconception matches; the {what} is wrong in these entries: {entries}"
+NO_MATCH_WHOLE = "no known misconception matches; wrong: {outputs}"  # when no entry can be compared
 
 
 @dataclass(frozen=True)
@@ -184,32 +185,46 @@ def diagnose(example: Counterexample) -> Diagnosis | None:
     fitting = [model for model in LIBRARY if all(e.fits(model) for e in examples)]
     if fitting and len({model.id for model in fitting}) == 1:  # when two different mistakes fit, name neither
         outputs = wrong_outputs(examples[0])
-        return Diagnosis(fitting[0].id, fitting[0].explanation.format(outputs=listed(outputs),
-                                                                      equal=agreeing(outputs, "equals", "equal")),
+        # "your rnn_backward's ValueError is what you get when ...": an exception is not equal to anything
+        raised_only = all(name == "raised" for _, name in examples[0].wrong)
+        equal = "is" if raised_only else agreeing(outputs, "equals", "equal")
+        return Diagnosis(fitting[0].id, fitting[0].explanation.format(outputs=listed(outputs), equal=equal),
                          fitting[0].variant)
     return no_match(examples[0])
 
 
 def wrong_outputs(example: Example) -> list[str]:
-    names = [name if name != "raised" else f"{example.trace.calls[i].function}" for i, name in example.wrong]
+    """The names of the example's wrong outputs, in the contract's words: "dWh", "grads['b2']", and for a call
+    that raised (or returned where the reference raised) "rnn_backward's ValueError" ("rnn_backward's result")."""
+    names = [name if name != "raised" else raised_name(example, i) for i, name in example.wrong]
     return list(dict.fromkeys(names))
+
+
+def raised_name(example: Example, call: int) -> str:
+    function, raised = example.trace.calls[call].function, example.student[call][0]
+    return f"{function}'s {raised}" if raised else f"{function}'s result"
 
 
 def listed(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
+PLURAL_NOUNS = frozenset({"batches"})  # contract names that read as plurals: "your batches equal"
+
+
 def agreeing(names: list[str], singular: str, plural: str) -> str:
-    return singular if len(names) == 1 else plural
+    """The verb for ``names`` as a subject: "your dWh equals", "your dWh and db equal", "your batches equal"."""
+    return singular if len(names) == 1 and names[0] not in PLURAL_NOUNS else plural
 
 
 def no_match(example: Example) -> Diagnosis:
     worst = dict(sorted(wrong_entries(example), key=lambda entry: entry[1]))  # an entry's worst error last, kept
     entries = sorted(worst.items(), key=lambda entry: -entry[1])[:MAX_ENTRIES]
     outputs = wrong_outputs(example)
-    what = "gradient" if all(name.startswith(("d", "grads")) for name in outputs) else "output"
-    text = ", ".join(entry for entry, _ in entries) or listed(outputs)
-    return Diagnosis(None, NO_MATCH.format(what=what, entries=text))
+    if not entries:  # an exception, or a shape: no entry to compare
+        return Diagnosis(None, NO_MATCH_WHOLE.format(outputs=listed(outputs)))
+    what = "gradient" if all(name.startswith(("d", "grads", "clipped")) for name in outputs) else "output"
+    return Diagnosis(None, NO_MATCH.format(what=what, entries=", ".join(entry for entry, _ in entries)))
 
 
 def wrong_entries(example: Example) -> Iterator[tuple[str, float]]:

@@ -359,7 +359,7 @@ example, one step at a time, and compares each result with the course's referenc
 the same call, with the grader's tolerance. It also checks that your functions leave their
 arguments unchanged.
 
-Exit status: 0 every result matches, 1 something differs (shown below), 2 bad usage.
+Exit status: 0 every result is correct, 1 something is wrong (shown below), 2 bad usage.
 """'''
 
 RUNTIME = '''
@@ -439,13 +439,22 @@ def differences(got, expected, name):
     wrong = ~(error <= allowed)  # NaN counts as wrong
     if not wrong.any():
         return []
-    lines = [f"{{name}}: {{int(wrong.sum())}} of {{wrong.size}} entries differ; the worst:"]
+    lines = [f"{{name}}: {{how_many_wrong(int(wrong.sum()), wrong.size, 'entry', 'entries')}}; the worst:"]
     badness = np.where(np.isnan(error), np.inf, error - allowed)
     for flat in np.argsort(-badness, axis=None, kind="stable")[:min(SHOWN, int(wrong.sum()))]:
         index = np.unravel_index(flat, got.shape)
         where = "[" + ", ".join(map(str, index)) + "]"
         lines.append(f"    {{name}}{{where}}: expected {{float(expected[index])!r}}, got {{float(got[index])!r}}")
     return lines
+
+
+def how_many_wrong(wrong, total, noun, nouns):
+    """"1 entry of 6 is wrong", "2 entries of 6 are wrong", "all 6 entries are wrong", "the entry is wrong"."""
+    if total == 1:
+        return f"the {{noun}} is wrong"
+    if wrong == total:
+        return f"all {{total}} {{nouns}} are wrong"
+    return f"1 {{noun}} of {{total}} is wrong" if wrong == 1 else f"{{wrong}} {{nouns}} of {{total}} are wrong"
 
 
 def describe(value):
@@ -586,22 +595,26 @@ def main(argv):
         problems = run_step(module, number, function, arguments, results, submission)
         shown = ", ".join(repr(a) if isinstance(a, Cache) else name for name, a in
                           zip(PARAMETERS.get(function, ()), arguments))
-        print(f"step {{number + 1}}: {{function}}({{shown}}): {{'WRONG' if problems else 'matches the reference'}}")
+        print(f"step {{number + 1}}: {{function}}({{shown}}): {{'WRONG' if problems else 'correct'}}")
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
     for forward, backward in FINITE_DIFFERENCES:
         problems = finite_difference_problems(module, forward, backward, results)
-        verdict = "WRONG" if problems else "agree with your gradients"
-        print(f"finite differences of your step {{forward + 1}}: {{verdict}}")
+        verdict = "WRONG" if problems else "correct"
+        print(f"your gradients of step {{forward + 1}}, against finite differences: {{verdict}}")
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
     if failed:
-        print(f"{{failed}} of {{len(STEPS) + len(FINITE_DIFFERENCES)}} comparisons fail: the check fails on your code.")
+        total = len(STEPS) + len(FINITE_DIFFERENCES)
+        verdict = how_many_wrong(failed, total, "comparison", "comparisons")
+        print(f"{{verdict[0].upper()}}{{verdict[1:]}}: the check fails on your code.")
         return 1
-    print(f"All {{len(STEPS)}} steps match the reference" + (", and your gradients agree with finite differences."
-                                                          if FINITE_DIFFERENCES else "."))
+    steps = "The step is correct (as the reference computes it)" if len(STEPS) == 1 else \
+        f"All {{len(STEPS)}} steps are correct (as the reference computes them)"
+    print(steps
+          + (", and so are your gradients against finite differences." if FINITE_DIFFERENCES else "."))
     return 0
 
 '''
