@@ -1,14 +1,11 @@
 """Benchmark: what isolation costs. A full default grade with the worker, against the same checks,
 with the same examples, run against the same submission in this process (no worker).
 
-The in-process side swaps the worker for ``InProcessWorker``, which answers the same requests with
-the worker's own code (``checks.engine.worker.answer_request``: the same handles for caches, the
-same "batch" and "map" rules) on a module imported here. Every argument and every answer is copied,
-as crossing the process boundary copies them, so a submission that modifies its inputs is caught
-the same way; everything else (encoding, pipes, confinement, the worker's start) is left out. The
-``Submission`` proxy and its validation are the same object and code on both sides.
-
-This exists only here, in bench/: grading a student always goes through the confined worker.
+The in-process side is ``checks.engine.in_process.InProcessSubmission``: the same ``Submission``
+proxy and validation, its requests answered by the worker's own code in this process, every
+argument and answer copied as a round trip copies them; encoding, pipes, confinement and the
+worker's start are left out. It is for trusted code (here the reference and the corpus): grading a
+student always goes through the confined worker.
 
 Both sides run alternately, ``--repeat`` times each (medians, since these machines are shared and
 noisy). The run stops with an error if a check's score or the number of round trips differs
@@ -20,91 +17,18 @@ between the two sides: then they did not make the same calls, and the ratio woul
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import statistics
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
-from typing import Any
 
-import numpy as np
-
-from checks.engine.confinement import Confinement
-from checks.engine.contract import Submission
-from checks.engine.isolation import OutputCapture, WorkerOptions, WorkerStats
+from checks.engine.in_process import InProcessSubmission
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.runner import grade_submission, run_check
-from checks.engine.worker import answer_request, public_functions, submission_root
 from checks.registry import Check, load_checks
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULE_NAME = "_bench_in_process_submission"
-
-
-def copied(value: Any) -> Any:
-    """``value`` with every array copied, through tuples, lists and dicts (what a round trip does to it)."""
-    kind = type(value)
-    if kind is np.ndarray:
-        return value.copy()
-    if kind is tuple or kind is list:
-        return kind(copied(item) for item in value)
-    if kind is dict:
-        return {key: copied(item) for key, item in value.items()}
-    return value
-
-
-def import_in_process(path: Path) -> ModuleType:
-    """Import the submission file or package ``path`` under a name of its own (no import policy:
-    this is for trusted code, the reference and the corpus)."""
-    is_package = path.is_dir()
-    spec = importlib.util.spec_from_file_location(MODULE_NAME, path / "__init__.py" if is_package else path,
-                                                  submodule_search_locations=[str(path)] if is_package else None)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[MODULE_NAME] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-class InProcessWorker:
-    """``checks.engine.isolation.Worker``'s interface, answered by the worker's code in this process."""
-
-    def __init__(self, submission: Path) -> None:
-        self.submission = submission.resolve()
-        self.module: ModuleType | None = None
-        self.caches: dict[int, Any] = {}
-        self.output = OutputCapture()  # stays empty: what the submission prints goes to our stdout
-        self.confinement = Confinement()
-        self.requests_sent = 0
-        self.seconds_waiting = 0.0
-
-    def hello(self) -> dict:
-        self.module = import_in_process(self.submission)
-        return {"functions": public_functions(self.module), "import_error": None, "missing_module": None}
-
-    def request(self, message: dict, doing: str) -> dict:
-        self.requests_sent += 1
-        started = time.perf_counter()
-        try:
-            answer = answer_request(self.module, copied(message), self.caches, submission_root(self.submission))
-            return copied(answer)
-        finally:
-            self.seconds_waiting += time.perf_counter() - started
-
-    @property
-    def stats(self) -> WorkerStats:
-        return WorkerStats(self.requests_sent, self.seconds_waiting)
-
-    def stop(self) -> None:
-        self.caches.clear()
-
-
-class InProcessSubmission(Submission):
-    """The same proxy and validation as ``Submission``, over ``InProcessWorker``."""
-
-    def _new_worker(self, options: WorkerOptions) -> InProcessWorker:
-        return InProcessWorker(self.path)
 
 
 @dataclass

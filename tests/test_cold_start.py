@@ -35,6 +35,7 @@ NOT_NEEDED = {
     "checks.engine.student_package": "rnn-grade bundle student",
     "multiprocessing": "class grading's --jobs",
     "checks.engine.diagnosis": "the misconception models (failing checks only)",
+    "checks.engine.in_process": "the reference in-process, for the counterexample search (failing checks only)",
 }
 
 

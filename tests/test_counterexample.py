@@ -20,6 +20,7 @@ from checks.engine.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
 from checks.verdicts import PartialFailure, assert_all_close, assert_close
+from tiny_grading import REPO
 
 BUGGY = Path(__file__).resolve().parent / "corpus" / "buggy"
 # Each bug with the group of checks it is graded on here (its BUG_GROUP), to keep the grades few and short.
@@ -202,5 +203,30 @@ def test_an_example_that_needs_two_units_is_kept_whole(checks):
     try:
         assert isinstance(record_example(check, sub, {"p": p})[1], AssertionError)  # it does fail
         assert narrowed(check, sub, {"p": p})["p"] is p
+    finally:
+        sub.close()
+
+
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # the check's own 0/0, on purpose
+def test_a_simple_example_where_the_check_fails_for_everyone_is_never_shown(monkeypatch):
+    """The README's example check divides by ‖Wh‖₂: at Wh = 0, a simple value, it is NaN for every
+    implementation. The search keeps only examples the reference passes, so the 1 − a² bug is shown
+    one with finite inputs; without that guard it would be shown Wh = nan."""
+    from checks.engine import in_process
+    from checks.engine.counterexample import search_simple_example
+
+    example_check = load_checks([REPO / "docs" / "examples"], points_table=None, builtin=False)[0]
+    sub = Submission(BUGGY / "tanh_derivative_from_preactivation.py")
+    try:
+        def inputs_passed(arguments):
+            trace, error = record_example(example_check, sub, arguments)
+            assert error is not None  # the example does fail the bug
+            return [value for call in trace.calls for value in entries(call.args)]
+
+        guarded = search_simple_example(example_check, sub, seed=0)
+        assert guarded is None or np.all(np.isfinite(inputs_passed(guarded)))
+        monkeypatch.setattr(in_process, "reference_in_process", lambda: None)
+        unguarded = search_simple_example(example_check, sub, seed=0)
+        assert unguarded is not None and not np.all(np.isfinite(inputs_passed(unguarded)))
     finally:
         sub.close()

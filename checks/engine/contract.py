@@ -176,8 +176,8 @@ class Submission:
         self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
 
     def _new_worker(self, options: WorkerOptions) -> Worker:
-        """The isolated worker of this submission. Only bench/in_process.py overrides it (to measure
-        what isolation costs); grading always goes through here."""
+        """The isolated worker of this submission. Only ``checks.engine.in_process`` overrides it, for
+        trusted code (the reference, and bench/in_process.py); a student's code always goes through here."""
         return Worker(self.path, options)
 
     def __repr__(self) -> str:

@@ -104,36 +104,53 @@ class FailingExamples:
 
 
 @contextmanager
-def failing_examples(test: Callable, sub: Any, stop_after: int | None = None) -> Iterator[FailingExamples]:
-    """Note the arguments of every failing example of the @given ``test`` on ``sub`` while in the block.
+def each_example_wrapped(test: Callable, wrapper: Callable[[Callable], Callable]) -> Iterator[None]:
+    """While in the block, Hypothesis runs each example of ``test`` through ``wrapper(inner)``.
 
-    Like ``runner.credits_of_every_example``, it wraps ``test.hypothesis.inner_test`` for the
-    block. With ``stop_after``, it stops the run after that many examples.
+    ``test.hypothesis.inner_test`` is the function Hypothesis calls per example, reassignable
+    for such wrappers; the original is put back afterwards. A plain function is left alone.
     """
-    seen = FailingExamples()
     hooks = getattr(test, "hypothesis", None)
     if hooks is None:
-        yield seen
+        yield
         return
     inner = hooks.inner_test
-
-    @functools.wraps(inner)
-    def noting_failures(*args, **kwargs):
-        if stop_after is not None and seen.examples >= stop_after:
-            raise _SearchOver
-        seen.examples += 1
-        try:
-            return inner(*args, **kwargs)
-        except SUBMISSION_FAULTS:
-            # Hypothesis passes every argument by name, the submission too.
-            seen.note({name: value for name, value in kwargs.items() if value is not sub})
-            raise
-
-    hooks.inner_test = noting_failures
+    hooks.inner_test = functools.wraps(inner)(wrapper(inner))
     try:
-        yield seen
+        yield
     finally:
         hooks.inner_test = inner
+
+
+@contextmanager
+def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
+                     fair: Callable[[dict[str, Any]], bool] | None = None) -> Iterator[FailingExamples]:
+    """Note the arguments of every failing example of the @given ``test`` on ``sub`` while in the block.
+
+    With ``stop_after``, it stops the run after that many examples. With ``fair``, a failing example
+    whose arguments are not fair (``fair(arguments)`` is False) counts as passing: neither noted nor
+    shrunk towards.
+    """
+    seen = FailingExamples()
+
+    def noting_failures(inner: Callable) -> Callable:
+        def example(*args, **kwargs):
+            if stop_after is not None and seen.examples >= stop_after:
+                raise _SearchOver
+            seen.examples += 1
+            try:
+                return inner(*args, **kwargs)
+            except SUBMISSION_FAULTS:
+                # Hypothesis passes every argument by name, the submission too.
+                arguments = {name: value for name, value in kwargs.items() if value is not sub}
+                if fair is not None and not fair(arguments):
+                    return None
+                seen.note(arguments)
+                raise
+        return example
+
+    with each_example_wrapped(test, noting_failures):
+        yield seen
 
 
 def complexity(arguments: Any) -> tuple[int, int, float]:
@@ -164,12 +181,16 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
     (``SEARCH_SIZES``): Hypothesis's shrinker makes the sizes and values of the first that fails small.
     """
     test = hypothesis.seed(seed)(check.function)
+    fair = fair_to_the_student(check)
     spent = 0
     for max_size in SEARCH_SIZES:
         left = SEARCH_EXAMPLES - spent
         if left <= 0:
             break
-        with simple_values(max_size), search_settings(test), failing_examples(test, sub, left) as seen:
+        # Simple values reach the corners of a check's own arithmetic (0/0 where Wh = 0): numpy's
+        # warnings about it would only be noise on the staff's terminal; such examples are unfair anyway.
+        with simple_values(max_size), search_settings(test), failing_examples(test, sub, left, fair) as seen, \
+                np.errstate(all="ignore"):
             try:
                 test(sub)
             except _SearchOver:
@@ -177,14 +198,33 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
             except Exception:  # noqa: BLE001 - a failure is what the search looks for; its arguments are noted
                 pass
         if seen.simplest is not None:
-            return narrowed(check, sub, seen.simplest)
+            return narrowed(check, sub, seen.simplest, fair)
         spent += seen.examples
     return None
 
 
-def narrowed(check: Check, sub: Submission, arguments: dict[str, Any]) -> dict[str, Any]:
+def fair_to_the_student(check: Check) -> Callable[[dict[str, Any]], bool] | None:
+    """Whether a simple example is fair to show: the check passes on it against the course's reference.
+
+    Simple values reach corners the main run's draws never do (Wh = 0, all-zero gradients), where
+    a check's own arithmetic may break down (a property that divides by ‖Wh‖ is NaN there for every
+    implementation). Such an example would blame the student for the check's corner: shown, and
+    written into a repro script that fails on correct code. So a candidate counts only if the
+    reference, answered in-process (``checks.engine.in_process``), passes it. None (every example
+    is kept) where there is no reference: a student's self-check.
+    """
+    from checks.engine.in_process import reference_in_process  # failing checks only
+
+    reference = reference_in_process()
+    if reference is None:
+        return None
+    return lambda arguments: record_example(check, reference, arguments)[1] is None
+
+
+def narrowed(check: Check, sub: Submission, arguments: dict[str, Any],
+             fair: Callable[[dict[str, Any]], bool] | None = None) -> dict[str, Any]:
     """``arguments`` with every RNN problem cut to one example, one input and one hidden unit
-    (N = D = H = 1) where the check still fails on the cut; else as they are.
+    (N = D = H = 1) where the check still fails on the cut (and the cut is ``fair``); else as they are.
 
     Hypothesis shrinks values well but rarely drops an axis, since the arrays' entries are drawn
     after their sizes: a failure that needs one Wh entry and one dh entry comes back at N = D = H = 2.
@@ -198,7 +238,7 @@ def narrowed(check: Check, sub: Submission, arguments: dict[str, Any]) -> dict[s
     N, _, D, H = arguments[problems[0]].dims
     for n, d, h in itertools.product(range(N), range(D), range(H)):
         cut = {**arguments, **{name: one_unit(arguments[name], n, d, h) for name in problems}}
-        if isinstance(record_example(check, sub, cut)[1], SUBMISSION_FAULTS):
+        if isinstance(record_example(check, sub, cut)[1], SUBMISSION_FAULTS) and (fair is None or fair(cut)):
             return cut
     return arguments
 

@@ -7,7 +7,6 @@ lost and nothing escapes: the report always lists every check.
 
 from __future__ import annotations
 
-import functools
 import importlib.util
 import time
 import traceback
@@ -19,8 +18,8 @@ from typing import Callable, Iterator, Sequence
 import hypothesis
 
 from checks.engine.confinement import Confinement
-from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, failing_examples,
-                                          record_example, search_simple_example, sentence)
+from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, each_example_wrapped,
+                                          failing_examples, record_example, search_simple_example, sentence)
 from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.profiles import DEFAULT_SEED
@@ -254,31 +253,22 @@ def credits_of_every_example(test: Callable) -> Iterator[list[float]]:
     """The credit of every PartialFailure that any example of ``test`` raises, while in the block.
 
     Hypothesis re-raises only the failure of the shrunk example, and shrinking may well find one
-    on which more parts happen to be right. So for the block's duration the function Hypothesis
-    runs per example (``test.hypothesis.inner_test``, reassignable for such wrappers) is wrapped
-    to note each credit on its way out; the original is put back afterwards. A plain function
-    has a single example: the credit of its failure is all there is.
+    on which more parts happen to be right, so each credit is noted on its way out. A plain
+    function has a single example: the credit of its failure is all there is.
     """
     credits: list[float] = []
-    hooks = getattr(test, "hypothesis", None)
-    if hooks is None:
-        yield credits
-        return
-    inner = hooks.inner_test
 
-    @functools.wraps(inner)
-    def noting_credits(*args, **kwargs):
-        try:
-            return inner(*args, **kwargs)
-        except PartialFailure as failure:
-            credits.append(failure.credit)
-            raise
+    def noting_credits(inner: Callable) -> Callable:
+        def example(*args, **kwargs):
+            try:
+                return inner(*args, **kwargs)
+            except PartialFailure as failure:
+                credits.append(failure.credit)
+                raise
+        return example
 
-    hooks.inner_test = noting_credits
-    try:
+    with each_example_wrapped(test, noting_credits):
         yield credits
-    finally:
-        hooks.inner_test = inner
 
 
 def _explain(failure: BaseException) -> str:
