@@ -154,6 +154,28 @@ def test_python_lines_paste_back():
     assert all(np.array_equal(namespace[name], getattr(p, name)) for name in p._fields)
 
 
+def test_a_large_constant_array_pastes_back_as_np_full():
+    p = RNNProblem(*(np.full(shape, -0.5) for shape in [(1, 30, 1), (1, 1), (1, 1), (1, 1), (1,), (1, 30, 1)]))
+    lines = python_lines("p", p)
+    assert lines[0] == "x = np.full((1, 30, 1), -0.5)"
+    namespace = {"np": np}
+    exec("\n".join(lines), namespace)
+    assert all(np.array_equal(namespace[name], getattr(p, name)) for name in p._fields)
+
+
+def test_a_bug_that_needs_a_long_sequence_gets_it_with_simple_values(checks):
+    """`t is T - 1` breaks only beyond CPython's small-int cache: no example of the size caps 1 to 3
+    fails, so the main run's T = 300 example is shown with every entry a half, cut to one unit."""
+    check = next(c for c in checks if c.name == "sequence_backward_matches_reference")
+    grade = grade_submission(BUGGY / "is_identity_last_step.py", [check])
+    example = grade.results[0].example
+    assert example.simple, grade.results[0].message
+    p = example.arguments["p"]
+    assert p.dims == Dims(N=1, T=300, D=1, H=1)
+    assert all(len(set(np.ravel(array))) == 1 and float(2 * np.ravel(array)[0]).is_integer() for array in p)
+    assert "x = np.full((1, 300, 1), 0.5)" in example.sentence
+
+
 def test_complexity_prefers_fewer_and_smaller_entries():
     assert complexity({"a": np.zeros(1)}) < complexity({"a": np.zeros(2)})
     assert complexity({"a": np.array([0.5])}) < complexity({"a": np.array([1.0])})

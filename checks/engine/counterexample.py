@@ -172,13 +172,17 @@ def _numbers(value: Any) -> Iterator[float]:
         yield float(value)
 
 
-def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str, Any] | None:
+def search_simple_example(check: Check, sub: Submission, seed: int,
+                          main: dict[str, Any] | None = None) -> dict[str, Any] | None:
     """The simplest failing arguments of ``check`` found in simple-value mode, or None.
 
     The check's @given test runs again with every value drawn from halves (``simple_values``),
     under SEARCH_SETTINGS (generate and shrink, no explicit examples, derandomized) and at most
     SEARCH_EXAMPLES examples in all, first with every size at most 1, then 2, then 3
     (``SEARCH_SIZES``): Hypothesis's shrinker makes the sizes and values of the first that fails small.
+    If none fails there, the main run's failing example ``main`` is tried at its own sizes with
+    simple values (``filled_with_halves``): a bug that needs T = 300 still gets an example that
+    reads as one line per array.
     """
     test = hypothesis.seed(seed)(check.function)
     fair = fair_to_the_student(check)
@@ -200,6 +204,23 @@ def search_simple_example(check: Check, sub: Submission, seed: int) -> dict[str,
         if seen.simplest is not None:
             return narrowed(check, sub, seen.simplest, fair)
         spent += seen.examples
+    filled = filled_with_halves(check, sub, main, fair) if main is not None else None
+    return narrowed(check, sub, filled, fair) if filled is not None else None
+
+
+FILLS = (0.5, -0.5)  # the values tried, in turn, for every entry of an RNN problem at the main run's sizes
+
+
+def filled_with_halves(check: Check, sub: Submission, arguments: dict[str, Any],
+                       fair: Callable[[dict[str, Any]], bool] | None) -> dict[str, Any] | None:
+    """``arguments`` with every array of every RNN problem filled with one value of FILLS, the first
+    on which the check still fails (and that is ``fair``); None if none does, or there is no RNN problem."""
+    problems = [name for name, value in arguments.items() if isinstance(value, RNNProblem)]
+    for fill in FILLS if problems else ():
+        candidate = {**arguments, **{name: RNNProblem(*(np.full_like(a, fill) for a in arguments[name]))
+                                     for name in problems}}
+        if isinstance(record_example(check, sub, candidate)[1], SUBMISSION_FAULTS) and (fair is None or fair(candidate)):
+            return candidate
     return None
 
 
@@ -346,6 +367,8 @@ def array_literal(value: Any) -> str:
     if isinstance(value, np.ndarray):
         if value.size <= LITERAL_LIMIT:
             return f"np.array({_plain(value.tolist())!r})"
+        if value.size and np.all(value == value.flat[0]):
+            return f"np.full({value.shape!r}, {_plain(value.flat[0].item())!r})"
         return f"...  # an array of shape {value.shape}, too large to show"
     if isinstance(value, (np.floating, np.integer)):
         return repr(value.item())

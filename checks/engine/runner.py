@@ -158,7 +158,7 @@ def reference_installed() -> bool:
 def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingExamples) -> Counterexample:
     """The failing example to show: the simplest found in simple-value mode, else Hypothesis's shrunk one
     from the main run; the other (or the main run's first failing draw) is its ``second``."""
-    simple = search_simple_example(check, sub, seed)
+    simple = search_simple_example(check, sub, seed, seen.last)
     main_trace, main_error = record_example(check, sub, seen.last)
     if simple is None:
         other = seen.first if seen.first is not seen.last else None
