@@ -219,9 +219,15 @@ def filled_with_halves(check: Check, sub: Submission, arguments: dict[str, Any],
     for fill in FILLS if problems else ():
         candidate = {**arguments, **{name: RNNProblem(*(np.full_like(a, fill) for a in arguments[name]))
                                      for name in problems}}
-        if isinstance(record_example(check, sub, candidate)[1], SUBMISSION_FAULTS) and (fair is None or fair(candidate)):
+        if fails_fairly(check, sub, candidate, fair):
             return candidate
     return None
+
+
+def fails_fairly(check: Check, sub: Submission, arguments: dict[str, Any],
+                 fair: Callable[[dict[str, Any]], bool] | None) -> bool:
+    """The submission fails ``check`` on ``arguments``, and they are ``fair`` (or fairness cannot be told)."""
+    return isinstance(record_example(check, sub, arguments)[1], SUBMISSION_FAULTS) and (fair is None or fair(arguments))
 
 
 def fair_to_the_student(check: Check) -> Callable[[dict[str, Any]], bool] | None:
@@ -259,7 +265,7 @@ def narrowed(check: Check, sub: Submission, arguments: dict[str, Any],
     N, _, D, H = arguments[problems[0]].dims
     for n, d, h in itertools.product(range(N), range(D), range(H)):
         cut = {**arguments, **{name: one_unit(arguments[name], n, d, h) for name in problems}}
-        if isinstance(record_example(check, sub, cut)[1], SUBMISSION_FAULTS) and (fair is None or fair(cut)):
+        if fails_fairly(check, sub, cut, fair):
             return cut
     return arguments
 
