@@ -186,26 +186,26 @@ def search_simple_example(check: Check, sub: Submission, seed: int,
     """
     test = hypothesis.seed(seed)(check.function)
     fair = fair_to_the_student(check)
-    spent = 0
-    for max_size in SEARCH_SIZES:
-        left = SEARCH_EXAMPLES - spent
-        if left <= 0:
-            break
-        # Simple values reach the corners of a check's own arithmetic (0/0 where Wh = 0): numpy's
-        # warnings about it would only be noise on the staff's terminal; such examples are unfair anyway.
-        with simple_values(max_size), search_settings(test), failing_examples(test, sub, left, fair) as seen, \
-                np.errstate(all="ignore"):
-            try:
-                test(sub)
-            except _SearchOver:
-                pass
-            except Exception:  # noqa: BLE001 - a failure is what the search looks for; its arguments are noted
-                pass
-        if seen.simplest is not None:
-            return narrowed(check, sub, seen.simplest, fair)
-        spent += seen.examples
-    filled = filled_with_halves(check, sub, main, fair) if main is not None else None
-    return narrowed(check, sub, filled, fair) if filled is not None else None
+    # Simple values reach the corners of a check's own arithmetic (0/0 where Wh = 0): numpy's
+    # warnings about it would only be noise on the staff's terminal; such examples are unfair anyway.
+    with np.errstate(all="ignore"):
+        spent = 0
+        for max_size in SEARCH_SIZES:
+            left = SEARCH_EXAMPLES - spent
+            if left <= 0:
+                break
+            with simple_values(max_size), search_settings(test), failing_examples(test, sub, left, fair) as seen:
+                try:
+                    test(sub)
+                except _SearchOver:
+                    pass
+                except Exception:  # noqa: BLE001 - a failure is what the search looks for; its arguments are noted
+                    pass
+            if seen.simplest is not None:
+                return narrowed(check, sub, seen.simplest, fair)
+            spent += seen.examples
+        filled = filled_with_halves(check, sub, main, fair) if main is not None else None
+        return narrowed(check, sub, filled, fair) if filled is not None else None
 
 
 FILLS = (0.5, -0.5)  # the values tried, in turn, for every entry of an RNN problem at the main run's sizes

@@ -100,8 +100,10 @@ class InProcessSubmission(Submission):
 def reference_in_process() -> InProcessSubmission | None:
     """The course's reference as an ``InProcessSubmission`` (one per process), or None where there is
     none (a student's self-check ships without it)."""
-    try:
-        import reference
-    except ImportError:
+    from checks.engine.runner import reference_installed
+
+    if not reference_installed():
         return None
+    import reference
+
     return InProcessSubmission(Path(reference.__file__).parent)
