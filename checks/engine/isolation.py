@@ -15,6 +15,7 @@ child processes (a pytest session's, say) are left alone.
 
 from __future__ import annotations
 
+import math
 import os
 import select
 import shutil
@@ -140,19 +141,39 @@ class OutputPipe:
             self.fd = None
 
 
-class DeadlineReader:
-    """A file-like ``read(n)`` over a pipe that gives up at a deadline (a half-sent reply must not hang us).
+class ReplyReader:
+    """A file-like ``read(n)`` over the worker's reply pipe that gives up at a deadline (a half-sent
+    reply must not hang us).
 
-    While it waits it also copies the worker's output, so a flooding submission never blocks on a
-    full output pipe.
+    One per worker, for all its replies: it reads whatever the pipe holds into a buffer (a reply's
+    frame is many small pieces, and one ``select`` and ``os.read`` per piece cost more than the
+    call they carry), so bytes past the end of one reply wait there for the next, as they would in
+    the pipe. While it waits it also copies the worker's output, so a flooding submission never
+    blocks on a full output pipe.
     """
 
-    def __init__(self, fd: int, timeout: float, output: OutputPipe | None = None) -> None:
-        self.fd, self.deadline, self.output = fd, time.monotonic() + timeout, output
+    CHUNK = 1 << 20
+
+    def __init__(self, fd: int, output: OutputPipe | None = None) -> None:
+        self.fd, self.output = fd, output
+        self.buffer = bytearray()
+        self.deadline = math.inf
+
+    def wait_until(self, timeout: float) -> "ReplyReader":
+        """Give the next reads ``timeout`` seconds from now."""
+        self.deadline = time.monotonic() + timeout
+        return self
 
     def read(self, size: int) -> bytes:
-        chunks, missing = [], size
-        while missing:
+        while len(self.buffer) < size and self._fill():
+            pass
+        data = bytes(self.buffer[:size])
+        del self.buffer[:size]
+        return data
+
+    def _fill(self) -> bool:
+        """Wait for more of the reply and append it; False at end of file."""
+        while True:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0:
                 raise TimeoutError
@@ -162,14 +183,10 @@ class DeadlineReader:
                 raise TimeoutError
             if self.output and self.output.fd in ready:
                 self.output.read_once()
-            if self.fd not in ready:
-                continue
-            chunk = os.read(self.fd, min(missing, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            missing -= len(chunk)
-        return b"".join(chunks)
+            if self.fd in ready:
+                chunk = os.read(self.fd, self.CHUNK)
+                self.buffer += chunk
+                return bool(chunk)
 
 
 @dataclass(frozen=True)
@@ -253,7 +270,7 @@ class Worker:
         try:
             if message is not None:
                 write_message(self._requests, message)
-            answer = read_message(DeadlineReader(self._responses, timeout, self._output))
+            answer = read_message(self._replies.wait_until(timeout))
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
             self.stop()
@@ -310,6 +327,7 @@ class Worker:
         self._requests = os.fdopen(request_write, "wb")
         self._responses = response_read
         self._output = OutputPipe(output_read, self.output)
+        self._replies = ReplyReader(response_read, self._output)
         return scratch
 
     def _death_reason(self) -> str:

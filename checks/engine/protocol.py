@@ -66,6 +66,7 @@ _LENGTH = struct.Struct("<Q")
 _SCALAR_NAMES = {np.dtype(code).type: np.dtype(code).name for code in np.typecodes["All"]
                  if np.dtype(code).str in PLAIN_DTYPES}
 _SCALAR_DTYPES = {np.dtype(code).name: np.dtype(code) for code in PLAIN_DTYPES}
+_ARRAY_DTYPES = {code: np.dtype(code) for code in PLAIN_DTYPES}
 
 
 @dataclass(frozen=True)
@@ -109,19 +110,22 @@ def encode(value: Any, blobs: list[bytes], depth: int = 0) -> Any:
     can override comparisons, so they travel only as ``Foreign`` descriptions.
     """
     kind = type(value)
-    if value is None or kind in (bool, float, str) or (kind is int and value.bit_length() <= MAX_INT_BITS):
+    if value is None or kind is float or kind is bool or kind is str or \
+            (kind is int and value.bit_length() <= MAX_INT_BITS):
         return value
     if kind is np.ndarray:
-        if value.dtype.str not in PLAIN_DTYPES:
+        code = value.dtype.str
+        if code not in PLAIN_DTYPES:
             return {"foreign": describe(value)}
-        blobs.append(np.ascontiguousarray(value).tobytes())
-        return {"nd": len(blobs) - 1, "dtype": value.dtype.str, "shape": list(value.shape)}
-    if kind in (tuple, list, dict) and depth >= MAX_NESTING:
-        return {"foreign": f"a {kind.__name__} nested more than {MAX_NESTING} levels deep"}
-    if kind is tuple or kind is list:
-        return {kind.__name__: [encode(item, blobs, depth + 1) for item in value]}
-    if kind is dict and all(type(key) is str for key in value):
-        return {"dict": [[key, encode(item, blobs, depth + 1)] for key, item in value.items()]}
+        blobs.append(value.tobytes())  # C order, whatever the array's own layout
+        return {"nd": len(blobs) - 1, "dtype": code, "shape": list(value.shape)}
+    if kind is tuple or kind is list or kind is dict:
+        if depth >= MAX_NESTING:
+            return {"foreign": f"a {kind.__name__} nested more than {MAX_NESTING} levels deep"}
+        if kind is not dict:
+            return {kind.__name__: [encode(item, blobs, depth + 1) for item in value]}
+        if all(type(key) is str for key in value):
+            return {"dict": [[key, encode(item, blobs, depth + 1)] for key, item in value.items()]}
     if kind in _SCALAR_NAMES:
         item = value.item()
         return {"scalar": _SCALAR_NAMES[kind], "value": [item.real, item.imag] if type(item) is complex else item}
@@ -135,27 +139,36 @@ def decode(data: Any, blobs: list[bytes], depth: int = 0) -> Any:
 
     Raises ProtocolError for anything ``encode`` could not have written.
     """
-    if data is None or type(data) in (bool, int, float, str):
+    kind = type(data)
+    if data is None or kind is float or kind is int or kind is str or kind is bool:
         return data
-    if type(data) is not dict:
-        raise ProtocolError(f"expected an encoded value, got {_show(data)}")
-    tags = data.keys()
-    if tags == {"tuple"} or tags == {"list"} or tags == {"dict"}:
-        if depth >= MAX_NESTING:
-            raise ProtocolError(f"values nested more than {MAX_NESTING} levels deep")
-        if tags == {"dict"}:
-            return _decode_dict(data["dict"], blobs, depth + 1)
-        items = [decode(item, blobs, depth + 1) for item in _json_list(data, next(iter(tags)))]
-        return tuple(items) if tags == {"tuple"} else items
-    if tags == {"nd", "dtype", "shape"}:
+    if kind is dict and len(data) == 1:
+        (tag, content), = data.items()
+        if tag in _CONTAINERS:
+            if depth >= MAX_NESTING:
+                raise ProtocolError(f"values nested more than {MAX_NESTING} levels deep")
+            if type(content) is not list:
+                raise ProtocolError(f"{tag!r} must hold a list, got {_show(content)}")
+            if tag == "dict":
+                return _decode_dict(content, blobs, depth + 1)
+            items = [decode(item, blobs, depth + 1) for item in content]
+            return tuple(items) if tag == "tuple" else items
+        if tag == "handle" and type(content) is int:
+            return Handle(content)
+        if tag == "foreign" and type(content) is str:
+            return Foreign(content)
+    elif kind is dict and data.keys() == _ARRAY_TAGS:
         return _decode_array(data, blobs)
-    if tags == {"scalar", "value"}:
+    elif kind is dict and data.keys() == _SCALAR_TAGS:
         return _decode_scalar(data["scalar"], data["value"])
-    if tags == {"handle"} and type(data["handle"]) is int:
-        return Handle(data["handle"])
-    if tags == {"foreign"} and type(data["foreign"]) is str:
-        return Foreign(data["foreign"])
+    if kind is not dict:
+        raise ProtocolError(f"expected an encoded value, got {_show(data)}")
     raise ProtocolError(f"unexpected encoded value {_show(data)}")
+
+
+_CONTAINERS = frozenset({"tuple", "list", "dict"})
+_ARRAY_TAGS = frozenset({"nd", "dtype", "shape"})
+_SCALAR_TAGS = frozenset({"scalar", "value"})
 
 
 def _show(data: Any) -> str:
@@ -164,14 +177,8 @@ def _show(data: Any) -> str:
     return reprlib.repr(data)
 
 
-def _json_list(data: dict, tag: str) -> list:
-    if type(data[tag]) is not list:
-        raise ProtocolError(f"{tag!r} must hold a list, got {_show(data[tag])}")
-    return data[tag]
-
-
-def _decode_dict(pairs: Any, blobs: list[bytes], depth: int) -> dict:
-    if type(pairs) is not list or not all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in pairs):
+def _decode_dict(pairs: list, blobs: list[bytes], depth: int) -> dict:
+    if not all(type(p) is list and len(p) == 2 and type(p[0]) is str for p in pairs):
         raise ProtocolError(f"'dict' must hold [str key, value] pairs, got {_show(pairs)}")
     result = {key: decode(item, blobs, depth) for key, item in pairs}
     if len(result) != len(pairs):
@@ -181,13 +188,14 @@ def _decode_dict(pairs: Any, blobs: list[bytes], depth: int) -> dict:
 
 def _decode_array(data: dict, blobs: list[bytes]) -> np.ndarray:
     dtype_code, index, shape = data["dtype"], data["nd"], data["shape"]
-    if type(dtype_code) is not str or dtype_code not in PLAIN_DTYPES:
+    dtype = _ARRAY_DTYPES.get(dtype_code) if type(dtype_code) is str else None
+    if dtype is None:
         raise ProtocolError(f"refusing dtype {_show(dtype_code)}")
     if type(index) is not int or not 0 <= index < len(blobs):
         raise ProtocolError(f"array data {_show(index)} is not one of the message's {len(blobs)} blobs")
     if type(shape) is not list or not all(type(side) is int and side >= 0 for side in shape):
         raise ProtocolError(f"an array shape must be a list of ints >= 0, got {_show(shape)}")
-    dtype, blob = np.dtype(dtype_code), blobs[index]
+    blob = blobs[index]
     if math.prod(shape) * dtype.itemsize != len(blob):
         raise ProtocolError(f"shape {_show(shape)} of dtype {dtype} does not fit the {len(blob)} bytes of blob {index}")
     if dtype.kind == "b" and blob.translate(None, delete=b"\0\1"):
