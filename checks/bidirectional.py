@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
+from checks.engine.contract import CacheOf
 from checks.gradcheck import assert_backprop_matches_own_forward, probe_seeds
 from checks.registry import check
 from checks.strategies import birnn_problems
@@ -42,9 +43,11 @@ def birnn_inputs(p) -> dict:
 @given(p=birnn_problems())
 def birnn_output_is_concatenation_of_directions(sub, p):
     """birnn_forward = concat(your rnn_forward(x), flip_t(your rnn_forward(flip_t(x))))."""
-    h, _ = sub.birnn_forward(*p[:9])
-    h_f, _ = sub.rnn_forward(p.x, *forward_parameters(p))
-    h_b_reversed, _ = sub.rnn_forward(np.ascontiguousarray(flip_t(p.x)), *backward_parameters(p))
+    (h, _), (h_f, _), (h_b_reversed, _) = sub.batch([
+        ("birnn_forward", p[:9]),
+        ("rnn_forward", (p.x, *forward_parameters(p))),
+        ("rnn_forward", (np.ascontiguousarray(flip_t(p.x)), *backward_parameters(p))),
+    ])
     expected = np.concatenate([h_f, flip_t(h_b_reversed)], axis=-1)
     assert_close(h, expected, "h", "concat(forward direction, re-reversed backward direction) along the last axis")
 
@@ -72,13 +75,16 @@ def birnn_backward_matches_finite_differences(sub, p, seed):
 def birnn_backward_is_sum_of_directions(sub, p):
     """birnn_backward = your rnn_backward of each direction (the backward one on flipped dh), dx summed."""
     H = p.h0_f.shape[1]
-    actual = dict(zip(GRADIENTS, sub.forward_and_backward("birnn_forward", p[:9], "birnn_backward", p.dh)[1]))
-    _, gradients_f = sub.forward_and_backward("rnn_forward", (p.x, *forward_parameters(p)), "rnn_backward",
-                                              np.ascontiguousarray(p.dh[..., :H]))
-    forward = dict(zip(DIRECTION_GRADIENTS, gradients_f))
     reversed_x = np.ascontiguousarray(flip_t(p.x))
-    _, gradients_b = sub.forward_and_backward("rnn_forward", (reversed_x, *backward_parameters(p)), "rnn_backward",
-                                              np.ascontiguousarray(flip_t(p.dh[..., H:])))
+    _, gradients, _, gradients_f, _, gradients_b = sub.batch([
+        ("birnn_forward", p[:9]), ("birnn_backward", (p.dh, CacheOf(0))),
+        ("rnn_forward", (p.x, *forward_parameters(p))),
+        ("rnn_backward", (np.ascontiguousarray(p.dh[..., :H]), CacheOf(2))),
+        ("rnn_forward", (reversed_x, *backward_parameters(p))),
+        ("rnn_backward", (np.ascontiguousarray(flip_t(p.dh[..., H:])), CacheOf(4))),
+    ])
+    actual = dict(zip(GRADIENTS, gradients))
+    forward = dict(zip(DIRECTION_GRADIENTS, gradients_f))
     backward = dict(zip(DIRECTION_GRADIENTS, gradients_b))
     expected = {"dx": forward["dx"] + flip_t(backward["dx"])}
     expected |= {f"{name}_f": forward[name] for name in DIRECTION_GRADIENTS[1:]}

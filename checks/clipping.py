@@ -108,10 +108,12 @@ def clipping_returns_pre_clip_global_norm(sub, grads, max_norm):
 def zero_stays_zero_and_clipping_is_idempotent(sub, grads, max_norm):
     """Zero gradients stay zero (no 0/0 NaN), and clipping a clipped set changes nothing."""
     zeros = {name: np.zeros_like(g) for name, g in grads.items()}
-    clipped_zeros, zero_norm = sub.clip_grad_norm(zeros, max_norm)
-    assert_all_close(labelled("clipped", clipped_zeros), labelled("clipped", zeros), "zero gradients")
-    assert zero_norm == 0.0, f"wrong total_norm of all-zero gradients: expected 0, got {zero_norm}"
-    once, _ = sub.clip_grad_norm(grads, max_norm)
+    with sub.batched([("clip_grad_norm", (zeros, float(max_norm))), ("clip_grad_norm", (grads, float(max_norm)))]) \
+            as results:
+        (clipped_zeros, zero_norm), = results.take(1)
+        assert_all_close(labelled("clipped", clipped_zeros), labelled("clipped", zeros), "zero gradients")
+        assert zero_norm == 0.0, f"wrong total_norm of all-zero gradients: expected 0, got {zero_norm}"
+        (once, _), = results.take(1)
     twice, _ = sub.clip_grad_norm(once, max_norm)
     assert_all_close(labelled("clipped", twice), labelled("clipped", once),
                      "the once-clipped gradients (clipping twice must change nothing)",

@@ -12,12 +12,13 @@ none of whose functions can be called scores 0 ("not implemented").
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 from hypothesis import example, given
 
-from checks.engine.contract import NotImplementedInSubmission
+from checks.engine.contract import CacheOf, Call, NotImplementedInSubmission, in_sequence
 
 from checks.examples import DEGENERATE
 from checks.registry import check
@@ -31,25 +32,51 @@ STEP_ARGUMENTS = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE_ARGUMENTS = ("x", "h0", "Wx", "Wh", "b")
 BIRNN_ARGUMENTS = ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b")
 
-# A probe: the functions it calls, and the probe itself (it raises AssertionError on a violation).
-Probe = tuple[tuple[str, ...], Callable[[], None]]
+
+@dataclass(frozen=True)
+class Probe:
+    """One look of a hygiene check: its ``calls`` (``CacheOf(k)``: the cache of the probe's own call k),
+    and the ``verdict`` on their results, which raises AssertionError on a violation (none: the results'
+    own validation is the verdict)."""
+
+    calls: tuple[Call, ...]
+    verdict: Callable[[list], None] | None = None
+
+    @property
+    def functions(self) -> set[str]:
+        return {call.function for call in self.calls}
+
+
+def unchanged(function: str, names: tuple[str, ...], args: tuple) -> Probe:
+    """The probe that ``function`` leaves ``args`` (named ``names``) as they were."""
+    return Probe((Call(function, args, arguments_after=True),),
+                 lambda results: assert_unchanged(function, names, args, results[0]))
+
+
+def unchanged_by_backward(forward: str, forward_args: tuple, backward: str, upstream: np.ndarray, name: str) -> Probe:
+    """The probe that ``backward``, given ``forward``'s cache, leaves its upstream gradient ``name`` as it was."""
+    return Probe((Call(forward, forward_args), Call(backward, (upstream, CacheOf(0)), arguments_after=True)),
+                 lambda results: assert_unchanged(backward, (name,), (upstream,), results[1]))
 
 
 def examine(sub, probes: Sequence[Probe]) -> None:
-    """Run every probe whose functions the submission implements; if none can run, it implements nothing
-    this check could look at.
+    """Run every probe whose functions the submission implements, all in one round trip, and judge them in
+    order; if none can run, it implements nothing this check could look at.
 
     A function that hung or crashed twice in an earlier check (``sub.callable_functions``) is left
     out like a missing one: its own checks already lost those points. If that leaves nothing, the
     first probe runs, and its call of that function fails at once, saying why.
     """
-    implemented = [probe for functions, probe in probes if set(functions) <= sub.functions]
+    implemented = [probe for probe in probes if probe.functions <= sub.functions]
     if not implemented:
-        needed = sorted({name for functions, _ in probes for name in functions} - sub.functions)
+        needed = sorted(set().union(*(probe.functions for probe in probes)) - sub.functions)
         raise NotImplementedInSubmission(f"not implemented: {', '.join(needed)}")
-    runnable = [probe for functions, probe in probes if set(functions) <= sub.callable_functions]
-    for probe in runnable or implemented[:1]:
-        probe()
+    runnable = [probe for probe in probes if probe.functions <= sub.callable_functions] or implemented[:1]
+    with sub.batched(in_sequence(*(probe.calls for probe in runnable))) as results:
+        for probe in runnable:
+            taken = results.take(len(probe.calls))
+            if probe.verdict is not None:
+                probe.verdict(taken)
 
 
 def assert_unchanged(function: str, names: tuple[str, ...], before: tuple, after: list) -> None:
@@ -88,23 +115,11 @@ def changed_description(name: str, original, now) -> str | None:
 def rnn_functions_leave_inputs_unchanged(sub, p):
     """rnn_step_forward/backward and rnn_forward/backward (those you implemented) never modify their arguments."""
     step_args, args = (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b), (p.x, p.h0, p.Wx, p.Wh, p.b)
-
-    def step_backward() -> None:
-        _, cache = sub.rnn_step_forward(*step_args)
-        assert_unchanged("rnn_step_backward", ("dnext_h",), (p.dh[:, 0],),
-                         sub.arguments_after("rnn_step_backward", (p.dh[:, 0], cache)))
-
-    def backward() -> None:
-        _, cache = sub.rnn_forward(*args)
-        assert_unchanged("rnn_backward", ("dh",), (p.dh,), sub.arguments_after("rnn_backward", (p.dh, cache)))
-
     examine(sub, [
-        (("rnn_step_forward",), lambda: assert_unchanged("rnn_step_forward", STEP_ARGUMENTS, step_args,
-                                                         sub.arguments_after("rnn_step_forward", step_args))),
-        (("rnn_step_forward", "rnn_step_backward"), step_backward),
-        (("rnn_forward",), lambda: assert_unchanged("rnn_forward", SEQUENCE_ARGUMENTS, args,
-                                                    sub.arguments_after("rnn_forward", args))),
-        (("rnn_forward", "rnn_backward"), backward),
+        unchanged("rnn_step_forward", STEP_ARGUMENTS, step_args),
+        unchanged_by_backward("rnn_step_forward", step_args, "rnn_step_backward", p.dh[:, 0], "dnext_h"),
+        unchanged("rnn_forward", SEQUENCE_ARGUMENTS, args),
+        unchanged_by_backward("rnn_forward", args, "rnn_backward", p.dh, "dh"),
     ])
 
 
@@ -113,19 +128,11 @@ def rnn_functions_leave_inputs_unchanged(sub, p):
 def other_functions_leave_inputs_unchanged(sub, grads, bp, cp):
     """clip_grad_norm, birnn_forward/backward and rnn_classifier_loss (those you implemented) never modify their
     arguments."""
-
-    def birnn_backward() -> None:
-        _, cache = sub.birnn_forward(*bp[:9])
-        assert_unchanged("birnn_backward", ("dh",), (bp.dh,), sub.arguments_after("birnn_backward", (bp.dh, cache)))
-
     examine(sub, [
-        (("clip_grad_norm",), lambda: assert_unchanged("clip_grad_norm", ("grads",), (grads,),
-                                                       sub.arguments_after("clip_grad_norm", (grads, 1e-3)))),
-        (("birnn_forward",), lambda: assert_unchanged("birnn_forward", BIRNN_ARGUMENTS, bp[:9],
-                                                      sub.arguments_after("birnn_forward", bp[:9]))),
-        (("birnn_forward", "birnn_backward"), birnn_backward),
-        (("rnn_classifier_loss",), lambda: assert_unchanged("rnn_classifier_loss", cp._fields, tuple(cp),
-                                                            sub.arguments_after("rnn_classifier_loss", tuple(cp)))),
+        unchanged("clip_grad_norm", ("grads",), (grads, 1e-3)),
+        unchanged("birnn_forward", BIRNN_ARGUMENTS, bp[:9]),
+        unchanged_by_backward("birnn_forward", bp[:9], "birnn_backward", bp.dh, "dh"),
+        unchanged("rnn_classifier_loss", cp._fields, tuple(cp)),
     ])
 
 
@@ -135,21 +142,21 @@ def other_functions_leave_inputs_unchanged(sub, grads, bp, cp):
 def shapes_and_dtypes_are_exact_at_size_one(sub, p):
     """At N = T = D = H = 1 every output still has its exact shape and dtype (db is (H,), not (1, H))."""
     args = (p.x, p.h0, p.Wx, p.Wh, p.b)
+    step_args = (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)
     birnn_args = (*args, *args[1:])  # both directions with the same parameters: only shapes matter here
     birnn_dh = np.concatenate([p.dh, p.dh], axis=2)
+
+    def returns(*calls: tuple) -> Probe:  # validated on return: the verdict is in the validation
+        return Probe(tuple(Call(*call) for call in calls))
+
     # Validated on return, with exact shapes whatever the policy: this check is where a shape is charged.
     with sub.exact_shapes():
         examine(sub, [
-            (("rnn_step_forward",), lambda: sub.rnn_step_forward(p.x[:, 0], p.h0, p.Wx, p.Wh, p.b)),
-            (("rnn_step_forward", "rnn_step_backward"),
-             lambda: sub.forward_and_backward("rnn_step_forward", (p.x[:, 0], p.h0, p.Wx, p.Wh, p.b),
-                                              "rnn_step_backward", p.dh[:, 0])),
-            (("rnn_forward",), lambda: sub.rnn_forward(*args)),
-            (("rnn_forward", "rnn_backward"),
-             lambda: sub.forward_and_backward("rnn_forward", args, "rnn_backward", p.dh)),
-            (("rnn_forward", "rnn_backward_truncated"),
-             lambda: sub.forward_and_backward("rnn_forward", args, "rnn_backward_truncated", p.dh, 1)),
-            (("birnn_forward",), lambda: sub.birnn_forward(*birnn_args)),
-            (("birnn_forward", "birnn_backward"),
-             lambda: sub.forward_and_backward("birnn_forward", birnn_args, "birnn_backward", birnn_dh)),
+            returns(("rnn_step_forward", step_args)),
+            returns(("rnn_step_forward", step_args), ("rnn_step_backward", (p.dh[:, 0], CacheOf(0)))),
+            returns(("rnn_forward", args)),
+            returns(("rnn_forward", args), ("rnn_backward", (p.dh, CacheOf(0)))),
+            returns(("rnn_forward", args), ("rnn_backward_truncated", (p.dh, CacheOf(0), 1))),
+            returns(("birnn_forward", birnn_args)),
+            returns(("birnn_forward", birnn_args), ("birnn_backward", (birnn_dh, CacheOf(0)))),
         ])

@@ -18,6 +18,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
+from checks.engine.contract import CacheOf, in_sequence
 from checks.examples import DEGENERATE, LONG
 from checks.registry import check
 from checks.strategies import RNNProblem, rnn_problems, truncation_windows
@@ -41,15 +42,19 @@ def truncated_problems(draw):
     return TruncatedProblem(p, draw(truncation_windows(p.x.shape[1])))
 
 
-def truncated(sub, p, window: int) -> dict:
-    _, gradients = sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward_truncated",
-                                            p.dh, window)
-    return dict(zip(GRADIENTS, gradients))
+def truncated(p, window: int) -> list[tuple]:
+    """The calls of rnn_backward_truncated on p: a forward, and the backward on its cache (``Submission.batch``)."""
+    return [("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)), ("rnn_backward_truncated", (p.dh, CacheOf(0), int(window)))]
 
 
-def full_bptt(sub, p) -> dict:
-    _, gradients = sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
-    return dict(zip(GRADIENTS, gradients))
+def full_bptt(p) -> list[tuple]:
+    """The calls of full BPTT on p: a forward, and rnn_backward on its cache."""
+    return [("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)), ("rnn_backward", (p.dh, CacheOf(0)))]
+
+
+def gradients(results: list) -> dict:
+    """The named gradients of a (forward, backward) pair's results."""
+    return dict(zip(GRADIENTS, results[1]))
 
 
 @check(group="truncated", points=3, needs=(*NEEDS, "rnn_backward"))
@@ -59,8 +64,8 @@ def full_bptt(sub, p) -> dict:
 def window_covering_sequence_is_full_bptt(sub, p, extra):
     """With window ≥ T, rnn_backward_truncated equals your own rnn_backward."""
     T = p.x.shape[1]
-    full = full_bptt(sub, p)
-    assert_all_close(truncated(sub, p, T + extra), full, f"your own full BPTT (window {T + extra} ≥ T = {T})")
+    results = sub.batch(in_sequence(full_bptt(p), truncated(p, T + extra)))
+    assert_all_close(gradients(results[2:]), gradients(results), f"your own full BPTT (window {T + extra} ≥ T = {T})")
 
 
 @check(group="truncated", points=5, needs=NEEDS, reference=True)
@@ -73,7 +78,8 @@ def truncated_matches_reference(sub, problem):
     p, window = problem
     _, reference_cache = reference.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
     expected = dict(zip(GRADIENTS, reference.rnn_backward_truncated(p.dh, reference_cache, window)))
-    assert_all_close(truncated(sub, p, window), expected, f"the reference (window {window}, T = {p.x.shape[1]})")
+    assert_all_close(gradients(sub.batch(truncated(p, window))), expected,
+                     f"the reference (window {window}, T = {p.x.shape[1]})")
 
 
 @check(group="truncated", points=4, needs=(*NEEDS, "rnn_backward"))
@@ -82,8 +88,9 @@ def truncated_matches_reference(sub, problem):
 def truncated_is_sum_of_window_backprops(sub, problem):
     """Truncated BPTT = Σ over windows of your own rnn_backward, entering state held constant."""
     p, window = problem
-    h, _ = sub.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
-    assert_all_close(truncated(sub, p, window), windowwise_backprop(sub, p, h, window),
+    results = sub.batch(truncated(p, window))
+    h, _ = results[0]
+    assert_all_close(gradients(results), windowwise_backprop(sub, p, h, window),
                      f"the sum of your own rnn_backward over windows of {window} steps")
 
 
@@ -92,12 +99,12 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
     T = p.x.shape[1]
     total = {"dx": np.zeros_like(p.x), "dWx": np.zeros_like(p.Wx), "dWh": np.zeros_like(p.Wh),
              "db": np.zeros_like(p.b)}
-    for start in range(0, T, window):
-        stop = min(start + window, T)
-        entering = p.h0 if start == 0 else h[:, start - 1]
-        _, (dx, dh_entering, dWx, dWh, db) = sub.forward_and_backward(
-            "rnn_forward", (p.x[:, start:stop], entering, p.Wx, p.Wh, p.b), "rnn_backward", p.dh[:, start:stop])
-        total["dx"][:, start:stop] = dx
+    starts = range(0, T, window)
+    windows = [[("rnn_forward", (p.x[:, start:start + window], p.h0 if start == 0 else h[:, start - 1], p.Wx, p.Wh,
+                                 p.b)),
+                ("rnn_backward", (p.dh[:, start:start + window], CacheOf(0)))] for start in starts]
+    for start, (dx, dh_entering, dWx, dWh, db) in zip(starts, sub.batch(in_sequence(*windows))[1::2]):
+        total["dx"][:, start:start + window] = dx
         total["dWx"] += dWx
         total["dWh"] += dWh
         total["db"] += db

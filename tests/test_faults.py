@@ -110,3 +110,53 @@ def test_faults_that_say_nothing_about_the_function_condemn_nothing(fault):
     for _ in range(3):
         assert record.judge(fault, "rnn_backward", DOING, INPUTS) is fault
     assert not record.condemned
+
+
+# -- a fault inside a batch is the fault of the call that was running -----------------------------
+
+BATCH_SUBMISSION = '''
+import os, time
+import numpy as np
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    if x.shape[1] == 7:  # the batch's third call
+        if FAULT == "hang":
+            while True:
+                time.sleep(1000)
+        os._exit(3)
+    return np.tanh(x @ Wx + b), (x, Wx)
+
+def rnn_backward(dh, cache):  # right shapes, wrong values: only the fault matters here
+    x, Wx = cache
+    return np.zeros_like(x), dh[:, 0], np.zeros_like(Wx), np.zeros((dh.shape[2],) * 2), dh[0, 0]
+'''
+
+
+@pytest.mark.parametrize("fault", ["hang", "crash"])
+def test_a_fault_in_a_batch_is_charged_to_the_call_that_was_running(tmp_path, fault):
+    """A batch of a forward, a backward and another forward: when the second forward hangs or crashes, the
+    fault names it and its sizes (the worker says which call was running), not the batch's backward."""
+    import numpy as np
+
+    from checks.engine.contract import CacheOf, Submission
+
+    path = tmp_path / "batch_fault.py"
+    path.write_text(f"FAULT = {fault!r}\n" + BATCH_SUBMISSION)
+    rng = np.random.default_rng(0)
+
+    def args(T):
+        return rng.normal(size=(2, T, 3)), np.zeros((2, 4)), rng.normal(size=(3, 4)), np.zeros((4, 4)), np.zeros(4)
+
+    sub = Submission(path, WorkerOptions(call_timeout=1.0))
+    try:
+        with pytest.raises(WorkerFault) as raised:
+            sub.batch([("rnn_forward", args(3)), ("rnn_backward", (np.ones((2, 3, 4)), CacheOf(0))),
+                       ("rnn_forward", args(7))])
+    finally:
+        sub.close()
+    if fault == "hang":
+        assert str(raised.value) == "rnn_forward did not finish within 1 s on N=2, T=7, D=3, H=4"
+        assert list(sub.faults.condemned) == ["rnn_forward"]
+    else:
+        assert "while running rnn_forward on N=2, T=7, D=3, H=4: it exited with status 3" in str(raised.value)
+        assert sub.faults.crashes == {"rnn_forward": 1}

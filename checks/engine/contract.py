@@ -14,7 +14,7 @@ import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, NamedTuple, Sequence
 
 import numpy as np
 
@@ -137,6 +137,44 @@ class CacheOf:
     call: int
 
 
+class Call(NamedTuple):
+    """One call of a ``Submission.batch``: ``function`` on ``args`` (``CacheOf`` arguments included).
+
+    ``arguments_after``: its result is not its validated value but its arguments as they are after the
+    call, caches as None (a hygiene check's look at what the call did to its inputs); it is not validated.
+    """
+
+    function: str
+    args: tuple
+    arguments_after: bool = False
+
+
+class BatchResults:
+    """The replies of one batch, validated and handed out in order by ``take``: a failed call raises
+    when its turn comes, as its method called alone would have. What a check asserts about the
+    results it took first comes first, so one round trip judges as several would have."""
+
+    def __init__(self, sub: "Submission", calls: Sequence[Call], replies: list[dict]) -> None:
+        self.sub, self.calls, self.replies = sub, calls, replies
+        self.taken = 0  # the results handed out (or raised)
+
+    def take(self, count: int) -> list:
+        """The next ``count`` results (raising the first failure among them)."""
+        return [self._next() for _ in range(count)]
+
+    def _next(self) -> Any:
+        k = self.taken
+        if k >= len(self.replies):
+            raise ContractViolation(f"the worker stopped after {len(self.replies)} of {len(self.calls)} calls")
+        self.taken += 1
+        reply = self.replies[k]
+        if "not_implemented" in reply:
+            raise NotImplementedInSubmission(f"not implemented: {self.calls[k].function}")
+        if "raised" in reply:
+            raise SubmissionRaised(str(reply["raised"]))
+        return self.sub._validated(self.calls, k, reply)
+
+
 @dataclass(frozen=True)
 class Cache:
     """The grader's stand-in for a cache: a one-use handle, and the sizes it was made with."""
@@ -248,17 +286,16 @@ class Submission:
         return self._call("birnn_backward", (dh, cache.handle), cache.sizes)
 
     def clip_grad_norm(self, grads: dict[str, np.ndarray], max_norm: float) -> tuple[dict[str, np.ndarray], float]:
-        value = self._request("clip_grad_norm", (grads, float(max_norm)))
-        return validate_clip(value, grads)
+        args = (grads, float(max_norm))
+        return validate_clip(self._request("clip_grad_norm", args), args)
 
     def rnn_classifier_loss(self, x, y, h0, Wx, Wh, b, W2, b2) -> tuple[float, dict[str, np.ndarray]]:
         args = (x, y, h0, Wx, Wh, b, W2, b2)
         return validate_classifier(self._request("rnn_classifier_loss", args), args)
 
     def tbptt_batches(self, series: np.ndarray, batch_size: int, window: int) -> np.ndarray:
-        value = self._request("tbptt_batches", (series, int(batch_size), int(window)))
-        return expect_array(value, batches_shape(series, batch_size, window), "batches returned by tbptt_batches",
-                            "(num_windows, batch_size, window, *features)")
+        args = (series, int(batch_size), int(window))
+        return validate_batches(self._request("tbptt_batches", args), args)
 
     # -- many calls in one round trip (finite differences) ----------------------------------
 
@@ -281,46 +318,46 @@ class Submission:
         names = ARGUMENTS[function]
         return lambda calls: self.outputs_of_many(function, [tuple(c[n] for n in names) for c in calls])
 
-    def batch(self, calls: Sequence[tuple[str, tuple]]) -> list:
+    def batch(self, calls: Sequence[tuple]) -> list:
         """Several calls of one example in one round trip; each result validated as if called alone.
 
-        - calls: (function, arguments) pairs, run in order; an argument ``CacheOf(k)`` is the cache
-          call k returned (a forward of ``RETURNS`` or ``rnn_classifier_loss`` only).
+        - calls: ``Call``s, or (function, arguments) pairs, run in order; an argument ``CacheOf(k)`` is
+          the cache call k returned (a forward of ``RETURNS`` or ``rnn_classifier_loss`` only).
 
-        Returns the validated results, as the methods of the same name return them. The first call
-        that raises, is not implemented or returns an invalid value raises as that method would;
-        later calls are not run (or their results not looked at).
+        Returns the validated results, as the methods of the same name return them (an
+        ``arguments_after`` call: its arguments afterwards). The first call that raises, is not
+        implemented or returns an invalid value raises as that method would; later calls are not
+        run (or their results not looked at).
         """
-        for function, _ in calls:
-            if function not in self.functions:
-                raise NotImplementedInSubmission(f"not implemented: {function}")
-            self.faults.refuse(function)
-        kept = {arg.call for _, args in calls for arg in args if isinstance(arg, CacheOf)}
-        message = {"op": "batch", "calls": [batch_request(function, args, k in kept)
-                                            for k, (function, args) in enumerate(calls)]}
+        with self.batched(calls) as results:
+            return results.take(len(calls))
+
+    @contextmanager
+    def batched(self, calls: Sequence[tuple]) -> Iterator["BatchResults"]:
+        """``batch``, its results handed out in order by ``BatchResults.take``, so that a check can judge the
+        first calls' results before a later call's failure is raised: as if each group of calls had been
+        made on its own, in one round trip. Calls whose results were not taken leave the trace."""
+        calls = [Call(*call) for call in calls]
+        for call in calls:
+            if call.function not in self.functions:
+                raise NotImplementedInSubmission(f"not implemented: {call.function}")
+            self.faults.refuse(call.function)
+        kept = {arg.call for call in calls for arg in call.args if isinstance(arg, CacheOf)}
+        message = {"op": "batch", "calls": [batch_request(call, k in kept) for k, call in enumerate(calls)]}
         if self.trace is not None:  # what the trace notes: CacheOf(k) as a CacheRef to call k
             first = len(self.trace.calls)
-            message["noted_args"] = [noted_arguments(args, first, calls) for _, args in calls]
-        answers = self._send(message, downstream(calls), describe_inputs(*calls[0])).get("answers")
+            message["noted_args"] = [noted_arguments(call.args, first, calls) for call in calls]
+        answers = self._send(message, downstream(calls), describe_call(calls, 0), calls).get("answers")
         if type(answers) is not list or not 1 <= len(answers) <= len(calls) or \
                 not all(type(reply) is dict for reply in answers):
             raise ContractViolation(f"the worker answered a batch of {len(calls)} calls incorrectly")
-        results: list = []
-        for (function, args), reply in zip(calls, answers):
-            if "not_implemented" in reply:
-                raise NotImplementedInSubmission(f"not implemented: {function}")
-            if "raised" in reply:
-                raise SubmissionRaised(str(reply["raised"]))
-            try:
-                results.append(self._validated(function, reply.get("value"), args, calls))
-            except Exception:
-                # Called alone, the calls after an invalid result would not have run: the example
-                # recorded for the student must not show them.
-                self._forget_last_calls(len(answers) - len(results) - 1)
-                raise
-        if len(results) < len(calls):
-            raise ContractViolation(f"the worker stopped after {len(results)} of {len(calls)} calls")
-        return results
+        results = BatchResults(self, calls, answers)
+        try:
+            yield results
+        finally:
+            # Called alone, the calls after a failed or unexamined result would not have run: the
+            # example recorded for the student must not show them.
+            self._forget_last_calls(len(answers) - results.taken)
 
     def forward_and_backward(self, forward: str, args: Sequence, backward: str, upstream: np.ndarray,
                              *extra: Any) -> tuple[tuple, tuple]:
@@ -337,27 +374,17 @@ class Submission:
         if self.trace is not None and count > 0:
             self.trace.discard(self.trace.calls[-count:])
 
-    def _validated(self, function: str, value: Any, args: tuple, calls: Sequence[tuple[str, tuple]]) -> Any:
-        """``value`` validated as the method ``function`` validates it (a backward's sizes are its cache's)."""
-        if function == "rnn_classifier_loss":
-            return validate_classifier(value, args)
-        made_by = next((calls[arg.call][1] for arg in args if isinstance(arg, CacheOf)), args)
+    def _validated(self, calls: Sequence["Call"], k: int, reply: dict) -> Any:
+        """Call k's ``reply`` validated as the method of its function validates it (a backward's sizes are
+        its cache's), or, for an ``arguments_after`` call, the arguments it reports."""
+        function, args, arguments_after = calls[k]
+        if arguments_after:
+            return reported_arguments(reply, function, args)
+        value = reply.get("value")
+        if function in VALIDATORS:
+            return VALIDATORS[function](value, args)
+        made_by = next((calls[arg.call].args for arg in args if isinstance(arg, CacheOf)), args)
         return validate_returns(function, value, sizes_of(made_by[0], made_by[1]), self.allow_unit_axes)
-
-    def arguments_after(self, function: str, args: tuple) -> list:
-        """Call ``function`` and return its arguments as they are afterwards (caches as None).
-
-        The output is not validated here: hygiene checks look only at what happened to the inputs.
-        """
-        inputs = describe_inputs(function, args)
-        args = tuple(a.handle if isinstance(a, Cache) else a for a in args)
-        cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
-        answer = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at,
-                             "return_arguments": True}, function, inputs)
-        after = answer.get("arguments_after")
-        if type(after) is not list or len(after) != len(args):
-            raise ContractViolation(f"the worker did not report the arguments of {function}")
-        return after
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -371,8 +398,10 @@ class Submission:
         return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function,
                           describe_inputs(function, args)).get("value")
 
-    def _send(self, message: dict, function: str, inputs: str) -> dict:
-        """Send ``message``, a call of ``function`` on ``inputs`` (their sizes, in words), and return the answer."""
+    def _send(self, message: dict, function: str, inputs: str, calls: Sequence[Call] = ()) -> dict:
+        """Send ``message``, a call of ``function`` on ``inputs`` (their sizes, in words), and return the answer.
+
+        For a batch (``calls``), a fault is charged to the call the worker says was running, if it said."""
         if function not in self.functions:
             raise NotImplementedInSubmission(f"not implemented: {function}")
         self.faults.refuse(function)
@@ -381,6 +410,11 @@ class Submission:
         try:
             answer = self._worker.request(message, doing=doing)
         except WorkerFault as fault:
+            running = self._worker.call_running() if calls else None
+            if running is not None and 0 <= running < len(calls):
+                function, inputs = calls[running].function, describe_call(calls, running)
+                sent, doing = doing, f"running {function}" + (f" on {inputs}" if inputs else "")
+                fault = fault.retold(doing) if fault.doing == sent else fault
             raise self.faults.judge(fault, function, doing, inputs) from None
         self._noted(noted, answer)
         if "not_implemented" in answer:
@@ -388,7 +422,6 @@ class Submission:
         if "raised" in answer:
             raise SubmissionRaised(str(answer["raised"]))
         return answer
-
 
     def _note(self, message: dict) -> list:
         if self.trace is None:
@@ -418,24 +451,47 @@ class Submission:
                 self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
 
 
-def batch_request(function: str, args: tuple, keep_cache: bool) -> dict:
+def in_sequence(*groups: Sequence[tuple]) -> list[Call]:
+    """Groups of batch calls, each counting its ``CacheOf(k)`` from its own first call, as one batch's calls."""
+    calls: list[Call] = []
+    for group in groups:
+        first = len(calls)
+        calls += [Call(function, tuple(CacheOf(first + a.call) if isinstance(a, CacheOf) else a for a in args), *rest)
+                  for function, args, *rest in group]
+    return calls
+
+
+def batch_request(call: "Call", keep_cache: bool) -> dict:
     """One call of a "batch" request: ``CacheOf`` arguments travel as [position, call] pairs."""
+    function, args, arguments_after = call
     cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
     return {"fn": function, "args": [None if isinstance(a, CacheOf) else a for a in args], "cache_at": cache_at,
-            "keep_cache": keep_cache, "caches_of": [[i, a.call] for i, a in enumerate(args) if isinstance(a, CacheOf)]}
+            "keep_cache": keep_cache, "caches_of": [[i, a.call] for i, a in enumerate(args) if isinstance(a, CacheOf)],
+            "return_arguments": arguments_after}
 
 
-def noted_arguments(args: tuple, first: int, calls: Sequence[tuple[str, tuple]]) -> tuple:
+def noted_arguments(args: tuple, first: int, calls: Sequence["Call"]) -> tuple:
     """The arguments as a trace notes them: ``CacheOf(k)`` of a batch whose first call is the
     trace's call ``first`` is ``CacheRef(first + k, position of call k's cache)``."""
-    return tuple(CacheRef(first + a.call, RETURNS[calls[a.call][0]].index("cache")) if isinstance(a, CacheOf)
+    return tuple(CacheRef(first + a.call, RETURNS[calls[a.call].function].index("cache")) if isinstance(a, CacheOf)
                  else a for a in args)
 
 
-def downstream(calls: Sequence[tuple[str, tuple]]) -> str:
-    """The function a batch is about, named if it hangs: the first that uses an earlier call's cache
-    (the backward of forward, backward, perturbed forwards), else the first."""
-    return next((function for function, args in calls if any(isinstance(a, CacheOf) for a in args)), calls[0][0])
+def downstream(calls: Sequence["Call"]) -> str:
+    """The function a batch is about, named if it hangs and the worker did not say which call was running:
+    the first that uses an earlier call's cache (the backward of forward, backward, perturbed forwards),
+    else the first."""
+    return next((call.function for call in calls if any(isinstance(a, CacheOf) for a in call.args)),
+                calls[0].function)
+
+
+def describe_call(calls: Sequence["Call"], k: int) -> str:
+    """``describe_inputs`` of call k of a batch, a ``CacheOf`` argument sized as the call that made it."""
+    function, args, _ = calls[k]
+    made_by = next((calls[arg.call] for arg in args if isinstance(arg, CacheOf)), None)
+    if made_by is not None and made_by.function in ARGUMENTS and made_by.function != "rnn_classifier_loss":
+        return letters(function, sizes_of(made_by.args[0], made_by.args[1]))
+    return describe_inputs(function, args)
 
 
 def parameter_names(function: str) -> list[str]:
@@ -512,7 +568,9 @@ def first_output(function: str, value: Any, args: tuple, allow_unit_axes: bool =
     return validate_returns(function, value, sizes_of(args[0], args[1]), allow_unit_axes)[0]
 
 
-def validate_clip(value: Any, grads: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], float]:
+def validate_clip(value: Any, args: tuple) -> tuple[dict[str, np.ndarray], float]:
+    """clip_grad_norm's (clipped, total_norm) for ``args`` = (grads, max_norm)."""
+    grads = args[0]
     clipped, total_norm = expect_tuple(value, ("clipped", "total_norm"), "clip_grad_norm")
     expect_dict(clipped, set(grads), "clipped returned by clip_grad_norm")
     for name, grad in grads.items():
@@ -530,6 +588,29 @@ def validate_classifier(value: Any, args: tuple) -> tuple[float, dict[str, np.nd
         expect_array(grads[name], shapes[name], f"grads[{name!r}] returned by rnn_classifier_loss",
                      f"the shape of {name}")
     return loss, grads
+
+
+def validate_batches(value: Any, args: tuple) -> np.ndarray:
+    """tbptt_batches' array for ``args`` = (series, batch_size, window)."""
+    return expect_array(value, batches_shape(*args), "batches returned by tbptt_batches",
+                        "(num_windows, batch_size, window, *features)")
+
+
+#: The validators of the functions whose results are not sized by the letters N, T, D, H (the others
+#: are ``RETURNS``'), each given the result and the call's arguments.
+VALIDATORS: dict[str, Callable[[Any, tuple], Any]] = {
+    "clip_grad_norm": validate_clip,
+    "rnn_classifier_loss": validate_classifier,
+    "tbptt_batches": validate_batches,
+}
+
+
+def reported_arguments(answer: dict, function: str, args: tuple) -> list:
+    """The arguments of a call as the worker reports them afterwards (caches as None)."""
+    after = answer.get("arguments_after")
+    if type(after) is not list or len(after) != len(args):
+        raise ContractViolation(f"the worker did not report the arguments of {function}")
+    return after
 
 
 def batches_shape(series: np.ndarray, batch_size: int, window: int) -> tuple[int, ...]:

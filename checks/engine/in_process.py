@@ -85,6 +85,10 @@ class InProcessWorker:
     def stats(self) -> WorkerStats:
         return WorkerStats(self.requests_sent, self.seconds_waiting)
 
+    def call_running(self) -> None:
+        """Trusted code in this process neither hangs unseen nor crashes a worker: never a call to blame."""
+        return None
+
     def stop(self) -> None:
         self.caches.clear()
 

@@ -15,11 +15,13 @@ child processes (a pytest session's, say) are left alone.
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -42,7 +44,10 @@ IMPORT_TIMEOUT = 30.0
 # (stopped by a signal, say), it is killed, and daemons the worker started may then escape.
 SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
-TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
+TIMED_OUT = "timed out"
+# The worker's note of the batch call it is running: a little-endian uint32, all ones for none.
+PROGRESS = struct.Struct("<I")
+NOT_RUNNING = PROGRESS.pack(2**32 - 1)  # why a request was given up: its own timeout (not the whole-run deadline)
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.
@@ -61,6 +66,12 @@ class WorkerFault(BaseException):
     def __init__(self, message: str, doing: str = "") -> None:
         super().__init__(message)
         self.doing = doing
+
+    def retold(self, doing: str) -> "WorkerFault":
+        """The same fault, met while ``doing`` instead (the call of a batch the worker said was running)."""
+        fault = copy.copy(self)
+        fault.args, fault.doing = (str(self).replace(self.doing, doing, 1),), doing
+        return fault
 
 
 class WorkerTimeout(WorkerFault):
@@ -228,6 +239,7 @@ class Worker:
         self.scratch: str | None = None
         self.requests_sent = 0
         self.seconds_waiting = 0.0
+        self.last_call_running: int | None = None  # call_running() of a worker that was stopped
 
     def hello(self) -> dict:
         """Start and confine the worker, import the submission: {"functions", "import_error", "missing_module"}.
@@ -257,7 +269,21 @@ class Worker:
         if self.process is None:
             self.hello()
         self.requests_sent += 1
+        os.pwrite(self._progress.fileno(), NOT_RUNNING, 0)
         return self._exchange(message, doing)
+
+    def call_running(self) -> int | None:
+        """Which call of the last batch the worker had started last (None if it did not say): after a
+        fault, the call that hung or crashed. The worker writes it (``checks.engine.worker``) before
+        each call; the submission could overwrite it, but only to misplace a fault of its own."""
+        return self._read_progress() if self.process is not None else self.last_call_running
+
+    def _read_progress(self) -> int | None:
+        try:
+            noted = os.pread(self._progress.fileno(), PROGRESS.size, 0)
+        except (OSError, ValueError):
+            return None
+        return PROGRESS.unpack(noted)[0] if len(noted) == PROGRESS.size and noted != NOT_RUNNING else None
 
     @property
     def stats(self) -> WorkerStats:
@@ -308,15 +334,17 @@ class Worker:
         response_read, response_write = os.pipe()
         output_read, output_write = os.pipe()
         control_read, control_write = os.pipe()
+        self._progress = tempfile.TemporaryFile(prefix="rnn-grade-progress-")
+        progress = self._progress.fileno()
         # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
         # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
         worker = [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.worker",
-                  str(request_read), str(response_write)]
+                  str(request_read), str(response_write), str(progress)]
         self.process = subprocess.Popen(
-            supervisor.command(worker, control_read, output_write, (request_read, response_write)),
+            supervisor.command(worker, control_read, output_write, (request_read, response_write, progress)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # the worker prints into output_write; the supervisor's errors reach our stderr
-            pass_fds=(request_read, response_write, output_write, control_read),
+            pass_fds=(request_read, response_write, output_write, control_read, progress),
             cwd=self.scratch,
             env=worker_environment(self.scratch),
             start_new_session=True,  # no terminal signals; its own process group for the last-resort kill
@@ -359,8 +387,9 @@ class Worker:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait()
         self._output.drain_ready()  # what it printed before it hung or died belongs to this check
+        self.last_call_running = self._read_progress()
         self._output.close()
-        for close in (self._requests.close, lambda: os.close(self._responses)):
+        for close in (self._requests.close, lambda: os.close(self._responses), self._progress.close):
             try:
                 close()
             except OSError:

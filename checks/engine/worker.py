@@ -37,6 +37,7 @@ import itertools
 import linecache  # noqa: F401 - read by traceback when an error is explained, after the lock-down
 import os
 import resource
+import struct
 import sys
 import sysconfig
 from pathlib import Path
@@ -50,11 +51,14 @@ from checks.engine.protocol import Handle, read_message, write_message
 SUBMISSION_MODULE = "submission"
 HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: never the student's code
 _handle_numbers = itertools.count(1)
+_progress: list[int | None] = [None]  # the file where note_progress writes (None: in the grader's process)
+PROGRESS = struct.Struct("<I")  # as checks.engine.isolation reads it
 
 
 def main() -> None:
     requests = os.fdopen(int(sys.argv[1]), "rb")
     responses = os.fdopen(int(sys.argv[2]), "wb")
+    _progress[0] = int(sys.argv[3])
     hello = read_message(requests)
     limit_memory(hello.get("memory_limit"))
     confinement = lock_down(Plan.from_data(hello["plan"]))
@@ -214,18 +218,26 @@ def answer_batch(module: ModuleType, calls: list[dict], caches: dict[int, Any], 
     """Answer each call as a "call" request, earlier results' caches in place of ``caches_of``
     arguments; stop after the first answer that is not a value."""
     answers: list[dict] = []
-    for request in calls:
+    for k, request in enumerate(calls):
+        note_progress(k)
         args = list(request["args"])
         for position, earlier in request.get("caches_of", []):
             args[position] = cache_returned(answers[earlier], calls[earlier].get("cache_at"))
         answer = answer_request(module, {"op": "call", "fn": request["fn"], "args": args,
-                                         "cache_at": request.get("cache_at")}, caches, origin)
+                                         "cache_at": request.get("cache_at"),
+                                         "return_arguments": request.get("return_arguments")}, caches, origin)
         if not request.get("keep_cache") and "value" in answer:
             forget_cache(answer["value"], request.get("cache_at"), caches)
         answers.append(answer)
         if "value" not in answer:
             break
     return answers
+
+
+def note_progress(k: int) -> None:
+    """Tell the grader that call k of the batch is starting: if it hangs or crashes, it is charged."""
+    if _progress[0] is not None:
+        os.pwrite(_progress[0], PROGRESS.pack(k), 0)
 
 
 def cache_returned(answer: dict, cache_at: int | None) -> Any:
