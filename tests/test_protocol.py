@@ -148,6 +148,31 @@ def test_messages_follow_each_other_on_one_stream():
         read_message(stream)
 
 
+def test_the_reply_reader_keeps_what_follows_a_frame_for_the_next_and_gives_up_at_its_deadline():
+    """The grader's reader of worker replies reads whatever the pipe holds: bytes past one frame wait in its
+    buffer for the next read, as they would in the pipe; a frame that never completes times out; a pipe
+    closed mid-frame is an end of file."""
+    import os
+
+    from checks.engine.isolation import ReplyReader
+
+    read_end, write_end = os.pipe()
+    frames = io.BytesIO()
+    for message in ({"first": np.arange(3.0)}, ["second"]):
+        write_message(frames, message)
+    whole = frames.getvalue()
+    os.write(write_end, whole + whole[:5])  # two frames and the start of a third, in one write
+    reader = ReplyReader(read_end)
+    assert_same(read_message(reader.wait_until(5)), {"first": np.arange(3.0)})
+    assert_same(read_message(reader.wait_until(5)), ["second"])
+    with pytest.raises(TimeoutError):
+        read_message(reader.wait_until(0.2))
+    os.close(write_end)
+    with pytest.raises(EOFError):
+        read_message(reader.wait_until(5))  # the 5 bytes of the third frame, then the end
+    os.close(read_end)
+
+
 # --------------------------------------------------------------------------- Foreign
 
 
