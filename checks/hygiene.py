@@ -48,13 +48,13 @@ class Probe:
 
 
 def unchanged(function: str, names: tuple[str, ...], args: tuple) -> Probe:
-    """The probe that ``function`` leaves ``args`` (named ``names``) as they were."""
+    """Probe: ``function`` leaves its arguments ``args`` (named ``names``) as they were."""
     return Probe((Call(function, args, arguments_after=True),),
                  lambda results: assert_unchanged(function, names, args, results[0]))
 
 
 def unchanged_by_backward(forward: str, forward_args: tuple, backward: str, upstream: np.ndarray, name: str) -> Probe:
-    """The probe that ``backward``, given ``forward``'s cache, leaves its upstream gradient ``name`` as it was."""
+    """Probe: ``backward``, given ``forward``'s cache, leaves its upstream gradient ``name`` as it was."""
     return Probe((Call(forward, forward_args), Call(backward, (upstream, CacheOf(0)), arguments_after=True)),
                  lambda results: assert_unchanged(backward, (name,), (upstream,), results[1]))
 
