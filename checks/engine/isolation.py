@@ -21,7 +21,6 @@ import os
 import select
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from pathlib import Path
 
 from checks.engine import supervisor
 from checks.engine.confinement import Confinement
-from checks.engine.protocol import read_message, write_message
+from checks.engine.protocol import NOT_RUNNING, PROGRESS, read_message, write_message
 from checks.engine.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -44,10 +43,7 @@ IMPORT_TIMEOUT = 30.0
 # (stopped by a signal, say), it is killed, and daemons the worker started may then escape.
 SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
-TIMED_OUT = "timed out"
-# The worker's note of the batch call it is running: a little-endian uint32, all ones for none.
-PROGRESS = struct.Struct("<I")
-NOT_RUNNING = PROGRESS.pack(2**32 - 1)  # why a request was given up: its own timeout (not the whole-run deadline)
+TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.

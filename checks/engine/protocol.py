@@ -61,6 +61,11 @@ MAX_INT_BITS = 2048
 
 _LENGTH = struct.Struct("<Q")
 
+# Beside the pipes, the worker notes which call of a batch it is starting in a small file the grader
+# opened (``checks.engine.isolation``): a little-endian uint32 at offset 0, all ones for none.
+PROGRESS = struct.Struct("<I")
+NOT_RUNNING = PROGRESS.pack(2**32 - 1)
+
 # Exact numpy scalar types of a plain dtype (int64 and its alias longlong both: they share "<i8"),
 # by the dtype name they travel under. A subclass is not in here, so it travels as Foreign.
 _SCALAR_NAMES = {np.dtype(code).type: np.dtype(code).name for code in np.typecodes["All"]

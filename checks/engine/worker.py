@@ -37,7 +37,6 @@ import itertools
 import linecache  # noqa: F401 - read by traceback when an error is explained, after the lock-down
 import os
 import resource
-import struct
 import sys
 import sysconfig
 from pathlib import Path
@@ -46,13 +45,12 @@ from typing import Any
 
 from checks.engine.caller_chain import caller_chain
 from checks.engine.confinement import Plan, lock_down
-from checks.engine.protocol import Handle, read_message, write_message
+from checks.engine.protocol import PROGRESS, Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
 HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: never the student's code
 _handle_numbers = itertools.count(1)
 _progress: list[int | None] = [None]  # the file where note_progress writes (None: in the grader's process)
-PROGRESS = struct.Struct("<I")  # as checks.engine.isolation reads it
 
 
 def main() -> None:
@@ -237,7 +235,10 @@ def answer_batch(module: ModuleType, calls: list[dict], caches: dict[int, Any], 
 def note_progress(k: int) -> None:
     """Tell the grader that call k of the batch is starting: if it hangs or crashes, it is charged."""
     if _progress[0] is not None:
-        os.pwrite(_progress[0], PROGRESS.pack(k), 0)
+        try:
+            os.pwrite(_progress[0], PROGRESS.pack(k), 0)
+        except OSError:  # the submission closed it: only the attribution of its own fault is lost
+            pass
 
 
 def cache_returned(answer: dict, cache_at: int | None) -> Any:
