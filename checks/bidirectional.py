@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
-from checks.engine.contract import CacheOf
+from checks.engine.contract import forward_then_backward, in_sequence
 from checks.gradcheck import assert_backprop_matches_own_forward, probe_seeds
 from checks.registry import check
 from checks.strategies import birnn_problems
@@ -76,13 +76,13 @@ def birnn_backward_is_sum_of_directions(sub, p):
     """birnn_backward = your rnn_backward of each direction (the backward one on flipped dh), dx summed."""
     H = p.h0_f.shape[1]
     reversed_x = np.ascontiguousarray(flip_t(p.x))
-    _, gradients, _, gradients_f, _, gradients_b = sub.batch([
-        ("birnn_forward", p[:9]), ("birnn_backward", (p.dh, CacheOf(0))),
-        ("rnn_forward", (p.x, *forward_parameters(p))),
-        ("rnn_backward", (np.ascontiguousarray(p.dh[..., :H]), CacheOf(2))),
-        ("rnn_forward", (reversed_x, *backward_parameters(p))),
-        ("rnn_backward", (np.ascontiguousarray(flip_t(p.dh[..., H:])), CacheOf(4))),
-    ])
+    _, gradients, _, gradients_f, _, gradients_b = sub.batch(in_sequence(
+        forward_then_backward("birnn_forward", p[:9], "birnn_backward", p.dh),
+        forward_then_backward("rnn_forward", (p.x, *forward_parameters(p)), "rnn_backward",
+                              np.ascontiguousarray(p.dh[..., :H])),
+        forward_then_backward("rnn_forward", (reversed_x, *backward_parameters(p)), "rnn_backward",
+                              np.ascontiguousarray(flip_t(p.dh[..., H:]))),
+    ))
     actual = dict(zip(GRADIENTS, gradients))
     forward = dict(zip(DIRECTION_GRADIENTS, gradients_f))
     backward = dict(zip(DIRECTION_GRADIENTS, gradients_b))

@@ -13,12 +13,12 @@ none of whose functions can be called scores 0 ("not implemented").
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 from hypothesis import example, given
 
-from checks.engine.contract import CacheOf, Call, NotImplementedInSubmission, in_sequence
+from checks.engine.contract import Call, NotImplementedInSubmission, forward_then_backward, in_sequence
 
 from checks.examples import DEGENERATE
 from checks.registry import check
@@ -55,7 +55,8 @@ def unchanged(function: str, names: tuple[str, ...], args: tuple) -> Probe:
 
 def unchanged_by_backward(forward: str, forward_args: tuple, backward: str, upstream: np.ndarray, name: str) -> Probe:
     """Probe: ``backward``, given ``forward``'s cache, leaves its upstream gradient ``name`` as it was."""
-    return Probe((Call(forward, forward_args), Call(backward, (upstream, CacheOf(0)), arguments_after=True)),
+    forward_call, backward_call = forward_then_backward(forward, forward_args, backward, upstream)
+    return Probe((forward_call, backward_call._replace(arguments_after=True)),
                  lambda results: assert_unchanged(backward, (name,), (upstream,), results[1]))
 
 
@@ -146,17 +147,19 @@ def shapes_and_dtypes_are_exact_at_size_one(sub, p):
     birnn_args = (*args, *args[1:])  # both directions with the same parameters: only shapes matter here
     birnn_dh = np.concatenate([p.dh, p.dh], axis=2)
 
-    def returns(*calls: tuple) -> Probe:  # validated on return: the verdict is in the validation
-        return Probe(tuple(Call(*call) for call in calls))
+    def returns(function: str, inputs: tuple, *backward: Any) -> Probe:
+        """``function(*inputs)``, then the backward (name, upstream, *extra) if given: judged by validation alone."""
+        calls = forward_then_backward(function, inputs, *backward) if backward else [Call(function, inputs)]
+        return Probe(tuple(calls))
 
     # Validated on return, with exact shapes whatever the policy: this check is where a shape is charged.
     with sub.exact_shapes():
         examine(sub, [
-            returns(("rnn_step_forward", step_args)),
-            returns(("rnn_step_forward", step_args), ("rnn_step_backward", (p.dh[:, 0], CacheOf(0)))),
-            returns(("rnn_forward", args)),
-            returns(("rnn_forward", args), ("rnn_backward", (p.dh, CacheOf(0)))),
-            returns(("rnn_forward", args), ("rnn_backward_truncated", (p.dh, CacheOf(0), 1))),
-            returns(("birnn_forward", birnn_args)),
-            returns(("birnn_forward", birnn_args), ("birnn_backward", (birnn_dh, CacheOf(0)))),
+            returns("rnn_step_forward", step_args),
+            returns("rnn_step_forward", step_args, "rnn_step_backward", p.dh[:, 0]),
+            returns("rnn_forward", args),
+            returns("rnn_forward", args, "rnn_backward", p.dh),
+            returns("rnn_forward", args, "rnn_backward_truncated", p.dh, 1),
+            returns("birnn_forward", birnn_args),
+            returns("birnn_forward", birnn_args, "birnn_backward", birnn_dh),
         ])

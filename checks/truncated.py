@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from checks.engine.contract import CacheOf, in_sequence
+from checks.engine.contract import Call, forward_then_backward, in_sequence
 from checks.examples import DEGENERATE, LONG
 from checks.registry import check
 from checks.strategies import RNNProblem, rnn_problems, truncation_windows
@@ -42,14 +42,15 @@ def truncated_problems(draw):
     return TruncatedProblem(p, draw(truncation_windows(p.x.shape[1])))
 
 
-def truncated(p, window: int) -> list[tuple]:
-    """The calls of rnn_backward_truncated on p: a forward, and the backward on its cache (``Submission.batch``)."""
-    return [("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)), ("rnn_backward_truncated", (p.dh, CacheOf(0), int(window)))]
+def truncated(p, window: int) -> list[Call]:
+    """The calls of rnn_backward_truncated on p, for ``Submission.batch``: a forward, the backward on its cache."""
+    return forward_then_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward_truncated", p.dh,
+                                 int(window))
 
 
-def full_bptt(p) -> list[tuple]:
+def full_bptt(p) -> list[Call]:
     """The calls of full BPTT on p: a forward, and rnn_backward on its cache."""
-    return [("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b)), ("rnn_backward", (p.dh, CacheOf(0)))]
+    return forward_then_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
 
 
 def gradients(results: list) -> dict:
@@ -100,9 +101,9 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
     total = {"dx": np.zeros_like(p.x), "dWx": np.zeros_like(p.Wx), "dWh": np.zeros_like(p.Wh),
              "db": np.zeros_like(p.b)}
     starts = range(0, T, window)
-    windows = [[("rnn_forward", (p.x[:, start:start + window], p.h0 if start == 0 else h[:, start - 1], p.Wx, p.Wh,
-                                 p.b)),
-                ("rnn_backward", (p.dh[:, start:start + window], CacheOf(0)))] for start in starts]
+    windows = [forward_then_backward("rnn_forward", (p.x[:, start:start + window], entering_state(p, h, start),
+                                                     p.Wx, p.Wh, p.b), "rnn_backward", p.dh[:, start:start + window])
+               for start in starts]
     for start, (dx, dh_entering, dWx, dWh, db) in zip(starts, sub.batch(in_sequence(*windows))[1::2]):
         total["dx"][:, start:start + window] = dx
         total["dWx"] += dWx
@@ -111,3 +112,8 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
         if start == 0:
             total["dh0"] = dh_entering
     return {name: total[name] for name in GRADIENTS}
+
+
+def entering_state(p, h: np.ndarray, start: int) -> np.ndarray:
+    """The state entering the window that starts at step ``start``: h0, or h_{start−1}, held constant."""
+    return p.h0 if start == 0 else h[:, start - 1]

@@ -364,9 +364,9 @@ class Submission:
         """``forward(*args)``, then ``backward(upstream, its cache, *extra)``, in one round trip.
 
         Returns both validated results, as the two methods return them: (output, Cache) and the
-        gradients. The backward is the batch's subject: a hang during it is charged to ``backward``.
+        gradients. A hang or crash is charged to the one of the two that was running.
         """
-        forward_result, gradients = self.batch([(forward, tuple(args)), (backward, (upstream, CacheOf(0), *extra))])
+        forward_result, gradients = self.batch(forward_then_backward(forward, args, backward, upstream, *extra))
         return forward_result, gradients
 
     def _forget_last_calls(self, count: int) -> None:
@@ -449,6 +449,11 @@ class Submission:
             values = values if type(values) is list and len(values) == len(calls) else [None] * len(calls)
             for call, value in zip(calls, values):
                 self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
+
+
+def forward_then_backward(forward: str, args: Sequence, backward: str, upstream: Any, *extra: Any) -> list[Call]:
+    """The calls ``forward(*args)``, then ``backward(upstream, its cache, *extra)``: one group of a batch."""
+    return [Call(forward, tuple(args)), Call(backward, (upstream, CacheOf(0), *extra))]
 
 
 def in_sequence(*groups: Sequence[tuple]) -> list[Call]:
