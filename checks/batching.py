@@ -52,15 +52,26 @@ def series_with_rnn(draw):
 @check(group="batching", points=4, needs=("tbptt_batches", "rnn_forward"))
 @given(problem=series_with_rnn())
 def windowed_run_equals_whole_row(sub, problem):
-    """Running rnn_forward window by window, carrying h along each row, equals one run per row."""
+    """Each window of tbptt_batches, run by rnn_forward from the state h_{s−1} the whole row's run had
+    entering it (h0 for the first), reproduces that stretch of one run over each row.
+
+    This is "running window by window, carrying h along each row, equals one run per row", stated so
+    that every window can be run at once: by induction the carried state is h_{s−1} exactly when
+    every earlier window matched, so the first window that differs is the same in both statements.
+    """
     (series, batch_size, window), (h0, Wx, Wh, b) = problem
-    h, windowed = h0, []
-    for x_window in sub.tbptt_batches(series, batch_size, window):
-        h_window, _ = sub.rnn_forward(x_window, h, Wx, Wh, b)
-        windowed.append(h_window)
-        h = h_window[:, -1]
-    span, row_length = len(windowed) * window, len(series) // batch_size
-    rows = np.stack([series[i * row_length: i * row_length + span] for i in range(batch_size)])
-    whole, _ = sub.rnn_forward(rows, h0, Wx, Wh, b)
-    assert_close(np.concatenate(windowed, axis=1), whole, "window-by-window hidden states",
+    count = (len(series) // batch_size) // window  # the batches' shape is validated: count windows
+    windows, (whole, _) = sub.batch([("tbptt_batches", (series, batch_size, window)),
+                                     ("rnn_forward", (row_spans(series, batch_size, count * window), h0, Wx, Wh, b))])
+    entering = [h0] + [whole[:, k * window - 1] for k in range(1, len(windows))]
+    runs = sub.batch([("rnn_forward", (x_window, h, Wx, Wh, b)) for x_window, h in zip(windows, entering)])
+    assert_close(np.concatenate([h_window for h_window, _ in runs], axis=1), whole,
+                 "window-by-window hidden states, each window entering with the state before it",
                  "one rnn_forward over each row's whole span")
+
+
+def row_spans(series: np.ndarray, batch_size: int, span: int) -> np.ndarray:
+    """The first ``span`` steps of each of the batch's rows, row i starting at i·(L // batch_size):
+    shape (batch_size, span, *features)."""
+    row_length = len(series) // batch_size
+    return np.stack([series[i * row_length: i * row_length + span] for i in range(batch_size)])
