@@ -11,6 +11,10 @@ Both sides run alternately, ``--repeat`` times each (medians, since these machin
 noisy). The run stops with an error if a check's score or the number of round trips differs
 between the two sides: then they did not make the same calls, and the ratio would mean nothing.
 
+A third side, alternating with the two, is the floor under both: Hypothesis alone, drawing the
+same checks' examples under the same settings and seed, with every check's body skipped (no call
+of the submission, no arithmetic). No grade with these examples can take less.
+
     .venv/bin/python bench/in_process.py [SUBMISSION] [--repeat 5]
 """
 
@@ -23,6 +27,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import hypothesis
+
+from checks.engine.counterexample import each_example_wrapped
 from checks.engine.in_process import InProcessSubmission
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.runner import grade_submission, run_check
@@ -54,6 +61,20 @@ def in_process(submission: Path, checks: list[Check]) -> Run:
     return Run(time.perf_counter() - started, sub.stats.calls, scores)
 
 
+def hypothesis_alone(checks: list[Check]) -> float:
+    """Seconds for Hypothesis to run every check's examples with the check's body skipped.
+
+    A check that is a plain function (no ``@given``) has no examples to draw and is left out."""
+    started = time.perf_counter()
+    for check in checks:
+        test = hypothesis.seed(DEFAULT_SEED)(check.function)
+        if getattr(test, "hypothesis", None) is None:
+            continue
+        with each_example_wrapped(test, lambda inner: lambda *args, **kwargs: None):
+            test(None)
+    return time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submission", nargs="?", type=Path, default=ROOT / "reference")
@@ -62,10 +83,11 @@ def main() -> None:
     if not options.submission.exists():
         parser.exit(2, f"in_process.py: error: no such submission: {options.submission}\n")
     checks = load_checks(profile="default")
-    isolated, local = [], []
+    isolated, local, floor = [], [], []
     for _ in range(options.repeat):
         isolated.append(with_worker(options.submission, checks))
         local.append(in_process(options.submission, checks))
+        floor.append(hypothesis_alone(checks))
     for run in isolated + local:
         if run.scores != isolated[0].scores or run.calls != isolated[0].calls:
             sys.exit(f"in_process.py: the two sides did not make the same calls ({run.calls} round trips against "
@@ -79,6 +101,8 @@ def main() -> None:
     print(f"| full default grade, confined worker | {worker_median:.2f} s |")
     print(f"| the same checks and calls in-process (no worker) | {local_median:.2f} s |")
     print(f"| ratio (target at most 1.5) | {worker_median / local_median:.2f} |")
+    print(f"| Hypothesis alone: the same examples drawn, every check's body skipped | "
+          f"{statistics.median(floor):.2f} s |")
 
 
 if __name__ == "__main__":
