@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from checks.registry import check
 from checks.strategies import SeriesLayout, rnn_parameters, series_layouts
+from checks.truncated import entering_state
 from checks.verdicts import assert_close
 
 THOUSAND_STEPS = SeriesLayout(np.arange(1000, dtype=np.float64), batch_size=2, window=10)
@@ -63,8 +64,8 @@ def windowed_run_equals_whole_row(sub, problem):
     count = (len(series) // batch_size) // window  # the batches' shape is validated: count windows
     windows, (whole, _) = sub.batch([("tbptt_batches", (series, batch_size, window)),
                                      ("rnn_forward", (row_spans(series, batch_size, count * window), h0, Wx, Wh, b))])
-    entering = [h0] + [whole[:, k * window - 1] for k in range(1, len(windows))]
-    runs = sub.batch([("rnn_forward", (x_window, h, Wx, Wh, b)) for x_window, h in zip(windows, entering)])
+    runs = sub.batch([("rnn_forward", (x_window, entering_state(h0, whole, k * window), Wx, Wh, b))
+                      for k, x_window in enumerate(windows)])
     assert_close(np.concatenate([h_window for h_window, _ in runs], axis=1), whole,
                  "window-by-window hidden states, each window entering with the state before it",
                  "one rnn_forward over each row's whole span")

@@ -108,7 +108,7 @@ def clipping_returns_pre_clip_global_norm(sub, grads, max_norm):
 def zero_stays_zero_and_clipping_is_idempotent(sub, grads, max_norm):
     """Zero gradients stay zero (no 0/0 NaN), and clipping a clipped set changes nothing."""
     zeros = {name: np.zeros_like(g) for name, g in grads.items()}
-    calls = [("clip_grad_norm", (zeros, float(max_norm))), ("clip_grad_norm", (grads, float(max_norm)))]
+    calls = [("clip_grad_norm", (zeros, max_norm)), ("clip_grad_norm", (grads, max_norm))]
     with sub.batched(calls) as results:
         (clipped_zeros, zero_norm), = results.take(1)
         assert_all_close(labelled("clipped", clipped_zeros), labelled("clipped", zeros), "zero gradients")

@@ -44,8 +44,7 @@ def truncated_problems(draw):
 
 def truncated(p, window: int) -> list[Call]:
     """The calls of rnn_backward_truncated on p, for ``Submission.batch``: a forward, the backward on its cache."""
-    return forward_then_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward_truncated", p.dh,
-                                 int(window))
+    return forward_then_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward_truncated", p.dh, window)
 
 
 def full_bptt(p) -> list[Call]:
@@ -101,7 +100,7 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
     total = {"dx": np.zeros_like(p.x), "dWx": np.zeros_like(p.Wx), "dWh": np.zeros_like(p.Wh),
              "db": np.zeros_like(p.b)}
     starts = range(0, T, window)
-    windows = [forward_then_backward("rnn_forward", (p.x[:, start:start + window], entering_state(p, h, start),
+    windows = [forward_then_backward("rnn_forward", (p.x[:, start:start + window], entering_state(p.h0, h, start),
                                                      p.Wx, p.Wh, p.b), "rnn_backward", p.dh[:, start:start + window])
                for start in starts]
     for start, (dx, dh_entering, dWx, dWh, db) in zip(starts, sub.batch(in_sequence(*windows))[1::2]):
@@ -114,6 +113,7 @@ def windowwise_backprop(sub, p, h: np.ndarray, window: int) -> dict:
     return {name: total[name] for name in GRADIENTS}
 
 
-def entering_state(p, h: np.ndarray, start: int) -> np.ndarray:
-    """The state entering the window that starts at step ``start``: h0, or h_{start−1}, held constant."""
-    return p.h0 if start == 0 else h[:, start - 1]
+def entering_state(h0: np.ndarray, h: np.ndarray, start: int) -> np.ndarray:
+    """The state entering the window that starts at step ``start`` of a run from h0 with states h (N, T, H):
+    h0, or h_{start−1}."""
+    return h0 if start == 0 else h[:, start - 1]

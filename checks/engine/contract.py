@@ -276,7 +276,8 @@ class Submission:
         return self._call("rnn_backward", (dh, cache.handle), cache.sizes)
 
     def rnn_backward_truncated(self, dh, cache: Cache, window: int) -> tuple[np.ndarray, ...]:
-        return self._call("rnn_backward_truncated", (dh, cache.handle, int(window)), cache.sizes)
+        return self._call("rnn_backward_truncated", plain_numbers("rnn_backward_truncated", (dh, cache.handle, window)),
+                          cache.sizes)
 
     def birnn_forward(self, x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b) -> tuple[np.ndarray, Cache]:
         args = (x, h0_f, Wx_f, Wh_f, b_f, h0_b, Wx_b, Wh_b, b_b)
@@ -286,7 +287,7 @@ class Submission:
         return self._call("birnn_backward", (dh, cache.handle), cache.sizes)
 
     def clip_grad_norm(self, grads: dict[str, np.ndarray], max_norm: float) -> tuple[dict[str, np.ndarray], float]:
-        args = (grads, float(max_norm))
+        args = plain_numbers("clip_grad_norm", (grads, max_norm))
         return validate_clip(self._request("clip_grad_norm", args), args)
 
     def rnn_classifier_loss(self, x, y, h0, Wx, Wh, b, W2, b2) -> tuple[float, dict[str, np.ndarray]]:
@@ -294,7 +295,7 @@ class Submission:
         return validate_classifier(self._request("rnn_classifier_loss", args), args)
 
     def tbptt_batches(self, series: np.ndarray, batch_size: int, window: int) -> np.ndarray:
-        args = (series, int(batch_size), int(window))
+        args = plain_numbers("tbptt_batches", (series, batch_size, window))
         return validate_batches(self._request("tbptt_batches", args), args)
 
     # -- many calls in one round trip (finite differences) ----------------------------------
@@ -338,6 +339,7 @@ class Submission:
         first calls' results before a later call's failure is raised: as if each group of calls had been
         made on its own, in one round trip. Calls whose results were not taken leave the trace."""
         calls = [Call(*call) for call in calls]
+        calls = [call._replace(args=plain_numbers(call.function, call.args)) for call in calls]
         for call in calls:
             if call.function not in self.functions:
                 raise NotImplementedInSubmission(f"not implemented: {call.function}")
@@ -449,6 +451,21 @@ class Submission:
             values = values if type(values) is list and len(values) == len(calls) else [None] * len(calls)
             for call, value in zip(calls, values):
                 self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
+
+
+#: The arguments that reach the submission as plain Python numbers, whatever number a check passed (a numpy
+#: int or float would arrive as a numpy scalar): per function, {position: int or float}.
+PLAIN_NUMBERS: dict[str, dict[int, type]] = {
+    "rnn_backward_truncated": {2: int},
+    "clip_grad_norm": {1: float},
+    "tbptt_batches": {1: int, 2: int},
+}
+
+
+def plain_numbers(function: str, args: Sequence) -> tuple:
+    """``args`` of ``function`` with its ``PLAIN_NUMBERS`` made plain ints or floats."""
+    kinds = PLAIN_NUMBERS.get(function, {})
+    return tuple(kinds[i](arg) if i in kinds else arg for i, arg in enumerate(args))
 
 
 def forward_then_backward(forward: str, args: Sequence, backward: str, upstream: Any, *extra: Any) -> list[Call]:

@@ -349,7 +349,6 @@ class Worker:
             os.close(fd)
         self._control = control_write
         self._requests = os.fdopen(request_write, "wb")
-        self._responses = response_read
         self._output = OutputPipe(output_read, self.output)
         self._replies = ReplyReader(response_read, self._output)
         return scratch
@@ -385,7 +384,7 @@ class Worker:
         self._output.drain_ready()  # what it printed before it hung or died belongs to this check
         self.last_call_running = self._read_progress()
         self._output.close()
-        for close in (self._requests.close, lambda: os.close(self._responses), self._progress.close):
+        for close in (self._requests.close, lambda: os.close(self._replies.fd), self._progress.close):
             try:
                 close()
             except OSError:
