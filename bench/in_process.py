@@ -7,9 +7,13 @@ argument and answer copied as a round trip copies them; encoding, pipes, confine
 worker's start are left out. It is for trusted code (here the reference and the corpus): grading a
 student always goes through the confined worker.
 
-Both sides run alternately, ``--repeat`` times each (medians, since these machines are shared and
+Both sides draw the examples ahead, as a grade does by default (``checks.engine.lookahead``: a
+forked process runs Hypothesis while the checks' bodies run here); both are also timed drawing
+each example only when its check needs it (``lookahead=False``), the way Hypothesis runs alone.
+
+Every side runs alternately, ``--repeat`` times each (medians, since these machines are shared and
 noisy). The run stops with an error if a check's score or the number of round trips differs
-between the two sides: then they did not make the same calls, and the ratio would mean nothing.
+between any two sides: then they did not make the same calls, and the ratio would mean nothing.
 
 A third side, alternating with the two, is the floor under both: Hypothesis alone, drawing the
 same checks' examples under the same settings and seed, with every check's body skipped (no call
@@ -31,6 +35,7 @@ import hypothesis
 
 from checks.engine.counterexample import each_example_wrapped
 from checks.engine.in_process import InProcessSubmission
+from checks.engine.lookahead import drawn_ahead
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.runner import grade_submission, run_check
 from checks.registry import Check, load_checks
@@ -45,19 +50,21 @@ class Run:
     scores: list[float]
 
 
-def with_worker(submission: Path, checks: list[Check]) -> Run:
-    grade = grade_submission(submission, checks, DEFAULT_SEED)
+def with_worker(submission: Path, checks: list[Check], lookahead: bool) -> Run:
+    grade = grade_submission(submission, checks, DEFAULT_SEED, lookahead=lookahead)
     return Run(grade.seconds, grade.worker_calls, [r.score for r in grade.results])
 
 
-def in_process(submission: Path, checks: list[Check]) -> Run:
+def in_process(submission: Path, checks: list[Check], lookahead: bool) -> Run:
     """What ``grade_submission`` does, check by check, on an ``InProcessSubmission``."""
     started = time.perf_counter()
-    sub = InProcessSubmission(submission)
-    try:
-        scores = [run_check(check, sub, DEFAULT_SEED).score for check in checks]
-    finally:
-        sub.close()
+    with drawn_ahead(checks, DEFAULT_SEED, lookahead) as drawing:
+        sub = InProcessSubmission(submission)
+        try:
+            scores = [run_check(check, sub, DEFAULT_SEED, drawn=drawing.examples(index) if drawing else None).score
+                      for index, check in enumerate(checks)]
+        finally:
+            sub.close()
     return Run(time.perf_counter() - started, sub.stats.calls, scores)
 
 
@@ -83,26 +90,32 @@ def main() -> None:
     if not options.submission.exists():
         parser.exit(2, f"in_process.py: error: no such submission: {options.submission}\n")
     checks = load_checks(profile="default")
-    isolated, local, floor = [], [], []
+    sides: dict[str, list[Run]] = {side: [] for side in SIDES}
+    floor = []
     for _ in range(options.repeat):
-        isolated.append(with_worker(options.submission, checks))
-        local.append(in_process(options.submission, checks))
+        for lookahead in (True, False):
+            sides[f"worker, lookahead={lookahead}"].append(with_worker(options.submission, checks, lookahead))
+            sides[f"in-process, lookahead={lookahead}"].append(in_process(options.submission, checks, lookahead))
         floor.append(hypothesis_alone(checks))
-    for run in isolated + local:
-        if run.scores != isolated[0].scores or run.calls != isolated[0].calls:
-            sys.exit(f"in_process.py: the two sides did not make the same calls ({run.calls} round trips against "
-                     f"{isolated[0].calls}, or other scores): the comparison would mean nothing")
-    worker_median = statistics.median(r.seconds for r in isolated)
-    local_median = statistics.median(r.seconds for r in local)
-    print(f"submission: {options.submission.name}   score: {sum(isolated[0].scores):g}   checks: {len(checks)}   "
-          f"round trips: {isolated[0].calls} (both sides)   repetitions: {options.repeat}, alternating")
-    print("| measure | median |")
-    print("|---|---|")
-    print(f"| full default grade, confined worker | {worker_median:.2f} s |")
-    print(f"| the same checks and calls in-process (no worker) | {local_median:.2f} s |")
-    print(f"| ratio (target at most 1.5) | {worker_median / local_median:.2f} |")
-    print(f"| Hypothesis alone: the same examples drawn, every check's body skipped | "
+    first = sides[SIDES[0]][0]
+    for run in (run for runs in sides.values() for run in runs):
+        if run.scores != first.scores or run.calls != first.calls:
+            sys.exit(f"in_process.py: the sides did not make the same calls ({run.calls} round trips against "
+                     f"{first.calls}, or other scores): the comparison would mean nothing")
+    median = {side: statistics.median(run.seconds for run in runs) for side, runs in sides.items()}
+    print(f"submission: {options.submission.name}   score: {sum(first.scores):g}   checks: {len(checks)}   "
+          f"round trips: {first.calls} (every side)   repetitions: {options.repeat}, alternating")
+    print("| measure | examples drawn ahead (the default) | each drawn when needed |")
+    print("|---|---|---|")
+    print(f"| full default grade, confined worker | {median[SIDES[0]]:.2f} s | {median[SIDES[2]]:.2f} s |")
+    print(f"| the same checks and calls in-process (no worker) | {median[SIDES[1]]:.2f} s | {median[SIDES[3]]:.2f} s |")
+    print(f"| ratio (target at most 1.5) | {median[SIDES[0]] / median[SIDES[1]]:.2f} | "
+          f"{median[SIDES[2]] / median[SIDES[3]]:.2f} |")
+    print(f"| Hypothesis alone: the same examples drawn, every check's body skipped | | "
           f"{statistics.median(floor):.2f} s |")
+
+
+SIDES = ("worker, lookahead=True", "in-process, lookahead=True", "worker, lookahead=False", "in-process, lookahead=False")
 
 
 if __name__ == "__main__":

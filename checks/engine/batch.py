@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
+from checks.engine.lookahead import cores, worth_drawing_ahead
 from checks.engine.options import GradingSettings, UsageError
 from checks.engine.progress import ProgressBar
 from checks.engine.report import FORMATS, GITHUB, write_atomically
@@ -64,15 +65,6 @@ class ClassRun:
     rows: list[Row] = field(default_factory=list)
     graded: int = 0  # grading processes started in this run
     skipped: int = 0  # reports already up to date
-
-
-def default_jobs() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "process_cpu_count"):  # Python 3.13+
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def prepare_out(out: Path) -> None:
@@ -136,7 +128,7 @@ def grading_backend(settings: GradingSettings, jobs: int | None) -> Iterator[Bac
     cluster (``--cluster``: connected first, so an unreachable scheduler is said before anything is written)."""
     if settings.cluster is None:
         yield lambda pending, settings, out, finished: run_in_parallel(pending, settings, out,
-                                                                       jobs or default_jobs(), finished)
+                                                                       jobs or cores(), finished)
         return
     from checks.engine import cluster  # only with --cluster: it imports Dask (and this module)
 
@@ -221,7 +213,8 @@ def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
         return Grade(entry.path, bound_profile(), settings.seed, results, import_error=entry.problem, id=entry.id)
     options = replace(settings.worker_options, copy_siblings=not entry.alone)
     return grade_submission(entry.path, settings.checks, settings.seed, deadline=settings.deadline, options=options,
-                            left_out=settings.left_out, submission_id=entry.id)
+                            left_out=settings.left_out, submission_id=entry.id,
+                            lookahead=worth_drawing_ahead(settings.jobs or cores()))
 
 
 def report_documents(grade: Grade, extra_data: dict, formats: Sequence[str] = ()) -> dict[str, str]:

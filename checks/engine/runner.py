@@ -22,6 +22,7 @@ from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, Fai
                                           failing_examples, record_example, search_simple_example, sentence)
 from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
+from checks.engine.lookahead import DrawnExamples, drawn_ahead
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.root_cause import RootCause, attribute_root_cause
 from checks.registry import Check, bound_profile
@@ -102,18 +103,20 @@ class Grade:
         return sum(r.check.points for r in self.results)
 
 
-def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify: bool = True) -> CheckResult:
+def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify: bool = True,
+              drawn: DrawnExamples | None = None) -> CheckResult:
     """Run one check; return its score and a message a student can act on.
 
     The Hypothesis profile was fixed when the check was imported (``checks.registry``). When the
     submission fails the check, and ``simplify``, a second search looks for the simplest failing
     example (``checks.engine.counterexample``): it becomes ``example`` and the message's sentence,
-    and never changes the score, which is the main run's alone.
+    and never changes the score, which is the main run's alone. ``drawn``: the check's examples drawn
+    ahead (``checks.engine.lookahead``), which give the same result sooner.
     """
     started = time.perf_counter()
     sub.take_output()  # start this check's output segment
     sub.allow_unit_axes = check.policy.charges_shape_once
-    score, message, grader_error, failure, seen = _score(check, sub, seed)
+    score, message, grader_error, failure, seen = _score(check, sub, seed, drawn)
     output, seconds = sub.take_output(), time.perf_counter() - started
     example = None
     # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
@@ -179,8 +182,8 @@ def _failure_text(error: BaseException | None) -> str:
     return _explain(error) if error is not None else ""
 
 
-def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | None, BaseException | None,
-                                                               FailingExamples]:
+def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | None = None
+           ) -> tuple[float, str, str | None, BaseException | None, FailingExamples]:
     """(points, message for the student, grader error for the staff or None, the submission's failure or None,
     the failing examples seen)."""
     seen = FailingExamples()
@@ -194,6 +197,8 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
         return 0.0, refused, None, None, seen
     test = hypothesis.seed(seed)(check.function)
     try:
+        if drawn is not None and passes_every_drawn_example(test, sub, drawn):
+            return check.points, "", None, None, seen
         with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
             test(sub)
     except (NotImplementedInSubmission, WorkerFault) as fault:
@@ -207,6 +212,26 @@ def _score(check: Check, sub: Submission, seed: int) -> tuple[float, str, str | 
             return 0.0, GRADER_ERROR_MESSAGE, describe_grader_fault(failure, check), None, seen
         return 0.0, _explain(failure), None, failure, seen
     return check.points, "", None, None, seen
+
+
+def passes_every_drawn_example(test: Callable, sub: Submission, drawn: DrawnExamples) -> bool:
+    """Whether the body of ``test`` passes on every one of its examples drawn ahead: True gives the
+    ordinary run's verdict, a pass. False (an example failed, or the drawing stopped early) leaves
+    the verdict to the ordinary run, so what the examples printed is dropped. A worker fault or a
+    missing function is raised, as from the ordinary run (``checks.engine.lookahead``)."""
+    hooks = getattr(test, "hypothesis", None)
+    if hooks is None:  # a plain function: nothing was drawn
+        return False
+    body = hooks.inner_test
+    for arguments in drawn.arguments(sub):
+        try:
+            body(**arguments)
+        except Exception:  # noqa: BLE001 - any failure, the submission's or the check's: the ordinary run sorts it
+            sub.take_output()
+            return False
+    if not drawn.complete:
+        sub.take_output()
+    return drawn.complete
 
 
 def refusal(check: Check, sub: Submission) -> str | None:
@@ -307,6 +332,7 @@ def grade_submission(
     left_out: Sequence[Check] = (),
     submission_id: str = "",
     simplify: bool = True,
+    lookahead: bool | None = None,
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
@@ -316,29 +342,34 @@ def grade_submission(
     ``left_out`` are the checks a self-check did not run, for the report to say so.
     ``submission_id`` names the submission in reports (default: its file or folder name).
     ``simplify=False`` skips the search for a simple failing example (the score is the same either way).
+    ``lookahead``: whether a forked process draws the examples ahead (``checks.engine.lookahead``: the
+    same grade, sooner, given a spare core); None (default) where a core is spare, False never (each
+    example drawn when its check needs it, as Hypothesis does alone), True wherever it can.
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
-    try:
-        sub = Submission(Path(path), replace(options, deadline=ends))
-    except WorkerFault as fault:
-        results = [unimportable_result(check, str(fault)) for check in checks]
-        return Grade(Path(path), profile, seed, results, import_error=str(fault), seconds=time.perf_counter() - started,
-                     left_out=tuple(left_out), id=submission_id, import_timed_out=isinstance(fault, WorkerTimeout))
-    grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
-                  missing_module=sub.missing_module, left_out=tuple(left_out), id=submission_id)
-    try:
-        for check in checks:
-            if ends is not None and time.monotonic() >= ends:
-                result = CheckResult(check, 0.0, f"not run: the whole-run deadline of {deadline:g} s was reached")
-            else:
-                result = run_check(check, sub, seed, simplify)
-            grade.results.append(result)
-            if progress:
-                progress(result)
-    finally:
-        sub.close()
+    with drawn_ahead(checks, seed, lookahead) as drawing:  # before the worker starts, to draw meanwhile
+        try:
+            sub = Submission(Path(path), replace(options, deadline=ends))
+        except WorkerFault as fault:
+            results = [unimportable_result(check, str(fault)) for check in checks]
+            return Grade(Path(path), profile, seed, results, import_error=str(fault),
+                         seconds=time.perf_counter() - started, left_out=tuple(left_out), id=submission_id,
+                         import_timed_out=isinstance(fault, WorkerTimeout))
+        grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
+                      missing_module=sub.missing_module, left_out=tuple(left_out), id=submission_id)
+        try:
+            for index, check in enumerate(checks):
+                if ends is not None and time.monotonic() >= ends:
+                    result = CheckResult(check, 0.0, f"not run: the whole-run deadline of {deadline:g} s was reached")
+                else:
+                    result = run_check(check, sub, seed, simplify, drawing.examples(index) if drawing else None)
+                grade.results.append(result)
+                if progress:
+                    progress(result)
+        finally:
+            sub.close()
     attribute_root_cause(grade)
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
