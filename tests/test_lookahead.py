@@ -31,8 +31,10 @@ from checks.engine.isolation import WorkerOptions
 from checks.engine.lookahead import Lookahead, drawn_ahead
 from checks.engine.report.gradescope import render
 from checks.engine.runner import grade_submission, run_check
+from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, load_checks
 from checks.verdicts import PartialFailure
+from test_determinism import drawn_examples
 
 ROOT = Path(__file__).resolve().parent.parent
 BUGGY = ROOT / "tests" / "corpus" / "buggy"
@@ -218,3 +220,17 @@ def test_a_plain_function_check_runs_the_ordinary_way(one_thread):
     with drawn_ahead([check], 0, enabled=True) as drawing:
         result = run_check(check, Answers(), drawn=drawing.examples(0))
     assert result.score == 2.0 and result.message == "dx differs" and result.grader_error is None
+
+
+def test_every_default_check_is_drawn_ahead_exactly_as_hypothesis_draws_it(one_thread):
+    """The drawing process's examples of every built-in check are the ordinary run's, in order."""
+    checks = [check for check in load_checks(profile="default") if getattr(check.function, "hypothesis", None)]
+    ordinary = [drawn_examples(check) for check in checks]
+    with drawn_ahead(checks, DEFAULT_SEED, enabled=True) as drawing:
+        ahead = []
+        for index in range(len(checks)):
+            examples = drawing.examples(index)
+            ahead.append([pickle.dumps({name: value for name, value in arguments.items() if value is not None})
+                          for arguments in examples.arguments(None)])
+            assert examples.complete
+    assert ahead == ordinary and sum(map(len, ahead)) > 1000
