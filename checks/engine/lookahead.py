@@ -19,9 +19,10 @@ What a check run makes of it (``checks.engine.runner``):
   failure is always the ordinary run's own;
 - a worker fault (a hang, a crash) or a missing function ends the run as it ends an ordinary one,
   at once on the example it happens on (the same example here);
-- the drawing stopped early (an argument that cannot be pickled, a strategy that raised, the
-  drawing process gone or silent for ``SILENCE_LIMIT`` seconds): the check, and any check left, runs
-  the ordinary way.
+- the check's drawing stopped early (an argument that cannot be pickled, a strategy that raised):
+  the check runs the ordinary way, and the next is drawn ahead again;
+- the drawing process is gone, silent for ``SILENCE_LIMIT`` seconds, or sent a message that does
+  not verify: the drawing is given up, and this check and every later one run the ordinary way.
 
 Only where ``os.fork`` exists and this process runs a single thread: forking a process with other
 threads can copy a lock one of them held (a Dask worker has threads; it grades the ordinary way).
