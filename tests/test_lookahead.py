@@ -4,7 +4,8 @@
   give them, in the same order; a failing example is graded by the ordinary run (shrunk, with its
   credit); a check whose arguments cannot be pickled, or a drawing process that is killed, leaves
   the checks to the ordinary run; so does a message forged into the pipe, or taken out of it, by
-  another process (never unpickled); no drawing process is forked while other threads run.
+  another process (never unpickled); no drawing process is forked off Linux or while other threads
+  run.
 - Real grades: a correct submission, a wrong gradient, a hang and a crash get the same report
   drawn ahead as drawn when needed (timing apart); the correct one makes the same calls.
 
@@ -164,6 +165,11 @@ def test_a_message_taken_out_of_the_pipe_leaves_a_gap_that_is_noticed(one_thread
         (ordinary, seen), (ahead, seen_ahead) = ordinary_and_ahead(check, drawing, 0)
         assert drawing.given_up
     assert ahead.passed and seen_ahead == seen  # no example was run from the drawing: all by the ordinary run
+
+
+def test_no_drawing_process_off_linux(one_thread, monkeypatch):
+    monkeypatch.setattr(lookahead.sys, "platform", "darwin")
+    assert Lookahead.start([a_check(passes)], 0) is None
 
 
 def test_no_drawing_process_while_other_threads_run():

@@ -24,8 +24,10 @@ What a check run makes of it (``checks.engine.runner``):
 - the drawing process is gone, silent for ``SILENCE_LIMIT`` seconds, or sent a message that does
   not verify: the drawing is given up, and this check and every later one run the ordinary way.
 
-Only where ``os.fork`` exists and this process runs a single thread: forking a process with other
-threads can copy a lock one of them held (a Dask worker has threads; it grades the ordinary way).
+Only on Linux, and only while this process runs a single thread: forking a process with other
+threads can copy a lock one of them held (a Dask worker has threads; it grades the ordinary way),
+and on macOS a forked child may crash in a system library that started threads of its own (why
+Python's multiprocessing no longer forks there).
 And only where it pays (``worth_drawing_ahead``): a grade drawing ahead keeps up to two cores
 busy, so a class graded with as many jobs as cores grades the ordinary way. The drawing process
 runs nothing of the submission's, only the checks' strategies; its output goes to /dev/null, and it
@@ -42,6 +44,7 @@ import pickle
 import secrets
 import signal
 import struct
+import sys
 import threading
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
@@ -109,8 +112,8 @@ class Lookahead:
 
     @classmethod
     def start(cls, checks: Sequence[Check], seed: int) -> "Lookahead | None":
-        """Fork the drawing process; None where that is not safe (no fork, other threads running)."""
-        if not hasattr(os, "fork") or threading.active_count() != 1:
+        """Fork the drawing process; None where that is not safe (not Linux, other threads running)."""
+        if not sys.platform.startswith("linux") or threading.active_count() != 1:
             return None
         key = secrets.token_bytes(32)
         read_end, write_end = os.pipe()
