@@ -48,6 +48,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -372,15 +373,21 @@ def test_every_case_declares_a_complete_outcome():
                     f"{name}: {check} loses points, so its message must be declared")
 
 
+@pytest.mark.parametrize("drawn_ahead", [False, True], ids=["drawn-when-needed", "drawn-ahead"])
 @pytest.mark.parametrize("case", CASES)
-def test_hostile_submission_gets_exactly_its_outcome(case, tmp_path, hostile_checks, confinement):
+def test_hostile_submission_gets_exactly_its_outcome(case, drawn_ahead, tmp_path, hostile_checks, confinement,
+                                                     monkeypatch):
+    """Each case, graded with its examples drawn when needed and drawn ahead (``checks.engine.lookahead``,
+    let to fork beside pytest-xdist's I/O thread, which only waits on a socket)."""
+    if drawn_ahead:
+        monkeypatch.setattr(threading, "active_count", lambda: 1)
     with listening_bait(tmp_path / "bait", grader_pid=os.getpid()) as bait:
         path, token = copy_case(case, tmp_path / "submission", bait)
         expected = declared(path)
         skip_unless_confined(expected, confinement)
         places = trespass_paths(token, bait.outside, path.parent)
         try:
-            grade = grade_submission(path, hostile_checks, options=worker_options(expected))
+            grade = grade_submission(path, hostile_checks, options=worker_options(expected), lookahead=drawn_ahead)
             left, arrived, planted = survivors(token), bait.arrivals(), present(places)
             outside = [str(p) for p in bait.outside.iterdir()]
         finally:

@@ -31,7 +31,7 @@ from checks.engine import lookahead
 from checks.engine.isolation import WorkerOptions
 from checks.engine.lookahead import Lookahead, drawn_ahead
 from checks.engine.report.gradescope import render
-from checks.engine.runner import grade_submission, run_check
+from checks.engine.runner import UNRELIABLE, grade_submission, run_check
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, load_checks
 from checks.verdicts import PartialFailure
@@ -107,6 +107,23 @@ def test_a_failing_example_is_graded_by_the_ordinary_run(one_thread):
     # The examples up to the first failure, then the ordinary run's own.
     first_failure = next(k for k, n in enumerate(seen) if n >= 3)
     assert seen_ahead == seen[:first_failure + 1] + seen
+
+
+@settings(database=None, max_examples=30)
+@given(n=st.integers(0, 1000))
+def fails_only_on_the_first_call(sub, n):
+    sub.seen.append(n)
+    if len(sub.seen) == 1:
+        raise PartialFailure(f"n = {n}", credit=0.5)
+
+
+def test_an_example_that_fails_drawn_ahead_and_passes_when_run_again_still_fails(one_thread):
+    """A submission must not pass by failing only the first time (the ordinary run calls that flaky)."""
+    check = a_check(fails_only_on_the_first_call)
+    with drawn_ahead([check], 0, enabled=True) as drawing:
+        (ordinary, _), (ahead, seen_ahead) = ordinary_and_ahead(check, drawing, 0)
+    assert ordinary.score == ahead.score == 0.0  # a result that changes between runs earns nothing
+    assert ordinary.message == ahead.message == f"n = {seen_ahead[0]}\n{UNRELIABLE}"
 
 
 def test_a_check_whose_arguments_cannot_be_pickled_runs_the_ordinary_way_and_the_next_is_drawn(one_thread):

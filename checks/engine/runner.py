@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import hypothesis
+import hypothesis.errors
 
 from checks.engine.confinement import Confinement
 from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, each_example_wrapped,
@@ -196,11 +197,19 @@ def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | None
     if refused:
         return 0.0, refused, None, None, seen
     test = hypothesis.seed(seed)(check.function)
+    ahead = DrawnRun()
     try:
-        if drawn is not None and passes_every_drawn_example(test, sub, drawn):
-            return check.points, "", None, None, seen
+        if drawn is not None:
+            ahead = run_drawn_examples(test, sub, drawn)
+            if ahead.passed:
+                return check.points, "", None, None, seen
         with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
             test(sub)
+        if ahead.failure is not None:  # failed drawn ahead, passed when run again: the failure stands
+            if not isinstance(ahead.failure, SUBMISSION_FAULTS):
+                raise ahead.failure  # the check's own code raised: a grader error
+            seen.note(ahead.arguments)
+            raise UnreliableResult(f"{_explain(ahead.failure)}\n{UNRELIABLE}")
     except (NotImplementedInSubmission, WorkerFault) as fault:
         return 0.0, str(fault), None, None, seen
     except PartialFailure as failure:
@@ -214,24 +223,47 @@ def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | None
     return check.points, "", None, None, seen
 
 
-def passes_every_drawn_example(test: Callable, sub: Submission, drawn: DrawnExamples) -> bool:
-    """Whether the body of ``test`` passes on every one of its examples drawn ahead: True gives the
-    ordinary run's verdict, a pass. False (an example failed, or the drawing stopped early) leaves
-    the verdict to the ordinary run, so what the examples printed is dropped. A worker fault or a
-    missing function is raised, as from the ordinary run (``checks.engine.lookahead``)."""
+@dataclass
+class DrawnRun:
+    """How a check's body did on its examples drawn ahead (``run_drawn_examples``)."""
+
+    passed: bool = False
+    failure: Exception | None = None  # the first example's failure, if one failed
+    arguments: dict | None = None  # ... and that example's arguments (without the submission)
+
+
+def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples) -> DrawnRun:
+    """Run the body of ``test`` on each of its examples drawn ahead, up to the first that fails.
+
+    Passing them all gives the ordinary run's verdict, a pass. Otherwise (an example failed, or the
+    drawing stopped early) the ordinary run decides, so what the examples printed is dropped. A
+    worker fault or a missing function is raised, as from the ordinary run (``checks.engine.lookahead``).
+    """
     hooks = getattr(test, "hypothesis", None)
     if hooks is None:  # a plain function: nothing was drawn
-        return False
-    body = hooks.inner_test
+        return DrawnRun()
     for arguments in drawn.arguments(sub):
         try:
-            body(**arguments)
-        except Exception:  # noqa: BLE001 - any failure, the submission's or the check's: the ordinary run sorts it
+            hooks.inner_test(**arguments)
+        except Exception as failure:  # noqa: BLE001 - the submission's or the check's: the ordinary run sorts it
             sub.take_output()
-            return False
+            return DrawnRun(failure=failure, arguments={k: v for k, v in arguments.items() if v is not sub})
     if not drawn.complete:
         sub.take_output()
-    return drawn.complete
+    return DrawnRun(passed=drawn.complete)
+
+
+# Said when an example failed and then passed on the same inputs: Hypothesis's "flaky" verdict in an
+# ordinary run, or an example that failed drawn ahead and passed when the ordinary run repeated it.
+# A correct submission gives the same results for the same inputs, so the failure stands, and the
+# check scores 0 either way: a submission must not pass by failing only once.
+UNRELIABLE = ("This example failed, then passed when the check was run again on the same inputs: your "
+              "functions gave different results for the same inputs (do they keep state between calls, "
+              "or use randomness?).")
+
+
+class UnreliableResult(AssertionError):
+    """An example failed drawn ahead, and passed when the ordinary run repeated it."""
 
 
 def refusal(check: Check, sub: Submission) -> str | None:
@@ -297,7 +329,14 @@ def credits_of_every_example(test: Callable) -> Iterator[list[float]]:
 
 
 def _explain(failure: BaseException) -> str:
-    """The failure's own message, without Hypothesis's notes (the example is told by its sentence)."""
+    """The failure's own message, without Hypothesis's notes (the example is told by its sentence).
+
+    A failure Hypothesis could not reproduce (FlakyFailure, a group of what it saw) is told by the
+    submission's first failure in it, and UNRELIABLE."""
+    if isinstance(failure, BaseExceptionGroup) and isinstance(failure, hypothesis.errors.Flaky):
+        seen = [inner for inner in failure.exceptions if isinstance(inner, SUBMISSION_FAULTS)]
+        if seen:
+            return f"{_explain(seen[0])}\n{UNRELIABLE}"
     text = str(failure) or type(failure).__name__
     if not isinstance(failure, AssertionError) and not type(failure).__name__ == "SubmissionRaised":
         text = f"{type(failure).__name__}: {text}"

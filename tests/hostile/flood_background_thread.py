@@ -4,10 +4,15 @@ correct.
 
 Full marks; every check's captured output is cut to a few KB; the grader never blocks on the pipe and
 never waits for the chatter to stop.
+
+Each function also sleeps 2 ms, so that the thread writes during every call: a thread needs the
+interpreter lock to write again, and a tiny check whose five calls take microseconds each (examples
+drawn ahead leave the worker no idle time between them) could otherwise end before it got it.
 """
 
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -21,18 +26,25 @@ def chatter():
         os.write(2, chunk)
 
 
+def let_the_thread_write():
+    time.sleep(0.002)
+
+
 def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    let_the_thread_write()
     next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
     return next_h, (x, prev_h, Wx, Wh, next_h)
 
 
 def rnn_step_backward(dnext_h, cache):
+    let_the_thread_write()
     x, prev_h, Wx, Wh, next_h = cache
     da = dnext_h * (1 - next_h**2)
     return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
 
 
 def clip_grad_norm(grads, max_norm):
+    let_the_thread_write()
     total_norm = float(np.sqrt(np.sum([np.sum(g * g) for g in grads.values()])))
     scale = max_norm / total_norm if total_norm > max_norm else 1.0
     return {name: g * scale for name, g in grads.items()}, total_norm
