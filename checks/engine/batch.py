@@ -36,7 +36,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
-from checks.engine.lookahead import cores, worth_drawing_ahead
+from checks.engine.cpus import cores
+from checks.engine.lookahead import worth_drawing_ahead
 from checks.engine.options import GradingSettings, UsageError
 from checks.engine.progress import ProgressBar
 from checks.engine.report import FORMATS, GITHUB, write_atomically

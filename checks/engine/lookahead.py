@@ -52,6 +52,7 @@ from typing import Any, Callable, Iterator, Sequence
 import hypothesis
 
 from checks.engine.counterexample import each_example_wrapped
+from checks.engine.cpus import cores
 from checks.engine.isolation import ReplyReader
 from checks.registry import Check
 
@@ -172,15 +173,6 @@ class Lookahead:
         except ProcessLookupError:
             pass
         os.waitpid(self.pid, 0)
-
-
-def cores() -> int:
-    """The cores this process may run on."""
-    if hasattr(os, "process_cpu_count"):  # Python 3.13+
-        return os.process_cpu_count() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
 
 
 def worth_drawing_ahead(grades_at_once: int = 1) -> bool:
