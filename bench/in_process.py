@@ -31,11 +31,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import hypothesis
-
-from checks.engine.counterexample import each_example_wrapped
 from checks.engine.in_process import InProcessSubmission
-from checks.engine.lookahead import drawn_ahead
+from checks.engine.lookahead import draw_examples, drawn_ahead
 from checks.engine.profiles import DEFAULT_SEED
 from checks.engine.runner import grade_submission, run_check
 from checks.registry import Check, load_checks
@@ -69,16 +66,13 @@ def in_process(submission: Path, checks: list[Check], lookahead: bool) -> Run:
 
 
 def hypothesis_alone(checks: list[Check]) -> float:
-    """Seconds for Hypothesis to run every check's examples with the check's body skipped.
+    """Seconds for Hypothesis to run every check's examples with the check's body skipped (what the
+    drawing process does, ``checks.engine.lookahead.draw_examples``, with nothing sent).
 
     A check that is a plain function (no ``@given``) has no examples to draw and is left out."""
     started = time.perf_counter()
     for check in checks:
-        test = hypothesis.seed(DEFAULT_SEED)(check.function)
-        if getattr(test, "hypothesis", None) is None:
-            continue
-        with each_example_wrapped(test, lambda inner: lambda *args, **kwargs: None):
-            test(None)
+        draw_examples(check, DEFAULT_SEED, lambda arguments: None)
     return time.perf_counter() - started
 
 

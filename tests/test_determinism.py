@@ -13,11 +13,10 @@ import pickle
 import sys
 from pathlib import Path
 
-import hypothesis
 import pytest
 from hypothesis.internal.conjecture import providers
 
-from checks.engine.counterexample import each_example_wrapped
+from checks.engine.lookahead import draw_examples
 from checks.engine.profiles import DEFAULT_SEED
 from checks.registry import Check, load_checks
 
@@ -27,12 +26,10 @@ CONSTANTS_MODULE = "SIZES = [" + ", ".join(str(k) for k in range(1, 40)) + "]\nS
 
 
 def drawn_examples(check: Check) -> list[bytes]:
-    """Every example Hypothesis gives ``check`` under the default seed (its body skipped), pickled."""
-    test = hypothesis.seed(DEFAULT_SEED)(check.function)
+    """Every example Hypothesis gives ``check`` under the default seed (its body skipped), pickled
+    without the submission."""
     seen: list[bytes] = []
-    with each_example_wrapped(test, lambda inner: lambda **kwargs: seen.append(pickle.dumps(
-            {name: value for name, value in kwargs.items() if value is not None}))):
-        test(None)
+    assert draw_examples(check, DEFAULT_SEED, lambda payload: seen.append(pickle.dumps(payload[1])))
     return seen
 
 

@@ -253,7 +253,7 @@ def test_every_default_check_is_drawn_ahead_exactly_as_hypothesis_draws_it(one_t
         ahead = []
         for index in range(len(checks)):
             examples = drawing.examples(index)
-            ahead.append([pickle.dumps({name: value for name, value in arguments.items() if value is not None})
+            ahead.append([pickle.dumps({name: value for name, value in arguments.items() if name != "sub"})
                           for arguments in examples.arguments(None)])
             assert examples.complete
     assert ahead == ordinary and sum(map(len, ahead)) > 1000
