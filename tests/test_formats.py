@@ -279,6 +279,7 @@ def test_write_reports_writes_each_file_format_where_told_and_beside_results_jso
     paths = paths_beside(tmp_path / "alice", formats)
     assert sorted(path.name for path in paths.values()) == ["junit.xml", "prairielearn.json", "results.json",
                                                              "summary.md"]
+    (tmp_path / "alice").mkdir()  # class mode makes OUT/<id>; a report path's folder is never created
     write_reports(mixed_grade(), formats, paths)
     assert sorted(p.name for p in (tmp_path / "alice").iterdir()) == sorted(p.name for p in paths.values())
     assert json.loads(paths["prairielearn"].read_text())["gradable"] is True

@@ -54,6 +54,7 @@ def test_results_stay_under_budget_whatever_the_number_of_checks():
 
 def test_write_results_replaces_the_file_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "results" / "results.json"
+    target.parent.mkdir()  # rnn-grade creates no folder for a report path (only --out and --repro-dir)
     write_results(a_grade(CheckResult(a_check("a"), 2.0)), target)
     write_results(a_grade(CheckResult(a_check("a"), 1.0, "half")), target)
     assert json.loads(target.read_text())["score"] == 1.0

@@ -37,10 +37,12 @@ from typing import Callable, Iterator, Mapping, Sequence
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
 from checks.engine.cpus import cores
+from checks.engine.display import inert, shown
 from checks.engine.lookahead import worth_drawing_ahead
 from checks.engine.options import GradingSettings, UsageError
 from checks.engine.progress import ProgressBar
 from checks.engine.report import FORMATS, GITHUB, write_atomically
+from checks.engine.report.files import ReportWriteError, read_beneath
 from checks.engine.report.gradescope import render as gradescope_render
 from checks.engine.repro import script_files, script_path
 from checks.engine.runner import CheckResult, Grade, grade_submission, unimportable_result
@@ -68,18 +70,22 @@ class ClassRun:
     skipped: int = 0  # reports already up to date
 
 
-def prepare_out(out: Path) -> None:
-    """Create ``out``, or accept it if an earlier run made it; refuse anything else (never overwrite)."""
+def prepare_out(out: Path, option: str = "--out") -> None:
+    """Create ``out`` (saying so on stderr), or accept it if an earlier run made it; refuse anything
+    else (never overwrite)."""
     if out.exists() and not out.is_dir():
-        raise UsageError(f"--out {out} is a file; give a folder for the class's reports")
+        raise UsageError(f"{option} {out} is a file; give a folder for the class's reports")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
-        raise UsageError(f"--out {out} already exists and was not written by rnn-grade; give a new folder "
+        raise UsageError(f"{option} {out} already exists and was not written by rnn-grade; give a new folder "
                          "(rnn-grade never overwrites files it did not write)")
+    created = not out.exists()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        (out / MARKER).write_text(MARKER_TEXT)
+        write_atomically(out / MARKER, MARKER_TEXT, beneath=out)
     except OSError as error:
-        raise UsageError(f"could not write to --out {out}: {error.strerror or error}") from None
+        raise UsageError(f"could not write to {option} {out}: {error.strerror or error}") from None
+    if created:
+        print(f"rnn-grade: created folder {inert(shown(out))}", file=sys.stderr)
 
 
 def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, force: bool = False,
@@ -92,27 +98,29 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     with grading_backend(settings, jobs) as grade_pending:
         prepare_out(out)
         run = ClassRun()
+        max_score = sum(check.points for check in settings.checks)
+        row = partial(read_row, out, max_score=max_score)
         pending: list[tuple[Entry, str]] = []
         current: set[str] = set()  # ids whose report on disk is this run's or up to date (not a stale one)
         for entry in settings.entries:
             stamp = fingerprint(entry, settings)
-            if not force and stored_fingerprint(report_path(out, entry)) == stamp:
+            if not force and stored_fingerprint(out, entry) == stamp:
                 run.skipped += 1
                 current.add(entry.id)
                 if on_done:
-                    on_done(read_row(out, entry), True)
+                    on_done(row(entry), True)
             else:
                 pending.append((entry, stamp))
 
         def finished(entry: Entry) -> None:
             current.add(entry.id)
             if on_done:
-                on_done(read_row(out, entry), False)
+                on_done(row(entry), False)
 
         try:
             run.graded = grade_pending(pending, settings, out, finished)
         finally:
-            run.rows = [read_row(out, entry) for entry in settings.entries if entry.id in current]
+            run.rows = [row(entry) for entry in settings.entries if entry.id in current]
             write_summaries(run.rows, out)
             # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
             held = tuple(entry.id for entry in settings.entries if entry.id in current)
@@ -141,16 +149,27 @@ def report_path(out: Path, entry: Entry) -> Path:
     return out / entry.id / RESULTS
 
 
-def stored_fingerprint(path: Path) -> str | None:
-    """The fingerprint an earlier run recorded in ``path`` (None: none, or unreadable: regrade)."""
+def stored_fingerprint(out: Path, entry: Entry) -> str | None:
+    """The fingerprint an earlier run recorded in ``entry``'s report (None: none, or unreadable: regrade)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))["extra_data"]["fingerprint"]
+        return json.loads(read_beneath(out, report_path(out, entry)))["extra_data"]["fingerprint"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
-def read_row(out: Path, entry: Entry) -> Row:
-    return row_of(json.loads(report_path(out, entry).read_text(encoding="utf-8")))
+def read_row(out: Path, entry: Entry, max_score: float = 0.0) -> Row:
+    """``entry``'s summary row from its report, read without following links; a report that cannot be read
+    (its folder was a link, say) is a grader-error row of 0 out of ``max_score`` that says why."""
+    path = report_path(out, entry)
+    try:
+        return row_of(json.loads(read_beneath(out, path)))
+    except FileNotFoundError:
+        reason = f"no report was written in {path.parent}"
+    except OSError as error:
+        reason = f"its report cannot be read: {error.filename or path}: {error.strerror or error}"
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        reason = f"its report {path} is not one rnn-grade wrote ({type(error).__name__}); grade it again with --force"
+    return Row(entry.id, 0.0, max_score, {}, GRADER_ERROR, 0.0, reason, ())
 
 
 def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings, out: Path, jobs: int,
@@ -186,7 +205,7 @@ def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings,
 def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path) -> None:
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
     try:
-        write_documents(out / entry.id, submission_documents(entry, stamp, settings))
+        write_documents(out, entry.id, submission_documents(entry, stamp, settings))
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED[0])
     except Exception as error:  # noqa: BLE001 - a grader bug: this row says so, the class goes on
@@ -230,16 +249,27 @@ def report_documents(grade: Grade, extra_data: dict, formats: Sequence[str] = ()
     return documents
 
 
-def write_documents(folder: Path, documents: Mapping[str, str]) -> None:
-    """Write each ``{path in folder: text}`` atomically, in order (results.json last: then the report is done).
+def write_documents(out: Path, submission_id: str, documents: Mapping[str, str]) -> None:
+    """Write each ``{path in OUT/<id>: text}`` atomically, in order (results.json last: then the report is
+    done), never through a link below ``out`` (``report.files``: ReportWriteError instead).
 
     A reproduction script is never written over a file rnn-grade did not write.
     """
+    folder = out / submission_id
     for name, text in documents.items():
         path = folder / name
         if name.startswith(f"{REPRO}/"):
             script_path(path.parent, path.stem)
-        write_atomically(path, text)
+        write_atomically(path, text, beneath=out)
+
+
+def deliver(out: Path, submission_id: str, documents: Mapping[str, str]) -> None:
+    """``write_documents``, for a report graded elsewhere (a cluster node): if its folder cannot be written
+    (a link, say), nothing is, and the submission's row (``read_row``) says why; the class goes on."""
+    try:
+        write_documents(out, submission_id, documents)
+    except ReportWriteError:
+        pass
 
 
 def class_extra_data(grade: Grade, stamp: str | None) -> dict:
@@ -271,7 +301,10 @@ def record_grader_error(entry: Entry, settings: GradingSettings, out: Path, reas
     results = [CheckResult(check, 0.0, GRADER_FAILED) for check in settings.checks]
     grade = Grade(entry.path, bound_profile(), settings.seed, results, id=entry.id)
     extra = {"status": GRADER_ERROR, "reason": reason, "seconds": 0.0, "fingerprint": None}
-    write_documents(out / entry.id, report_documents(grade, extra))
+    try:
+        write_documents(out, entry.id, report_documents(grade, extra))
+    except ReportWriteError:
+        pass  # its folder cannot be written (a link, say): read_row's row then says why
 
 
 def stop(processes) -> None:

@@ -16,6 +16,7 @@ import traceback
 from typing import Sequence
 
 from checks.engine.confinement import ACTIVE
+from checks.engine.display import inert
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
 from checks.engine.progress import CheckProgress
@@ -71,10 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("rnn-grade: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except UsageError as problem:
-        print(f"rnn-grade: {problem}", file=sys.stderr)
+        note(str(problem))
         return EXIT_NO_GRADE
     except Exception as error:  # noqa: BLE001 - a grader bug must still end with a clear message
-        print(f"rnn-grade: internal error: {type(error).__name__}: {error}", file=sys.stderr)
+        note(f"internal error: {type(error).__name__}: {error}")
         if os.environ.get(DEBUG_ENVIRONMENT):
             traceback.print_exc()
         else:
@@ -124,19 +125,21 @@ def run(argv: Sequence[str] | None) -> int:
         )
     finally:
         progress.close()
+    problems = []
     try:
         attach_scripts(grade, settings.repro_dir)
     except ReproFolderError as problem:
-        save(grade, settings)
-        raise UsageError(str(problem)) from None
+        problems.append(str(problem))
     # First: the files a platform needs must not depend on a working terminal.
-    save(grade, settings)
+    problems += save(grade, settings)
     with quoting_submissions(settings.formats):
         show(total_line(grade) if settings.quiet else
              terminal_summary(grade, screen_of(sys.stdout, verbose=settings.verbose)))
         show_instructor_notes(grade, quiet=settings.quiet)
         report_grader_errors(grade)
-    return exit_status(grade)
+    for problem in problems:  # after the grade: a report that could not be written never hides it
+        note(problem)
+    return EXIT_NO_GRADE if problems else exit_status(grade)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -151,9 +154,15 @@ def show_instructor_notes(grade: Grade, quiet: bool) -> None:
     """On stderr: how the worker was confined, and what the instructor should know (never the student)."""
     active = [layer.title for layer in grade.sandbox.layers if layer.state == ACTIVE]
     if active and not quiet:
-        print(f"rnn-grade: the worker was confined by: {', '.join(active)}", file=sys.stderr)
-    for note in instructor_notes(grade):
-        print(f"rnn-grade: note: {note}", file=sys.stderr)
+        note(f"the worker was confined by: {', '.join(active)}")
+    for text in instructor_notes(grade):
+        note(f"note: {text}")
+
+
+def note(text: str) -> None:
+    """``rnn-grade: text`` on stderr; text quoted from a submission (a module's name, a message) never
+    starts a line a CI runner would run as a workflow command."""
+    print(inert(f"rnn-grade: {text}"), file=sys.stderr)
 
 
 def show(text: str) -> None:
@@ -165,19 +174,25 @@ def show(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def save(grade: Grade, settings: GradingSettings) -> None:
-    """Write the requested reports (--format); a file that cannot be written is said plainly."""
-    try:
-        write_reports(grade, settings.formats, settings.report_paths)
-    except OSError as error:
-        raise UsageError(f"could not write {error.filename or 'a report'}: {error.strerror or error}") from None
+def save(grade: Grade, settings: GradingSettings) -> list[str]:
+    """Write the requested reports (--format); each that could not be written, said plainly with the path
+    the user gave (the writable folders were checked before grading: this is a full disk, say)."""
+    problems = []
+    for name in settings.formats:
+        try:
+            write_reports(grade, [name], settings.report_paths)
+        except OSError as error:
+            path = settings.report_paths.get(name, error.filename or "a report")
+            problems.append(f"could not write {path}: {error.strerror or error}; the grade above is complete, "
+                            "but this report was not written")
+    return problems
 
 
 def report_grader_errors(grade: Grade) -> None:
     """Tell the course's staff, on stderr, which checks are broken and where."""
     for result in grade.results:
         if result.grader_error:
-            print(f"rnn-grade: grader error, scored 0 for everyone: {result.grader_error}", file=sys.stderr)
+            note(f"grader error, scored 0 for everyone: {result.grader_error}")
 
 
 def exit_status(grade: Grade) -> int:

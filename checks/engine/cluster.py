@@ -49,7 +49,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
-from checks.engine.batch import STOP_GRACE, record_grader_error, submission_documents, write_documents
+from checks.engine.batch import STOP_GRACE, deliver, record_grader_error, submission_documents
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
 from checks.engine.options import CLUSTER_EXTRA, GradingSettings, UsageError
@@ -162,7 +162,7 @@ def keep(entry: Entry, outcome: NodeOutcome, settings: GradingSettings, out: Pat
     elif outcome.problem:
         record_grader_error(entry, settings, out, outcome.problem)
     else:
-        write_documents(out / entry.id, outcome.documents)
+        deliver(out, entry.id, outcome.documents)
 
 
 # -- on the node -----------------------------------------------------------------------------------

@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from checks.engine.display import inert, shown
 from checks.engine.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
 from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
+from checks.engine.output_paths import OutputPathError, inputs_of, refuse_inputs, require_writable
 from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.engine.repro import ReproFolderError, prepare_folder
 from checks.engine.report import FORMATS
@@ -278,6 +281,8 @@ def resolve(
     results = results_path(values["results"])
     formats = report_formats(values["formats"])
     report_files = class_report_paths(values) if class_mode else report_paths(values, formats)
+    points_table = assignment_table(values["points"], values["assignment"])
+    check_output_paths(report_files, values["repro_dir"], entries, points_table, values)
     profile = resolve_profile(values["profile"])
     worker_options = WorkerOptions(
         import_paths=tuple(existing_folder("--path", Path(p)) for p in values["paths"]),
@@ -286,9 +291,8 @@ def resolve(
         allowed_packages=tuple(dict.fromkeys(package_name(name) for name in values["allowed_packages"])),
         require_sandbox=values["require_sandbox"],
     )
-    check_source = CheckSource(tuple(Path(folder) for folder in values["checks_dirs"]),
-                               assignment_table(values["points"], values["assignment"]), values["builtin"], profile,
-                               values["self_check"])
+    check_source = CheckSource(tuple(Path(folder) for folder in values["checks_dirs"]), points_table,
+                               values["builtin"], profile, values["self_check"])
     checks, left_out = check_source.load()
     cluster = cluster_address(values["cluster"], class_mode, values["jobs"])
     repro_dir = repro_folder(values["repro_dir"], class_mode, checks)
@@ -375,6 +379,20 @@ def report_paths(values: dict[str, Any], formats: Sequence[str]) -> dict[str, Pa
     return paths
 
 
+def check_output_paths(reports: Mapping[str, Path], repro_dir: Path | None, entries: Sequence[Entry],
+                       points: Path | None, values: dict[str, Any]) -> None:
+    """Before grading: no report path (nor --repro-dir) is an input, and every report path can be written."""
+    inputs = inputs_of((entry.path for entry in entries), with_siblings=len(entries) == 1, points=points,
+                       folders={"--checks-dir": map(Path, values["checks_dirs"]), "--path": map(Path, values["paths"])})
+    options = {FORMATS[name].option: path for name, path in reports.items()}
+    try:
+        refuse_inputs({**options, **({"--repro-dir": Path(repro_dir)} if repro_dir is not None else {})}, inputs)
+        for option, path in options.items():
+            require_writable(option, path)
+    except OutputPathError as problem:
+        raise UsageError(str(problem)) from None
+
+
 def class_report_paths(values: dict[str, Any]) -> dict[str, Path]:
     """No report paths in class mode: every format is written beside each DIR/<id>/results.json."""
     given = [report.option for report in FORMATS.values() if report and values[report.option.removeprefix("--")]]
@@ -391,10 +409,14 @@ def repro_folder(folder: Path | None, class_mode: bool, checks: Sequence[Check])
     if class_mode:
         raise UsageError("--repro-dir is for one submission; grading several, --out DIR gets each submission's "
                          "scripts in DIR/<id>/repro/")
+    created = not folder.exists()
     try:
-        return prepare_folder(folder, (check.name for check in checks))
+        prepared = prepare_folder(folder, (check.name for check in checks))
     except ReproFolderError as problem:
         raise UsageError(str(problem)) from None
+    if created:
+        print(inert(f"rnn-grade: created folder {shown(folder)}"), file=sys.stderr)
+    return prepared
 
 
 def cluster_address(address: str | None, class_mode: bool, jobs: int | None) -> str | None:

@@ -88,7 +88,7 @@ def write_manifest(out: Path, manifest: Manifest | None) -> None:
     if manifest is None:
         (out / MANIFEST).unlink(missing_ok=True)
     else:
-        write_atomically(out / MANIFEST, manifest.as_json())
+        write_atomically(out / MANIFEST, manifest.as_json(), beneath=out)
 
 
 def read_manifest(out: Path) -> Manifest | None:

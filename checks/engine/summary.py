@@ -5,6 +5,14 @@ status,seconds,reason``; ``checks.csv`` one row per check: its pass rate and mea
 the class; ``report.html`` is a page that needs no network: a histogram of totals (inline SVG),
 the pass rate of every check, the slowest submissions, and every submission's row.
 
+Ids, group and check names, statuses and reasons are text, and an id is a student's file name:
+every text cell of the CSV files is neutralised as OWASP recommends against CSV injection
+(``spreadsheet_text``: a cell that starts with ``=``, ``+``, ``-``, ``@``, a tab, a carriage return
+or a line feed gets a leading ``'``, so a spreadsheet shows it instead of running it as a formula),
+while the numbers are written from numbers and stay numbers. The class table printed on stdout
+(a CI log, in the matrix templates) shows every id and reason as one escaped line, and no line of
+it starts a CI workflow command (``checks.engine.display``).
+
 Because they are rebuilt from the reports on disk, an interrupted class still gets summaries of
 what was finished, and a re-run that skips unchanged submissions summarises the whole class.
 """
@@ -18,9 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from checks.engine.display import inert, shown
 from checks.engine.report import number_text, write_atomically
 
 GRADES_CSV, CHECKS_CSV, REPORT_HTML = "grades.csv", "checks.csv", "report.html"
+# OWASP's CSV Injection page: the first characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\n")
 HISTOGRAM_BINS = 10
 SLOWEST_SHOWN = 10
 
@@ -62,9 +73,9 @@ def row_of(document: dict) -> Row:
 
 def write_summaries(rows: Sequence[Row], out: Path) -> None:
     """grades.csv, checks.csv and report.html in ``out``, each written atomically."""
-    write_atomically(out / GRADES_CSV, grades_csv(rows))
-    write_atomically(out / CHECKS_CSV, checks_csv(rows))
-    write_atomically(out / REPORT_HTML, report_html(rows))
+    write_atomically(out / GRADES_CSV, grades_csv(rows), beneath=out)
+    write_atomically(out / CHECKS_CSV, checks_csv(rows), beneath=out)
+    write_atomically(out / REPORT_HTML, report_html(rows), beneath=out)
 
 
 def group_names(rows: Sequence[Row]) -> list[str]:
@@ -77,7 +88,7 @@ def grades_csv(rows: Sequence[Row]) -> str:
     return csv_text(
         ["submission", "score", "max_score", *groups, "status", "seconds", "reason"],
         ([row.submission, points(row.score), points(row.max_score), *(points(row.groups.get(g, 0.0)) for g in groups),
-          row.status, f"{row.seconds:.2f}", row.reason] for row in rows),
+          row.status, round(row.seconds, 2), row.reason] for row in rows),
     )
 
 
@@ -112,31 +123,46 @@ def check_stats(rows: Sequence[Row]) -> list[CheckStats]:
 def checks_csv(rows: Sequence[Row]) -> str:
     return csv_text(
         ["group", "check", "max_points", "submissions", "passed", "pass_rate", "mean_points"],
-        ([s.group, s.check, points(s.max_points), s.submissions, s.passed, f"{s.pass_rate:.4f}",
+        ([s.group, s.check, points(s.max_points), s.submissions, s.passed, round(s.pass_rate, 4),
           points(s.mean_points)] for s in check_stats(rows)),
     )
 
 
 def csv_text(header: list[str], rows) -> str:
+    """The CSV file: every text cell on one line and through ``spreadsheet_text``; numbers as they are."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    for row in [header, *rows]:
+        writer.writerow([spreadsheet_text(one_line(cell)) if isinstance(cell, str) else cell for cell in row])
     return buffer.getvalue()
 
 
-def points(value: float) -> str:
-    """Points to 4 decimals, as results.json rounds them, without a trailing ".0"."""
-    return f"{round(value, 4):.4f}".rstrip("0").rstrip(".")
+def spreadsheet_text(text: str) -> str:
+    """``text`` as a cell a spreadsheet shows and never evaluates: a leading ``'`` before a formula start."""
+    return f"'{text}" if text.startswith(FORMULA_STARTS) else text
+
+
+def points(value: float) -> int | float:
+    """Points to 4 decimals, as results.json rounds them, without a trailing ".0" (a number, not text)."""
+    rounded = round(value, 4)
+    return int(rounded) if rounded == int(rounded) else rounded
 
 
 def class_table(rows: Sequence[Row], quiet: bool = False) -> str:
-    """For the terminal: one line per submission (with --quiet, only those not graded), then the count."""
-    width = max((len(row.submission) for row in rows), default=10)
-    lines = [f"{row.submission:<{width}}  {number_text(row.score):>7} / {number_text(row.max_score):<6} {row.status}"
-             + (f": {row.reason[:120]}" if row.reason else "") for row in rows if not quiet or row.reason]
-    statuses = ", ".join(f"{count} {status}" for status, count in status_counts(rows).items())
-    return "\n".join([*lines, f"{len(rows)} submissions: {statuses or 'none'}"])
+    """For the terminal or a CI log: one line per submission (with --quiet, only those not graded), then the
+    count. Ids and reasons are the students': each is one escaped line, and no line runs a workflow command."""
+    names = {row.submission: one_line(row.submission) for row in rows}
+    width = max((len(name) for name in names.values()), default=10)
+    lines = [f"{names[row.submission]:<{width}}  {number_text(row.score):>7} / {number_text(row.max_score):<6} "
+             f"{one_line(row.status)}" + (f": {one_line(row.reason)[:120]}" if row.reason else "")
+             for row in rows if not quiet or row.reason]
+    statuses = ", ".join(f"{count} {one_line(status)}" for status, count in status_counts(rows).items())
+    return inert("\n".join([*lines, f"{len(rows)} submissions: {statuses or 'none'}"]))
+
+
+def one_line(text: str) -> str:
+    """``text`` shown on one line: as ``display.shown`` escapes it, if it holds a character that needs it."""
+    return shown(text) if any(not character.isprintable() for character in text) else text
 
 
 # -- report.html ---------------------------------------------------------------------------------
@@ -228,9 +254,9 @@ def submissions_table(rows: Sequence[Row], table_id: str) -> str:
     for row in rows:
         status = html.escape(row.status)
         lines.append(
-            f"<tr><td>{html.escape(row.submission)}</td>"
+            f"<tr><td>{html.escape(one_line(row.submission))}</td>"
             f'<td class="number">{number_text(row.score)} / {number_text(row.max_score)}</td>'
             f'<td class="status-{status}">{status}</td><td class="number">{row.seconds:.1f}</td>'
-            f"<td>{html.escape(row.reason)}</td></tr>")
+            f"<td>{html.escape(one_line(row.reason))}</td></tr>")
     lines.append("</table>")
     return "\n".join(lines)

@@ -6,6 +6,7 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 
+from checks.engine.display import shown
 from checks.engine.runner import CheckResult, Grade, shorten
 from checks.registry import Check
 
@@ -100,8 +101,8 @@ def left_out_lines(left_out: Sequence[Check]) -> list[str]:
 def instructor_notes(grade: Grade) -> list[str]:
     """What the instructor should know and students need not: protections missing, modules to provide."""
     notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
-    if grade.missing_module:
-        notes.append(f"the submission imports {grade.missing_module!r}, which the worker could not find: if the "
-                     "course provides it, pass its folder with --path FOLDER, or allow an installed package with "
-                     f"--allow-package {grade.missing_module.partition('.')[0]}")
+    if grade.missing_module:  # the submission's text: one escaped line, never a forged line of stderr
+        notes.append(f"the submission imports '{shown(grade.missing_module)}', which the worker could not find: if "
+                     "the course provides it, pass its folder with --path FOLDER, or allow an installed package with "
+                     f"--allow-package {shown(grade.missing_module.partition('.')[0])}")
     return notes
