@@ -36,6 +36,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
+from checks.engine.intake import OUTPUT_MARKER
 from checks.engine.cpus import cores
 from checks.engine.display import inert, shown
 from checks.engine.lookahead import worth_drawing_ahead
@@ -53,7 +54,7 @@ from checks.registry import bound_profile
 GRADED, IMPORT_ERROR, TIMEOUT, GRADER_ERROR = "graded", "import-error", "timeout", "grader-error"
 RESULTS = "results.json"
 REPRO = "repro"  # OUT/<id>/repro/<check>.py: the reproduction scripts of its failing checks
-MARKER = ".rnn-grade-output"  # marks a folder as ours: only such a folder is ever written into
+MARKER = OUTPUT_MARKER  # marks a folder as ours: only such a folder is ever written into (and none is graded)
 MARKER_TEXT = "This folder is written by rnn-grade --out; re-running it there skips what is unchanged.\n"
 GRADER_FAILED = ("This submission could not be graded because of a fault in the grader, not in your code; "
                  "your course staff can see the details.")

@@ -7,20 +7,40 @@ or a student folder graded through the file named by ``--file``, else its only .
 ``rnn_layers.py``; a student folder with none of those is still listed, with the reason, so it
 gets a row of zeros rather than vanishing from the class.
 
+Discovery only looks at names and kinds (``lstat``: no link is followed, no file opened but to
+tell a reproduction script rnn-grade wrote): what a submission holds is read by
+``checks.engine.intake``, which leaves out links that lead out, special files and what is too big,
+each with a sentence the student reads. So nothing in one student's folder stops the class: a link,
+a named pipe, a folder named ``old.py`` or a name that is not UTF-8 is that student's row. A member
+that is itself a link (``aaron -> ../alice``) is a row of its own with the reason, never the
+classmate's work. Folders rnn-grade wrote (an ``--out`` folder, which holds its marker, and a
+``--repro-dir`` of scripts) are never taken for submissions.
+
 A submission's id is its path relative to its class folder (``alice``, ``bob/rnn_layers.py``,
-``carol.py``); a submission named directly has its file or folder name. Ids are unique in a run:
-where two collide, each is prefixed with the name of the folder it came from, then of that
-folder's parent, and so on (``a/rnn_layers.py``, ``b/rnn_layers.py``).
+``carol.py``), as given, never with links resolved, and shown escaped (``checks.engine.display.shown``:
+one printable line, and two names never show alike); a submission named directly has its file or
+folder name. Ids are unique in a run: where two collide, each is prefixed with the name of the folder
+it came from, then of that folder's parent, and so on (``a/rnn_layers.py``, ``b/rnn_layers.py``). An
+id that would sit where a class's own reports go (a student folder named ``grades.csv``) is prefixed
+the same way, so it never takes their place.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Sequence
 
+from checks.engine.display import shown
+from checks.engine.intake import OUTPUT_MARKER, is_repro_script
+
 DEFAULT_FILE = "rnn_layers.py"
 IGNORED_PREFIXES = (".", "_")  # hidden files, __pycache__, __init__-less private helpers
+# What a class run writes at the top of --out (checks.engine.summary): no submission's id may start so.
+CLASS_REPORTS = frozenset({"grades.csv", "checks.csv", "report.html"})
+SUFFIX = ".py"
 
 
 class DiscoveryError(ValueError):
@@ -53,7 +73,7 @@ def discover(paths: Sequence[Path], file_name: str | None = None) -> list[Entry]
     for path in paths:
         found = class_members(path, file_name) if is_class_folder(path) else [direct_submission(path)]
         if not found:
-            raise DiscoveryError(f"class folder {path} holds no submission: no .py file and no subfolder")
+            raise DiscoveryError(f"class folder {shown(path)} holds no submission: no .py file and no subfolder")
         entries += found
     return unique_ids(entries)
 
@@ -61,14 +81,15 @@ def discover(paths: Sequence[Path], file_name: str | None = None) -> list[Entry]
 def direct_submission(path: Path) -> Entry:
     """A submission named on the command line: a .py file or a package folder."""
     if not path.exists():
-        raise DiscoveryError(f"submission {path}: no such file or folder. Pass your .py file or a folder with "
+        raise DiscoveryError(f"submission {shown(path)}: no such file or folder. Pass your .py file or a folder with "
                              "__init__.py (or a class folder of submissions).")
     if path.suffix == ".ipynb":
-        raise DiscoveryError(f"submission {path} is a notebook. Export it as a .py file (File > Download as > "
+        raise DiscoveryError(f"submission {shown(path)} is a notebook. Export it as a .py file (File > Download as > "
                              "Python) and pass that.")
-    if path.is_file() and path.suffix != ".py":
-        raise DiscoveryError(f"submission {path} is not a .py file. Pass the Python file that defines your functions.")
-    return Entry(path.name, path, path.parent)
+    if path.is_file() and path.suffix != SUFFIX:
+        raise DiscoveryError(f"submission {shown(path)} is not a .py file. Pass the Python file that defines your "
+                             "functions.")
+    return Entry(shown(path.name), path, path.parent)
 
 
 def class_members(folder: Path, file_name: str | None) -> list[Entry]:
@@ -77,47 +98,86 @@ def class_members(folder: Path, file_name: str | None) -> list[Entry]:
     for member in sorted(folder.iterdir()):
         if member.name.startswith(IGNORED_PREFIXES):
             continue
-        if member.is_file() and member.suffix == ".py":
-            entries.append(Entry(member.name, member, folder, alone=True))
-        elif member.is_dir():
-            entries.append(student_folder(member, folder, file_name))
+        mode = kind_of(member)
+        if stat.S_ISLNK(mode) and (member.suffix == SUFFIX or member.is_dir()):
+            entries.append(Entry(shown(member.name), member, folder, problem=
+                                 f"{shown(member.name)} is a link, and links are never followed: put your own "
+                                 "file or folder there"))
+        elif stat.S_ISDIR(mode):
+            entries += [] if written_by_rnn_grade(member) else [student_folder(member, folder, file_name)]
+        elif member.suffix == SUFFIX:  # a file, or a special file named like one: intake says what it is
+            entries.append(Entry(shown(member.name), member, folder, alone=True))
     return entries
+
+
+def kind_of(path: Path) -> int:
+    """``path``'s file type, without following a link (0 if it vanished)."""
+    try:
+        return os.lstat(path).st_mode
+    except OSError:
+        return 0
+
+
+def written_by_rnn_grade(folder: Path) -> bool:
+    """True for an --out folder (it holds the marker) and a --repro-dir (its .py files are all scripts)."""
+    if stat.S_ISREG(kind_of(folder / OUTPUT_MARKER)):
+        return True
+    scripts = python_files(folder)
+    return bool(scripts) and all(is_repro_script(folder / name) for name in scripts)
+
+
+def python_files(folder: Path) -> list[str]:
+    """The names of ``folder``'s .py entries that are not folders (links and special files included), sorted."""
+    try:
+        with os.scandir(folder) as found:
+            return sorted(entry.name for entry in found if entry.name.endswith(SUFFIX) and not entry.name.startswith(".")
+                          and not stat.S_ISDIR(kind_of(Path(entry.path))))
+    except OSError:
+        return []
 
 
 def student_folder(folder: Path, origin: Path, file_name: str | None) -> Entry:
     """A subfolder of a class folder: a package, or the file it is graded through."""
-    if (folder / "__init__.py").is_file():
-        return Entry(folder.name, folder, origin)
+    name = shown(folder.name)
+    if present(folder / "__init__.py"):
+        return Entry(name, folder, origin)
     chosen = graded_file(folder, file_name)
     if chosen is None:
-        wanted = f"--file {file_name}" if file_name else f"its only .py file, or {DEFAULT_FILE}"
-        found = sorted(p.name for p in folder.glob("*.py")) or ["no .py file"]
-        problem = (f"nothing to grade in {folder.name}/: expected {wanted} (or an __init__.py), "
+        wanted = f"--file {shown(file_name)}" if file_name else f"its only .py file, or {DEFAULT_FILE}"
+        found = [shown(found) for found in python_files(folder)] or ["no .py file"]
+        problem = (f"nothing to grade in {name}/: expected {wanted} (or an __init__.py), "
                    f"found {', '.join(found)}")
-        return Entry(folder.name, folder, origin, problem=problem)
-    return Entry(f"{folder.name}/{chosen.name}", chosen, origin)
+        return Entry(name, folder, origin, problem=problem)
+    return Entry(f"{name}/{shown(chosen.name)}", chosen, origin)
+
+
+def present(path: Path) -> bool:
+    """True if ``path`` is there and is not a folder (a link or a special file counts: intake judges it)."""
+    mode = kind_of(path)
+    return mode != 0 and not stat.S_ISDIR(mode)
 
 
 def graded_file(folder: Path, file_name: str | None) -> Path | None:
     """--file NAME if given (and nothing else), else the folder's only .py file, else rnn_layers.py."""
     if file_name:
         candidate = folder / file_name
-        return candidate if candidate.is_file() else None
-    files = [p for p in folder.glob("*.py") if p.is_file()]
+        return candidate if present(candidate) else None
+    files = python_files(folder)
     if len(files) == 1:
-        return files[0]
+        return folder / files[0]
     default = folder / DEFAULT_FILE
-    return default if default.is_file() else None
+    return default if present(default) else None
 
 
 def unique_ids(entries: list[Entry]) -> list[Entry]:
-    """The entries (each path once), every colliding id prefixed by its origin's names until none collide."""
-    entries = list({entry.path.resolve(): entry for entry in reversed(entries)}.values())[::-1]
+    """The entries (each path once, as given), every colliding id prefixed by its origin's names until none
+    collide; so is an id that would take the place of a class report."""
+    entries = list({os.path.abspath(entry.path): entry for entry in reversed(entries)}.values())[::-1]
     depth = [0] * len(entries)
     while True:
         ids = [prefixed(entry, levels) for entry, levels in zip(entries, depth)]
-        colliding = {i for i, id_ in enumerate(ids) if ids.count(id_) > 1}
-        growable = {i for i in colliding if depth[i] < len(entries[i].origin.resolve().parts) - 1}
+        clashing = {i for i, id_ in enumerate(ids) if ids.count(id_) > 1 or id_.split("/")[0] in CLASS_REPORTS}
+        growable = {i for i in clashing if depth[i] < len(origin_parts(entries[i]))}
         if not growable:
             break
         for i in growable:
@@ -125,7 +185,12 @@ def unique_ids(entries: list[Entry]) -> list[Entry]:
     return [replace(entry, id=id_) for entry, id_ in zip(entries, ids)]
 
 
+def origin_parts(entry: Entry) -> tuple[str, ...]:
+    """The names of the folders above ``entry``'s id, as given (made absolute, links not resolved), shown."""
+    return tuple(shown(part) for part in Path(os.path.abspath(entry.origin)).parts[1:])  # without the root "/"
+
+
 def prefixed(entry: Entry, levels: int) -> str:
     """``entry.id`` under the names of the last ``levels`` folders of its origin."""
-    parts = entry.origin.resolve().parts[1:]  # without the root "/"
+    parts = origin_parts(entry)
     return str(PurePosixPath(*parts[len(parts) - levels:], entry.id)) if levels else entry.id

@@ -257,6 +257,11 @@ class Submission:
         return self._worker.stats
 
     @property
+    def files_left_out(self) -> tuple[str, ...]:
+        """A sentence for each file of the submission that was not copied for the worker, and why."""
+        return self._worker.files_left_out
+
+    @property
     def confinement(self) -> Confinement:
         """The layers of confinement the worker applied (checks.engine.confinement); for the instructor."""
         return self._worker.confinement

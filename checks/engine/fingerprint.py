@@ -1,6 +1,7 @@
 """A submission's fingerprint: what its grade depends on, hashed, so a re-run can skip it.
 
-The grade of a submission is a function of the files the worker gets (``sandbox.files_copied``)
+The grade of a submission is a function of the files the worker gets, as ``checks.engine.intake``
+reads them (the same code path, limits and left-out files as the scratch copy)
 and of the settings that change grades: the checks (their code and points), the profile, the
 seed, the time and memory limits, the course folders (``--path``, contents included), the allowed
 packages, and the grader's version. Two runs with the same fingerprint give the same grade, so
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable
 
 from checks.engine.classroom import Entry
-from checks.engine.sandbox import files_copied
+from checks.engine.intake import SubmissionUnreadable, read_submission
 
 if TYPE_CHECKING:
     from checks.engine.options import GradingSettings
@@ -28,11 +30,24 @@ def fingerprint(entry: Entry, settings: GradingSettings) -> str:
     """A hex digest of ``entry``'s files and of the settings that decide its grade."""
     digest = hashlib.sha256()
     digest.update(json.dumps(settings_that_grade(settings), sort_keys=True).encode())
-    digest.update(json.dumps({"problem": entry.problem, "alone": entry.alone, "kind": entry.path.is_dir()}).encode())
+    digest.update(json.dumps({"problem": entry.problem, "alone": entry.alone}).encode())
     if entry.problem is None:
-        add_files(digest, entry.path if entry.path.is_dir() else entry.path.parent,
-                  files_copied(entry.path, copy_siblings=not entry.alone))
+        add_submission(digest, entry)
     return digest.hexdigest()
+
+
+def add_submission(digest: "hashlib._Hash", entry: Entry) -> None:
+    """Feed what the worker would get of ``entry``: its files' names and bytes, and what was left out."""
+    try:
+        snapshot = read_submission(entry.path, with_siblings=not entry.alone)
+    except SubmissionUnreadable as error:
+        digest.update(f"unreadable: {error}".encode())
+        return
+    digest.update(json.dumps({"package": snapshot.package, "folders": snapshot.folders,
+                              "left_out": snapshot.left_out}).encode())
+    for name, content in snapshot.files:
+        encoded = os.fsencode(name)
+        digest.update(len(encoded).to_bytes(8, "big") + encoded + len(content).to_bytes(8, "big") + content)
 
 
 def settings_that_grade(settings: GradingSettings) -> dict:

@@ -68,6 +68,8 @@ class InProcessWorker:
         self.requests_sent = 0
         self.seconds_waiting = 0.0
 
+    files_left_out: tuple[str, ...] = ()  # trusted code is imported where it is, not copied
+
     def hello(self) -> dict:
         self.module = import_in_process(self.submission)
         return {"functions": public_functions(self.module), "import_error": None, "missing_module": None}

@@ -32,6 +32,8 @@ from pathlib import Path
 from checks.engine import supervisor
 from checks.engine.confinement import Confinement
 from checks.engine.protocol import NOT_RUNNING, PROGRESS, read_message, write_message
+from checks.engine.display import shown
+from checks.engine.intake import Snapshot, SubmissionUnreadable, read_submission
 from checks.engine.sandbox import Scratch, prepare_scratch
 
 DEFAULT_CALL_TIMEOUT = 10.0
@@ -226,7 +228,11 @@ class Worker:
     """One live worker process for one submission, restarted on demand after a fault."""
 
     def __init__(self, submission: Path, options: WorkerOptions = WorkerOptions()) -> None:
-        self.submission = submission.resolve()
+        # The path as given (links above the submission are the user's), never resolved: what is
+        # beneath it is read once, here, without following a link (checks.engine.intake), and every
+        # restart writes the same bytes out again.
+        self.submission = Path(os.path.abspath(submission))
+        self.snapshot = read_or_explain(self.submission, options.copy_siblings)
         self.options = options
         self.import_paths = tuple(str(Path(p).resolve()) for p in options.import_paths)
         self.confinement = Confinement()  # the layers the last worker applied (checks.engine.confinement)
@@ -245,6 +251,8 @@ class Worker:
         """
         if self.process is not None:
             self.stop()
+        if not self.snapshot.complete:  # nothing to import: no worker to start
+            return {"functions": [], "import_error": nothing_to_import(self.snapshot), "missing_module": None}
         scratch = self._spawn()
         confined = self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
@@ -285,6 +293,11 @@ class Worker:
     def stats(self) -> WorkerStats:
         return WorkerStats(self.requests_sent, self.seconds_waiting)
 
+    @property
+    def files_left_out(self) -> tuple[str, ...]:
+        """A sentence for each file of the submission that was not copied, and why (for the student)."""
+        return self.snapshot.left_out
+
     def _exchange(self, message: dict | None, doing: str, at_least: float = 0.0) -> dict:
         """Send ``message`` (None: nothing, the worker has more to say) and wait for the reply."""
         timeout, reason = self._time_allowed(max(self.options.call_timeout, at_least))
@@ -323,8 +336,7 @@ class Worker:
         return remaining, "the whole-run deadline was reached"
 
     def _spawn(self) -> Scratch:
-        scratch = prepare_scratch(self.submission, self.import_paths, self.options.allowed_packages,
-                                  self.options.copy_siblings)
+        scratch = prepare_scratch(self.snapshot, self.submission, self.import_paths, self.options.allowed_packages)
         self.scratch = self.output.scratch = str(scratch.folder)
         request_read, request_write = os.pipe()
         response_read, response_write = os.pipe()
@@ -392,6 +404,21 @@ class Worker:
         if self.scratch:
             shutil.rmtree(self.scratch, ignore_errors=True)
             self.scratch = None
+
+
+def read_or_explain(submission: Path, with_siblings: bool) -> Snapshot:
+    """The submission as read, or, when it cannot be read at all, an empty snapshot that says so."""
+    try:
+        return read_submission(submission, with_siblings)
+    except SubmissionUnreadable:
+        return Snapshot(submission.name, False, left_out=(f"{shown(submission.name)} could not be read",))
+
+
+def nothing_to_import(snapshot: Snapshot) -> str:
+    """The import error of a submission whose file to import was left out."""
+    wanted = f"{snapshot.name}/__init__.py" if snapshot.package else snapshot.name
+    reasons = "; ".join(snapshot.left_out) or f"{shown(wanted)} was not found"
+    return f"there is nothing to import: {reasons}"
 
 
 def worker_environment(home: str) -> dict[str, str]:

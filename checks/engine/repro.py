@@ -38,13 +38,14 @@ import numpy as np
 from checks.engine import caller_chain
 from checks.engine.contract import OUTPUT_NAMES, RETURNS, parameter_names
 from checks.engine.counterexample import Counterexample, problem_sizes, sizes_text
+from checks.engine.intake import REPRO_SCRIPT_MARKER
 from checks.engine.runner import CheckResult, Grade
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.engine.trace import CacheRef, Call, Trace, replay
 from checks.registry import Check
 from checks.verdicts import RTOL, TINY
 
-MARKER = "# Reproduction script written by rnn-grade (--repro-dir); rnn-grade may overwrite it."
+MARKER = REPRO_SCRIPT_MARKER  # the first line of every script (and no such file is ever graded)
 TIME_LIMIT = 60  # seconds per call before the script calls it a hang
 LITERAL_LIMIT = 24  # arrays with at most this many entries are written as literals
 NEAR = 1e-5  # a call whose arguments all lie this close to an earlier call's repeats it (finite differences)

@@ -2,7 +2,8 @@
 what the worker may touch once it has confined itself (``checks.engine.confinement``).
 
 The worker never sees the grader's working directory, report path or environment. It runs in a
-fresh scratch folder that holds a copy of the submission (so it cannot edit the original) and of
+fresh scratch folder that holds a copy of the submission, written from what
+``checks.engine.intake`` read (so it cannot edit the original, and no link of it leads out), and of
 any course folders passed with ``--path``; that folder is the only place it may write. It may read
 the Python standard library, numpy and the packages a course allows with ``--allow-package``, and
 nothing else of this machine's files: not the reference solution, the checks, site-packages as a
@@ -31,6 +32,7 @@ from typing import Sequence
 
 import checks
 from checks.engine.confinement import Plan
+from checks.engine.intake import UNCOPIED, Snapshot, read_submission
 from checks.engine.worker import ImportPolicy
 
 UNPRIVILEGED_USER = "nobody"
@@ -41,7 +43,6 @@ DEVICES_READ, DEVICES_READ_WRITE = ("/dev/urandom", "/dev/zero"), ("/dev/null",)
 # Programs a submission may start (a child Python, a shell): each runs as confined as the worker.
 PROGRAM_FOLDERS = ("/bin", "/usr/bin")
 LOADER_CACHE = "/etc/ld.so.cache"
-UNCOPIED = "__pycache__"  # bytecode of the original: never the worker's to load
 STDLIB_EXCLUDED = frozenset({"site-packages", "dist-packages"})
 
 
@@ -56,42 +57,41 @@ class Scratch:
     plan: Plan
 
 
-def prepare_scratch(submission: Path, import_paths: tuple[str, ...], allowed_packages: Sequence[str] = (),
-                    copy_siblings: bool = True) -> Scratch:
-    """Make a scratch folder with copies of the submission and course folders, owned by the worker's user."""
+def prepare_scratch(snapshot: Snapshot, original: Path, import_paths: tuple[str, ...],
+                    allowed_packages: Sequence[str] = ()) -> Scratch:
+    """Make a scratch folder with the submission as read (``snapshot``, of ``original``) and copies of
+    the course folders, owned by the worker's user."""
     folder = Path(tempfile.mkdtemp(prefix="rnn-grade-worker-"))
-    copied = copy_into(submission, folder / "submission", copy_siblings)
-    paths = tuple(str(copy_into(Path(p), folder / f"path{i}")) for i, p in enumerate(import_paths))
-    user, note = worker_user()
-    if user:
-        chown_tree(folder, *user)
-    packages = tuple(map(find_package, allowed_packages))
+    try:
+        copied = snapshot.write(folder / "submission")
+        paths = tuple(str(copy_course_folder(Path(p), folder / f"path{i}")) for i, p in enumerate(import_paths))
+        user, note = worker_user()
+        if user:
+            chown_tree(folder, *user)
+        packages = tuple(map(find_package, allowed_packages))
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # never a scratch folder left behind
+        raise
     plan = confinement_plan(folder, packages, user, note,
-                            originals=(submission.resolve().parent, *(Path(p).resolve() for p in import_paths)))
+                            originals=(Path(os.path.realpath(original.parent)),
+                                       *(Path(p).resolve() for p in import_paths)))
     return Scratch(folder, copied, paths, packages, plan)
 
 
 def copy_into(source: Path, destination: Path, copy_siblings: bool = True) -> Path:
-    """Copy a package folder whole, or a file with its sibling .py files (a student's helpers).
+    """Copy a submission as ``checks.engine.intake`` reads it: a package folder whole, or a file with
+    its sibling .py files (a student's helpers); return the copy to import.
 
     A file directly in a class folder has classmates for siblings: it is copied alone
     (``copy_siblings`` False).
     """
+    return read_submission(source, copy_siblings).write(destination)
+
+
+def copy_course_folder(source: Path, destination: Path) -> Path:
+    """Copy a course folder (``--path``): the instructor's, so trusted, links and all."""
     destination.mkdir(parents=True)
-    if source.is_dir():
-        return Path(shutil.copytree(source, destination / source.name, ignore=shutil.ignore_patterns(UNCOPIED)))
-    for file in files_copied(source, copy_siblings):
-        shutil.copy2(file, destination / file.name)
-    return destination / source.name
-
-
-def files_copied(source: Path, copy_siblings: bool = True) -> list[Path]:
-    """The files ``copy_into`` copies for a submission, in a stable order (they decide its grade)."""
-    if source.is_dir():
-        return sorted(path for path in source.rglob("*") if path.is_file() and UNCOPIED not in path.parts)
-    if not copy_siblings:
-        return [source]
-    return sorted({source, *source.parent.glob("*.py")})
+    return Path(shutil.copytree(source, destination / source.name, ignore=shutil.ignore_patterns(UNCOPIED)))
 
 
 def confinement_plan(scratch: Path, packages: Sequence[Package] = (), user: tuple[int, int] | None = None,
