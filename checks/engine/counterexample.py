@@ -46,6 +46,8 @@ class Counterexample:
     - message: the check's failure message on that example
     - simple: True if it was found by the search for simple values (else it is Hypothesis's first, shrunk on sizes)
     - second: another failing example's trace (a different draw), or None if none was found
+    - confirming: the trace of a failing example large enough to tell mistakes apart (``tells_apart``),
+      on which diagnosis confirms a misconception model; None if the run failed on none
     - sentence: the example in one sentence, for the student
     - discrepancies: the failure's worst wrong entries on it, worst first (``checks.verdicts.Discrepancy``)
     """
@@ -57,6 +59,7 @@ class Counterexample:
     second: Trace | None = None
     sentence: str = ""
     discrepancies: tuple = ()
+    confirming: Trace | None = None
 
 
 def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> tuple[Trace, BaseException | None]:
@@ -93,7 +96,14 @@ class FailingExamples:
     first: dict[str, Any] | None = None  # the first draw that failed
     last: dict[str, Any] | None = None  # the last one: Hypothesis's shrunk example, replayed last
     simplest: dict[str, Any] | None = None  # the least complex one (``complexity``)
+    largest: dict[str, Any] | None = None  # the first that best tells mistakes apart (``telling_sizes``)
     examples: int = 0  # every example run, failing or not
+    longest: int = 0  # the most steps T of any example run, failing or not
+
+    def saw(self, arguments: dict[str, Any]) -> None:
+        """Note an example about to run (failing or not): how long a sequence the check draws."""
+        sizes = problem_sizes(arguments)
+        self.longest = max(self.longest, sizes.T if sizes is not None else 0)
 
     def note(self, arguments: dict[str, Any]) -> None:
         kept = copy.deepcopy(arguments)
@@ -101,6 +111,15 @@ class FailingExamples:
         self.last = kept
         if self.simplest is None or complexity(kept) < complexity(self.simplest):
             self.simplest = kept
+        if self.largest is None or telling_sizes(kept) > telling_sizes(self.largest):
+            self.largest = kept
+
+    def confirming(self) -> dict[str, Any] | None:
+        """The failing example on which a misconception may be confirmed: ``largest``, if it
+        ``tells_apart`` at the sizes this check draws; else None (then no model is named)."""
+        if self.largest is None or not tells_apart(self.largest, self.longest):
+            return None
+        return self.largest
 
 
 @contextmanager
@@ -138,6 +157,7 @@ def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
             if stop_after is not None and seen.examples >= stop_after:
                 raise _SearchOver
             seen.examples += 1
+            seen.saw(kwargs)
             try:
                 return inner(*args, **kwargs)
             except SUBMISSION_FAULTS:
@@ -151,6 +171,85 @@ def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
 
     with each_example_wrapped(test, noting_failures):
         yield seen
+
+
+# -- the example that confirms a diagnosis -------------------------------------------------------------
+#
+# At the smallest sizes different mistakes give the same numbers: at T = 1 there is no recurrence
+# and no window boundary, at N = 1 a sum over the batch is its mean, at D = H a transposed Wx has
+# the right shape. Diagnosis names a model only if it also reproduces a failing example where
+# they disagree: N >= 2, D != H, H >= 2, and T >= 3 (or as long as this check's sequences get).
+
+TELLING_STEPS = 3
+
+
+def telling_sizes(arguments: dict[str, Any]) -> tuple[int, int, int, int, int]:
+    """How well an example's sizes tell mistakes apart, compared as a tuple (more is better):
+    the criteria of ``tells_apart`` met at the longest T possible, then the entries in all.
+    An example without an RNN problem (clipping, batching) counts its entries alone."""
+    sizes = problem_sizes(arguments)
+    entries = complexity(arguments)[0]
+    if sizes is None:
+        return (0, 0, 0, 0, entries)
+    return (int(sizes.N >= 2), int(sizes.D != sizes.H), int(sizes.H >= 2), min(sizes.T, TELLING_STEPS), entries)
+
+
+def tells_apart(arguments: dict[str, Any], longest: int) -> bool:
+    """N >= 2, D != H, H >= 2 and T >= min(3, ``longest``, the most steps the check drew); an example
+    without an RNN problem qualifies if it has more than one entry per array on average."""
+    sizes = problem_sizes(arguments)
+    if sizes is None:
+        return complexity(arguments)[0] > len(arguments)
+    return sizes.N >= 2 and sizes.D != sizes.H and sizes.H >= 2 and sizes.T >= min(TELLING_STEPS, max(longest, 1))
+
+
+CONFIRMING_DRAWS = 40  # examples of the check drawn (not run) to find ones that tell mistakes apart
+CONFIRMING_TRIES = 3  # ... of which at most this many are run on the submission
+CONFIRMING_SETTINGS = settings(max_examples=CONFIRMING_DRAWS, phases=(Phase.generate,), database=None,
+                               derandomize=True, deadline=None, suppress_health_check=list(HealthCheck),
+                               report_multiple_bugs=False, print_blob=False)
+
+
+def confirming_trace(check: Check, sub: Submission, seen: FailingExamples) -> Trace | None:
+    """The calls of a failing example that tells mistakes apart (``tells_apart``), or None if none is found.
+
+    The main run's own (``FailingExamples.confirming``) if it has one: it costs nothing more. Else the
+    check's examples are drawn again (derandomized: the same every run), without running them, and the
+    first CONFIRMING_TRIES that tell mistakes apart are run until one fails. A check whose explicit
+    degenerate example fails stops there, so its main run rarely has a large failing example.
+    """
+    arguments = seen.confirming()
+    if arguments is not None:
+        return record_example(check, sub, arguments)[0]
+    candidates = drawn_arguments(check, sub)
+    longest = max([seen.longest, *(sizes.T for a in candidates if (sizes := problem_sizes(a)) is not None)])
+    telling = [arguments for arguments in candidates if tells_apart(arguments, longest)]
+    with np.errstate(all="ignore"):
+        for arguments in telling[:CONFIRMING_TRIES]:
+            trace, error = record_example(check, sub, arguments)
+            if isinstance(error, SUBMISSION_FAULTS):
+                return trace
+    return None
+
+
+def drawn_arguments(check: Check, sub: Submission) -> list[dict[str, Any]]:
+    """CONFIRMING_DRAWS examples of ``check`` as Hypothesis draws them (derandomized), none of them run."""
+    test = check.function
+    if getattr(test, "hypothesis", None) is None:
+        return []
+    drawn: list[dict[str, Any]] = []
+
+    def noting_only(inner: Callable) -> Callable:
+        def example(*args, **kwargs):
+            drawn.append(copy.deepcopy({name: value for name, value in kwargs.items() if value is not sub}))
+        return example
+
+    with search_settings(test, CONFIRMING_SETTINGS), each_example_wrapped(test, noting_only):
+        try:
+            test(sub)
+        except Exception:  # noqa: BLE001 - a strategy that cannot draw: no confirming example, nothing more
+            pass
+    return drawn
 
 
 def complexity(arguments: Any) -> tuple[int, int, float]:
@@ -280,12 +379,12 @@ def one_unit(p: RNNProblem, n: int, d: int, h: int) -> RNNProblem:
 
 
 @contextmanager
-def search_settings(test: Callable) -> Iterator[None]:
-    """``test`` runs under SEARCH_SETTINGS in the block. Hypothesis reads a test's settings from this
+def search_settings(test: Callable, chosen: settings = SEARCH_SETTINGS) -> Iterator[None]:
+    """``test`` runs under ``chosen`` settings in the block. Hypothesis reads a test's settings from this
     attribute at each call; decorating again with ``settings`` would change the check for good."""
     attribute = "_hypothesis_internal_use_settings"
     previous = getattr(test, attribute)
-    setattr(test, attribute, SEARCH_SETTINGS)
+    setattr(test, attribute, chosen)
     try:
         yield
     finally:

@@ -1,10 +1,15 @@
 """Naming the misconception behind a failing check, only when it fits.
 
-The failing example's calls (and a second failing example's) are replayed on the reference and
-on every misconception model (``reference.misconceptions``). A model is named when, on both
-examples, every output where the student differs from the reference is the model's output, to
-tight tolerance, and the model differs from the reference there too. Mistakes seen in the calls
-themselves are named without a model: an input changed in place, an array off by an axis of
+A misconception model (``reference.misconceptions``) is named only when it reproduces the student's
+values on two examples: the simple example shown, and a larger failing example where different
+mistakes give different numbers (``Counterexample.confirming``: N >= 2, T >= 3, D != H, see
+``counterexample.tells_apart``). On each, every output where the student differs from the
+reference must be the model's output, to tight tolerance, the model must differ from the reference
+there too, and at least one of them must be a value: an exception's type alone is never enough
+(many mistakes raise the same ValueError). When two different mistakes fit, neither is named.
+
+Mistakes seen in the calls themselves are named without a model, when both the example shown
+and a second failing one show them: an input changed in place, an array right but for an axis of
 length 1. Anything else: no misconception is named, and the wrong entries are listed.
 """
 
@@ -152,6 +157,11 @@ class Example:
         """(call, output) where the student differs from the reference."""
         return differences(self.student, self.expected)
 
+    @cached_property
+    def wrong_values(self) -> list[tuple[int, str]]:
+        """The wrong outputs that are values: those of calls where neither the student nor the reference raised."""
+        return [(i, name) for i, name in self.wrong if name != "raised"]
+
     def fits(self, model: Misconception) -> bool:
         wrong = self.wrong
         if not wrong or not all(self.can_change(model, i) for i, _ in wrong):
@@ -176,21 +186,30 @@ def diagnose(example: Counterexample) -> Diagnosis | None:
     """
     if example.second is None:
         return None
-    examples = [Example.of(example.trace), Example.of(example.second)]
-    seen = seen_in_calls(examples)
+    shown = Example.of(example.trace)
+    seen = seen_in_calls([shown, Example.of(example.second)])
     if seen:
         return seen
-    if not all(e.wrong for e in examples):
+    if not shown.wrong:
+        return None
+    model = confirmed_model(shown, example.confirming)
+    if model is None:
+        return no_match(shown)
+    outputs = wrong_outputs(shown)
+    return Diagnosis(model.id, model.explanation.format(outputs=listed(outputs), equal=agreeing(outputs, "equals", "equal")),
+                     model.variant)
+
+
+def confirmed_model(shown: Example, confirming: Trace | None) -> Misconception | None:
+    """The one mistake whose models fit both the example shown and the confirming one, by their values;
+    None without a confirming example, or when none fits, or when two different mistakes do."""
+    if confirming is None:
+        return None
+    examples = [shown, Example.of(confirming)]
+    if not all(e.wrong_values for e in examples):  # an exception's type alone tells no mistake
         return None
     fitting = [model for model in LIBRARY if all(e.fits(model) for e in examples)]
-    if fitting and len({model.id for model in fitting}) == 1:  # when two different mistakes fit, name neither
-        outputs = wrong_outputs(examples[0])
-        # "your rnn_backward's ValueError is what you get when ...": an exception is not equal to anything
-        raised_only = all(name == "raised" for _, name in examples[0].wrong)
-        equal = "is" if raised_only else agreeing(outputs, "equals", "equal")
-        return Diagnosis(fitting[0].id, fitting[0].explanation.format(outputs=listed(outputs), equal=equal),
-                         fitting[0].variant)
-    return no_match(examples[0])
+    return fitting[0] if fitting and len({model.id for model in fitting}) == 1 else None
 
 
 def wrong_outputs(example: Example) -> list[str]:

@@ -19,8 +19,9 @@ import hypothesis
 import hypothesis.errors
 
 from checks.engine.confinement import Confinement
-from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, each_example_wrapped,
-                                          failing_examples, record_example, search_simple_example, sentence)
+from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, confirming_trace,
+                                          each_example_wrapped, failing_examples, record_example,
+                                          search_simple_example, sentence)
 from checks.engine.contract import NotImplementedInSubmission, Submission
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.lookahead import DrawnExamples, drawn_ahead
@@ -91,7 +92,6 @@ class Grade:
     id: str = ""  # how reports name the submission (class grading: its path in the class folder)
     import_timed_out: bool = False  # the import hung (import_error says so), rather than raised or crashed
     root_cause: RootCause | None = None  # the most basic failing function (checks.engine.root_cause)
-    files_left_out: tuple[str, ...] = ()  # files of the submission not copied, each a sentence (checks.engine.intake)
 
     def __post_init__(self) -> None:
         self.id = self.id or self.submission.name
@@ -127,11 +127,23 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
             example = find_counterexample(check, sub, seed, seen)
         except (WorkerFault, NotImplementedInSubmission):
             example = None  # the search hung or crashed the worker: the verdict stands, without an example
-        # The message stays the main run's, which the score is of; the example is a block of its own.
         sub.take_output()  # what the search printed is not this check's output
+    # The score is the main run's; the message is told on the example shown, so that its numbers,
+    # the example's worst entries and the repro script all describe the same inputs.
+    message = message_on_example(message, failure, example)
     result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
     result.example = example
     return with_diagnosis(result)
+
+
+def message_on_example(message: str, failure: BaseException | None, example: Counterexample | None) -> str:
+    """The failure's message as told on ``example`` (the one shown), else the main run's ``message``.
+
+    The main run's is kept when the example gave none, and for an unreliable failure, whose
+    message says the example failed once and passed when run again."""
+    if example is None or not example.message or isinstance(failure, UnreliableResult):
+        return message
+    return example.message
 
 
 def with_diagnosis(result: CheckResult) -> CheckResult:
@@ -169,10 +181,11 @@ def find_counterexample(check: Check, sub: Submission, seed: int, seen: FailingE
         other = seen.first if seen.first is not seen.last else None
         second = record_example(check, sub, other)[0] if other is not None else None
         return Counterexample(seen.last, main_trace, _failure_text(main_error), False, second,
-                              sentence(check, seen.last, main_error, main_trace), worst_entries(main_error))
+                              sentence(check, seen.last, main_error, main_trace), worst_entries(main_error),
+                              confirming_trace(check, sub, seen))
     trace, error = record_example(check, sub, simple)
     return Counterexample(simple, trace, _failure_text(error), True, main_trace, sentence(check, simple, error, trace),
-                          worst_entries(error))
+                          worst_entries(error), confirming_trace(check, sub, seen))
 
 
 def worst_entries(error: BaseException | None) -> tuple:
@@ -397,9 +410,8 @@ def grade_submission(
             return Grade(Path(path), profile, seed, results, import_error=str(fault),
                          seconds=time.perf_counter() - started, left_out=tuple(left_out), id=submission_id,
                          import_timed_out=isinstance(fault, WorkerTimeout))
-        grade = Grade(Path(path), profile, seed, import_error=with_files_left_out(sub.import_error, sub.files_left_out),
-                      sandbox=sub.confinement, missing_module=sub.missing_module, left_out=tuple(left_out),
-                      id=submission_id, files_left_out=sub.files_left_out)
+        grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
+                      missing_module=sub.missing_module, left_out=tuple(left_out), id=submission_id)
         try:
             for index, check in enumerate(checks):
                 if ends is not None and time.monotonic() >= ends:
@@ -415,14 +427,6 @@ def grade_submission(
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
     return grade
-
-
-def with_files_left_out(import_error: str | None, left_out: Sequence[str]) -> str | None:
-    """An import error followed by what was left out of the copy (often why the import failed), so
-    every report that shows the one shows the other."""
-    if import_error is None or not left_out or import_error.startswith("there is nothing to import"):
-        return import_error
-    return "\n".join([import_error, *left_out])
 
 
 def open_submission(path: Path, options: WorkerOptions = WorkerOptions()) -> tuple[Submission | None, str | None]:
