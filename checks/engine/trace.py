@@ -1,8 +1,9 @@
 """What a check asked of a submission, call by call, so that a failing example can be replayed.
 
 While ``Submission.recording()`` is active every call into the worker is noted as a ``Call``:
-the contract function, its arguments exactly as sent (copies), and what came back (raw, before
-validation) or what the submission raised. A cache never leaves the worker, so an argument that
+the contract function, its arguments exactly as sent (copies), and what came back (before the
+contract's validation, but after ``checks.engine.replies`` checked the reply's shape: a forged reply
+never reaches a trace) or what the submission raised. A cache never leaves the worker, so an argument that
 was a cache is noted as ``CacheRef``: "the cache output ``position`` of call ``call``".
 
 A ``Trace`` replays on any module that provides the contract functions (the reference, a
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 from checks.engine.protocol import Foreign, Handle
+from checks.engine.replies import Answer
 
 
 @dataclass(frozen=True)
@@ -42,7 +44,7 @@ class Call:
     args: tuple
     result: Any = None
     raised: str | None = None
-    arguments_after: list | None = None
+    arguments_after: tuple | None = None
 
 
 @dataclass
@@ -58,11 +60,11 @@ class Trace:
         self.calls.append(call)
         return call
 
-    def finish(self, call: Call, answer: dict) -> None:
-        """Note the worker's answer to ``call`` (a "value", "raised" or "arguments_after" message)."""
-        call.raised = answer.get("raised")
-        call.result = answer.get("value")
-        call.arguments_after = answer.get("arguments_after")
+    def finish(self, call: Call, answer: Answer) -> None:
+        """Note the worker's answer to ``call``, checked (``checks.engine.replies``)."""
+        call.raised = answer.raised
+        call.result = answer.value if answer.returned else None
+        call.arguments_after = answer.arguments_after
         index = next(i for i in range(len(self.calls) - 1, -1, -1) if self.calls[i] is call)
         for position, item in enumerate(call.result if isinstance(call.result, (tuple, list)) else ()):
             if isinstance(item, Handle):
