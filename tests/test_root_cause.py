@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from checks.engine.contract import CALLS, CONTRACT_FUNCTIONS, DEPENDENCY_ORDER, builds_on
+from checks.engine.counterexample import Counterexample
 from checks.engine.root_cause import attribute_root_cause, find_root_cause, most_basic_first, subject
 from checks.engine.runner import CheckResult, Grade, grade_submission, shorten
+from checks.engine.trace import Call, Trace
 from checks.registry import load_checks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,9 +27,22 @@ def checks():
     return {check.name: check for check in load_checks()}
 
 
-def results_failing(checks, names):
-    return [CheckResult(check, 0.0, "wrong") if name in names else CheckResult(check, check.points)
-            for name, check in checks.items()]
+def results_failing(checks, names, calling=None):
+    """The checks named fail ("wrong"); with ``calling``, each failing check's example shows its function's
+    call raising from inside ``calling`` (the worker's caller chain), the evidence a consequence needs."""
+    results = []
+    for name, check in checks.items():
+        if name not in names:
+            results.append(CheckResult(check, check.points))
+            continue
+        result = CheckResult(check, 0.0, "wrong")
+        about = subject(check)
+        if calling and about and about != calling:
+            raised = (f"{about} raised ValueError: shapes (2,3) and (2,2) not aligned "
+                      f"({about} line 12 → {calling} line 5: da = dnext_h * (1 - next_h**2))")
+            result.example = Counterexample({}, Trace([Call(about, (), raised=raised)]), "wrong")
+        results.append(result)
+    return results
 
 
 def test_the_call_graph_and_the_order_cover_the_contract_and_agree():
@@ -50,7 +65,7 @@ def test_the_most_basic_failing_function_is_the_root_and_what_builds_on_it_its_c
     failing = {"step_backward_matches_reference", "sequence_backward_matches_reference",
                "birnn_backward_matches_finite_differences", "clipping_below_max_norm_is_identity",
                "rnn_functions_leave_inputs_unchanged"}
-    cause = find_root_cause(results_failing(checks, failing))
+    cause = find_root_cause(results_failing(checks, failing, calling="rnn_step_backward"))
     assert cause.function == "rnn_step_backward"
     assert cause.checks == ("step_backward_matches_reference",)
     assert set(cause.consequences) == {"sequence_backward_matches_reference",
@@ -61,7 +76,7 @@ def test_the_most_basic_failing_function_is_the_root_and_what_builds_on_it_its_c
 def test_a_forward_bug_is_more_basic_than_the_backward_checks_that_run_it(checks):
     failing = {"sequence_forward_matches_reference", "sequence_backward_matches_reference",
                "step_backward_matches_reference", "windowed_run_equals_whole_row"}
-    cause = find_root_cause(results_failing(checks, failing))
+    cause = find_root_cause(results_failing(checks, failing, calling="rnn_forward"))
     # step backward does not build on rnn_forward: an independent failure, not a consequence
     assert (cause.function, set(cause.consequences)) == (
         "rnn_forward", {"sequence_backward_matches_reference", "windowed_run_equals_whole_row"})
@@ -84,6 +99,38 @@ def test_a_missing_function_is_to_be_implemented_first(checks):
     assert find_root_cause(results).line.startswith("Implement rnn_step_forward first: ")
 
 
+def test_without_evidence_of_a_call_nothing_follows_from_the_root(checks):
+    """Issue 20: "probably follows from rnn_step_backward" of an rnn_backward that never calls it."""
+    failing = {"step_backward_matches_reference", "sequence_backward_matches_reference"}
+    assert find_root_cause(results_failing(checks, failing)) is None  # "wrong", no example: no evidence
+    results = results_failing(checks, failing, calling="rnn_step_backward")
+    assert find_root_cause(results).consequences == ("sequence_backward_matches_reference",)
+    for result in results:  # an error whose caller chain never enters rnn_step_backward is no evidence
+        if result.example is not None:
+            result.example.trace.calls[0].raised = "rnn_backward raised ValueError: bad (rnn_backward line 12: x)"
+    assert find_root_cause(results) is None
+
+
+def test_implement_first_only_when_the_callers_own_function_is_there(checks):
+    """Issue 20: "Implement rnn_step_backward first: 10 other failing checks call it" where rnn_backward
+    is itself not implemented. Checks about rnn_backward then say it is missing: they follow from its absence."""
+    absent = {"rnn_step_backward", "rnn_backward", "rnn_backward_truncated", "birnn_backward", "rnn_classifier_loss"}
+    results = []
+    for check in checks.values():
+        missing = [name for name in check.needs if name in absent]
+        results.append(CheckResult(check, 0.0, f"not implemented: {', '.join(missing)}") if missing and
+                       not check.needs_any else CheckResult(check, check.points))
+    assert find_root_cause(results) is None
+    # rnn_backward implemented, its checks missing rnn_step_backward alone: then it is the missing piece
+    results = [CheckResult(r.check, 0.0, "not implemented: rnn_step_backward")
+               if not r.passed and subject(r.check) in ("rnn_step_backward", "rnn_backward") else r for r in results]
+    results = [r if r.passed or subject(r.check) in ("rnn_step_backward", "rnn_backward") else
+               CheckResult(r.check, r.check.points) for r in results]
+    cause = find_root_cause(results)
+    if cause is not None:  # only if a check about rnn_backward calls rnn_step_backward itself
+        assert cause.line.startswith("Implement rnn_step_backward first") and cause.missing
+
+
 def test_shorten_cuts_at_a_lines_end_and_says_how_much_is_left_out():
     text = "\n".join(f"line {i} " + "x" * 20 for i in range(10))
     cut = shorten(text, 70)
@@ -99,25 +146,35 @@ def test_shorten_cuts_at_a_lines_end_and_says_how_much_is_left_out():
 @pytest.fixture(scope="module")
 def grades():
     checks = load_checks()
-    names = ("tanh_derivative_from_preactivation", "forward_ignores_h0", "per_tensor_clipping")
+    names = ("tanh_derivative_from_preactivation", "forward_squeezed_input", "per_tensor_clipping",
+             "tanh_typo_written_twice")
     return {name: grade_submission(BUGGY / f"{name}.py", checks) for name in names}
 
 
-def test_a_tanh_derivative_bug_is_rooted_in_rnn_step_backward(grades):
+def test_a_tanh_derivative_bug_is_rooted_in_rnn_step_backward_but_no_value_shows_a_call(grades):
     grade = grades["tanh_derivative_from_preactivation"]
-    assert grade.root_cause.function == "rnn_step_backward"
-    consequences = {r.check.name for r in grade.results if r.consequence_of == "rnn_step_backward"}
-    assert consequences == set(grade.root_cause.consequences) and len(consequences) >= 3
-    assert "sequence_backward_matches_reference" in consequences
-    assert not any(r.consequence_of for r in grade.results if r.check.group in ("clipping", "hygiene", "forward"))
     first = most_basic_first(grade.results)[0]
     assert subject(first.check) == "rnn_step_backward" and not first.consequence_of
+    # Wrong values do not show which functions rnn_backward called: nothing is said to follow.
+    assert grade.root_cause is None and not any(r.consequence_of for r in grade.results)
 
 
-def test_a_forward_bug_is_rooted_in_a_forward_function(grades):
-    grade = grades["forward_ignores_h0"]
-    assert grade.root_cause.function in ("rnn_step_forward", "rnn_forward")
-    assert all(r.consequence_of == grade.root_cause.function for r in grade.results if r.consequence_of)
+def test_the_same_mistake_written_twice_is_not_a_consequence(grades):
+    """rnn_backward never calls rnn_step_backward there: its failures must not "follow from" it."""
+    grade = grades["tanh_typo_written_twice"]
+    assert not any(r.passed for r in grade.results if r.check.name == "sequence_backward_matches_reference")
+    assert grade.root_cause is None and not any(r.consequence_of for r in grade.results)
+
+
+def test_a_crash_inside_the_callee_is_a_consequence_with_evidence(grades):
+    """forward_squeezed_input: rnn_forward passes a squeezed x_t and rnn_step_forward raises; the worker's
+    caller chain shows rnn_forward → rnn_step_forward."""
+    grade = grades["forward_squeezed_input"]
+    followers = [r for r in grade.results if r.consequence_of]
+    for result in followers:
+        assert any("→ " + result.consequence_of + " line " in (call.raised or "")
+                   for trace in (result.example.trace, result.example.second) if trace for call in trace.calls)
+    assert all(r.consequence_of == grade.root_cause.function for r in followers) if followers else True
 
 
 def test_a_clipping_bug_marks_no_false_consequence(grades):

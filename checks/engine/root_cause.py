@@ -1,16 +1,21 @@
-"""One root cause first: the most basic failing function, and the failures that probably follow from it.
+"""One root cause first: the most basic failing function, and the failures that follow from it.
 
-A tanh-derivative bug in ``rnn_step_backward`` fails a dozen checks in five groups, because
-``rnn_backward``, truncated BPTT, the bidirectional backward pass and the classifier are built on it.
-A student should fix that one function first. So:
+A tanh-derivative bug in ``rnn_step_backward`` can fail a dozen checks in five groups, because
+``rnn_backward``, truncated BPTT, the bidirectional backward pass and the classifier may be built
+on it. A student should fix that one function first. So:
 
 - each check has a *subject*: the most derived function it needs (``contract.DEPENDENCY_ORDER``);
   a hygiene check, which looks at each function it needs on its own (``needs_any``), has none;
 - the *root cause* is the most basic subject among the failing checks;
-- a failing check about another function is a probable *consequence* of the root cause when one
-  of the functions it needs builds on it (``contract.CALLS``, followed through).
+- a failing check about another function is a *consequence* of the root cause only on evidence,
+  never from the standard assignment's call graph alone (a student's ``rnn_backward`` may never
+  call ``rnn_step_backward``, and have the same mistake written again):
+  - when the root cause fails its own checks: the failing example's calls show that the check's
+    function really called it (the caller chain of the error the worker reported,
+    ``checks.engine.caller_chain``). Where no call shows it, nothing is said;
+  - when the root cause is not implemented: it is the missing piece the check needs (the check
+    says so), and the check's own function is implemented.
 
-"Probable" because the call graph is the standard assignment's, not read from the student's code.
 The grade keeps the answer (``Grade.root_cause``) and each consequence says so (``consequence_of``).
 """
 
@@ -20,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from checks.engine.caller_chain import ARROW
 from checks.engine.contract import DEPENDENCY_ORDER, builds_on
 
 if TYPE_CHECKING:
@@ -73,17 +79,46 @@ def find_root_cause(results: Sequence[CheckResult]) -> RootCause | None:
         return None
     root = min(subjects, key=rank)
     own = [result for result in failing(results) if subject(result.check) == root]
-    consequences = [result.check.name for result in failing(results) if follows_from(result.check, root)]
+    missing = all(root in missing_functions(result) for result in own)
+    consequences = [result.check.name for result in failing(results) if follows_from(result, root, missing)]
     if not consequences:
         return None
-    missing = all(result.message.startswith(NOT_IMPLEMENTED) for result in own)
     return RootCause(root, tuple(result.check.name for result in own), tuple(consequences), missing)
 
 
-def follows_from(check: Check, root: str) -> bool:
-    """True if ``check`` is about another function than ``root`` and needs one that builds on ``root``."""
-    about = subject(check)
-    return about is not None and about != root and any(root in builds_on(name) for name in check.needs)
+def follows_from(result: CheckResult, root: str, missing: bool) -> bool:
+    """True if the failing ``result`` is about another function than ``root``, one that may build on it,
+    and the evidence says it does: ``root`` is the missing piece it needs (``missing``: ``root`` is not
+    implemented), or its failing example shows a call into ``root`` (``calls_into``)."""
+    about = subject(result.check)
+    if about is None or about == root or not any(root in builds_on(name) for name in result.check.needs):
+        return False
+    absent = missing_functions(result)
+    if missing:
+        return root in absent and about not in absent
+    return not absent and calls_into(result, root)
+
+
+def missing_functions(result: CheckResult) -> set[str]:
+    """The functions a "not implemented: a, b" message names (none for any other message)."""
+    if not result.message.startswith(NOT_IMPLEMENTED):
+        return set()
+    first_line = result.message.splitlines()[0]
+    return {name.strip() for name in first_line[len(NOT_IMPLEMENTED):].lstrip(":").split(",") if name.strip()}
+
+
+def calls_into(result: CheckResult, root: str) -> bool:
+    """Whether the failing example shows a call that entered ``root`` from the submission's own code:
+    a frame of ``root`` below another in the caller chain of an error the worker reported
+    ("rnn_backward line 12 → rnn_step_backward line 5: ..."). Without an example, or when no call
+    raised, there is no such evidence."""
+    example = result.example
+    if example is None:
+        return False
+    traces = [trace for trace in (example.trace, example.second) if trace is not None]
+    entered = f"{ARROW}{root} line "
+    return any(call.function != root and isinstance(call.raised, str) and entered in call.raised
+               for trace in traces for call in trace.calls)
 
 
 def attribute_root_cause(grade: Grade) -> None:
