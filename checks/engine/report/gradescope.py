@@ -25,8 +25,8 @@ from typing import Any
 from checks.engine.report.feedback import command_path, markdown_feedback
 from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
-    OUTPUT_HEADING, broken_checks, by_group, clip, group_points, instructor_notes, left_out_lines, points_text,
-    submission_id,
+    OUTPUT_HEADING, broken_checks, by_group, clip, files_left_out_lines, group_points, instructor_notes, left_out_lines,
+    points_text, submission_id,
     within_budget,
 )
 from checks.engine.runner import CheckResult, Grade
@@ -70,6 +70,7 @@ def _document(grade: Grade, text_limit: int) -> dict:
             "instructor_notes": instructor_notes(grade),
             "left_out": [{"check": c.name, "group": c.group, "points": round(c.points, 4)} for c in grade.left_out],
             "root_cause": grade.root_cause.as_data() if grade.root_cause else None,
+            "files_left_out": list(grade.files_left_out),  # checks.engine.intake: one sentence each
         },
         "tests": tests,
     }
@@ -117,6 +118,9 @@ def submission_output(grade: Grade) -> str:
         parts.append(fenced("\n".join(left_out_lines(grade.left_out))))
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
+    if files_left_out_lines(grade):
+        heading, *notes = files_left_out_lines(grade)
+        parts += [heading, fenced("\n".join(notes))]
     broken = broken_checks(grade)
     if broken:
         parts.append(f"{len(broken)} check(s) could not be run because of a fault in the grader, not in your code: "

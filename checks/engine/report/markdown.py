@@ -10,7 +10,7 @@ from __future__ import annotations
 from checks.engine.report.feedback import command_path, markdown_feedback
 from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
-    OUTPUT_HEADING, by_group, clip, group_points, mark, points_text, submission_id, within_budget,
+    OUTPUT_HEADING, by_group, clip, files_left_out_lines, group_points, mark, points_text, submission_id, within_budget,
 )
 from checks.engine.root_cause import most_basic_first
 from checks.engine.runner import CheckResult, Grade
@@ -37,6 +37,9 @@ def _summary(grade: Grade, text_limit: int) -> str:
         parts.insert(1, f"**{escaped(grade.root_cause.line)}**")
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
+    if files_left_out_lines(grade):
+        heading, *notes = files_left_out_lines(grade)
+        parts += [heading, fenced("\n".join(notes))]
     for group, results in by_group(grade.results):
         parts += [f"### {escaped(group)}: {group_points(results)}", _table(results)]
     failing = most_basic_first(grade.results)

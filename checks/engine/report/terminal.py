@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from typing import TextIO
 
 from checks.engine.report.feedback import COMMAND, MESSAGE, PROSE, Block, command_path, feedback_blocks
-from checks.engine.report.text import by_group, group_points, left_out_lines, mark, points_text, submission_id, visible
+from checks.engine.report.text import (by_group, files_left_out_lines, group_points, left_out_lines, mark, points_text,
+                                       submission_id, visible)
 from checks.engine.root_cause import most_basic_first
 from checks.engine.runner import CheckResult, Grade
 
@@ -64,6 +65,9 @@ def terminal_summary(grade: Grade, screen: Screen = Screen()) -> str:
         lines += ["The submission could not be imported, so every check scored 0:"]
         lines += wrapped(visible(grade.import_error), width, INDENT)
         lines.append("")
+    for line in files_left_out_lines(grade):
+        lines += wrapped(visible(line), width, "", INDENT)
+    lines += [""] if files_left_out_lines(grade) else []
     for group, results in by_group(grade.results):
         lines += row(group, group_points(results), width)
         for result in results:

@@ -98,6 +98,17 @@ def left_out_lines(left_out: Sequence[Check]) -> list[str]:
             f"left out: {count} with {LEFT_OUT_REASON}: {', '.join(f'{c.group}/{c.name}' for c in left_out)}"]
 
 
+FILES_LEFT_OUT_HEADING = "Some files of your submission were left out, so they were not graded:"
+
+
+def files_left_out_lines(grade: Grade) -> list[str]:
+    """What of the submission was not copied for grading, and why (``checks.engine.intake``); nothing
+    when the import error already says it."""
+    if not grade.files_left_out or grade.import_error:
+        return []
+    return [FILES_LEFT_OUT_HEADING, *(f"- {note}" for note in grade.files_left_out)]
+
+
 def instructor_notes(grade: Grade) -> list[str]:
     """What the instructor should know and students need not: protections missing, modules to provide."""
     notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
