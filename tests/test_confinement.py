@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -290,3 +291,167 @@ def test_a_librarys_folder_is_granted_unless_it_holds_or_lies_in_a_secret():
     assert library_grants(files, keep_out) == ["/home/me/lib/libx.so", "/usr/lib/x86_64-linux-gnu",
                                                "/usr/local/lib/libpython3.11.so"]
 
+
+
+# -- the caps: scratch-size, processes, file-size, cpu-time ----------------------------------------
+# Each attempt runs without the cap (it must get past the limit) and with only that cap (it must not).
+
+MIB = 1024**2
+
+
+def test_the_scratch_folder_holds_only_its_room_and_keeps_the_graders_copy(scratch):
+    """A tmpfs of the plan's room covers the scratch folder: 3 files of 1 MiB fit where 2 MiB is the
+    room, not the fourth; what the grader put there (a file, a folder, a link) is still there."""
+    (scratch / "submission").mkdir()
+    (scratch / "submission" / "mine.py").write_text("x = 1\n")
+    (scratch / "link.py").symlink_to("submission/mine.py")
+    code = """
+        written = 0
+        try:
+            for k in range(4):
+                with open(f"filler{k}", "wb") as stream:
+                    stream.write(b"x" * (1 << 20))
+                written += 1
+        finally:
+            kept = [open("submission/mine.py").read(), os.readlink("link.py"), os.getcwd()]
+        return kept + [written]
+    """
+    control = confined(code, (), scratch, scratch_room=2 * MIB)
+    assert control["result"] == ["x = 1\n", "submission/mine.py", str(scratch), 4], control
+    for k in range(4):
+        (scratch / f"filler{k}").unlink()
+    guarded = confined(code, ("scratch-size",), scratch, scratch_room=2 * MIB)
+    if guarded["layers"][0]["state"] != ACTIVE:
+        pytest.skip(guarded["layers"][0]["detail"])
+    assert guarded["outcome"] == "ENOSPC", guarded
+    assert not any(scratch.glob("filler*")), "the worker wrote into the grader's folder, not its tmpfs"
+
+
+def test_a_file_cannot_grow_past_the_file_size_limit(scratch):
+    code = """
+        with open("big", "wb") as stream:
+            stream.write(b"x" * (3 << 20))
+    """
+    assert denied(code, "file-size", scratch, max_file_size=2 * MIB) == "EFBIG"
+
+
+FORKS = """
+    started, refused = [], 0
+    for _ in range({count}):
+        try:
+            pid = os.fork()
+        except BlockingIOError:
+            refused += 1
+            continue
+        if pid == 0:
+            threading.Event().wait()  # nothing to import: a child that is nobody may not read this Python
+        started.append(pid)
+    for pid in started:
+        os.kill(pid, 9)
+        os.waitpid(pid, 0)
+    if refused:
+        raise OSError(errno.EAGAIN, f"{{len(started)}} forks, then EAGAIN")
+    return len(started)
+"""
+
+
+def processes_cap_or_skip(run: dict) -> None:
+    state = next(layer for layer in run["layers"] if layer["layer"] == "processes")
+    if state["state"] != ACTIVE:
+        pytest.skip(state["detail"])
+
+
+@pytest.mark.parametrize("user", ["grading user", "nobody"])
+def test_no_more_processes_than_the_limit(user, scratch):
+    """200 forks: all run without the cap; with it, the worker and 15 children, then EAGAIN.
+
+    As root the cap needs the drop to nobody (the kernel never limits uid 0); a child that is
+    nobody only runs code already imported, so the test works whatever can read this Python."""
+    if user == "nobody" and os.geteuid() != 0:
+        pytest.skip("only root drops to another user")
+    change = {"user": [65534, 65534]} if user == "nobody" else {}
+    layers = ("user",) if user == "nobody" else ()
+    if user == "nobody":
+        os.chmod(scratch, 0o777)
+    control = confined(FORKS.format(count=200), layers, scratch, **change)
+    assert control["outcome"] == "allowed" and control["result"] == 200, control
+    guarded = confined(FORKS.format(count=200), (*layers, "processes"), scratch, max_processes=16, **change)
+    processes_cap_or_skip(guarded)
+    assert guarded["outcome"] == "EAGAIN", guarded
+
+
+def test_no_more_threads_than_the_limit(scratch):
+    """Threads count as processes: 100 threads start without the cap, 15 with a cap of 16."""
+    code = """
+        import threading
+        stop, started = threading.Event(), []
+        try:
+            for _ in range(100):
+                thread = threading.Thread(target=stop.wait)
+                thread.start()
+                started.append(thread)
+        except RuntimeError as error:
+            raise OSError(errno.EAGAIN, f"{len(started)} threads, then {error}")
+        finally:
+            stop.set()
+        return len(started)
+    """
+    nobody = os.geteuid() == 0
+    change = {"user": [65534, 65534]} if nobody else {}
+    if nobody:
+        os.chmod(scratch, 0o777)
+    layers = ("user",) if nobody else ()
+    assert confined(code, layers, scratch, **change)["result"] == 100
+    guarded = confined(code, (*layers, "processes"), scratch, max_processes=16, **change)
+    processes_cap_or_skip(guarded)
+    assert guarded["outcome"] == "EAGAIN", guarded
+
+
+def test_the_process_limit_does_not_count_the_users_other_processes(scratch):
+    """The cap counts in the worker's own user namespace: with 20 processes of the worker's user
+    already running outside it (the grading user's, or other workers' as nobody), a worker capped
+    at 16 still starts 15 children."""
+    nobody = os.geteuid() == 0
+    change = {"user": [65534, 65534]} if nobody else {}
+    if nobody:
+        os.chmod(scratch, 0o777)
+    as_user = {"user": 65534, "group": 65534, "extra_groups": []} if nobody else {}
+    others = [subprocess.Popen(["sleep", "60"], **as_user) for _ in range(20)]
+    try:
+        run = confined(FORKS.format(count=15), ("user",) * nobody + ("processes",), scratch, max_processes=16,
+                       **change)
+    finally:
+        for other in others:
+            other.kill()
+            other.wait()
+    processes_cap_or_skip(run)
+    assert run["outcome"] == "allowed" and run["result"] == 15, run
+
+
+def test_cpu_time_past_the_limit_ends_the_process(scratch):
+    """A 3-second busy loop runs to its end without the cap; with a cap of 1 s, SIGXCPU ends it."""
+    code = """
+        import time
+        ends = time.process_time() + 3
+        while time.process_time() < ends:
+            pass
+        return "finished"
+    """
+    assert confined(code, (), scratch)["result"] == "finished"
+    plan = confinement_plan(scratch).as_data() | {"cpu_seconds": 1}
+    script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    "))
+    run = subprocess.run([sys.executable, "-c", script, json.dumps(plan), json.dumps(["cpu-time"])],
+                         capture_output=True, text=True, timeout=60, cwd=scratch)
+    assert run.returncode == -signal.SIGXCPU, (run.returncode, run.stdout, run.stderr)
+
+
+def test_the_caps_say_so_when_none_is_asked_for(scratch):
+    run = confined("return 1", ("scratch-size", "processes", "file-size", "cpu-time"), scratch,
+                   scratch_room=0, max_processes=0, max_file_size=0, cpu_seconds=0)
+    assert [layer["state"] for layer in run["layers"]] == ["not needed"] * 4, run
+
+
+def test_the_default_plan_caps_every_resource(scratch):
+    plan = confinement_plan(scratch)
+    assert plan.scratch_room and plan.max_processes and plan.max_file_size and plan.cpu_seconds
+    assert plan.max_file_size <= plan.scratch_room

@@ -3,7 +3,7 @@
 The worker applies this to itself (``lock_down``) once it has imported everything it needs and
 before it imports the submission; the grader decides what it may touch (a ``Plan``, built by
 ``checks.engine.sandbox``). Everything here is ctypes over libc and plain system calls: no compiled
-code, and nothing an ordinary user lacks. Seven layers, each applied if the kernel allows it, each
+code, and nothing an ordinary user lacks. Eleven layers, each applied if the kernel allows it, each
 reported as active, not needed, or missing with the reason:
 
 ``namespaces``
@@ -35,6 +35,24 @@ reported as active, not needed, or missing with the reason:
     container daemon) would reach a process that is not confined. The worker needs no socket: it
     talks to the grader over inherited pipes, and ``socketpair()`` stays allowed.
 
+Four caps on what the worker may consume, the values the grader's (the plan's):
+
+``scratch-size``
+    A tmpfs of a fixed size mounted on the scratch folder in a new mount namespace of the worker's
+    own, holding a copy of what the grader put there: the worker can write only so much (and
+    only so many files) in all. Needs root, or the user namespace of ``namespaces``.
+``processes`` (RLIMIT_NPROC)
+    At most so many processes and threads. The kernel counts them per real user in a user
+    namespace, and never limits uid 0: so the worker, once it is not root, makes a user
+    namespace of its own (mapping its user to itself) and sets the limit inside it, where only
+    its own processes count, not the grading user's nor other workers'.
+``file-size`` (RLIMIT_FSIZE)
+    No file grows past a size: the write fails with EFBIG (Python ignores SIGXFSZ; a submission
+    that restores it is killed by it, and the grader says why).
+``cpu-time`` (RLIMIT_CPU)
+    A backstop to the grader's wall-clock timeouts: the worker, and each process it starts, is
+    sent SIGXCPU after so many seconds of CPU, and killed a few seconds later.
+
 Landlock rights, network rules and scopes are masked by the kernel's ABI version (the kernel
 documentation's best-effort pattern), so a newer kernel never refuses the ruleset and an older one
 applies what it knows and reports the rest as missing.
@@ -47,6 +65,7 @@ import errno
 import functools
 import os
 import platform
+import resource
 import stat
 import struct
 import sys
@@ -64,6 +83,10 @@ LAYERS: dict[str, str] = {
     "landlock-net": "Landlock TCP rules",
     "landlock-scope": "Landlock scoping of signals and abstract sockets",
     "seccomp": "seccomp filter of socket() and io_uring",
+    "scratch-size": "size limit of the scratch folder",
+    "processes": "limit on processes and threads (RLIMIT_NPROC)",
+    "file-size": "limit on the size of a file (RLIMIT_FSIZE)",
+    "cpu-time": "limit on CPU time (RLIMIT_CPU)",
 }
 LANDLOCK_LAYERS = ("landlock-fs", "landlock-net", "landlock-scope")
 
@@ -141,6 +164,11 @@ class Plan:
     user: tuple[int, int] | None = None  # (uid, gid) to become, grading as root
     user_needed: bool = False  # grading runs as root: staying root is a missing layer
     user_note: str = ""  # as whom the worker runs, or why it could not drop
+    # The caps (0: none). scratch_room is what may be written beyond the grader's copies.
+    scratch_room: int = 0  # bytes
+    max_processes: int = 0  # processes and threads of the worker's user, the worker included
+    max_file_size: int = 0  # bytes
+    cpu_seconds: int = 0  # of CPU time per process, before SIGXCPU
 
     def as_data(self) -> dict[str, Any]:
         return {name: list(value) if isinstance(value, tuple) else value for name, value in vars(self).items()}
@@ -168,12 +196,20 @@ def lock_down(plan: Plan, layers: Sequence[str] = tuple(LAYERS)) -> Confinement:
     applied: dict[str, Layer] = {}
     if "namespaces" in layers:
         applied["namespaces"] = enter_namespaces()
+    if "scratch-size" in layers:  # before the Landlock rules: they must name the new file system
+        applied["scratch-size"] = limit_scratch(plan)
     # Rules are gathered while the paths can still be opened: before the drop to nobody, and
     # before /proc (for the mapped libraries) is out of reach.
     landlock = Ruleset.gather(plan, layers) if set(layers) & set(LANDLOCK_LAYERS) else None
     bounding = drop_bounding_set() if "capabilities" in layers else ""
     if "user" in layers:
         applied["user"] = become_user(plan)
+    if "processes" in layers:  # after the drop of user: the count is the new user's
+        applied["processes"] = limit_processes(plan.max_processes)
+    if "file-size" in layers:
+        applied["file-size"] = limit_file_size(plan.max_file_size)
+    if "cpu-time" in layers:
+        applied["cpu-time"] = limit_cpu_time(plan.cpu_seconds)
     if "capabilities" in layers:
         applied["capabilities"] = drop_capabilities(bounding)
     if landlock is not None:
@@ -230,13 +266,35 @@ def enter_namespaces() -> Layer:
                      "(see the sysctls user.max_user_namespaces and kernel.apparmor_restrict_unprivileged_userns)")
     detail = ("new user namespace (the grading user mapped to itself), network namespace (loopback only, down) "
               "and IPC namespace")
-    try:  # map the grading user to itself, so that os.getuid() and file ownership read as before
+    problem = map_user_to_itself(uid, gid)
+    if problem:  # the namespaces exist all the same; permissions still go by the real uid
+        detail += f" (the user map could not be written: {problem})"
+    return Layer("namespaces", ACTIVE, detail)
+
+
+PR_SET_DUMPABLE, PR_GET_DUMPABLE = 4, 3
+
+
+def map_user_to_itself(uid: int, gid: int) -> str:
+    """Map ``uid`` and ``gid`` to themselves in the user namespace just made; '' or why not.
+
+    So that os.getuid() and file ownership read as before, and files can be created at all. A
+    process that changed its user (root become nobody) is not dumpable, which makes its /proc
+    entries root's: it is made dumpable just long enough to write its own maps.
+    """
+    dumpable = prctl(PR_GET_DUMPABLE)
+    try:
+        if not dumpable:
+            prctl(PR_SET_DUMPABLE, 1)
         for name, text in (("setgroups", "deny"), ("uid_map", f"{uid} {uid} 1"), ("gid_map", f"{gid} {gid} 1")):
             with open(f"/proc/self/{name}", "w") as stream:
                 stream.write(text)
-    except OSError as error:  # the namespaces exist all the same; permissions still go by the real uid
-        detail += f" (the user map could not be written: {error.strerror})"
-    return Layer("namespaces", ACTIVE, detail)
+    except OSError as error:
+        return error.strerror or str(error)
+    finally:
+        if not dumpable:
+            prctl(PR_SET_DUMPABLE, 0)
+    return ""
 
 
 # -- 2. user and 3. capabilities -------------------------------------------------------------------
@@ -539,3 +597,149 @@ def filter_sockets() -> Layer:
     except OSError as error:
         return Layer("seccomp", MISSING, f"the kernel refused the filter: {error.strerror}")
     return Layer("seccomp", ACTIVE, f"socket() and io_uring_setup() fail with EACCES ({machine})")
+
+
+
+# -- 8. the scratch folder's size ------------------------------------------------------------------
+
+CLONE_NEWNS = 0x00020000
+MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE, MNT_DETACH = 0x2, 0x4, 0x4000, 1 << 18, 2
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+SPARE_ENTRIES = 4096  # files and folders the worker may add to its scratch folder (each costs memory)
+
+
+def limit_scratch(plan: Plan) -> Layer:
+    """Cover the scratch folder with a tmpfs of the plan's size, in a mount namespace of the worker's
+    own, holding a copy of what the grader put there; move the working folder onto it."""
+    if not plan.scratch_room:
+        return Layer("scratch-size", NOT_NEEDED, "no limit was asked for")
+    try:
+        checked(libc().unshare(ctypes.c_int(CLONE_NEWNS)))
+        mount(None, "/", None, MS_REC | MS_PRIVATE)  # what is mounted here never shows outside
+    except OSError as error:
+        return Layer("scratch-size", MISSING, f"no mount namespace of its own: {error.strerror} (it needs root, "
+                     "or the user namespace of the namespaces layer)")
+    beneath = os.open(plan.scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        pages, entries = footprint(beneath)
+        uid, gid = plan.user or (os.getuid(), os.getgid())
+        mount("tmpfs", plan.scratch, "tmpfs", MS_NOSUID | MS_NODEV,
+              f"size={pages * PAGE + plan.scratch_room},nr_inodes={entries + SPARE_ENTRIES},mode=0700,"
+              f"uid={uid},gid={gid}")
+    except OSError as error:
+        os.close(beneath)
+        return Layer("scratch-size", MISSING, f"the kernel refused a tmpfs on the scratch folder: {error.strerror}")
+    try:
+        copy_tree(beneath, plan.scratch, plan.user)
+    except OSError as error:  # back to the grader's copy, whole, rather than half a submission
+        libc().umount2(plan.scratch.encode(), ctypes.c_int(MNT_DETACH))
+        return Layer("scratch-size", MISSING, f"the scratch folder could not be copied into a tmpfs: {error}")
+    finally:
+        os.chdir(plan.scratch)  # the working folder was the one beneath (or is again)
+        os.close(beneath)
+    return Layer("scratch-size", ACTIVE, f"{mib(plan.scratch_room)} and {SPARE_ENTRIES} files beyond the "
+                 "submission's copy (a tmpfs)")
+
+
+def mount(source: str | None, target: str, kind: str | None, flags: int, options: str | None = None) -> None:
+    encode = lambda text: None if text is None else text.encode()  # noqa: E731 - NULL for None
+    checked(libc().mount(encode(source), encode(target), encode(kind), ctypes.c_ulong(flags), encode(options)))
+
+
+def footprint(folder_fd: int) -> tuple[int, int]:
+    """(pages, entries) the tree beneath ``folder_fd`` takes in a tmpfs, links not followed."""
+    pages = entries = 0
+    for _, folders, files, fd in os.fwalk(".", dir_fd=folder_fd, follow_symlinks=False):
+        for name in folders + files:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            entries += 1
+            pages += -(-info.st_size // PAGE) if stat.S_ISREG(info.st_mode) else 1
+    return pages, entries
+
+
+def copy_tree(source_fd: int, destination: str, owner: tuple[int, int] | None) -> None:
+    """Copy the folders, regular files and links (as links) beneath ``source_fd``; nothing else."""
+    for folder, folders, files, fd in os.fwalk(".", dir_fd=source_fd, follow_symlinks=False):
+        for name in folders + files:
+            info = os.stat(name, dir_fd=fd, follow_symlinks=False)
+            path = os.path.join(destination, folder, name)
+            if stat.S_ISDIR(info.st_mode):
+                os.mkdir(path)
+            elif stat.S_ISREG(info.st_mode):
+                copy_file(name, fd, path)
+            elif stat.S_ISLNK(info.st_mode):
+                os.symlink(os.readlink(name, dir_fd=fd), path)
+            else:
+                continue  # no special file: the grader puts none there
+            if not stat.S_ISLNK(info.st_mode):
+                os.chmod(path, stat.S_IMODE(info.st_mode))
+                os.utime(path, ns=(info.st_atime_ns, info.st_mtime_ns))
+            if owner:
+                os.lchown(path, *owner)
+
+
+def copy_file(name: str, folder_fd: int, destination: str) -> None:
+    source = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder_fd)
+    try:
+        target = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+        try:
+            while chunk := os.read(source, 1 << 20):
+                os.write(target, chunk)
+        finally:
+            os.close(target)
+    finally:
+        os.close(source)
+
+
+def mib(size: int) -> str:
+    return f"{size / 1024**2:g} MiB"
+
+
+# -- 9.-11. resource limits ------------------------------------------------------------------------
+
+CPU_GRACE = 5  # seconds between SIGXCPU (which a process may catch) and SIGKILL
+
+
+def limit_processes(maximum: int) -> Layer:
+    """RLIMIT_NPROC, in a user namespace of the worker's own, so that only its processes count."""
+    if not maximum:
+        return Layer("processes", NOT_NEEDED, "no limit was asked for")
+    uid, gid = os.getuid(), os.getgid()
+    if uid == 0:
+        return Layer("processes", MISSING, "the worker runs as root (uid 0), whose processes the kernel never "
+                     "counts against RLIMIT_NPROC (see the user layer)")
+    try:
+        checked(libc().unshare(ctypes.c_int(CLONE_NEWUSER)))
+    except OSError as error:
+        return Layer("processes", MISSING, f"RLIMIT_NPROC counts every process of uid {uid}, the grading "
+                     f"user's too, unless the worker has a user namespace of its own, which the kernel "
+                     f"refuses: {error.strerror}")
+    problem = map_user_to_itself(uid, gid)
+    drop_bounding_set()  # a new user namespace starts with every capability, the bounding set whole
+    try:
+        resource.setrlimit(resource.RLIMIT_NPROC, (maximum, maximum))
+    except (OSError, ValueError) as error:
+        return Layer("processes", MISSING, f"setrlimit(RLIMIT_NPROC) failed: {error}")
+    note = f" (the user map could not be written: {problem})" if problem else ""
+    return Layer("processes", ACTIVE, f"at most {maximum} processes and threads, counted in a user namespace "
+                 f"of the worker's own{note}")
+
+
+def limit_file_size(maximum: int) -> Layer:
+    if not maximum:
+        return Layer("file-size", NOT_NEEDED, "no limit was asked for")
+    try:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (maximum, maximum))
+    except (OSError, ValueError) as error:
+        return Layer("file-size", MISSING, f"setrlimit(RLIMIT_FSIZE) failed: {error}")
+    return Layer("file-size", ACTIVE, f"no file written past {mib(maximum)} (EFBIG)")
+
+
+def limit_cpu_time(seconds: int) -> Layer:
+    if not seconds:
+        return Layer("cpu-time", NOT_NEEDED, "no limit was asked for")
+    try:
+        resource.setrlimit(resource.RLIMIT_CPU, (seconds, seconds + CPU_GRACE))
+    except (OSError, ValueError) as error:
+        return Layer("cpu-time", MISSING, f"setrlimit(RLIMIT_CPU) failed: {error}")
+    return Layer("cpu-time", ACTIVE, f"SIGXCPU after {seconds} s of CPU time per process, SIGKILL {CPU_GRACE} s later")

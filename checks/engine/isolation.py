@@ -46,6 +46,9 @@ IMPORT_TIMEOUT = 30.0
 SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
 TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
+# What a signal that killed the worker means, in plain words (the caps: checks.engine.confinement).
+DEATH_HINTS = {"SIGSEGV": " (a segmentation fault)", "SIGXCPU": " (it used up the CPU time a submission is allowed)",
+               "SIGXFSZ": " (it wrote a file larger than a submission is allowed)"}
 
 # Variables that change numerics (OpenBLAS kernel selection, needed on some CPUs for correct
 # results) are passed through; everything else of the grader's environment stays out of reach.
@@ -376,8 +379,7 @@ class Worker:
             return "it closed its pipes and was killed"
         if code < 0:
             name = signal.Signals(-code).name
-            hint = " (a segmentation fault)" if name == "SIGSEGV" else ""
-            return f"killed by signal {name}{hint}"
+            return f"killed by signal {name}{DEATH_HINTS.get(name, '')}"
         return f"it exited with status {code} (sys.exit or os._exit in the submission?)"
 
     def stop(self) -> None:

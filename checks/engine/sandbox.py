@@ -44,6 +44,15 @@ DEVICES_READ, DEVICES_READ_WRITE = ("/dev/urandom", "/dev/zero"), ("/dev/null",)
 PROGRAM_FOLDERS = ("/bin", "/usr/bin")
 LOADER_CACHE = "/etc/ld.so.cache"
 STDLIB_EXCLUDED = frozenset({"site-packages", "dist-packages"})
+# The worker's caps (checks.engine.confinement; SECURITY.md says why these values).
+# Processes and threads, the worker included: it needs one (numpy's OpenBLAS is kept to one thread),
+# a correct submission none more; 64 leaves room for a helper process or a small thread pool.
+MAX_PROCESSES = 64
+MAX_FILE_SIZE = 64 * 1024**2  # no submission needs to write a file; a generous scratch file, or a log
+SCRATCH_ROOM = 256 * 1024**2  # what the worker may write in all, beyond the copies (a tmpfs: memory)
+# CPU seconds per worker process: a backstop to the wall clock, far above the most a correct grade uses
+# (a thorough grade of the reference: see SECURITY.md). A worker lives for one grade (or until a fault).
+CPU_SECONDS = 3600
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,10 @@ def confinement_plan(scratch: Path, packages: Sequence[Package] = (), user: tupl
         user=user,
         user_needed=os.geteuid() == 0,
         user_note=user_note,
+        scratch_room=SCRATCH_ROOM,
+        max_processes=MAX_PROCESSES,
+        max_file_size=MAX_FILE_SIZE,
+        cpu_seconds=CPU_SECONDS,
     )
 
 
