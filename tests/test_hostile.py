@@ -614,6 +614,38 @@ def test_the_worker_cannot_kill_the_grader(nobody, request, public_folder, confi
     assert "KILL-GRADER" in output and ": sent" not in output, output  # attempted, and refused
 
 
+CAP_CASES = ("cap_fork_bomb", "cap_thread_bomb", "cap_disk_filler", "cap_file_size")
+
+
+@pytest.mark.parametrize("case", CAP_CASES)
+def test_as_nobody_every_cap_holds_by_the_command_line(case, nobody_python, public_folder):
+    """The cap_ cases, graded by rnn-grade running as user nobody with --require-sandbox (so every
+    layer is active, RLIMIT_NPROC included, which never limits a worker that stays root): each gets
+    exactly its scores and messages in results.json, and leaves nothing running."""
+    options = public_tiny_options(public_folder / "tiny")
+    results = public_folder / "results"
+    results.mkdir()
+    os.chmod(results, 0o777)
+    path, token = copy_case(case, public_folder / "submission")
+    os.chmod(path.parent, 0o755)
+    os.chmod(path, 0o644)
+    expected = declared(path)
+    timeout = expected.get("GRADE_OPTIONS", {}).get("call_timeout", DEFAULT_CALL_TIMEOUT)
+    command = [*as_nobody(), nobody_python, "-m", "checks.engine.cli", str(path), "--results",
+               str(results / "results.json"), "--call-timeout", str(timeout), "--require-sandbox", *options]
+    try:
+        run = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=clean_environment(), timeout=300)
+        left = survivors(token)
+    finally:
+        kill_marked(token)
+    assert run.returncode == 1, (run.returncode, run.stdout + run.stderr)
+    tests = by_check(json.loads((results / "results.json").read_text()))
+    assert {name: test["score"] for name, test in tests.items()} == expected["EXPECTED_SCORES"], run.stdout
+    for name, text in expected["EXPECTED_MESSAGES"].items():
+        assert text in tests[name]["output"], tests[name]["output"]
+    assert not left
+
+
 def test_as_root_a_planted_symlink_cannot_redirect_the_report(privilege_drop, public_folder, tiny_options):
     """forge_report_symlink: --results lies in a sticky world-writable folder (as /tmp is); the
     worker, as nobody, plants a symlink where the grader will write its temporary report. The victim
