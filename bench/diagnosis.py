@@ -2,8 +2,8 @@
 
     PYTHONPATH=. .venv/bin/python bench/diagnosis.py
 
-For every bug of tests/corpus/buggy, every check that fails gets two failing examples
-(tests/diagnosis_examples.py) and is diagnosed. Prints:
+For every bug of tests/corpus/buggy, every check that fails gets two failing examples and the
+larger confirming one the runner finds (tests/diagnosis_examples.py), and is diagnosed. Prints:
 
 - named right: among failing checks of bugs that declare a MISCONCEPTION, the fraction
   diagnosed with exactly that id;
@@ -22,7 +22,7 @@ from checks.engine.contract import Submission
 from checks.engine.counterexample import Counterexample, record_example
 from checks.engine.diagnosis import diagnose
 from checks.registry import load_checks
-from tests.diagnosis_examples import failing_arguments  # run from the repository root (PYTHONPATH=.)
+from tests.diagnosis_examples import confirming, failing_arguments  # run from the repository root (PYTHONPATH=.)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
@@ -48,7 +48,8 @@ def main() -> None:
                     continue
                 replayable.append((check, arguments))
                 traces = [record_example(check, sub, a) for a in arguments]
-                found = diagnose(Counterexample(arguments[0], traces[0][0], str(traces[0][1]), second=traces[1][0]))
+                found = diagnose(Counterexample(arguments[0], traces[0][0], str(traces[0][1]), second=traces[1][0],
+                                                confirming=confirming(check, sub)))
                 named = found.misconception if found else None
                 if due is not None:
                     total += 1
@@ -62,7 +63,8 @@ def main() -> None:
         try:
             for check, arguments in replayable:
                 traces = [record_example(check, sub, a)[0] for a in arguments]
-                found = diagnose(Counterexample(arguments[0], traces[0], "", second=traces[1]))
+                found = diagnose(Counterexample(arguments[0], traces[0], "", second=traces[1],
+                                                confirming=confirming(check, sub)))
                 false += bool(found and found.misconception)
         finally:
             sub.close()

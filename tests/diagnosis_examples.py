@@ -2,7 +2,8 @@
 
 A stand-in for ``CheckResult.example`` (made by the runner's search for simple values): the
 check's explicit examples first, then a few of its own draws, without shrinking; the first two
-different failing ones are kept (``record_example`` notes their calls).
+different failing ones are kept (``record_example`` notes their calls). ``diagnosed`` adds the
+confirming example the runner finds (``counterexample.confirming_trace``) and diagnoses.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, given, settings
 
 from checks.engine.contract import Submission
-from checks.engine.counterexample import record_example
+from checks.engine.counterexample import Counterexample, FailingExamples, confirming_trace, record_example
+from checks.engine.diagnosis import Diagnosis, diagnose
 from checks.registry import Check
 
 
@@ -35,3 +37,14 @@ def failing_arguments(check: Check, sub: Submission, count: int = 2, draws: int 
     quiet(given(**strategies)(lambda **arguments: note(arguments)))()
     return found
 
+
+
+def confirming(check: Check, sub: Submission):
+    """The trace of the larger failing example diagnosis confirms a model on, as the runner finds it."""
+    return confirming_trace(check, sub, FailingExamples())
+
+
+def diagnosed(check: Check, sub: Submission, arguments: list[dict[str, Any]]) -> Diagnosis | None:
+    """Diagnosis of ``check`` on ``sub``: shown ``arguments[0]``, second ``arguments[1]``, and the confirming example."""
+    traces = [record_example(check, sub, a)[0] for a in arguments]
+    return diagnose(Counterexample(arguments[0], traces[0], "", second=traces[1], confirming=confirming(check, sub)))

@@ -252,3 +252,32 @@ def test_a_simple_example_where_the_check_fails_for_everyone_is_never_shown(monk
         assert unguarded is not None and not np.all(np.isfinite(inputs_passed(unguarded)))
     finally:
         sub.close()
+
+
+# -- one example per failure (issue 20 §8) -------------------------------------------------------
+
+SAME_INPUTS_BUGS = {"dWh_overwritten": "backward", "inplace_dnext_h": "hygiene", "tanh_derivative_paren_typo": "tanh",
+                    "truncation_boundary_off_by_one": "truncated"}
+
+
+@pytest.mark.parametrize("bug", sorted(SAME_INPUTS_BUGS))
+def test_the_message_its_worst_entries_the_example_and_the_script_describe_the_same_inputs(checks, bug):
+    """Issue 20: "dx[0, 0]: backprop gives 0.0693985 …" (the main run's example) above x = Wx = 0 (the
+    simple one). Replaying the example shown on the submission gives the message, number for number, and
+    the example's sentence with its worst entries; the repro script replays those very calls."""
+    from checks.engine.counterexample import sentence
+    from checks.engine.runner import MESSAGE_LIMIT, _failure_text, shorten
+
+    grade = grade_submission(BUGGY / f"{bug}.py", [c for c in checks if c.group == SAME_INPUTS_BUGS[bug]])
+    failing = [r for r in grade.results if not r.passed and r.example is not None]
+    assert failing
+    sub = Submission(BUGGY / f"{bug}.py")
+    try:
+        for result in failing:
+            trace, error = record_example(result.check, sub, result.example.arguments)
+            assert result.message == shorten(_failure_text(error), MESSAGE_LIMIT), result.check.name
+            assert result.example.sentence == sentence(result.check, result.example.arguments, error, trace)
+            # the repro script is written from result.example.trace: the very calls replayed here
+            assert [c.function for c in result.example.trace.calls] == [c.function for c in trace.calls]
+    finally:
+        sub.close()
