@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import shutil
 import signal
 import subprocess
@@ -380,3 +381,106 @@ def test_a_small_class_on_the_real_checks(tmp_path):
     assert float(rows["bo/rnn_layers.py"]["score"]) < 100
     for submission_id, row in rows.items():
         assert float(row["score"]) == pytest.approx(report(out, submission_id)["score"])
+
+
+# -- a hostile or unlucky class: links, special files, odd names (checks.engine.intake) ----------------
+
+
+OUTSIDE_LINK = "it is a link to a place outside your submission"
+
+
+@pytest.fixture(scope="module")
+def odd_class(tmp_path_factory, tiny) -> tuple[Path, Path, subprocess.CompletedProcess]:
+    """One student folder for each thing that used to stop, hang or bend a class."""
+    folder = make_class(tmp_path_factory.mktemp("odd") / "class", {
+        "alice": CORRECT, "dora": CORRECT, "eve": CORRECT, "old.py": CORRECT, "fifo": CORRECT,
+        os.fsdecode(b"caf\xe9"): CORRECT, "new\nline": CORRECT, "::error title=x::forged": CORRECT})
+    (folder / "aaron").mkdir()
+    (folder / "aaron" / "rnn_layers.py").symlink_to("../alice/rnn_layers.py")  # a classmate's file
+    (folder / "carl").symlink_to("alice")  # a classmate's folder
+    (folder / "dora" / "ghost.py").symlink_to("gone.py")  # dangling
+    (folder / "eve" / "old.py").mkdir()  # a folder named like a helper
+    os.mkfifo(folder / "fifo" / "notes.py")  # opening it would block
+    os.mkfifo(folder / "pipe.py")
+    for package in ("grades.csv", "loopy"):
+        (folder / package).mkdir()
+        (folder / package / "__init__.py").write_text(CORRECT)
+    (folder / "loopy" / "a").symlink_to("b")
+    (folder / "loopy" / "b").symlink_to("a")
+    out = folder.parent / "out"
+    run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2", *tiny, timeout=300)
+    return folder, out, run
+
+
+def test_no_file_of_one_student_stops_or_hangs_the_class(odd_class):
+    _, out, run = odd_class
+    assert run.returncode == 1, run.stdout + run.stderr  # some not graded, none a grader error
+    rows = {row["submission"]: (row["score"], row["status"], row["reason"]) for row in grades(out)}
+    correct = ("6", "graded", "")
+    assert rows == {
+        "alice/rnn_layers.py": correct,
+        "aaron/rnn_layers.py": ("0", "import-error", f"there is nothing to import: rnn_layers.py was left out: "
+                                                     f"{OUTSIDE_LINK}"),
+        "carl": ("0", "import-error", "carl is a link, and links are never followed: put your own file or folder "
+                                      "there"),
+        "dora/rnn_layers.py": correct,
+        "eve/rnn_layers.py": correct,
+        "old.py/rnn_layers.py": correct,
+        "fifo/rnn_layers.py": correct,
+        "pipe.py": ("0", "import-error", "there is nothing to import: pipe.py was left out: it is a named pipe, "
+                                         "not a file"),
+        "caf\\xe9/rnn_layers.py": correct,
+        "new\\nline/rnn_layers.py": correct,
+        "::error title=x::forged/rnn_layers.py": correct,
+        "class/grades.csv": correct,  # never where the class's grades.csv goes
+        "loopy": correct,
+    }
+
+
+def test_what_was_left_out_is_in_that_students_report_only(odd_class):
+    _, out, _ = odd_class
+    left_out = {submission: report(out, submission)["extra_data"]["files_left_out"]
+                for submission in ("dora/rnn_layers.py", "eve/rnn_layers.py", "fifo/rnn_layers.py", "loopy",
+                                   "alice/rnn_layers.py")}
+    assert left_out == {
+        "dora/rnn_layers.py": ["ghost.py was left out: it is a link to something that is not a file of your "
+                               "submission"],
+        "eve/rnn_layers.py": ["old.py was left out: it is a folder, not a Python file"],
+        "fifo/rnn_layers.py": ["notes.py was left out: it is a named pipe, not a file"],
+        "loopy": ["a was left out: it is a link to another link (links are copied only when they name a file "
+                  "directly)", "b was left out: it is a link to another link (links are copied only when they "
+                               "name a file directly)"],
+        "alice/rnn_layers.py": [],
+    }
+
+
+def test_a_classmates_link_never_merges_two_students(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"alice": CORRECT})
+    (folder / "aaron").mkdir()
+    (folder / "aaron" / "rnn_layers.py").symlink_to(folder / "alice" / "rnn_layers.py")  # absolute this time
+    ids = [entry.id for entry in discover([folder])]
+    assert ids == ["aaron/rnn_layers.py", "alice/rnn_layers.py"]
+    run = rnn_grade(str(folder), "--out", str(tmp_path / "out"), *tiny)
+    rows = {row["submission"]: row["score"] for row in grades(tmp_path / "out")}
+    assert rows == {"aaron/rnn_layers.py": "0", "alice/rnn_layers.py": "6"} and run.returncode == 1
+
+
+def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
+    from checks.engine.repro import MARKER
+
+    folder = make_class(tmp_path / "class", {"alice": CORRECT})
+    (folder / "repro").mkdir()  # a --repro-dir an instructor put in the class folder
+    (folder / "repro" / "tiny_step_forward.py").write_text(MARKER + "\nprint('reproduce')\n")
+    out = folder / "grades"  # --out inside the class folder
+    first = rnn_grade(str(folder), "--out", str(out), *tiny)
+    second = rnn_grade(str(folder), "--out", str(out), *tiny)
+    assert first.returncode == second.returncode == 0, second.stdout + second.stderr
+    assert [row["submission"] for row in grades(out)] == ["alice/rnn_layers.py"]
+    assert [entry.id for entry in discover([folder])] == ["alice/rnn_layers.py"]
+
+
+def test_the_class_reports_discovery_keeps_clear_of_are_the_summaries_own():
+    from checks.engine import summary
+    from checks.engine.classroom import CLASS_REPORTS
+
+    assert CLASS_REPORTS == {summary.GRADES_CSV, summary.CHECKS_CSV, summary.REPORT_HTML}
