@@ -617,11 +617,14 @@ def test_the_worker_cannot_kill_the_grader(nobody, request, public_folder, confi
 CAP_CASES = ("cap_fork_bomb", "cap_thread_bomb", "cap_disk_filler", "cap_file_size")
 
 
+@pytest.mark.parametrize("grader", ["root", "nobody"], ids=["worker-drops-to-nobody", "grader-is-nobody"])
 @pytest.mark.parametrize("case", CAP_CASES)
-def test_as_nobody_every_cap_holds_by_the_command_line(case, nobody_python, public_folder):
-    """The cap_ cases, graded by rnn-grade running as user nobody with --require-sandbox (so every
-    layer is active, RLIMIT_NPROC included, which never limits a worker that stays root): each gets
-    exactly its scores and messages in results.json, and leaves nothing running."""
+def test_every_cap_holds_by_the_command_line(case, grader, nobody_python, public_folder):
+    """The cap_ cases, graded by rnn-grade with a Python that user nobody can run, with
+    --require-sandbox (so every layer is active, RLIMIT_NPROC included, which never limits a worker
+    that stays root): as root, whose worker drops to nobody, and as nobody, whose worker counts its
+    processes in a nested user namespace. Each gets exactly its scores and messages in
+    results.json, and leaves nothing running."""
     options = public_tiny_options(public_folder / "tiny")
     results = public_folder / "results"
     results.mkdir()
@@ -631,8 +634,9 @@ def test_as_nobody_every_cap_holds_by_the_command_line(case, nobody_python, publ
     os.chmod(path, 0o644)
     expected = declared(path)
     timeout = expected.get("GRADE_OPTIONS", {}).get("call_timeout", DEFAULT_CALL_TIMEOUT)
-    command = [*as_nobody(), nobody_python, "-m", "checks.engine.cli", str(path), "--results",
-               str(results / "results.json"), "--call-timeout", str(timeout), "--require-sandbox", *options]
+    prefix = as_nobody() if grader == "nobody" else ()
+    command = [*prefix, nobody_python, "-m", "checks.engine.cli", str(path), "--results", str(results / "results.json"),
+               "--call-timeout", str(timeout), "--require-sandbox", *options]
     try:
         run = subprocess.run(command, capture_output=True, text=True, cwd=REPO, env=clean_environment(), timeout=300)
         left = survivors(token)
