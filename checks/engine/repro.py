@@ -28,7 +28,6 @@ from __future__ import annotations
 import base64
 import inspect
 import os
-import sys
 import textwrap
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
@@ -39,7 +38,7 @@ from checks.engine import caller_chain
 from checks.engine.contract import OUTPUT_NAMES, RETURNS, parameter_names
 from checks.engine.counterexample import Counterexample, problem_sizes, sizes_text
 from checks.engine.intake import REPRO_SCRIPT_MARKER
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.runner import CheckResult, Grade, best_effort
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.engine.trace import CacheRef, Call, Trace, replay
 from checks.registry import Check
@@ -139,16 +138,15 @@ def script_files(grade: Grade, folder_name: str) -> dict[str, str]:
 
 
 def script_or_nothing(result: CheckResult) -> str:
+    """The failing check's script, or "" (a fault here must not cost the grade: the staff is told)."""
     if result.passed or result.example is None:
         return ""
-    try:
-        return script_for(result.check, result.example)
-    except (NotReproducible, ImportError):  # ImportError: no reference (a student's self-check)
-        return ""
-    except Exception as error:  # noqa: BLE001 - a fault here must not cost the grade; the staff is told
-        print(f"rnn-grade: note: no reproduction script for {result.check.name}: {type(error).__name__}: {error}",
-              file=sys.stderr)
-        return ""
+    with best_effort(result.feedback_left_out, f"the reproduction script of {result.check.name}"):
+        try:
+            return script_for(result.check, result.example)
+        except (NotReproducible, ImportError):  # ImportError: no reference (a student's self-check)
+            return ""
+    return ""
 
 
 def prepare_folder(folder: Path, check_names: Iterable[str]) -> Path:

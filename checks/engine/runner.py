@@ -23,6 +23,7 @@ from checks.engine.counterexample import (SUBMISSION_FAULTS, Counterexample, Fai
                                           each_example_wrapped, failing_examples, record_example,
                                           search_simple_example, sentence)
 from checks.engine.contract import NotImplementedInSubmission, Submission
+from checks.engine.display import shown
 from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.lookahead import DrawnExamples, drawn_ahead
 from checks.engine.profiles import DEFAULT_SEED
@@ -60,6 +61,7 @@ class CheckResult:
     repro_script: str = ""  # a standalone script that reproduces the failure (checks.engine.repro)
     repro_path: str = ""  # where --repro-dir wrote it
     consequence_of: str = ""  # the more basic failing function this failure probably follows from
+    feedback_left_out: list[str] = field(default_factory=list)  # for the staff: feedback that raised (best_effort)
 
     @property
     def passed(self) -> bool:
@@ -92,6 +94,7 @@ class Grade:
     id: str = ""  # how reports name the submission (class grading: its path in the class folder)
     import_timed_out: bool = False  # the import hung (import_error says so), rather than raised or crashed
     root_cause: RootCause | None = None  # the most basic failing function (checks.engine.root_cause)
+    feedback_left_out: list[str] = field(default_factory=list)  # for the staff: the root cause, if it raised
 
     def __post_init__(self) -> None:
         self.id = self.id or self.submission.name
@@ -120,19 +123,20 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     sub.allow_unit_axes = check.policy.charges_shape_once
     score, message, grader_error, failure, seen = _score(check, sub, seed, drawn)
     output, seconds = sub.take_output(), time.perf_counter() - started
-    example = None
+    example, left_out = None, []
     # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
     if failure is not None and simplify and seen.last is not None and isinstance(sub, Submission):
-        try:
-            example = find_counterexample(check, sub, seed, seen)
-        except (WorkerFault, NotImplementedInSubmission):
-            example = None  # the search hung or crashed the worker: the verdict stands, without an example
+        with best_effort(left_out, f"the failing example of {check.name}"):
+            try:
+                example = find_counterexample(check, sub, seed, seen)
+            except (WorkerFault, NotImplementedInSubmission):
+                example = None  # the search hung or crashed the worker: the verdict stands, without an example
         sub.take_output()  # what the search printed is not this check's output
     # The score is the main run's; the message is told on the example shown, so that its numbers,
     # the example's worst entries and the repro script all describe the same inputs.
     message = message_on_example(message, failure, example)
     result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
-    result.example = example
+    result.example, result.feedback_left_out = example, left_out
     return with_diagnosis(result)
 
 
@@ -151,20 +155,46 @@ def with_diagnosis(result: CheckResult) -> CheckResult:
     expected entry's SymPy expression (``checks.engine.symbolic``); else leave it as it is."""
     if result.passed or result.example is None or not reference_installed():
         return result
-    from checks.engine.diagnosis import diagnose  # the models are the reference's variants: loaded on failure only
+    with best_effort(result.feedback_left_out, f"the diagnosis of {result.check.name}"):
+        from checks.engine.diagnosis import diagnose  # the models are the reference's variants: loaded on failure only
 
-    found = diagnose(result.example)
-    if found is not None:
-        result.misconception, result.misconception_explanation = found.misconception, found.explanation
-    from checks.engine.symbolic import symbolic_explanation  # SymPy is imported only for a tiny example
+        found = diagnose(result.example)
+        if found is not None:
+            result.misconception, result.misconception_explanation = found.misconception, found.explanation
+    with best_effort(result.feedback_left_out, f"the symbolic explanation of {result.check.name}"):
+        from checks.engine.symbolic import symbolic_explanation  # SymPy is imported only for a tiny example
 
-    explained = symbolic_explanation(result.example)
-    if explained is not None:
-        result.symbolic_text, result.symbolic_latex = explained
+        explained = symbolic_explanation(result.example)
+        if explained is not None:
+            result.symbolic_text, result.symbolic_latex = explained
     return result
 
 
 def reference_installed() -> bool:
+@contextmanager
+def best_effort(notes: list[str], stage: str, undo: Callable[[], None] = lambda: None) -> Iterator[None]:
+    """Run one stage of feedback (a failing example, a diagnosis, a symbolic explanation, the root cause, a
+    reproduction script) so that its fault costs only itself.
+
+    If the block raises, ``undo`` takes back what the stage had already set, and ``notes`` (the staff's, never
+    the student's: ``report.text.instructor_notes``) say which stage was left out and why. The check keeps its
+    verdict, score and message, and the report stays complete. A check's own code raising while it judges is
+    another matter, a grader error (``describe_grader_fault``). WorkerFault and the other BaseExceptions pass.
+    """
+    try:
+        yield
+    except Exception as error:  # noqa: BLE001 - whatever the stage's fault, the grade stands without it
+        undo()
+        notes.append(f"{stage} was left out: it raised {type(error).__name__}: {shown(shorten(str(error), 300))}"
+                     f"{raised_at(error)}")
+
+
+def raised_at(error: BaseException) -> str:
+    """' (at file, line N, in function)': where ``error`` was raised, for the staff."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return f" (at {frames[-1].filename}, line {frames[-1].lineno}, in {frames[-1].name})" if frames else ""
+
+
     """Whether the reference solution can be imported (a student's package ships without it)."""
     try:
         return importlib.util.find_spec("reference") is not None
@@ -423,7 +453,8 @@ def grade_submission(
                     progress(result)
         finally:
             sub.close()
-    attribute_root_cause(grade)
+    with best_effort(grade.feedback_left_out, "the root cause", undo=lambda: without_root_cause(grade)):
+        attribute_root_cause(grade)
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
     return grade
@@ -443,3 +474,10 @@ def open_submission(path: Path, options: WorkerOptions = WorkerOptions()) -> tup
 def unimportable_result(check: Check, reason: str) -> CheckResult:
     """Zero for ``check``: the submission's import never finished (still a complete report)."""
     return CheckResult(check, 0.0, f"the submission could not be imported: {reason}")
+
+
+def without_root_cause(grade: Grade) -> None:
+    """Take back whatever ``attribute_root_cause`` had set: no root cause, no consequence."""
+    grade.root_cause = None
+    for result in grade.results:
+        result.consequence_of = ""

@@ -110,8 +110,10 @@ def files_left_out_lines(grade: Grade) -> list[str]:
 
 
 def instructor_notes(grade: Grade) -> list[str]:
-    """What the instructor should know and students need not: protections missing, modules to provide."""
+    """What the instructor should know and students need not: protections missing, modules to provide,
+    feedback left out because it raised (``runner.best_effort``)."""
     notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
+    notes += [*(note for result in grade.results for note in result.feedback_left_out), *grade.feedback_left_out]
     if grade.missing_module:  # the submission's text: one escaped line, never a forged line of stderr
         notes.append(f"the submission imports '{shown(grade.missing_module)}', which the worker could not find: if "
                      "the course provides it, pass its folder with --path FOLDER, or allow an installed package with "
