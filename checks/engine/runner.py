@@ -170,7 +170,6 @@ def with_diagnosis(result: CheckResult) -> CheckResult:
     return result
 
 
-def reference_installed() -> bool:
 @contextmanager
 def best_effort(notes: list[str], stage: str, undo: Callable[[], None] = lambda: None) -> Iterator[None]:
     """Run one stage of feedback (a failing example, a diagnosis, a symbolic explanation, the root cause, a
@@ -195,6 +194,7 @@ def raised_at(error: BaseException) -> str:
     return f" (at {frames[-1].filename}, line {frames[-1].lineno}, in {frames[-1].name})" if frames else ""
 
 
+def reference_installed() -> bool:
     """Whether the reference solution can be imported (a student's package ships without it)."""
     try:
         return importlib.util.find_spec("reference") is not None
@@ -460,6 +460,13 @@ def grade_submission(
     return grade
 
 
+def without_root_cause(grade: Grade) -> None:
+    """Take back whatever ``attribute_root_cause`` had set: no root cause, no consequence."""
+    grade.root_cause = None
+    for result in grade.results:
+        result.consequence_of = ""
+
+
 def open_submission(path: Path, options: WorkerOptions = WorkerOptions()) -> tuple[Submission | None, str | None]:
     """Start the submission's worker: (submission, None), or (None, why) if the import hung or crashed it.
 
@@ -474,10 +481,3 @@ def open_submission(path: Path, options: WorkerOptions = WorkerOptions()) -> tup
 def unimportable_result(check: Check, reason: str) -> CheckResult:
     """Zero for ``check``: the submission's import never finished (still a complete report)."""
     return CheckResult(check, 0.0, f"the submission could not be imported: {reason}")
-
-
-def without_root_cause(grade: Grade) -> None:
-    """Take back whatever ``attribute_root_cause`` had set: no root cause, no consequence."""
-    grade.root_cause = None
-    for result in grade.results:
-        result.consequence_of = ""
