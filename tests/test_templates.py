@@ -77,13 +77,16 @@ def autograder(autograder_zip, tmp_path_factory) -> Path:
     return root
 
 
-def grade_on_gradescope(autograder: Path, files: dict[str, str]) -> dict:
-    """Lay out submission/ with ``files``, run run_autograder from /autograder, return results.json."""
+def grade_on_gradescope(autograder: Path, files: dict[str, str], links: dict[str, Path] | None = None) -> dict:
+    """Lay out submission/ with ``files`` (and ``links``: name -> target), run run_autograder from
+    /autograder, return results.json."""
     for folder in ("submission", "results"):
         subprocess.run(["rm", "-rf", str(autograder / folder)], check=True)
     (autograder / "submission").mkdir()
     for name, text in files.items():
         (autograder / "submission" / name).write_text(text)
+    for name, target in (links or {}).items():
+        (autograder / "submission" / name).symlink_to(target)
     graded = run([str(autograder / "source" / "run_autograder")], autograder, AUTOGRADER_ROOT=str(autograder))
     assert graded.returncode == 0, graded.stdout + graded.stderr
     return json.loads((autograder / "results" / "results.json").read_text())
@@ -118,6 +121,20 @@ def test_run_autograder_grades_the_submission_with_the_course_checks(autograder)
 def test_run_autograder_without_the_file_tells_the_student(autograder):
     results = grade_on_gradescope(autograder, {"a.py": "", "b.py": "", "notes.txt": "hello"})
     assert results["score"] == 0 and "rnn_layers.py" in results["output"]
+
+
+def test_run_autograder_never_grades_the_reference_through_a_link(autograder):
+    """Git and Gradescope's GitHub upload keep links: helpers linked to the installed reference, or the
+    file itself, score nothing (before checks.engine.intake, the copy followed them: 66/100 with the
+    built-in checks)."""
+    reference, = (autograder / "venv").glob("lib/python*/site-packages/reference")
+    helpers = grade_on_gradescope(autograder, {"rnn_layers.py": "from rnn import *\n"}, {"rnn.py": reference / "rnn.py"})
+    assert helpers["score"] == 0
+    assert "rnn.py was left out: it is a link to a place outside your submission" in helpers["output"]
+    itself = grade_on_gradescope(autograder, {}, {"rnn_layers.py": reference / "rnn.py"})
+    assert itself["score"] == 0
+    assert ("there is nothing to import: rnn_layers.py was left out: it is a link to a place outside your "
+            "submission") in itself["output"]
 
 
 def test_the_bundle_never_overwrites_a_file(tmp_path):
