@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from checks.engine import isolation, supervisor
+from checks.engine import isolation, sandbox, supervisor
 from checks.engine.isolation import Worker, WorkerOptions
 from checks.engine.runner import grade_submission
 from test_hostile import copy_case, kill_marked, load_hostile_checks, marked_processes, survivors
@@ -76,6 +76,10 @@ def supervise(worker: list[str]) -> tuple[subprocess.Popen, int]:
     ("pass", 0),
     ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", -signal.SIGSEGV),
     ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", -signal.SIGKILL),
+    # The caps' signals (checks.engine.confinement), which Python ignores or handles unless restored.
+    ("import os, signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL); os.kill(os.getpid(), signal.SIGXFSZ)",
+     -signal.SIGXFSZ),
+    ("import os, signal; os.kill(os.getpid(), signal.SIGXCPU)", -signal.SIGXCPU),
 ])
 def test_the_supervisor_exits_as_its_worker_did(code, returncode):
     process, control = supervise([sys.executable, "-c", code])
@@ -136,3 +140,26 @@ def test_a_stuck_supervisor_is_killed_after_the_grace_period(tmp_path, monkeypat
     worker.stop()
     assert process.returncode == -signal.SIGKILL
     assert time.monotonic() - started < 5
+
+
+def test_a_worker_past_its_cpu_time_is_killed_and_the_student_told_plainly(tmp_path, monkeypatch):
+    """With a CPU cap of 1 s (RLIMIT_CPU), a busy loop ends by SIGXCPU long before its 30 s call
+    timeout, and the fault says why in words; a fresh worker answers the next call. (Without the
+    cap the call would time out instead.)"""
+    monkeypatch.setattr(sandbox, "CPU_SECONDS", 1)
+    path = tmp_path / "busy.py"
+    path.write_text("def spin():\n    while True:\n        pass\n\ndef answer():\n    return 42\n")
+    worker = Worker(path, WorkerOptions(call_timeout=30.0))
+    try:
+        assert worker.hello()["import_error"] is None
+        for layer in worker.confinement.missing:
+            if layer.name == "cpu-time":
+                pytest.skip(f"no CPU cap here: {layer.detail}")
+        started = time.monotonic()
+        with pytest.raises(isolation.WorkerFault) as fault:
+            worker.request({"op": "call", "fn": "spin", "args": []}, doing="calling spin")
+        assert time.monotonic() - started < 20
+        assert "killed by signal SIGXCPU (it used up the CPU time a submission is allowed)" in str(fault.value)
+        assert worker.request({"op": "call", "fn": "answer", "args": []}, doing="calling answer") == {"value": 42}
+    finally:
+        worker.stop()
