@@ -213,3 +213,32 @@ def test_a_reproduction_script_is_recognised_by_its_first_line_only(tmp_path):
     (tmp_path / "link.py").symlink_to("script.py")
     assert is_repro_script(tmp_path / "script.py")
     assert not is_repro_script(tmp_path / "student.py") and not is_repro_script(tmp_path / "link.py")
+
+
+def test_a_package_named_by_dot_is_read_under_its_folder_name(tmp_path, monkeypatch):
+    root = package(tmp_path, {"layers.py": "x = 1"})
+    monkeypatch.chdir(root)
+    snapshot = read_submission(Path("."))
+    assert snapshot.name == "sub" and snapshot.package and files(snapshot)["layers.py"] == b"x = 1"
+
+
+def test_an_entry_swapped_after_it_was_looked_at_is_still_never_followed_nor_blocked_on(tmp_path, monkeypatch):
+    """The race the descriptors close: a folder turned into a link, a file into a named pipe, between
+    lstat and open. Here lstat is made to answer with the kinds from before the swap."""
+    (tmp_path / "outside").mkdir()
+    (tmp_path / "outside" / "secret.py").write_text("SECRET = 1")
+    root = package(tmp_path, {"layers.py": "x = 1"})
+    (root / "lib").symlink_to(tmp_path / "outside")  # was a folder when looked at
+    os.mkfifo(root / "notes.py")  # was a file when looked at
+    before = {"lib": os.stat(tmp_path / "outside"), "notes.py": os.stat(root / "layers.py")}
+    real_stat = os.stat
+
+    def stale_stat(name, *args, **kwargs):
+        return before.get(name) or real_stat(name, *args, **kwargs)
+
+    monkeypatch.setattr(intake.os, "stat", stale_stat)
+    snapshot = read_submission(root)
+    monkeypatch.undo()
+    assert sorted(files(snapshot)) == ["__init__.py", "layers.py"]
+    assert snapshot.left_out == ("lib/ was left out: it changed while your submission was read",
+                                 "notes.py was left out: it is a named pipe, not a file")

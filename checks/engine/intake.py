@@ -126,7 +126,7 @@ def read_submission(path: Path, with_siblings: bool = True) -> Snapshot:
     SubmissionUnreadable if ``path`` itself cannot be looked at (it does not exist, its folder
     cannot be opened); anything beneath it that cannot be read is left out, with the reason.
     """
-    path = Path(path)
+    path = Path(os.path.abspath(path))  # "." and ".." made names (lexically: no link is resolved)
     try:
         parent = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)  # the user's path, as given
     except OSError as error:
@@ -348,6 +348,8 @@ def special_kind(mode: int) -> str:
 def unreadable(error: OSError) -> str:
     if error.errno in (errno.ELOOP, errno.EMLINK):  # O_NOFOLLOW met a link put there since it was looked at
         return "it is a link, and links are not followed"
+    if error.errno == errno.ENOTDIR:  # a folder that a link or a file replaced since it was looked at
+        return "it changed while your submission was read"
     return f"it could not be read ({error.strerror or error})"
 
 
