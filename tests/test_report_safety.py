@@ -24,6 +24,7 @@ import pytest
 from checks.engine import cli
 from checks.engine.batch import read_row
 from checks.engine.classroom import Entry
+from checks.engine.merge import copy_submission
 from checks.engine.confinement import Confinement
 from checks.engine.report.files import LinkRefused, read_beneath, write_atomically
 from checks.engine.runner import Grade
@@ -187,3 +188,24 @@ def test_a_linked_output_folder_in_a_class_costs_that_row_only_and_nothing_is_wr
     assert rows["aaron/rnn_layers.py"]["status"] == "grader-error" and rows["aaron/rnn_layers.py"]["score"] == "0"
     assert "a symbolic link" in rows["aaron/rnn_layers.py"]["reason"]
     assert os.path.islink(aaron)
+
+
+def test_merge_copies_a_shards_regular_files_only_and_never_writes_through_a_link(tmp_path):
+    shard, merged, secret = tmp_path / "shard", tmp_path / "merged", tmp_path / "secret"
+    (shard / "alice" / "repro").mkdir(parents=True)
+    (shard / "alice" / "results.json").write_text("{}")
+    (shard / "alice" / "repro" / "check.py").write_text("# script")
+    secret.write_text("0600 secret")
+    (shard / "alice" / "junit.xml").symlink_to(secret)
+    (shard / "alice" / "repro" / "other.py").symlink_to(secret)
+    merged.mkdir()
+    copy_submission(shard, merged, "alice")
+    assert sorted(str(p.relative_to(merged)) for p in merged.rglob("*")) == [
+        "alice", "alice/repro", "alice/repro/check.py", "alice/results.json"]
+    (tmp_path / "elsewhere").mkdir()
+    (merged / "bob").symlink_to(tmp_path / "elsewhere")
+    (shard / "bob").mkdir()
+    (shard / "bob" / "results.json").write_text("{}")
+    with pytest.raises(LinkRefused):
+        copy_submission(shard, merged, "bob")
+    assert list((tmp_path / "elsewhere").iterdir()) == []

@@ -86,7 +86,7 @@ def prepare_out(out: Path, option: str = "--out") -> None:
     except OSError as error:
         raise UsageError(f"could not write to {option} {out}: {error.strerror or error}") from None
     if created:
-        print(f"rnn-grade: created folder {inert(shown(out))}", file=sys.stderr)
+        print(inert(f"rnn-grade: created folder {shown(out)}"), file=sys.stderr)
 
 
 def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, force: bool = False,

@@ -51,6 +51,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from checks.engine.batch import STOP_GRACE, deliver, record_grader_error, submission_documents
 from checks.engine.classroom import Entry
+from checks.engine.display import inert
 from checks.engine.fingerprint import fingerprint
 from checks.engine.options import CLUSTER_EXTRA, GradingSettings, UsageError
 
@@ -155,7 +156,8 @@ def outcome_of(future: distributed.Future) -> NodeOutcome:
 def keep(entry: Entry, outcome: NodeOutcome, settings: GradingSettings, out: Path) -> None:
     """Write what the node sent into ``OUT/<id>/`` (or a grader-error report), and show its log on stderr."""
     if outcome.log.strip():
-        print(f"rnn-grade: from {outcome.node or 'a node'}, grading {entry.id}:\n{outcome.log.rstrip()}",
+        # The node's log quotes the submission (its id, its messages): no line of it may run a CI command.
+        print(inert(f"rnn-grade: from {outcome.node or 'a node'}, grading {entry.id}:\n{outcome.log.rstrip()}"),
               file=sys.stderr)
     if outcome.interrupted:
         record_grader_error(entry, settings, out, f"its grading process on {outcome.node} was interrupted")

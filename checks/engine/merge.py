@@ -25,6 +25,7 @@ from typing import Sequence
 from checks.engine.batch import MARKER, REPRO, exit_status, prepare_out, read_row, report_path
 from checks.engine.classroom import Entry
 from checks.engine.options import UsageError
+from checks.engine.report.files import files_beneath, read_beneath, write_atomically
 from checks.engine.shards import MANIFEST, Manifest, ShardError, read_manifest, write_manifest
 from checks.engine.summary import Row, class_table, write_summaries
 
@@ -66,7 +67,7 @@ def merge(folders: Sequence[Path], merged: Path) -> list[Row]:
     write_manifest(merged, None)  # an earlier shard's, if any: MERGED is the whole class now
     order = [submission for submission in shards[0].manifest.class_ids if submission in owners]
     for submission in order:
-        copy_submission(owners[submission] / submission, merged / submission)
+        copy_submission(owners[submission], merged, submission)
     rows = [read_row(merged, Entry(submission, merged, merged)) for submission in order]
     write_summaries(rows, merged)
     return rows
@@ -146,13 +147,20 @@ def refuse_a_shard_as_output(merged: Path, folders: Sequence[Path]) -> None:
         raise UsageError(f"merge: --out {merged} is one of the shards' folders; give a new folder")
 
 
-def copy_submission(source: Path, target: Path) -> None:
-    """One submission's reports (the files beside its results.json) and its repro/ scripts."""
-    target.mkdir(parents=True, exist_ok=True)
-    for path in sorted(source.iterdir()):
-        if path.is_file() and not path.name.startswith("."):  # not a writer's left-over temporary file
-            shutil.copy2(path, target / path.name)
-    if (target / REPRO).is_dir():  # an earlier merge's scripts: this one's replace them
-        shutil.rmtree(target / REPRO)
-    if (source / REPRO).is_dir():
-        shutil.copytree(source / REPRO, target / REPRO, symlinks=True)
+def copy_submission(shard: Path, merged: Path, submission: str) -> None:
+    """One submission's reports (the files beside its results.json) and its repro/ scripts: regular files
+    only, neither read from a shard nor written into MERGED through a link (``report.files``)."""
+    copy_files(shard, merged, Path(submission))
+    stale = merged / submission / REPRO
+    if stale.is_symlink():
+        stale.unlink()
+    elif stale.is_dir():  # an earlier merge's scripts: this one's replace them
+        shutil.rmtree(stale)
+    if (shard / submission / REPRO).is_dir() and not (shard / submission / REPRO).is_symlink():
+        copy_files(shard, merged, Path(submission) / REPRO)
+
+
+def copy_files(shard: Path, merged: Path, folder: Path) -> None:
+    for name in files_beneath(shard, shard / folder):
+        if not name.startswith("."):  # not a writer's left-over temporary file
+            write_atomically(merged / folder / name, read_beneath(shard, shard / folder / name), beneath=merged)

@@ -62,24 +62,35 @@ def read_beneath(beneath: Path, path: Path) -> str:
             return stream.read()
 
 
+def files_beneath(beneath: Path, folder: Path) -> list[str]:
+    """The names of the regular files directly in ``folder`` inside ``beneath``, reached without following a
+    link; a link or any other kind of file in it is not listed."""
+    descriptor = walk_down(Path(beneath), folders_between(Path(beneath), Path(folder)), create=False)
+    try:
+        with os.scandir(descriptor) as entries:
+            return sorted(entry.name for entry in entries if entry.is_file(follow_symlinks=False))
+    finally:
+        os.close(descriptor)
+
+
 @contextmanager
 def folder_of(path: Path, beneath: Path | None, create: bool = True) -> Iterator[int]:
     """A descriptor of ``path``'s folder: opened as given, or walked down from ``beneath`` without links."""
     if beneath is None:
         descriptor = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     else:
-        descriptor = walk_down(Path(beneath), relative_parts(path, Path(beneath)), create)
+        descriptor = walk_down(Path(beneath), folders_between(Path(beneath), path.parent), create)
     try:
         yield descriptor
     finally:
         os.close(descriptor)
 
 
-def relative_parts(path: Path, beneath: Path) -> tuple[str, ...]:
-    """The folders between ``beneath`` and ``path``'s name; ``..`` or an absolute path is refused."""
-    parts = PurePosixPath(path.relative_to(beneath).as_posix()).parts[:-1]
-    if ".." in parts or not path.name or path.name == "..":
-        raise LinkRefused(errno.EINVAL, "leaves its output folder", str(path))
+def folders_between(beneath: Path, folder: Path) -> tuple[str, ...]:
+    """The names of the folders from ``beneath`` down to ``folder``; a ``..`` among them is refused."""
+    parts = PurePosixPath(folder.relative_to(beneath).as_posix()).parts
+    if ".." in parts:
+        raise LinkRefused(errno.EINVAL, "leaves its output folder", str(folder))
     return parts
 
 
