@@ -5,9 +5,17 @@ in-place ``dh += …`` or ``grads[k] *= …`` silently corrupts training. Shapes
 of shape (1, H) where (H,) is due is wrong even though broadcasting comparisons let it pass; under
 the default policy (``checks.policy``) it is charged here, once, and judged by value elsewhere.
 
-Each check looks only at the functions the submission implements (``needs_any``): a missing
-function already costs its own checks' points, so hygiene never charges for it again. A check
-none of whose functions can be called scores 0 ("not implemented").
+How a hygiene check is scored (partial credit): each check judges several functions, each on its
+own. Its points are split equally among its parts (``*_PARTS`` below, registered as the check's
+``parts``); a part is one look at one function, and names the functions that look calls: the
+backward's look needs its forward, which makes the cache it is given. A part earns its share
+when every example it is tried on passes. A part fails on its own: another function's mistake
+costs nothing here. A part with a function that is missing, or that raises NotImplementedError,
+loses its share ("not implemented: ..."), exactly as a deleted function would: a stub and a
+deleted function score the same. A check none of whose parts can be judged scores 0.
+
+For example, a file with only the forward passes implemented earns rnn_step_forward's and
+rnn_forward's parts of rnn_functions_leave_inputs_unchanged: 2 of its 4 parts, 1 of its 2 points.
 """
 
 from __future__ import annotations
@@ -18,12 +26,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import example, given
 
-from checks.engine.contract import Call, NotImplementedInSubmission, forward_then_backward, in_sequence
+from checks.engine.contract import (BatchResults, Call, NotImplementedInSubmission, SubmissionRaised,
+                                    forward_then_backward, in_sequence)
 
 from checks.examples import DEGENERATE
 from checks.registry import check
 from checks.strategies import birnn_problems, classifier_problems, gradient_dicts, rnn_problems
-from checks.verdicts import mismatch
+from checks.verdicts import PartialFailure, mismatch
 
 RNN_FUNCTIONS = ("rnn_step_forward", "rnn_step_backward", "rnn_forward", "rnn_backward")
 OTHER_FUNCTIONS = ("clip_grad_norm", "birnn_forward", "birnn_backward", "rnn_classifier_loss")
@@ -31,6 +40,15 @@ SHAPED_FUNCTIONS = (*RNN_FUNCTIONS, "rnn_backward_truncated", "birnn_forward", "
 STEP_ARGUMENTS = ("x", "prev_h", "Wx", "Wh", "b")
 SEQUENCE_ARGUMENTS = ("x", "h0", "Wx", "Wh", "b")
 BIRNN_ARGUMENTS = ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b")
+
+# Each check's parts, in the order of its probes: the functions each part calls, the one it judges last.
+RNN_PARTS = (("rnn_step_forward",), ("rnn_step_forward", "rnn_step_backward"),
+             ("rnn_forward",), ("rnn_forward", "rnn_backward"))
+OTHER_PARTS = (("clip_grad_norm",), ("birnn_forward",), ("birnn_forward", "birnn_backward"),
+               ("rnn_classifier_loss",))
+SHAPED_PARTS = (("rnn_step_forward",), ("rnn_step_forward", "rnn_step_backward"),
+                ("rnn_forward",), ("rnn_forward", "rnn_backward"), ("rnn_forward", "rnn_backward_truncated"),
+                ("birnn_forward",), ("birnn_forward", "birnn_backward"))
 
 
 @dataclass(frozen=True)
@@ -61,23 +79,62 @@ def unchanged_by_backward(forward: str, forward_args: tuple, backward: str, upst
 
 
 def examine(sub, probes: Sequence[Probe]) -> None:
-    """Run every probe whose functions the submission implements, all in one round trip, and judge them in
-    order; if none can run, it implements nothing this check could look at.
+    """Judge each probe (one part of the check) on its own, in one round trip while the worker answers every call.
 
-    A function that hung or crashed twice in an earlier check (``sub.callable_functions``) is left
-    out like a missing one: its own checks already lost those points. If that leaves nothing, the
-    first probe runs, and its call of that function fails at once, saying why.
+    A probe runs if its functions are implemented and still called: not missing, not found raising
+    NotImplementedError in this check (``sub.stubs_met``), not condemned for hanging or crashing twice
+    (``sub.callable_functions``); the runner takes the other parts' shares off the points
+    (``runner.judged_share``). If a probe fails, this raises PartialFailure: every failing part's message,
+    and as credit the share of the parts judged that passed.
     """
-    implemented = [probe for probe in probes if probe.functions <= sub.functions]
-    if not implemented:
-        needed = sorted(set().union(*(probe.functions for probe in probes)) - sub.functions)
-        raise NotImplementedInSubmission(f"not implemented: {', '.join(needed)}")
-    runnable = [probe for probe in probes if probe.functions <= sub.callable_functions] or implemented[:1]
-    with sub.batched(in_sequence(*(probe.calls for probe in runnable))) as results:
-        for probe in runnable:
-            taken = results.take(len(probe.calls))
-            if probe.verdict is not None:
-                probe.verdict(taken)
+    failures: list[str] = []
+    passed = judged_parts = 0
+    pending = list(probes)
+    while pending := [probe for probe in pending if probe.functions <= usable(sub)]:
+        with sub.batched(in_sequence(*(probe.calls for probe in pending))) as results:
+            for index, probe in enumerate(pending):
+                failure = judged(probe, results)
+                passed += failure is None
+                judged_parts += failure != ""
+                if failure and failure not in failures:
+                    failures.append(failure)
+                if len(results.replies) <= results.taken:  # the worker stopped here: send the rest again
+                    break
+            pending = pending[index + 1:]
+    if failures:
+        raise PartialFailure("\n".join(failures), credit=passed / judged_parts)
+
+
+def usable(sub) -> frozenset[str]:
+    """The functions a probe may call: implemented, not found raising NotImplementedError, not condemned."""
+    return sub.callable_functions - sub.stubs_met
+
+
+def judged(probe: Probe, results: BatchResults) -> str | None:
+    """Why ``probe`` fails, "" if it could not be judged (a function of it is not implemented), None if it passes.
+
+    Only the probe's last call is judged: an earlier one only makes its cache, so a wrong value it returns
+    is charged to its own part, not here again; if it raised, this part cannot be judged either.
+    """
+    *helpers, _ = probe.calls
+    end = results.taken + len(probe.calls)
+    try:
+        for _ in helpers:
+            try:
+                results.take(1)
+            except AssertionError:  # a wrong value, returned: the cache is still this function's own
+                continue
+        taken = results.take(1)
+        if probe.verdict is not None:
+            probe.verdict([None] * len(helpers) + taken)
+    except NotImplementedInSubmission:
+        return ""  # sub.stubs_met now holds the function, as if it were missing
+    except (AssertionError, SubmissionRaised) as failure:
+        return str(failure)
+    finally:
+        # The next probe's results start after this one's calls, as far as the worker answered them.
+        results.taken = min(end, len(results.replies))
+    return None
 
 
 def assert_unchanged(function: str, names: tuple[str, ...], before: tuple, after: list) -> None:
@@ -110,7 +167,7 @@ def changed_description(name: str, original, now) -> str | None:
     return None if now == original else f"{name} became {now!r}"
 
 
-@check(group="hygiene", points=2, needs=RNN_FUNCTIONS, needs_any=True)
+@check(group="hygiene", points=2, needs=RNN_FUNCTIONS, needs_any=True, parts=RNN_PARTS)
 @given(p=rnn_problems())
 @example(p=DEGENERATE)
 def rnn_functions_leave_inputs_unchanged(sub, p):
@@ -124,7 +181,7 @@ def rnn_functions_leave_inputs_unchanged(sub, p):
     ])
 
 
-@check(group="hygiene", points=2, needs=OTHER_FUNCTIONS, needs_any=True)
+@check(group="hygiene", points=2, needs=OTHER_FUNCTIONS, needs_any=True, parts=OTHER_PARTS)
 @given(grads=gradient_dicts(), bp=birnn_problems(), cp=classifier_problems())
 def other_functions_leave_inputs_unchanged(sub, grads, bp, cp):
     """clip_grad_norm, birnn_forward/backward and rnn_classifier_loss (those you implemented) never modify their
@@ -137,7 +194,7 @@ def other_functions_leave_inputs_unchanged(sub, grads, bp, cp):
     ])
 
 
-@check(group="hygiene", points=2, needs=SHAPED_FUNCTIONS, needs_any=True)
+@check(group="hygiene", points=2, needs=SHAPED_FUNCTIONS, needs_any=True, parts=SHAPED_PARTS)
 @given(p=rnn_problems(max_n=1, max_t=1, max_d=1, max_h=1))
 @example(p=DEGENERATE)
 def shapes_and_dtypes_are_exact_at_size_one(sub, p):

@@ -36,7 +36,7 @@ import tomllib
 import traceback
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import AbstractSet, Callable, Iterable
 
 from checks.engine.contract import CONTRACT_FUNCTIONS
 from checks.engine.profiles import hypothesis_settings, profile_from_environment
@@ -61,15 +61,30 @@ class Check:
     file: str = ""  # where its @check is, for messages to the course's staff
     line: int = 0
     visibility: str = "visible"
-    # True: the check runs when any of ``needs`` exists and looks only at those (hygiene: a
-    # missing function's own checks already cost its points).
+    # True: the check judges the functions of ``needs`` each on its own, in ``parts`` (hygiene).
     needs_any: bool = False
+    # A needs_any check's parts: the functions each equal share of its points needs (by default,
+    # one part per function of ``needs``). A part one of whose functions is missing loses its share.
+    # An assignment keeps only the parts it asks for (``scoped_to_assignment``).
+    parts: tuple[tuple[str, ...], ...] = ()
     policy: Policy = DEFAULT_POLICY
     reference: bool = False  # it compares with the reference solution: left out of a self-check
 
     @property
     def source(self) -> str:
         return f"{self.file}, line {self.line}"
+
+    def share_judged(self, implemented: AbstractSet[str]) -> float:
+        """The share of the points that can be earned when only ``implemented`` functions can be called.
+
+        A check needs all of ``needs`` (1 or 0); a ``needs_any`` check splits its points equally among
+        its ``parts``, and a part earns its share only if all of its functions are implemented: a
+        missing function (or one that raises NotImplementedError) costs exactly the parts that call it.
+        """
+        if not self.needs_any:
+            return float(set(self.needs) <= implemented)
+        parts = self.parts or tuple((function,) for function in self.needs)
+        return sum(set(part) <= implemented for part in parts) / len(parts)
 
     @property
     def description(self) -> str:
@@ -100,12 +115,15 @@ class CheckDefinitionError(Exception):
 
 def check(
     group: str, points: float, needs: Iterable[str], examples: float = 1.0, needs_any: bool = False,
-    reference: bool = False,
+    reference: bool = False, parts: Iterable[Iterable[str]] = (),
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as a property check of ``group`` worth ``points``.
 
-    ``needs_any=True``: the check runs if any function of ``needs`` is implemented, and must itself
-    look only at those (``sub.functions``). ``reference=True`` declares that the check compares
+    ``needs_any=True``: the check judges the functions of ``needs`` each on its own. Its points are
+    split equally among its ``parts`` (default: one per function of ``needs``), each the functions
+    that one share needs; it runs if any part can, must itself look only at the implemented
+    functions (``sub.functions``), and a part with a missing function loses its share
+    (``Check.share_judged``). ``reference=True`` declares that the check compares
     with the reference solution (or its oracles), so that a student's self-check, which has no
     reference, leaves it out. Every argument is validated here, when the course's module is
     imported, and a mistake names the line of the ``@check(...)`` that made it.
@@ -129,6 +147,11 @@ def check(
     if type(reference) is not bool:
         raise CheckDefinitionError(f"{where}: reference={reference!r}: give True if the check uses the reference "
                                    "solution, else leave it out")
+    parts = tuple(tuple(part) for part in parts)
+    default_parts = tuple((function,) for function in needs) if needs_any else ()
+    if parts and (not needs_any or not all(parts) or {f for part in parts for f in part} != set(needs)):
+        raise CheckDefinitionError(f"{where}: parts={parts!r}: give parts only with needs_any=True, each a non-empty "
+                                   "tuple of functions, together naming exactly the functions of needs")
 
     def register(function: Callable) -> Callable:
         name = function.__name__
@@ -139,7 +162,7 @@ def check(
             raise CheckDefinitionError(f"{where}: a second check is named {name!r} in this module (the first is at "
                                        f"{_registered[key].source}); check names must be unique")
         _registered[key] = Check(name, group, float(points), needs, function, examples, file, line,
-                                 needs_any=bool(needs_any), reference=reference)
+                                 needs_any=bool(needs_any), parts=parts or default_parts, reference=reference)
         return function
 
     return register
@@ -400,4 +423,18 @@ def apply_points(found: list[Check], table: PointsTable, assignment: bool = Fals
                 continue
             c = replace(c, points=entry.points, visibility=entry.visibility)
         applied.append(replace(c, policy=table.policy))
-    return applied
+    return scoped_to_assignment(applied)
+
+
+def scoped_to_assignment(checks: list[Check]) -> list[Check]:
+    """The checks, each ``needs_any`` check split only among the parts the assignment asks for: those whose
+    functions the other checks need. The cs231n assignment asks for the four rnn functions, so the shapes
+    check judges those four, and a correct solution of them earns its 2 points."""
+    asked = {function for c in checks if not c.needs_any for function in c.needs}
+    scoped = []
+    for c in checks:
+        parts = tuple(part for part in c.parts if set(part) <= asked)
+        if parts and parts != c.parts:
+            c = replace(c, needs=tuple(f for f in c.needs if any(f in part for part in parts)), parts=parts)
+        scoped.append(c)
+    return scoped

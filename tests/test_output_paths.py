@@ -159,3 +159,17 @@ def test_out_and_repro_dir_say_they_created_their_folder(tmp_path, tiny):
     repro = tmp_path / "repro"
     run = rnn_grade(str(submission), "--repro-dir", str(repro), *tiny)
     assert f"rnn-grade: created folder {repro}\n" in run.stderr and repro.is_dir()
+
+
+def test_a_class_whose_summary_cannot_be_written_still_prints_every_grade(tmp_path, tiny):
+    folder = make_class(tmp_path / "class", {"alice": CORRECT})
+    out = tmp_path / "out"
+    (out / "grades.csv").mkdir(parents=True)  # a folder where the summary goes: the rename fails
+    (out / "grades.csv" / "mine").write_text("x")
+    (out / ".rnn-grade-output").write_text("")
+    run = rnn_grade(str(folder), "--out", str(out), *tiny)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stdout.splitlines()[0].split() == ["alice/rnn_layers.py", "6", "/", "6", "graded"]
+    assert f"rnn-grade: could not write the class's summaries in {out}: {out / 'grades.csv'}: Is a directory" \
+        in run.stderr
+    assert "Traceback" not in run.stderr and (out / "alice" / "rnn_layers.py" / "results.json").is_file()

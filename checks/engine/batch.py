@@ -69,6 +69,7 @@ class ClassRun:
     rows: list[Row] = field(default_factory=list)
     graded: int = 0  # grading processes started in this run
     skipped: int = 0  # reports already up to date
+    unwritten: list[str] = field(default_factory=list)  # summaries that could not be written, and why
 
 
 def prepare_out(out: Path, option: str = "--out") -> None:
@@ -122,10 +123,14 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
             run.graded = grade_pending(pending, settings, out, finished)
         finally:
             run.rows = [row(entry) for entry in settings.entries if entry.id in current]
-            write_summaries(run.rows, out)
             # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
             held = tuple(entry.id for entry in settings.entries if entry.id in current)
-            write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
+            try:  # a full disk now must not hide the grades: the table is still printed, with why
+                write_summaries(run.rows, out)
+                write_manifest(out, Manifest(settings.shard, settings.class_ids, held) if settings.shard else None)
+            except OSError as error:
+                run.unwritten.append(f"could not write the class's summaries in {out}: "
+                                     f"{error.filename or out}: {error.strerror or error}")
     return run
 
 
@@ -343,7 +348,9 @@ def run_class(settings: GradingSettings) -> int:
         where = f"; reports in {out}" if settings.out else ""
         print(f"rnn-grade: {run.graded} graded, {run.skipped} unchanged since the last run (skipped){where}",
               file=sys.stderr)
-    return exit_status(run.rows)
+        for problem in run.unwritten:
+            print(inert(f"rnn-grade: {shown(problem)}"), file=sys.stderr)
+    return 2 if run.unwritten else exit_status(run.rows)
 
 
 @contextmanager

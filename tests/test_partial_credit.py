@@ -1,0 +1,127 @@
+"""Fair partial credit: a missing function, or one that raises NotImplementedError, costs exactly the
+checks that need it, and nothing else (README: "It may define any subset of the ten contract functions").
+
+- Each partial submission of tests/corpus/partial/ (built from the reference, with the starter's stubs in
+  several combinations, declared in the file as STUBBED) scores exactly what its implemented functions earn,
+  computed here from the registry: a check's points if it needs only implemented functions; for a check that
+  judges several functions each on its own (hygiene, ``needs_any``), the share of its parts whose functions
+  are all implemented.
+- The same file with its stubs deleted scores the same, check by check: a stub is a missing function.
+- What a student reads on a check that lost points names the functions not implemented.
+"""
+
+from __future__ import annotations
+
+import ast
+from contextlib import nullcontext
+from pathlib import Path
+
+import pytest
+from hypothesis import find
+
+import checks.hygiene as hygiene
+from checks.engine.contract import CONTRACT_FUNCTIONS
+from checks.engine.runner import Grade, grade_submission
+from checks.examples import DEGENERATE
+from checks.registry import Check, load_checks
+from checks.strategies import birnn_problems, classifier_problems
+
+PARTIAL = sorted((Path(__file__).resolve().parent / "corpus" / "partial").glob("*.py"))
+
+
+@pytest.fixture(scope="module")
+def checks() -> list[Check]:
+    return load_checks()
+
+
+def declared_stubs(source: str) -> set[str]:
+    """The file's STUBBED constant, read without importing it."""
+    return next(set(ast.literal_eval(node.value)) for node in ast.parse(source).body
+                if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) == "STUBBED")
+
+
+def raises_not_implemented(function: ast.FunctionDef) -> bool:
+    """Its body, after the docstring, is only ``raise NotImplementedError(...)``."""
+    body = function.body[1:] if ast.get_docstring(function) is not None else function.body
+    if len(body) != 1 or not isinstance(body[0], ast.Raise) or body[0].exc is None:
+        return False
+    raised = body[0].exc.func if isinstance(body[0].exc, ast.Call) else body[0].exc
+    return isinstance(raised, ast.Name) and raised.id == "NotImplementedError"
+
+
+def without_stubs(source: str) -> tuple[str, set[str]]:
+    """``source`` with its stub functions deleted, and the aliases of them (``rnn_backward = bptt``);
+    and the contract functions that deleting them removed."""
+    tree = ast.parse(source)
+    stubs = {node.name for node in tree.body if isinstance(node, ast.FunctionDef) and raises_not_implemented(node)}
+    aliases = {node.targets[0].id for node in tree.body if isinstance(node, ast.Assign)
+               and isinstance(node.value, ast.Name) and node.value.id in stubs}
+    tree.body = [node for node in tree.body
+                 if not (isinstance(node, ast.FunctionDef) and node.name in stubs)
+                 and not (isinstance(node, ast.Assign) and getattr(node.targets[0], "id", None) in aliases)]
+    return ast.unparse(tree), (stubs | aliases) & set(CONTRACT_FUNCTIONS)
+
+
+def earned(check: Check, implemented: set[str]) -> float:
+    """What a correct implementation of ``implemented`` (and nothing else) earns on ``check``."""
+    if not check.needs_any:
+        return check.points if set(check.needs) <= implemented else 0.0
+    parts = check.parts or tuple((function,) for function in check.needs)
+    return check.points * sum(set(part) <= implemented for part in parts) / len(parts)
+
+
+def scores(grade: Grade) -> dict[str, float]:
+    return {r.check.name: r.score for r in grade.results}
+
+
+def test_the_corpus_covers_several_combinations_of_stubs():
+    combinations = {frozenset(declared_stubs(path.read_text())) for path in PARTIAL}
+    assert len(PARTIAL) >= 6 and len(combinations) == len(PARTIAL)
+    assert frozenset(CONTRACT_FUNCTIONS) in combinations  # the starter, as handed out
+    assert any(len(stubs) == 1 for stubs in combinations)
+
+
+@pytest.mark.parametrize("path", PARTIAL, ids=lambda p: p.stem)
+def test_a_partial_submission_scores_exactly_what_its_functions_earn(path: Path, tmp_path: Path, checks):
+    source = path.read_text()
+    deleted_source, stubs = without_stubs(source)
+    assert stubs == declared_stubs(source), "STUBBED must name exactly the functions that raise NotImplementedError"
+    implemented = set(CONTRACT_FUNCTIONS) - stubs
+    deleted = tmp_path / path.name
+    deleted.write_text(deleted_source)
+
+    grade = grade_submission(path, checks)
+    expected = {c.name: earned(c, implemented) for c in checks}
+    assert scores(grade) == pytest.approx(expected), "\n".join(
+        f"{r.check.name}: {r.score:g}, expected {expected[r.check.name]:g}: {r.message[:300]}"
+        for r in grade.results if r.score != pytest.approx(expected[r.check.name]))
+    # Deleting the stubs changes nothing, check by check.
+    assert scores(grade_submission(deleted, checks)) == pytest.approx(scores(grade))
+    for result in grade.results:
+        if result.score < result.check.points:
+            lines = [line for line in result.message.splitlines() if line.startswith("not implemented: ")]
+            assert lines, f"{result.check.name} lost points without saying what is not implemented: {result.message}"
+            named = {name for line in lines for name in line.removeprefix("not implemented: ").split(", ")}
+            assert named <= stubs, result.message
+
+
+def test_each_hygiene_check_judges_exactly_its_registered_parts(checks, monkeypatch):
+    """The shares the runner takes off (the registered parts) are the probes the check runs, in order."""
+    seen: list = []
+    monkeypatch.setattr(hygiene, "examine", lambda sub, probes: seen.append([probe.functions for probe in probes]))
+    anything = {"p": DEGENERATE, "grads": {"W": DEGENERATE.Wx}, "bp": find(birnn_problems(), lambda _: True),
+                "cp": find(classifier_problems(), lambda _: True)}
+    hygiene_checks = [c for c in checks if c.group == "hygiene"]
+    assert len(hygiene_checks) == 3 and all(c.needs_any and c.parts for c in hygiene_checks)
+    for check in hygiene_checks:
+        seen.clear()
+        body = check.function.hypothesis.inner_test
+        body(sub=BodyOnly(), **{name: anything[name] for name in body.__code__.co_varnames[1:body.__code__.co_argcount]})
+        assert seen == [[set(part) for part in check.parts]], check.name
+
+
+class BodyOnly:
+    """What a hygiene check's body touches of a submission besides ``examine``."""
+
+    def exact_shapes(self):
+        return nullcontext()
