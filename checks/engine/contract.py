@@ -22,6 +22,7 @@ from checks.engine.confinement import Confinement
 from checks.engine.faults import FaultRecord
 from checks.engine.isolation import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.protocol import Handle
+from checks.engine.replies import Answer, MalformedReply, parse_batch, parse_call, parse_hello, parse_map
 from checks.engine.trace import CacheRef, Trace
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
@@ -154,7 +155,7 @@ class BatchResults:
     when its turn comes, as its method called alone would have. What a check asserts about the
     results it took first comes first, so one round trip judges as several would have."""
 
-    def __init__(self, sub: "Submission", calls: Sequence[Call], replies: list[dict]) -> None:
+    def __init__(self, sub: "Submission", calls: Sequence[Call], replies: list[Answer]) -> None:
         self.sub, self.calls, self.replies = sub, calls, replies
         self.taken = 0  # the results handed out (or raised)
 
@@ -168,11 +169,11 @@ class BatchResults:
             raise ContractViolation(f"the worker stopped after {len(self.replies)} of {len(self.calls)} calls")
         self.taken += 1
         reply = self.replies[k]
-        if "not_implemented" in reply:
+        if reply.not_implemented:
             self.sub.stubs_met.add(self.calls[k].function)
             raise NotImplementedInSubmission(f"not implemented: {self.calls[k].function}")
-        if "raised" in reply:
-            raise SubmissionRaised(str(reply["raised"]))
+        if reply.raised is not None:
+            raise SubmissionRaised(reply.raised)
         return self.sub._validated(self.calls, k, reply)
 
 
@@ -199,20 +200,21 @@ class Submission:
         except WorkerFault:
             self._worker.stop()
             raise
-        functions, import_error, missing = hello.get("functions"), hello.get("import_error"), hello.get("missing_module")
-        # The reply is the worker's, so potentially the submission's: check its shape first.
-        if type(functions) is not list or not all(type(f) is str for f in functions) \
-                or not all(value is None or type(value) is str for value in (import_error, missing)):
+        try:  # the reply is the worker's, so potentially the submission's (checks.engine.replies)
+            imported = parse_hello(hello)
+        except MalformedReply as error:
             self._worker.stop()
-            raise WorkerFault("the worker sent a malformed reply while importing the submission")
-        self.functions: frozenset[str] = frozenset(functions)
-        self.import_error: str | None = import_error
-        self.missing_module: str | None = missing  # the module whose absence made the import fail
+            raise WorkerFault(f"the worker sent a malformed reply while importing the submission: {error}") from None
+        self.functions: frozenset[str] = imported.functions
+        self.import_error: str | None = imported.import_error
+        self.missing_module: str | None = imported.missing_module  # the module whose absence made the import fail
         # The policy's shape_mistakes = "charged_once": arrays off by axes of length 1 are judged
         # by value (set by the runner for each check; exact_shapes turns it off for a block).
         self.allow_unit_axes = False
         self.trace: Trace | None = None  # while recording(): every call of the running example
         self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
+        # The functions that raised NotImplementedError since the runner last cleared it (at the start of
+        # a needs_any check): to that check, a stub is as missing as a deleted function.
         self.stubs_met: set[str] = set()
 
     def _new_worker(self, options: WorkerOptions) -> Worker:
@@ -257,6 +259,11 @@ class Submission:
     @property
     def stats(self) -> WorkerStats:
         return self._worker.stats
+
+    @property
+    def files_left_out(self) -> tuple[str, ...]:
+        """A sentence for each file of the submission that was not copied for the worker, and why."""
+        return self._worker.files_left_out
 
     @property
     def confinement(self) -> Confinement:
@@ -311,10 +318,7 @@ class Submission:
         cache_at = 1 if function in RETURNS and "cache" in RETURNS[function] else None
         answer = self._send({"op": "map", "fn": function, "args_list": [list(a) for a in args_list],
                              "cache_at": cache_at}, function, describe_inputs(function, args_list[0]) if args_list else "")
-        values = answer.get("values")
-        if type(values) is not list or len(values) != len(args_list):
-            raise ContractViolation(f"the worker answered {len(args_list)} calls of {function} incorrectly")
-        return [first_output(function, value, args, self.allow_unit_axes) for value, args in zip(values, args_list)]
+        return [first_output(function, value, args, self.allow_unit_axes) for value, args in zip(answer.value, args_list)]
 
     def evaluator(self, function: str) -> Callable[[list[dict]], list]:
         """A function mapping argument dicts (keyed as in ``ARGUMENTS``) to first outputs, batched."""
@@ -351,10 +355,7 @@ class Submission:
         if self.trace is not None:  # what the trace notes: CacheOf(k) as a CacheRef to call k
             first = len(self.trace.calls)
             message["noted_args"] = [noted_arguments(call.args, first, calls) for call in calls]
-        answers = self._send(message, downstream(calls), describe_call(calls, 0), calls).get("answers")
-        if type(answers) is not list or not 1 <= len(answers) <= len(calls) or \
-                not all(type(reply) is dict for reply in answers):
-            raise ContractViolation(f"the worker answered a batch of {len(calls)} calls incorrectly")
+        answers = self._send(message, downstream(calls), describe_call(calls, 0), calls)
         results = BatchResults(self, calls, answers)
         try:
             yield results
@@ -378,13 +379,13 @@ class Submission:
         if self.trace is not None and count > 0:
             self.trace.discard(self.trace.calls[-count:])
 
-    def _validated(self, calls: Sequence["Call"], k: int, reply: dict) -> Any:
+    def _validated(self, calls: Sequence["Call"], k: int, reply: Answer) -> Any:
         """Call k's ``reply`` validated as the method of its function validates it (a backward's sizes are
         its cache's), or, for an ``arguments_after`` call, the arguments it reports."""
         function, args, arguments_after = calls[k]
         if arguments_after:
-            return reported_arguments(reply, function, args)
-        value = reply.get("value")
+            return list(reply.arguments_after)
+        value = reply.value
         if function in VALIDATORS:
             return VALIDATORS[function](value, args)
         made_by = next((calls[arg.call].args for arg in args if isinstance(arg, CacheOf)), args)
@@ -396,14 +397,15 @@ class Submission:
         cache_at = RETURNS[function].index("cache") if "cache" in RETURNS[function] else None
         value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function,
                            letters(function, sizes))
-        return validate_returns(function, value.get("value"), sizes, self.allow_unit_axes)
+        return validate_returns(function, value.value, sizes, self.allow_unit_axes)
 
     def _request(self, function: str, args: tuple) -> Any:
         return self._send({"op": "call", "fn": function, "args": list(args), "cache_at": None}, function,
-                          describe_inputs(function, args)).get("value")
+                          describe_inputs(function, args)).value
 
-    def _send(self, message: dict, function: str, inputs: str, calls: Sequence[Call] = ()) -> dict:
-        """Send ``message``, a call of ``function`` on ``inputs`` (their sizes, in words), and return the answer.
+    def _send(self, message: dict, function: str, inputs: str, calls: Sequence[Call] = ()) -> Answer | list[Answer]:
+        """Send ``message``, a call of ``function`` on ``inputs`` (their sizes, in words), and return the answer,
+        checked into typed values (``parsed_reply``): a batch's, one ``Answer`` per call run.
 
         For a batch (``calls``), a fault is charged to the call the worker says was running, if it said."""
         if function not in self.functions:
@@ -412,21 +414,32 @@ class Submission:
         noted = self._note(message)
         doing = f"running {function}" + (f" on {inputs}" if inputs else "")
         try:
-            answer = self._worker.request(message, doing=doing)
-        except WorkerFault as fault:
-            running = self._worker.call_running() if calls else None
-            if running is not None and 0 <= running < len(calls):
-                function, inputs = calls[running].function, describe_call(calls, running)
-                sent, doing = doing, f"running {function}" + (f" on {inputs}" if inputs else "")
-                fault = fault.retold(doing) if fault.doing == sent else fault
-            raise self.faults.judge(fault, function, doing, inputs) from None
-        self._noted(noted, answer)
-        if "not_implemented" in answer:
+            answer = parsed_reply(message, self._worker.request(message, doing=doing))
+        except (WorkerFault, MalformedReply) as error:
+            raise self._charged(error, function, doing, inputs, calls) from None
+        self._noted(noted, message["op"], answer)
+        if isinstance(answer, Answer) and answer.not_implemented:
             self.stubs_met.add(function)
             raise NotImplementedInSubmission(f"not implemented: {function}")
-        if "raised" in answer:
-            raise SubmissionRaised(str(answer["raised"]))
+        if isinstance(answer, Answer) and answer.raised is not None:
+            raise SubmissionRaised(answer.raised)
         return answer
+
+    def _charged(self, error: WorkerFault | MalformedReply, function: str, doing: str, inputs: str,
+                 calls: Sequence[Call]) -> WorkerFault:
+        """The fault to raise for ``error``, met while ``doing``: charged, in a batch, to the call the worker said
+        was running, or whose answer is malformed. A malformed reply is a fault like a crash: the worker is stopped
+        (the next call starts a fresh one), and the submission is charged, never the grader."""
+        if isinstance(error, MalformedReply):
+            self._worker.stop()
+            fault, running = WorkerFault(f"the worker sent a malformed reply while {doing}: {error}", doing), error.call
+        else:
+            fault, running = error, self._worker.call_running() if calls else None
+        if running is not None and 0 <= running < len(calls):
+            function, inputs = calls[running].function, describe_call(calls, running)
+            sent, doing = doing, f"running {function}" + (f" on {inputs}" if inputs else "")
+            fault = fault.retold(doing) if fault.doing == sent else fault
+        return self.faults.judge(fault, function, doing, inputs)
 
     def _note(self, message: dict) -> list:
         if self.trace is None:
@@ -438,22 +451,20 @@ class Submission:
             return [self.trace.start(call["fn"], args) for call, args in zip(message["calls"], noted)]
         return [self.trace.start(message["fn"], tuple(message["args"]))]
 
-    def _noted(self, calls: list, answer: dict) -> None:
+    def _noted(self, calls: list, op: str, answer: Answer | list[Answer]) -> None:
+        """Note the checked ``answer`` to a request of kind ``op`` in the trace, call by call."""
         if not calls:  # not recording
             return
-        if "answers" in answer:  # a batch: one answer per call run, in order
-            replies = answer["answers"] if type(answer["answers"]) is list else []
-            for call, reply in zip(calls, replies):
-                self.trace.finish(call, reply if type(reply) is dict else {})
-            self.trace.discard(calls[len(replies):])  # the worker stops a batch at the first call that raised
-            return
-        if len(calls) == 1:
-            self.trace.finish(calls[0], answer)
-        elif calls:
-            values = answer.get("values")
-            values = values if type(values) is list and len(values) == len(calls) else [None] * len(calls)
-            for call, value in zip(calls, values):
-                self.trace.finish(call, {"value": value, "raised": answer.get("raised")})
+        if isinstance(answer, list):  # a batch: one answer per call run, in order
+            for call, reply in zip(calls, answer):
+                self.trace.finish(call, reply)
+            self.trace.discard(calls[len(answer):])  # the worker stops a batch at the first call that raised
+        elif op == "map" and answer.returned:
+            for call, value in zip(calls, answer.value):
+                self.trace.finish(call, Answer(value=value))
+        else:
+            for call in calls:
+                self.trace.finish(call, answer)
 
 
 #: The arguments that reach the submission as plain Python numbers, whatever number a check passed (a numpy
@@ -630,12 +641,13 @@ VALIDATORS: dict[str, Callable[[Any, tuple], Any]] = {
 }
 
 
-def reported_arguments(answer: dict, function: str, args: tuple) -> list:
-    """The arguments of a call as the worker reports them afterwards (caches as None)."""
-    after = answer.get("arguments_after")
-    if type(after) is not list or len(after) != len(args):
-        raise ContractViolation(f"the worker did not report the arguments of {function}")
-    return after
+def parsed_reply(message: dict, reply: dict) -> Answer | list[Answer]:
+    """The worker's ``reply`` to ``message``, checked into typed values (``checks.engine.replies``), or MalformedReply."""
+    if message["op"] == "batch":
+        return parse_batch(reply, [len(call["args"]) if call["return_arguments"] else None for call in message["calls"]])
+    if message["op"] == "map":
+        return parse_map(reply, len(message["args_list"]))
+    return parse_call(reply)
 
 
 def batches_shape(series: np.ndarray, batch_size: int, window: int) -> tuple[int, ...]:
