@@ -9,6 +9,7 @@ passing grade never imports SymPy.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -169,3 +170,33 @@ def test_sympy_is_imported_only_to_explain_a_failure(path, imports, tmp_path):
     graded = json.loads(run.stdout.splitlines()[-1])
     assert (graded["score"] == graded["max"]) is not imports
     assert graded["sympy"] is imports
+
+
+def test_an_entry_of_another_gradient_call_is_not_explained(checks):
+    """truncation_window_start_dx_doubled (issue 20): the example of "truncated BPTT = the sum of your own
+    rnn_backward over windows" is tiny, T = 2 and window 1, and makes rnn_backward_truncated on both steps beside
+    rnn_backward on each window (T = 1). The worst wrong entry, dx[0, 1, 0], is the truncated call's: it is not
+    explained as an entry of the first window's rnn_backward (that raised IndexError, and the student got no grade),
+    and nothing of the feedback was left out."""
+    sub = Submission(BUGGY / "truncation_window_start_dx_doubled.py")
+    try:
+        result = run_check(checks["truncated_is_sum_of_window_backprops"], sub)
+    finally:
+        sub.close()
+    assert not result.passed and result.example is not None, result.message
+    worst = result.example.discrepancies[0]
+    window = next(call for call in result.example.trace.calls if call.function == "rnn_backward")
+    assert worst.name == "dx" and worst.index[1] >= np.shape(window.args[0])[1], (worst, window.args[0])
+    assert symbolic_explanation(result.example) is None
+    assert result.symbolic_text == "" and result.feedback_left_out == []
+
+
+def test_a_formula_that_is_not_the_stated_expected_value_is_not_shown(graded):
+    """The formula explains the failure's entry only if its value at the example is the expected value the
+    failure states: the same example stating another expected value gets no formula."""
+    result = graded["dWh_overwritten", "sequence_backward_matches_reference"]
+    worst, *rest = result.example.discrepancies
+    assert symbolic_explanation(result.example) == (result.symbolic_text, result.symbolic_latex)
+    for other in (worst.expected + 0.01, -worst.expected, worst.got):
+        stated = dataclasses.replace(result.example, discrepancies=(dataclasses.replace(worst, expected=other), *rest))
+        assert symbolic_explanation(stated) is None, other

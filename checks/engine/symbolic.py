@@ -10,6 +10,12 @@ Tiny means N = 1, D = H = 1 and T ≤ TINY_STEPS = 2 (a step backward: one step)
 then one scalar and its formula fits a line; at T = 3 dWh already has three nested terms. An
 expression longer than TEXT_LIMIT characters is not shown.
 
+The wrong entry is named by the failure, the call by the trace, and a check may make more than one
+gradient call (truncated BPTT beside the rnn_backward of each window, say): so the formula is shown
+only if the entry is one of that call's outputs, and the formula's value at the example is the
+expected value the failure states. Otherwise it would explain another call's entry, and nothing is
+said.
+
 How: the sequence is built from scalar symbols named as the contract's arguments (x_1, x_2, h0,
 Wx, Wh, b; a step: x, prev_h, …) by the SymPy oracle (``reference.oracles.sympy_rnn``), and
 L = Σ_t h_t·dh_t is differentiated by ``sympy.diff``: no chain rule is written here. Each tanh(a_t)
@@ -30,13 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from checks.engine.contract import OUTPUT_NAMES
+from checks.engine.contract import OUTPUT_NAMES, RETURNS, shape_of
 from checks.engine.counterexample import Counterexample
 from checks.engine.trace import CacheRef, Trace
 
 TINY_STEPS = 2  # the largest T explained
 TEXT_LIMIT = 160  # characters of the expression's line
 FORWARD_OF = {"rnn_step_backward": "rnn_step_forward", "rnn_backward": "rnn_forward"}
+# How close the formula's value must be to the expected value the failure states: a reference's is
+# the same up to rounding, central differences (a finite-difference check's) up to their error.
+AGREEMENT = {"rtol": 1e-5, "atol": 1e-8}
 SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
@@ -64,11 +73,20 @@ def symbolic_explanation(example: Counterexample) -> tuple[str, str] | None:
     the example is not tiny, the entry is not a gradient of that call, SymPy is missing, or it is too long."""
     call = tiny_gradient_call(example.trace)
     worst = next(iter(example.discrepancies), None)
-    if call is None or worst is None or worst.name not in OUTPUT_NAMES[call.backward]:
+    if call is None or worst is None or not is_entry_of(call, worst.name, tuple(worst.index)):
         return None
     if importlib.util.find_spec("sympy") is None:
         return None
-    return written_entry(call, worst.name, tuple(worst.index))
+    return written_entry(call, worst.name, tuple(worst.index), worst.expected)
+
+
+def is_entry_of(call: GradientCall, name: str, index: tuple[int, ...]) -> bool:
+    """Whether ``name[index]`` is an entry of one of ``call``'s gradients (not of another call's, larger)."""
+    spec = next((spec for spec in RETURNS[call.backward] if spec.split(":")[0] == name), None)
+    if spec is None or spec == "cache":
+        return False
+    shape = shape_of(spec.split(":")[1], {"N": 1, "T": call.steps, "D": 1, "H": 1})
+    return len(index) == len(shape) and all(0 <= i < side for i, side in zip(index, shape))
 
 
 def tiny_gradient_call(trace: Trace) -> GradientCall | None:
@@ -99,12 +117,16 @@ def is_tiny(call: GradientCall) -> bool:
 
 # -- the derivation (SymPy from here on) ----------------------------------------------------------
 
-def written_entry(call: GradientCall, name: str, index: tuple[int, ...]) -> tuple[str, str] | None:
-    """(text, LaTeX) of ∂L/∂(the input entry that gradient ``name`` at ``index`` belongs to)."""
+def written_entry(call: GradientCall, name: str, index: tuple[int, ...], expected: float) -> tuple[str, str] | None:
+    """(text, LaTeX) of ∂L/∂(the input entry that gradient ``name`` at ``index`` belongs to), if its value at the
+    example is ``expected``, the value the failure says is due (else it is not what the failure is about)."""
     import sympy as sp
 
     symbols = Symbols(call.backward == "rnn_step_backward", call.steps)
-    expression = symbols.lecture_form(sp.diff(symbols.loss(), symbols.input_of(name, index)))
+    derivative = sp.diff(symbols.loss(), symbols.input_of(name, index))
+    if not np.isclose(symbols.value_at(derivative, call), expected, **AGREEMENT):
+        return None
+    expression = symbols.lecture_form(derivative)
     if expression is None:
         return None
     entry = f"{name}[{', '.join(map(str, index))}]"
@@ -168,6 +190,14 @@ class Symbols:
         import sympy as sp
 
         return sp.Add(*[state * dh for state, dh in zip(self.states(), self.dh)])
+
+    def value_at(self, expression: Any, call: GradientCall) -> float:
+        """``expression`` (of the inputs, tanh unexpanded) evaluated at the tiny ``call``'s numbers."""
+        x, upstream = call.inputs["x"].reshape(-1), call.upstream.reshape(-1)
+        state = call.inputs["prev_h" if self.step else "h0"]
+        values = {**dict(zip(self.x, x)), **dict(zip(self.dh, upstream)), self.h0: state.item(),
+                  self.Wx: call.inputs["Wx"].item(), self.Wh: call.inputs["Wh"].item(), self.b: call.inputs["b"].item()}
+        return float(expression.subs({symbol: float(value) for symbol, value in values.items()}))
 
     def input_of(self, gradient: str, index: tuple[int, ...]) -> Any:
         """The input symbol gradient ``gradient`` at ``index`` differentiates by (dx[0, 1, 0]: x_2)."""
