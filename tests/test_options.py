@@ -140,10 +140,18 @@ def test_the_memory_limit_is_given_in_mib_and_the_plugin_grades_the_submissions_
         (["{ok}", "--allow-package", "no_such_package_here"],
          "--allow-package no_such_package_here: no package or module named 'no_such_package_here' is installed"),
         (["{ok}", "--no-builtin-checks"], "no checks to run: give at least one --checks-dir"),
+        # no option loses work (issue 20): an input is never a report path, a report's folder must exist
+        (["{ok}", "--results", "{ok}"], "--results {ok} is the submission ({ok}), which grading reads"),
+        (["{ok}", "--results", "{tmp}/nowhere/r.json"],
+         "--results {tmp}/nowhere/r.json: the folder {tmp}/nowhere does not exist; create it first"),
+        (["{ok}", "--path", "{tmp}/empty", "--repro-dir", "{tmp}/empty/repro"],
+         "--repro-dir {tmp}/empty/repro is --path ({tmp}/empty)"),
+        (["{tmp}/ok.py", "{tmp}/notes.py", "--out", "{tmp}/empty/out", "--path", "{tmp}/empty"],
+         "--out {tmp}/empty/out is --path ({tmp}/empty)"),
     ],
 )
 def test_resolve_rejects_bad_values_with_a_usage_error(arguments, expected, tmp_path):
-    for name in ("notes.txt", "rnn.ipynb", "ok.py"):
+    for name in ("notes.txt", "rnn.ipynb", "ok.py", "notes.py"):
         (tmp_path / name).write_text("")
     (tmp_path / "empty").mkdir()
     fill = {"tmp": tmp_path, "ok": tmp_path / "ok.py"}

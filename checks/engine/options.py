@@ -282,7 +282,7 @@ def resolve(
     formats = report_formats(values["formats"])
     report_files = class_report_paths(values) if class_mode else report_paths(values, formats)
     points_table = assignment_table(values["points"], values["assignment"])
-    check_output_paths(report_files, values["repro_dir"], entries, points_table, values)
+    check_output_paths(report_files, entries, points_table, values)
     profile = resolve_profile(values["profile"])
     worker_options = WorkerOptions(
         import_paths=tuple(existing_folder("--path", Path(p)) for p in values["paths"]),
@@ -379,16 +379,19 @@ def report_paths(values: dict[str, Any], formats: Sequence[str]) -> dict[str, Pa
     return paths
 
 
-def check_output_paths(reports: Mapping[str, Path], repro_dir: Path | None, entries: Sequence[Entry],
-                       points: Path | None, values: dict[str, Any]) -> None:
-    """Before grading: no report path (nor --repro-dir) is an input, and every report path can be written."""
+def check_output_paths(reports: Mapping[str, Path], entries: Sequence[Entry], points: Path | None,
+                       values: dict[str, Any]) -> None:
+    """Before grading: no report path (nor --repro-dir, nor --out) is an input, and every report path can be
+    written."""
     inputs = inputs_of((entry.path for entry in entries), with_siblings=len(entries) == 1, points=points,
                        folders={"--checks-dir": map(Path, values["checks_dirs"]), "--path": map(Path, values["paths"])})
     options = {FORMATS[name].option: path for name, path in reports.items()}
+    folders = {"--repro-dir": values["repro_dir"], "--out": values["out"]}
+    options.update({option: Path(folder) for option, folder in folders.items() if folder is not None})
     try:
-        refuse_inputs({**options, **({"--repro-dir": Path(repro_dir)} if repro_dir is not None else {})}, inputs)
-        for option, path in options.items():
-            require_writable(option, path)
+        refuse_inputs(options, inputs)
+        for name, path in reports.items():
+            require_writable(FORMATS[name].option, path)
     except OutputPathError as problem:
         raise UsageError(str(problem)) from None
 

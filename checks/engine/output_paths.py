@@ -5,8 +5,9 @@ An input is what grading reads: the submission (its file, its package folder and
 it, or, for a file graded with its helpers, the sibling ``.py`` files the worker copies along), the
 points table (``--points``, ``--assignment FILE``), the ``--checks-dir`` folders and the course's
 ``--path`` folders. A report path (``--results``, ``--prairielearn``, ``--junit``, ``--markdown``)
-that names an input, or lies inside an input folder, is refused; so is a ``--repro-dir`` inside an
-input folder (its scripts are ``.py`` files: a checks folder would load them as checks). Paths are
+that names an input, or lies inside an input folder, is refused; so is a ``--repro-dir`` or an
+``--out`` inside an input folder (their scripts are ``.py`` files: a checks folder would load them
+as checks). Paths are
 compared resolved, and existing files also by identity (``os.path.samefile``: a hard link), so a
 path that does not exist yet is judged by where it would be created.
 
@@ -56,8 +57,8 @@ def refuse_inputs(reports: Mapping[str, Path], inputs: Iterable[Input]) -> None:
     for option, path in reports.items():
         for given in inputs:
             if is_or_is_inside(path, given.path):
-                raise OutputPathError(f"{option} {path} is {given.option} ({given.path}), which grading reads: "
-                                      "writing the report there would overwrite it; give a path outside it")
+                raise OutputPathError(f"{option} {path} is {given.option} ({given.path}), which grading reads, "
+                                      "and rnn-grade never writes over its input; give a path outside it")
 
 
 def is_or_is_inside(path: Path, given: Path) -> bool:
