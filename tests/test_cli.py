@@ -287,3 +287,20 @@ def test_require_sandbox_names_the_missing_layers(monkeypatch):
     monkeypatch.setattr(options_module, "probe_confinement", lambda options=None: half)
     with pytest.raises(options_module.UsageError, match=r"Missing: seccomp filter .* \(no filter for this architecture\)"):
         options_module.require_sandbox(WorkerOptions())
+
+
+def test_no_line_of_the_summary_or_the_notes_runs_a_workflow_command(tmp_path, tiny):
+    """A module name with a newline, quoted in the summary and in the instructor's note (issue 20)."""
+    submission = tmp_path / "sub.py"
+    submission.write_text('import importlib\nimportlib.import_module("nope\\n::error title=x::forged")\n')
+    run = rnn_grade(str(submission), *tiny)
+    assert run.returncode == 1, run.stdout + run.stderr
+    for line in (run.stdout + run.stderr).splitlines():
+        assert not line.lstrip().startswith(("::", "##[")), line
+    assert ("rnn-grade: note: the submission imports 'nope\\n::error title=x::forged', which the worker could not "
+            "find") in run.stderr
+
+
+def test_show_makes_every_line_inert(capsys):
+    cli.show("TOTAL\n    ::error::a wrapped line\n##[group]x")
+    assert capsys.readouterr().out == "TOTAL\n    \\x3a:error::a wrapped line\n\\x23#[group]x\n"

@@ -166,9 +166,13 @@ def note(text: str) -> None:
 
 
 def show(text: str) -> None:
-    """Print to stdout; a reader that went away (``rnn-grade ... | head``) is not an error."""
+    """Print to stdout; a reader that went away (``rnn-grade ... | head``) is not an error.
+
+    The summary quotes the submission (messages, printed output), wrapped to the terminal's width: no
+    line of it, wherever a wrap falls, runs a CI workflow command, with or without --format github.
+    """
     try:
-        print(text, flush=True)
+        print(inert(text), flush=True)
     except BrokenPipeError:
         # Point stdout at /dev/null so the interpreter's final flush does not complain again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
