@@ -11,7 +11,10 @@ Each grading process writes ``OUT/<id>/results.json`` atomically as soon as its 
 done; its ``extra_data`` holds the submission's id, status, reason, seconds and fingerprint
 (``checks.engine.fingerprint``). A re-run skips a submission whose report carries the same
 fingerprint (unless ``force``), so an interrupted class resumes where it stopped, and the
-summaries (``checks.engine.summary``) are rebuilt from the reports on disk.
+summaries (``checks.engine.summary``) are rebuilt from the reports on disk. Everything under OUT
+is written and read without following a symbolic link (``report.files``): if ``OUT/<id>`` (or a
+file in it) is a link, nothing goes through it, and that submission's row is a grader error that
+says so (not the student's doing: regraded once the link is gone); the class goes on.
 
 A row's status is one of ``graded``; ``import-error`` (the import raised, or there was nothing to
 import); ``timeout`` (the import hung); ``grader-error`` (a check is broken, or the grading
