@@ -215,7 +215,7 @@ def confirming_trace(check: Check, sub: Submission, seen: FailingExamples) -> Tr
 
     The main run's own (``FailingExamples.confirming``) if it has one: it costs nothing more. Else the
     check's examples are drawn again (derandomized: the same every run), without running them, and the
-    first CONFIRMING_TRIES that tell mistakes apart are run until one fails. A check whose explicit
+    CONFIRMING_TRIES that tell mistakes apart best (``telling_sizes``) are run until one fails. A check whose explicit
     degenerate example fails stops there, so its main run rarely has a large failing example.
     """
     arguments = seen.confirming()
@@ -223,7 +223,9 @@ def confirming_trace(check: Check, sub: Submission, seen: FailingExamples) -> Tr
         return record_example(check, sub, arguments)[0]
     candidates = drawn_arguments(check, sub)
     longest = max([seen.longest, *(sizes.T for a in candidates if (sizes := problem_sizes(a)) is not None)])
-    telling = [arguments for arguments in candidates if tells_apart(arguments, longest)]
+    # The most telling first: the more entries, the less room for two mistakes to agree by chance.
+    telling = sorted((arguments for arguments in candidates if tells_apart(arguments, longest)),
+                     key=telling_sizes, reverse=True)
     with np.errstate(all="ignore"):
         for arguments in telling[:CONFIRMING_TRIES]:
             trace, error = record_example(check, sub, arguments)
