@@ -6,6 +6,8 @@
   as a description, never as itself.
 - Malformed messages: whatever the bytes, reading raises ProtocolError, or EOFError when the stream
   ends mid-frame, and never anything else.
+- Replies (checks/engine/replies.py): every field of every reply the worker sends is checked into typed
+  values; a forged one raises MalformedReply, naming the call of a batch it is for.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from checks.engine.protocol import (
     read_message,
     write_message,
 )
+from checks.engine.replies import Answer, Hello, MalformedReply, parse_batch, parse_call, parse_hello, parse_map
 
 LENGTH = struct.Struct("<Q")
 DTYPES = sorted(PLAIN_DTYPES)
@@ -450,3 +453,79 @@ def test_a_batch_call_after_an_invalid_result_is_not_in_the_example(tmp_path):
     finally:
         sub.close()
     assert [call.function for call in trace.calls] == ["rnn_forward"]
+
+
+# -- replies: each field checked into typed values (checks/engine/replies.py) --------------------
+
+VALUE = (np.zeros((1, 2)), Handle(3))
+
+
+def test_well_formed_replies_become_typed_values():
+    assert parse_hello({"functions": ["rnn_forward"], "import_error": None, "missing_module": None}) == \
+        Hello(frozenset({"rnn_forward"}), None, None)
+    assert parse_call({"value": VALUE}).value is VALUE
+    assert parse_call({"raised": "rnn_forward raised ValueError: no"}) == Answer(raised="rnn_forward raised ValueError: no")
+    assert parse_call({"not_implemented": "rnn_forward"}) == Answer(not_implemented=True)
+    assert parse_call({"value": 1.0, "arguments_after": [None, 2.0]}, arguments=2) == \
+        Answer(value=1.0, arguments_after=(None, 2.0))
+    assert parse_map({"values": [1.0, 2.0]}, 2) == Answer(value=[1.0, 2.0])
+    assert parse_map({"raised": "boom"}, 2) == Answer(raised="boom")
+    answers = parse_batch({"answers": [{"value": 1.0}, {"raised": "boom"}]}, [None, None, None])
+    assert answers == [Answer(value=1.0), Answer(raised="boom")]
+    # A key no reply has is ignored: nothing downstream ever sees it.
+    assert parse_call({"value": 1.0, "forged": object()}) == Answer(value=1.0)
+
+
+@pytest.mark.parametrize("reply, says", [
+    ({"functions": 42}, "'functions' must be a list of names"),
+    ({"functions": ["f", 1]}, "'functions' must be a list of names"),
+    ({"functions": [], "import_error": {"forged": True}}, "'import_error' must be text"),
+    ({"functions": [], "missing_module": 3}, "'missing_module' must be text"),
+])
+def test_a_malformed_hello_is_refused(reply, says):
+    with pytest.raises(MalformedReply, match=says):
+        parse_hello(reply)
+
+
+@pytest.mark.parametrize("reply, arguments, says", [
+    ({"raised": 42}, None, "'raised' must be text, got 42"),
+    ({"raised": None}, None, "'raised' must be text"),
+    ({"not_implemented": ["rnn_forward"]}, None, "'not_implemented' must be text"),
+    ({}, None, "exactly one of value, raised, not_implemented"),
+    ({"value": 1.0, "raised": "also"}, None, "exactly one of"),
+    ({"value": 1.0, "not_implemented": "f"}, None, "exactly one of"),
+    ({"value": 1.0, "arguments_after": 7}, None, "'arguments_after' was not asked for"),
+    ({"value": 1.0, "arguments_after": 7}, 2, "'arguments_after' must list the call's 2 arguments, got 7"),
+    ({"value": 1.0, "arguments_after": [1.0]}, 2, "must list the call's 2 arguments"),
+    ({"value": 1.0}, 2, "must list the call's 2 arguments, got None"),
+    ([1, 2], None, "an answer must be a dict"),
+])
+def test_a_malformed_call_answer_is_refused(reply, arguments, says):
+    with pytest.raises(MalformedReply, match=says):
+        parse_call(reply, arguments)
+
+
+@pytest.mark.parametrize("reply, says", [
+    ({"values": 3}, "'values' must list the 2 calls' values"),
+    ({"values": [1.0]}, "'values' must list the 2 calls' values"),
+    ({"value": 1.0}, "a map's reply must hold 'values'"),
+    ({"raised": 7}, "'raised' must be text"),
+])
+def test_a_malformed_map_answer_is_refused(reply, says):
+    with pytest.raises(MalformedReply, match=says):
+        parse_map(reply, 2)
+
+
+@pytest.mark.parametrize("reply, call, says", [
+    ({"answers": 5}, None, "'answers' must hold 1 to 3 answers"),
+    ({"answers": []}, None, "'answers' must hold 1 to 3 answers"),
+    ({"answers": [{"value": 1}] * 4}, None, "'answers' must hold 1 to 3 answers"),
+    ({"answers": [{"value": 1}, {"raised": 42}]}, 1, "'raised' must be text"),
+    ({"answers": [{"value": 1}, {"value": 1}, {"value": 1, "arguments_after": 7}]}, 2, "'arguments_after' must list"),
+    ({"answers": [{"raised": "boom"}, {"value": 1}]}, 1, "went on after a call that did not return"),
+    ({"answers": ["not a dict"]}, 0, "an answer must be a dict"),
+])
+def test_a_malformed_batch_answer_names_the_call_it_is_for(reply, call, says):
+    with pytest.raises(MalformedReply, match=says) as refused:
+        parse_batch(reply, [None, None, 2])
+    assert refused.value.call == call
