@@ -242,3 +242,16 @@ def test_an_entry_swapped_after_it_was_looked_at_is_still_never_followed_nor_blo
     assert sorted(files(snapshot)) == ["__init__.py", "layers.py"]
     assert snapshot.left_out == ("lib/ was left out: it changed while your submission was read",
                                  "notes.py was left out: it is a named pipe, not a file")
+
+
+def test_a_worker_with_nothing_to_import_starts_no_process_and_says_why(tmp_path):
+    from checks.engine.isolation import Worker, WorkerFault
+
+    (tmp_path / "rnn_layers.py").symlink_to("/etc/passwd")
+    worker = Worker(tmp_path / "rnn_layers.py")
+    hello = worker.hello()
+    assert hello == {"functions": [], "missing_module": None,
+                     "import_error": f"there is nothing to import: rnn_layers.py was left out: {OUTSIDE}"}
+    assert worker.process is None and worker.files_left_out == (f"rnn_layers.py was left out: {OUTSIDE}",)
+    with pytest.raises(WorkerFault, match="nothing to import"):
+        worker.request({"call": "rnn_step_forward"}, "calling rnn_step_forward")

@@ -275,6 +275,8 @@ class Worker:
         """Send one request; return the answer or raise WorkerFault (and leave the worker stopped)."""
         if self.process is None:
             self.hello()
+        if self.process is None:  # nothing to import (hello said so): no worker to ask
+            raise WorkerFault(nothing_to_import(self.snapshot), doing)
         self.requests_sent += 1
         os.pwrite(self._progress.fileno(), NOT_RUNNING, 0)
         return self._exchange(message, doing)
