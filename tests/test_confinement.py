@@ -455,3 +455,24 @@ def test_the_default_plan_caps_every_resource(scratch):
     plan = confinement_plan(scratch)
     assert plan.scratch_room and plan.max_processes and plan.max_file_size and plan.cpu_seconds
     assert plan.max_file_size <= plan.scratch_room
+
+
+def test_copies_too_large_for_memory_leave_the_scratch_folder_on_disk_and_say_so(scratch):
+    """Course folders past MOST_COPIED (lowered to 4 KiB here) are not held in a tmpfs: the layer is
+    missing with the reason, and the worker still sees the grader's copies, whole."""
+    (scratch / "path0").mkdir()
+    (scratch / "path0" / "data.bin").write_bytes(b"x" * 65536)
+    code = """
+        return len(open("path0/data.bin", "rb").read())
+    """
+    script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    ")).replace(
+        "confinement = lock_down", "import checks.engine.confinement as c\nc.MOST_COPIED = 4096\nconfinement = lock_down")
+    plan = json.dumps(confinement_plan(scratch).as_data())
+    run = subprocess.run([sys.executable, "-c", script, plan, json.dumps(["scratch-size"])], capture_output=True,
+                         text=True, timeout=60, cwd=scratch)
+    report = json.loads(run.stdout)
+    layer = report["layers"][0]
+    if "mount namespace" in layer["detail"]:
+        pytest.skip(layer["detail"])
+    assert layer["state"] == MISSING and "MiB of copies (course folders)" in layer["detail"], report
+    assert report["result"] == 65536, report

@@ -606,10 +606,13 @@ CLONE_NEWNS = 0x00020000
 MS_NOSUID, MS_NODEV, MS_REC, MS_PRIVATE, MNT_DETACH = 0x2, 0x4, 0x4000, 1 << 18, 2
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 SPARE_ENTRIES = 4096  # files and folders the worker may add to its scratch folder (each costs memory)
+# The grader's copies (a submission: 10 MiB at most; course folders) are held in memory in the tmpfs:
+# past this much, the scratch folder stays on disk, uncapped, and the layer says so.
+MOST_COPIED = 128 * 1024**2
 
 
 def limit_scratch(plan: Plan) -> Layer:
-    """Cover the scratch folder with a tmpfs of the plan's size, in a mount namespace of the worker's
+    """Cover the scratch folder with a tmpfs of the plan's room, in a mount namespace of the worker's
     own, holding a copy of what the grader put there; move the working folder onto it."""
     if not plan.scratch_room:
         return Layer("scratch-size", NOT_NEEDED, "no limit was asked for")
@@ -619,26 +622,44 @@ def limit_scratch(plan: Plan) -> Layer:
     except OSError as error:
         return Layer("scratch-size", MISSING, f"no mount namespace of its own: {error.strerror} (it needs root, "
                      "or the user namespace of the namespaces layer)")
-    beneath = os.open(plan.scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    try:
+        beneath = os.open(plan.scratch, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError as error:
+        return Layer("scratch-size", MISSING, f"the scratch folder cannot be opened: {error.strerror}")
+    try:
+        problem = cover_with_tmpfs(plan, beneath)
+    finally:
+        os.chdir(plan.scratch)  # the working folder was the one beneath (or is again, if it failed)
+        os.close(beneath)
+    if problem:
+        return Layer("scratch-size", MISSING, problem)
+    return Layer("scratch-size", ACTIVE, f"{mib(plan.scratch_room)} and {SPARE_ENTRIES} files beyond the "
+                 "grader's copies (a tmpfs)")
+
+
+def cover_with_tmpfs(plan: Plan, beneath: int) -> str:
+    """Mount the tmpfs on the scratch folder and copy into it what lies ``beneath``; '' or why not
+    (and then the scratch folder is the grader's again, whole, rather than half a submission)."""
     try:
         pages, entries = footprint(beneath)
-        uid, gid = plan.user or (os.getuid(), os.getgid())
+    except OSError as error:
+        return f"the scratch folder cannot be read: {error.strerror}"
+    if pages * PAGE > MOST_COPIED:
+        return (f"the scratch folder holds {mib(pages * PAGE)} of copies (course folders), more than the "
+                f"{mib(MOST_COPIED)} a tmpfs may take of memory")
+    uid, gid = plan.user or (os.getuid(), os.getgid())
+    try:
         mount("tmpfs", plan.scratch, "tmpfs", MS_NOSUID | MS_NODEV,
               f"size={pages * PAGE + plan.scratch_room},nr_inodes={entries + SPARE_ENTRIES},mode=0700,"
               f"uid={uid},gid={gid}")
     except OSError as error:
-        os.close(beneath)
-        return Layer("scratch-size", MISSING, f"the kernel refused a tmpfs on the scratch folder: {error.strerror}")
+        return f"the kernel refused a tmpfs on the scratch folder: {error.strerror}"
     try:
         copy_tree(beneath, plan.scratch, plan.user)
-    except OSError as error:  # back to the grader's copy, whole, rather than half a submission
+    except OSError as error:
         libc().umount2(plan.scratch.encode(), ctypes.c_int(MNT_DETACH))
-        return Layer("scratch-size", MISSING, f"the scratch folder could not be copied into a tmpfs: {error}")
-    finally:
-        os.chdir(plan.scratch)  # the working folder was the one beneath (or is again)
-        os.close(beneath)
-    return Layer("scratch-size", ACTIVE, f"{mib(plan.scratch_room)} and {SPARE_ENTRIES} files beyond the "
-                 "submission's copy (a tmpfs)")
+        return f"the scratch folder could not be copied into a tmpfs: {error}"
+    return ""
 
 
 def mount(source: str | None, target: str, kind: str | None, flags: int, options: str | None = None) -> None:
