@@ -8,11 +8,15 @@ the default policy (``checks.policy``) it is charged here, once, and judged by v
 How a hygiene check is scored (partial credit): each check judges several functions, each on its
 own. Its points are split equally among its parts (``*_PARTS`` below, registered as the check's
 ``parts``); a part is one look at one function, and names the functions that look calls: the
-backward's look needs its forward, which makes the cache it is given. A part earns its share
-when every example it is tried on passes. A part fails on its own: another function's mistake
-costs nothing here. A part with a function that is missing, or that raises NotImplementedError,
-loses its share ("not implemented: ..."), exactly as a deleted function would: a stub and a
-deleted function score the same. A check none of whose parts can be judged scores 0.
+backward's look needs its forward, which makes the cache it is given, and judges only the
+backward. A part fails on its own: another function's mistake costs nothing here. On a failing
+example the check earns the share of the parts that pass (the lowest over every failing example
+tried, as for any partial credit; none under ``partial_credit = "all_or_nothing"``). A part with a
+function that is missing, or that raises NotImplementedError, loses its share ("not implemented:
+..."), exactly as a deleted function would: a stub and a deleted function score the same. So does
+a part with a function that hung or crashed twice in earlier checks. A check none of whose parts
+can be judged scores 0. An assignment that asks for only some functions (``--assignment cs231n``)
+splits the points among the parts it asks for (``registry.scoped_to_assignment``).
 
 For example, a file with only the forward passes implemented earns rnn_step_forward's and
 rnn_forward's parts of rnn_functions_leave_inputs_unchanged: 2 of its 4 parts, 1 of its 2 points.

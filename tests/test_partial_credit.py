@@ -125,3 +125,36 @@ class BodyOnly:
 
     def exact_shapes(self):
         return nullcontext()
+
+
+CORPUS = Path(__file__).resolve().parent / "corpus"
+
+
+def hygiene_results(path: Path, checks) -> dict[str, tuple[float, str]]:
+    grade = grade_submission(path, [c for c in checks if c.group == "hygiene"])
+    return {r.check.name: (r.score, r.message) for r in grade.results}
+
+
+def test_a_function_that_modifies_its_input_costs_only_its_own_part(checks):
+    """inplace_dnext_h: rnn_step_backward scales dnext_h in place; the three other rnn functions are clean."""
+    results = hygiene_results(CORPUS / "buggy" / "inplace_dnext_h.py", checks)
+    score, message = results["rnn_functions_leave_inputs_unchanged"]
+    assert score == pytest.approx(1.5)  # 3 of 4 parts
+    assert message.startswith("rnn_step_backward modified its input dnext_h"), message
+    assert results["other_functions_leave_inputs_unchanged"] == (2, "")
+
+
+def test_a_function_that_raises_costs_its_parts_and_the_others_are_still_judged(tmp_path: Path, checks):
+    """The worker stops a batch at a call that raises; the probes after it are sent again, and judged."""
+    source = (CORPUS / "correct" / "cs231n_style.py").read_text()
+    raising = tmp_path / "raising_step_backward.py"
+    raising.write_text(source.replace('    """Backward pass of one timestep. Returns dx, dprev_h, dWx, dWh, db."""\n',
+                                      '    """Not finished."""\n    raise ValueError("not finished")\n', 1))
+    assert raising.read_text() != source
+    results = hygiene_results(raising, checks)
+    # rnn_backward calls rnn_step_backward, so its parts fail too; the forward passes' parts pass.
+    score, message = results["rnn_functions_leave_inputs_unchanged"]
+    assert score == pytest.approx(1.0) and message.startswith("rnn_step_backward raised ValueError"), message
+    score, message = results["shapes_and_dtypes_are_exact_at_size_one"]
+    assert score == pytest.approx(2 * 3 / 7), message  # rnn_step_forward, rnn_forward, birnn_forward
+    assert "not implemented" not in message
