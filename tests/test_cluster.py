@@ -201,6 +201,7 @@ def test_a_task_that_failed_on_dasks_side_is_that_rows_grader_error(tmp_path, ti
         def result(self):
             raise RuntimeError("the task's workers died; the last was tcp://10.0.0.7:4242")
 
+    out.mkdir()  # as batch.prepare_out makes it: reports are written only beneath an existing --out
     cluster.keep(settings.entries[0], cluster.outcome_of(LostFuture()), settings, out)
     document = json.loads((out / settings.entries[0].id / "results.json").read_text())
     assert document["extra_data"]["status"] == "grader-error" and document["extra_data"]["fingerprint"] is None
