@@ -710,3 +710,22 @@ def test_gaming_small_inputs_fails_the_real_forward_and_backward_checks(tmp_path
     assert [r.check.name for r in grade.results] == [c.name for c in checks], summary
     assert all(r.score < r.check.points and "wrong" in r.message for r in grade.results), summary
     assert grade.score <= 0.25 * grade.max_score, summary
+
+
+def test_forged_batch_replies_on_the_real_checks_leave_a_complete_report(tmp_path):
+    """forge_batch_replies (issue 20 §2): a correct submission forges "arguments_after": 7 and "raised": 42 in
+    its batches' answers. That used to end the grade with exit 2 ("internal error") and no results.json. Each
+    forged answer is now a malformed reply, the submission's fault like a crash, stopped at the protocol
+    boundary: exit 1, every check in the report, the hygiene checks' look at inputs failing on it, and
+    nothing forged reaching a diagnosis (no feedback had to be left out)."""
+    path, _ = copy_case("forge_batch_replies", tmp_path / "submission")
+    results = tmp_path / "results.json"
+    run = rnn_grade(str(path), "--results", str(results))
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "internal error" not in run.stderr and "was left out" not in run.stderr, run.stderr
+    report = json.loads(results.read_text())
+    tests = by_check(report)
+    assert len(tests) == len(load_checks()) and 0 < report["score"] < 100
+    assert "malformed reply" in tests["other_functions_leave_inputs_unchanged"]["output"]
+    assert "'arguments_after' must list" in run.stdout and "'raised' must be text, got 42" in run.stdout
+    assert all(test["status"] in ("passed", "failed") for test in report["tests"])
