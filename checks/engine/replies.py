@@ -82,13 +82,13 @@ def parse_call(reply: Any, arguments: int | None = None) -> Answer:
     if outcome == "raised":
         return Answer(raised=_text(reply, "raised"))
     if outcome == "not_implemented":
-        _text(reply, "not_implemented")
+        _text(reply, "not_implemented")  # the function's name: checked, not kept (the caller knows what it called)
         return Answer(not_implemented=True)
-    after = reply.get("arguments_after")
     if arguments is None:
         if "arguments_after" in reply:
             raise MalformedReply("'arguments_after' was not asked for")
         return Answer(value=reply["value"])
+    after = reply.get("arguments_after")
     if type(after) is not list or len(after) != arguments:
         raise MalformedReply(f"'arguments_after' must list the call's {arguments} arguments, got {_shown(after)}")
     return Answer(value=reply["value"], arguments_after=tuple(after))
