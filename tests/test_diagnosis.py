@@ -241,3 +241,16 @@ def test_results_json_and_junit_carry_the_id(checks):
 def test_runner_leaves_a_result_without_example_alone(checks):
     result = with_diagnosis(CheckResult(checks[0], 0.0, "wrong"))
     assert result.misconception is None and result.misconception_explanation == ""
+
+
+def test_a_coincidence_at_t_1_is_not_confirmed_by_the_runner(checks):
+    """Issue 20: at T = 1 a stale cache view (every step's prev_h is h_T) gives exactly the "dWh from h_t"
+    model's numbers, on the simple example and on the main run's shrunk one alike. The runner confirms a
+    model on a larger failing example (T >= 3, N >= 2, D != H), where the two differ: nothing is named."""
+    from checks.engine.runner import grade_submission
+
+    grade = grade_submission(CORPUS / "buggy" / "stale_cache_view.py", [c for c in checks if c.group == "backward"])
+    failing = [r for r in grade.results if not r.passed]
+    assert failing and all(r.example is not None and r.example.confirming is not None for r in failing)
+    assert [r.misconception for r in failing] == [None] * len(failing)
+    assert all(r.misconception_explanation.startswith("no known misconception matches") for r in failing)
