@@ -383,8 +383,10 @@ def test_github_runs_no_workflow_command_quoted_from_a_submission(tmp_path, tiny
     [stop] = [index for index, line in enumerate(lines) if line.startswith("::stop-commands::")]
     token = lines[stop].removeprefix("::stop-commands::")
     assert len(token) == 32 and lines[-1] == f"::{token}::"
-    forged = [index for index, line in enumerate(lines) if line.strip().startswith("::error::forged")]
+    # The summary quotes the forged line escaped (cli.show), and inside the stop-commands guard besides.
+    forged = [index for index, line in enumerate(lines) if line.strip().startswith("\\x3a:error::forged")]
     assert forged and all(stop < index < len(lines) - 1 for index in forged)
+    assert not any(line.strip().startswith("::error::forged") for line in lines)
     # Its own annotations come first, the forged line inside them escaped onto one line.
     ours = [line for line in lines[:stop] if line.startswith("::error ")]
     assert ours and all("%0A::error::forged" in line for line in ours if "forged" in line)
