@@ -5,10 +5,12 @@ by ``checks.engine.isolation.Worker``, and talks to the grading process over two
 ``checks.engine.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
 can never corrupt the protocol.
 
-The grader's hello carries the submission's path and the plan of what the worker may touch. The
-worker caps its memory, confines itself (``checks.engine.confinement``: by then everything it will
-need is imported, at the top of this module), replies with the layers it could apply, and only then
-imports the submission and replies with its functions (or why it could not be imported).
+The grader's hello carries the submission's path and the plan of what the worker may touch and
+consume. The worker caps its memory, confines itself (``checks.engine.confinement``: namespaces,
+Landlock, seccomp, and caps on its scratch folder's size, its processes and threads, a file's size
+and CPU time; by then everything it will need is imported, at the top of this module), replies with
+the layers it could apply, and only then imports the submission and replies with its functions (or
+why it could not be imported).
 
 Requests (decoded dicts) and their answers:
 
