@@ -476,3 +476,19 @@ def test_copies_too_large_for_memory_leave_the_scratch_folder_on_disk_and_say_so
         pytest.skip(layer["detail"])
     assert layer["state"] == MISSING and "MiB of copies (course folders)" in layer["detail"], report
     assert report["result"] == 65536, report
+
+
+def test_the_processes_user_namespace_gives_back_no_capability(scratch):
+    """The user namespace the process cap makes starts with every capability: the lock-down still
+    ends with none, an empty bounding set and no_new_privs (as nobody when grading as root)."""
+    code = """
+        status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+        return [int(status[key], 16) for key in ("CapEff", "CapPrm", "CapInh", "CapBnd")] + [int(status["NoNewPrivs"])]
+    """
+    nobody = os.geteuid() == 0
+    if nobody:
+        os.chmod(scratch, 0o777)
+    change = {"user": [65534, 65534]} if nobody else {}
+    run = confined(code, ("user",) * nobody + ("processes", "capabilities"), scratch, **change)
+    processes_cap_or_skip(run)
+    assert run["result"] == [0, 0, 0, 0, 1], run
