@@ -104,3 +104,12 @@ def test_a_named_pipe_beside_the_submission_is_left_out_without_hanging(tmp_path
     report = json.loads((tmp_path / "results.json").read_text())
     assert run.returncode == 0 and report["score"] == 6
     assert report["extra_data"]["files_left_out"] == ["notes.py was left out: it is a named pipe, not a file"]
+
+
+def test_a_file_name_with_a_newline_is_one_escaped_line_in_every_report(tmp_path, tiny):
+    submission = tmp_path / "bad\n::error::forged.py"
+    submission.write_text(CORRECT)
+    run, report = graded(submission, tmp_path / "results.json", *tiny)
+    assert report["extra_data"]["submission"] == "bad\\n::error::forged.py"
+    assert "bad\\n::error::forged.py" in run.stdout
+    assert not any(line.lstrip().startswith("::") for line in (run.stdout + run.stderr).splitlines())

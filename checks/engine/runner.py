@@ -95,9 +95,10 @@ class Grade:
     import_timed_out: bool = False  # the import hung (import_error says so), rather than raised or crashed
     root_cause: RootCause | None = None  # the most basic failing function (checks.engine.root_cause)
     feedback_left_out: list[str] = field(default_factory=list)  # for the staff: the root cause, if it raised
+    files_left_out: tuple[str, ...] = ()  # files of the submission not copied, each a sentence (checks.engine.intake)
 
     def __post_init__(self) -> None:
-        self.id = self.id or self.submission.name
+        self.id = self.id or shown(self.submission.name)  # the file's name: one printable line
 
     @property
     def score(self) -> float:
@@ -462,8 +463,9 @@ def grade_submission(
             return Grade(Path(path), profile, seed, results, import_error=str(fault),
                          seconds=time.perf_counter() - started, left_out=tuple(left_out), id=submission_id,
                          import_timed_out=isinstance(fault, WorkerTimeout))
-        grade = Grade(Path(path), profile, seed, import_error=sub.import_error, sandbox=sub.confinement,
-                      missing_module=sub.missing_module, left_out=tuple(left_out), id=submission_id)
+        grade = Grade(Path(path), profile, seed, import_error=with_files_left_out(sub.import_error, sub.files_left_out),
+                      sandbox=sub.confinement, missing_module=sub.missing_module, left_out=tuple(left_out),
+                      id=submission_id, files_left_out=sub.files_left_out)
         try:
             for index, check in enumerate(checks):
                 if ends is not None and time.monotonic() >= ends:
@@ -480,6 +482,14 @@ def grade_submission(
     grade.seconds = time.perf_counter() - started
     grade.worker_calls, grade.worker_seconds = sub.stats.calls, sub.stats.seconds_waiting
     return grade
+
+
+def with_files_left_out(import_error: str | None, left_out: Sequence[str]) -> str | None:
+    """An import error followed by what was left out of the copy (often why the import failed), so
+    every report that shows the one shows the other."""
+    if import_error is None or not left_out or import_error.startswith("there is nothing to import"):
+        return import_error
+    return "\n".join([import_error, *left_out])
 
 
 def without_root_cause(grade: Grade) -> None:
