@@ -255,3 +255,11 @@ def test_a_worker_with_nothing_to_import_starts_no_process_and_says_why(tmp_path
     assert worker.process is None and worker.files_left_out == (f"rnn_layers.py was left out: {OUTSIDE}",)
     with pytest.raises(WorkerFault, match="nothing to import"):
         worker.request({"call": "rnn_step_forward"}, "calling rnn_step_forward")
+
+
+def test_the_file_to_grade_is_read_before_its_helpers_use_up_the_limits(tmp_path, monkeypatch):
+    monkeypatch.setattr(intake, "MAX_ENTRIES", 2)
+    for name in ("a.py", "b.py", "z_layers.py"):
+        (tmp_path / name).write_text(name)
+    snapshot = read_submission(tmp_path / "z_layers.py")
+    assert snapshot.complete and sorted(files(snapshot)) == ["a.py", "z_layers.py"]

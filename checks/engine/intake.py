@@ -153,14 +153,15 @@ class WalkFull(Exception):
 
 
 def read_file_with_helpers(folder: int, name: str, with_siblings: bool, walk: Walk) -> None:
-    """The file ``name`` of the open ``folder`` and, ``with_siblings``, the folder's other .py files."""
-    names = [name]
+    """The file ``name`` of the open ``folder`` and, ``with_siblings``, the folder's other .py files
+    (the file first: the limits never leave it out for its helpers' sake)."""
+    helpers = []
     if with_siblings:
         with os.scandir(folder) as found:
-            names += [entry.name for entry in found if entry.name != name and not entry.name.startswith(".")
-                      and entry.name.endswith(HELPER_SUFFIX)]
+            helpers = sorted(entry.name for entry in found if entry.name != name and not entry.name.startswith(".")
+                             and entry.name.endswith(HELPER_SUFFIX))
     try:
-        for member in sorted(names):
+        for member in [name, *helpers]:
             read_entry(folder, member, member, walk, depth=None)
     except WalkFull:
         pass
