@@ -109,7 +109,9 @@ def test_results_are_named_as_the_contract_returns_them(feedback):
         seen |= names
     # the parsing found names of every kind: a gradient, a dict entry of each dict result, batches, an exception
     assert {"dWh", "batches"} <= seen and any(n.startswith("grads['") for n in seen), seen
-    assert any(n.startswith("clipped['") for n in seen) and any("'s " in n for n in seen), seen
+    assert any(n.startswith("clipped['") for n in seen), seen
+    # a call that raised names no misconception from its exception's type alone (issue 20)
+    assert not any("Likely mistake" in text for text in feedback["squeeze_upstream_gradient"])
 
 
 def test_verbs_agree_with_their_subjects(feedback):
@@ -155,7 +157,7 @@ def test_a_clipping_failure_shows_the_factor_applied_against_the_one_due(feedbac
     assert match, direction
     applied, max_norm, total, due = match.groups()
     assert float(due) == pytest.approx(float(max_norm) / float(total), rel=1e-6) == pytest.approx(0.5)
-    assert applied != due and len(applied.replace("0.", "")) >= 7  # seven digits: 0.4999982, not 0.5
+    assert applied != due  # digits enough to tell them apart: 0.499002 (or 0.4999982), not 0.5
     # max_norm / (total_norm + 1e-6): the factor the bug applied, to the digits shown
     assert float(applied) == pytest.approx(float(max_norm) / (float(total) + 1e-6), rel=1e-6)
 
