@@ -171,10 +171,11 @@ def test_a_crash_inside_the_callee_is_a_consequence_with_evidence(grades):
     caller chain shows rnn_forward → rnn_step_forward."""
     grade = grades["forward_squeezed_input"]
     followers = [r for r in grade.results if r.consequence_of]
+    assert followers and grade.root_cause.line.startswith("Fix rnn_forward first: ")
     for result in followers:
         assert any("→ " + result.consequence_of + " line " in (call.raised or "")
                    for trace in (result.example.trace, result.example.second) if trace for call in trace.calls)
-    assert all(r.consequence_of == grade.root_cause.function for r in followers) if followers else True
+    assert all(r.consequence_of == grade.root_cause.function for r in followers)
 
 
 def test_a_clipping_bug_marks_no_false_consequence(grades):
