@@ -2,8 +2,10 @@
 
 ``record_example`` runs a check's body once, on given arguments, outside Hypothesis, noting every
 call into the submission (``checks.engine.trace``). What a failing check's result carries is a
-``Counterexample``: the arguments, the trace, the failure's message on them, and a second
-failing example (a different draw) that diagnosis (``checks.engine.diagnosis``) needs.
+``Counterexample``: the arguments, the trace, the failure's message on them (the message the
+student reads: its numbers are this example's), a second failing example (a different draw), and
+a larger failing example that tells mistakes apart (``confirming_trace``), on which diagnosis
+(``checks.engine.diagnosis``) confirms a misconception model.
 
 When a check fails, the runner (``runner.find_counterexample``) notes the main run's failing
 examples (``failing_examples``: Hypothesis's shrunk one is the last), then ``search_simple_example``

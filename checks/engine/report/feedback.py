@@ -5,8 +5,8 @@
 1. the check's message;
 2. the failing example in one sentence (``result.example.sentence``), when there is one;
 3. the misconception that fits (``misconception_explanation``), or nothing;
-4. "probably follows from ...", when the failure is a consequence of a more basic one
-   (``consequence_of``, see ``checks.engine.root_cause``);
+4. "probably follows from ...", when the failure is a consequence of a more basic one: the failing
+   example shows a call into it (``consequence_of``, see ``checks.engine.root_cause``);
 5. the expected entry as a SymPy expression (``symbolic_text``; ``symbolic_latex`` in Markdown);
 6. how to reproduce it: ``python <repro_path> <submission>`` when a script was written, else the
    ``rnn-grade`` command that writes one.
