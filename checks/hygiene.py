@@ -118,7 +118,8 @@ def judged(probe: Probe, results: BatchResults) -> str | None:
     """Why ``probe`` fails, "" if it could not be judged (a function of it is not implemented), None if it passes.
 
     Only the probe's last call is judged: an earlier one only makes its cache, so a wrong value it returns
-    is charged to its own part, not here again; if it raised, this part cannot be judged either.
+    is charged to its own part, not here again; if it raised, this part fails with it, as nothing is left
+    to judge.
     """
     *helpers, _ = probe.calls
     end = results.taken + len(probe.calls)
