@@ -21,9 +21,10 @@ from hypothesis import find
 
 import checks.hygiene as hygiene
 from checks.engine.contract import CONTRACT_FUNCTIONS
+from checks.engine.options import assignment_table
 from checks.engine.runner import Grade, grade_submission
 from checks.examples import DEGENERATE
-from checks.registry import Check, load_checks
+from checks.registry import Check, CheckDefinitionError, check, load_checks
 from checks.strategies import birnn_problems, classifier_problems
 
 PARTIAL = sorted((Path(__file__).resolve().parent / "corpus" / "partial").glob("*.py"))
@@ -158,3 +159,22 @@ def test_a_function_that_raises_costs_its_parts_and_the_others_are_still_judged(
     score, message = results["shapes_and_dtypes_are_exact_at_size_one"]
     assert score == pytest.approx(2 * 3 / 7), message  # rnn_step_forward, rnn_forward, birnn_forward
     assert "not implemented" not in message
+
+
+def test_an_assignment_splits_hygiene_among_the_parts_it_asks_for():
+    """--assignment cs231n asks for the four rnn functions: the shapes check judges those four parts only,
+    so a correct solution of them earns its 2 points (tests/test_profiles.py grades one)."""
+    scoped = {c.name: c for c in load_checks(points_table=assignment_table(None, "cs231n"), assignment=True)}
+    shapes = scoped["shapes_and_dtypes_are_exact_at_size_one"]
+    assert shapes.parts == hygiene.SHAPED_PARTS[:4] == hygiene.RNN_PARTS
+    assert set(shapes.needs) == set(hygiene.RNN_FUNCTIONS)
+    assert shapes.share_judged(set(hygiene.RNN_FUNCTIONS)) == 1
+
+
+def test_parts_must_cover_exactly_the_functions_a_check_needs():
+    for needs, parts, needs_any in [(("rnn_forward",), (("rnn_forward",),), False),
+                                    (("rnn_forward",), (("rnn_forward", "rnn_backward"),), True),
+                                    (("rnn_forward", "rnn_backward"), (("rnn_forward",),), True),
+                                    (("rnn_forward",), ((),), True)]:
+        with pytest.raises(CheckDefinitionError, match="parts="):
+            check(group="hygiene", points=1, needs=needs, needs_any=needs_any, parts=parts)
