@@ -25,7 +25,7 @@ from checks.engine.report.terminal import Screen, message_lines, screen_of, term
 from checks.engine.report.text import visible
 from checks.engine.root_cause import attribute_root_cause, most_basic_first
 from checks.engine.runner import CheckResult, Grade, grade_submission
-from checks.engine.trace import Trace
+from checks.engine.trace import Call, Trace
 from checks.registry import Check, load_checks
 
 REPO = Path(__file__).resolve().parents[1]
@@ -95,7 +95,10 @@ def test_every_format_carries_the_same_feedback():
 def test_the_root_cause_line_tops_every_summary():
     step = a_check("step_grad", "backward", ("rnn_step_forward", "rnn_step_backward"))
     sequence = a_check("seq_grad", "backward", ("rnn_forward", "rnn_backward"))
-    grade = a_grade(CheckResult(sequence, 0.0, "dx is wrong"), CheckResult(step, 0.0, "dx is wrong"))
+    # the evidence a consequence needs: its example's call into rnn_step_backward (the worker's caller chain)
+    raised = "rnn_backward raised ValueError: bad shapes (rnn_backward line 9 → rnn_step_backward line 3: da = d * h)"
+    called = Counterexample({}, Trace([Call("rnn_backward", (), raised=raised)]), "dx is wrong")
+    grade = a_grade(CheckResult(sequence, 0.0, "dx is wrong", example=called), CheckResult(step, 0.0, "dx is wrong"))
     attribute_root_cause(grade)
     line = "Fix rnn_step_backward first: 1 other failing check calls it."
     assert grade.root_cause.line == line and grade.results[0].consequence_of == "rnn_step_backward"
