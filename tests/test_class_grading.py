@@ -477,6 +477,9 @@ def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
     assert first.returncode == second.returncode == 0, second.stdout + second.stderr
     assert [row["submission"] for row in grades(out)] == ["alice/rnn_layers.py"]
     assert [entry.id for entry in discover([folder])] == ["alice/rnn_layers.py"]
+    # ... and the instructor is told which folders were passed over, since a student could forge a marker
+    assert "grades was not graded: it holds rnn-grade's own output" in second.stderr
+    assert "repro was not graded" in second.stderr
 
 
 def test_the_class_reports_discovery_keeps_clear_of_are_the_summaries_own():

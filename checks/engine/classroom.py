@@ -110,6 +110,15 @@ def class_members(folder: Path, file_name: str | None) -> list[Entry]:
     return entries
 
 
+def folders_written_by_rnn_grade(paths: Sequence[Path]) -> list[Path]:
+    """The folders of the class folders among ``paths`` that discovery passes over as rnn-grade's own
+    output. The instructor is told of each: a student could put the marker in their own folder, and
+    a folder silently missing from a class is easy to miss."""
+    return [member for path in paths if is_class_folder(path) for member in sorted(path.iterdir())
+            if not member.name.startswith(IGNORED_PREFIXES) and stat.S_ISDIR(kind_of(member))
+            and written_by_rnn_grade(member)]
+
+
 def kind_of(path: Path) -> int:
     """``path``'s file type, without following a link (0 if it vanished)."""
     try:

@@ -13,10 +13,11 @@ import argparse
 import os
 import sys
 import traceback
+from pathlib import Path
 from typing import Sequence
 
 from checks.engine.confinement import ACTIVE
-from checks.engine.display import inert
+from checks.engine.display import inert, shown
 from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
 from checks.engine.profiles import PROFILE_ENVIRONMENT
 from checks.engine.progress import CheckProgress
@@ -110,7 +111,12 @@ def run(argv: Sequence[str] | None) -> int:
     settings = resolve(args)
     if settings.class_mode:
         from checks.engine.batch import run_class
+        from checks.engine.classroom import folders_written_by_rnn_grade
+        from checks.engine.intake import OUTPUT_MARKER
 
+        for folder in folders_written_by_rnn_grade([Path(path) for path in args.submissions]):
+            note(f"note: {shown(folder)} was not graded: it holds rnn-grade's own output (an --out or --repro-dir "
+                 f"folder). If it is a student's, remove {OUTPUT_MARKER} or the scripts from it.")
         return run_class(settings)
     progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
     try:
