@@ -8,6 +8,9 @@
   ends mid-frame, and never anything else.
 - Replies (checks/engine/replies.py): every field of every reply the worker sends is checked into typed
   values; a forged one raises MalformedReply, naming the call of a batch it is for.
+- The worker's record of entries (checks/engine/worker.py): each answer says which other contract
+  functions the call ran, for a file and a package; a step written again inline, or held in a
+  closure, is not recorded; the wrapper changes no result, exception or caller chain.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import io
 import json
 import math
 import struct
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -476,6 +480,18 @@ def test_well_formed_replies_become_typed_values():
     assert parse_call({"value": 1.0, "forged": object()}) == Answer(value=1.0)
 
 
+def test_the_functions_a_call_entered_become_a_sorted_tuple_and_absent_is_none():
+    both = ["rnn_step_forward", "rnn_forward"]
+    assert parse_call({"value": 1.0, "entered": both}).entered == ("rnn_forward", "rnn_step_forward")
+    assert parse_call({"value": 1.0}).entered == () and parse_call({"value": 1.0, "entered": []}).entered == ()
+    assert parse_call({"raised": "boom", "entered": ["rnn_step_backward"]}) == \
+        Answer(raised="boom", entered=("rnn_step_backward",))
+    assert parse_call({"value": 1.0, "arguments_after": [None], "entered": ["rnn_forward"]}, 1).entered == ("rnn_forward",)
+    assert parse_map({"values": [1.0, 2.0], "entered": ["rnn_step_forward"]}, 2).entered == ("rnn_step_forward",)
+    answers = parse_batch({"answers": [{"value": 1.0, "entered": ["rnn_step_forward"]}, {"value": 2.0}]}, [None, None])
+    assert [answer.entered for answer in answers] == [("rnn_step_forward",), ()]
+
+
 @pytest.mark.parametrize("reply, says", [
     ({"functions": 42}, "'functions' must be a list of names"),
     ({"functions": ["f", 1]}, "'functions' must be a list of names"),
@@ -499,6 +515,14 @@ def test_a_malformed_hello_is_refused(reply, says):
     ({"value": 1.0, "arguments_after": [1.0]}, 2, "must list the call's 2 arguments"),
     ({"value": 1.0}, 2, "must list the call's 2 arguments, got None"),
     ([1, 2], None, "an answer must be a dict"),
+    ({"value": 1.0, "entered": "rnn_forward"}, None, "'entered' must list distinct contract functions"),
+    ({"value": 1.0, "entered": None}, None, "'entered' must list distinct contract functions, got None"),
+    ({"value": 1.0, "entered": [7]}, None, "'entered' must list distinct contract functions, got \\[7\\]"),
+    ({"value": 1.0, "entered": ["os.system"]}, None, "'entered' must list distinct contract functions"),
+    ({"value": 1.0, "entered": ["rnn_forward", "rnn_forward"]}, None, "'entered' must list distinct"),
+    ({"value": 1.0, "entered": ["rnn_forward"] * 10**6}, None, "'entered' must list distinct"),
+    ({"raised": "boom", "entered": {"rnn_forward": 1}}, None, "'entered' must list distinct"),
+    ({"not_implemented": "f", "entered": [None]}, None, "'entered' must list distinct"),
 ])
 def test_a_malformed_call_answer_is_refused(reply, arguments, says):
     with pytest.raises(MalformedReply, match=says):
@@ -510,6 +534,7 @@ def test_a_malformed_call_answer_is_refused(reply, arguments, says):
     ({"values": [1.0]}, "'values' must list the 2 calls' values"),
     ({"value": 1.0}, "a map's reply must hold 'values'"),
     ({"raised": 7}, "'raised' must be text"),
+    ({"values": [1.0, 2.0], "entered": 3}, "'entered' must list distinct contract functions, got 3"),
 ])
 def test_a_malformed_map_answer_is_refused(reply, says):
     with pytest.raises(MalformedReply, match=says):
@@ -524,8 +549,185 @@ def test_a_malformed_map_answer_is_refused(reply, says):
     ({"answers": [{"value": 1}, {"value": 1}, {"value": 1, "arguments_after": 7}]}, 2, "'arguments_after' must list"),
     ({"answers": [{"raised": "boom"}, {"value": 1}]}, 1, "went on after a call that did not return"),
     ({"answers": ["not a dict"]}, 0, "an answer must be a dict"),
+    ({"answers": [{"value": 1}, {"value": 1, "entered": ["birnn"]}]}, 1, "'entered' must list distinct"),
 ])
 def test_a_malformed_batch_answer_names_the_call_it_is_for(reply, call, says):
     with pytest.raises(MalformedReply, match=says) as refused:
         parse_batch(reply, [None, None, 2])
     assert refused.value.call == call
+
+
+# -- the worker's record of the contract functions each call entered (checks/engine/worker.py) -----
+
+STEPS = '''import numpy as np
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    next_h = np.tanh(x @ Wx + prev_h @ Wh + b)
+    return next_h, (x, prev_h, Wx, Wh, next_h)
+
+
+def rnn_step_backward(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+'''
+
+CALLING = STEPS + '''
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    h, cache, prev_h = [], [], h0
+    for t in range(x.shape[1]):
+        prev_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        h.append(prev_h)
+        cache.append(step_cache)
+    return np.stack(h, axis=1), cache
+
+
+def rnn_backward(dh, cache):
+    dx, dprev_h, grads = [], np.zeros_like(dh[:, 0, :]), None
+    for t in reversed(range(dh.shape[1])):
+        dx_t, dprev_h, *step = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dx.insert(0, dx_t)
+        grads = step if grads is None else [g + s for g, s in zip(grads, step)]
+    return (np.stack(dx, axis=1), dprev_h, *grads)
+'''
+
+# The same functions with each step written again inline: they enter no other contract function.
+INLINE = CALLING.replace("rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)",
+                         "(lambda n: (n, (x[:, t, :], prev_h, Wx, Wh, n)))(np.tanh(x[:, t, :] @ Wx + prev_h @ Wh + b))")
+INLINE = INLINE.replace("rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])", "inline_step(dh[:, t, :] + dprev_h, cache[t])")
+INLINE += '''
+
+def inline_step(dnext_h, cache):
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h**2)
+    return da @ Wx.T, da @ Wh.T, x.T @ da, prev_h.T @ da, da.sum(axis=0)
+'''
+
+# rnn_backward holds the step as a default argument: the call is real, but not recorded (nothing is said).
+HELD = CALLING.replace("def rnn_backward(dh, cache):", "def rnn_backward(dh, cache, held=rnn_step_backward):")
+HELD = HELD.replace("rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])", "held(dh[:, t, :] + dprev_h, cache[t])")
+
+
+def written(tmp_path, source: str, form: str):
+    """``source`` as a single file, or as a package whose ``__init__`` does ``from .layers import *``."""
+    if form == "file":
+        path = tmp_path / "rnn_layers.py"
+        path.write_text(source)
+        return path
+    package = tmp_path / "rnn_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .layers import *  # noqa: F403\n")
+    (package / "layers.py").write_text(source)
+    return package
+
+
+def entered_by_forward_and_backward(path) -> list[tuple[str, tuple[str, ...]]]:
+    """Each call of a forward and backward of a small example, with what the worker says it entered."""
+    from checks.engine.contract import Submission
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    p = rnn_problem_from_seed(Dims(N=2, T=3, D=2, H=3), seed=4)
+    sub = Submission(path)
+    try:
+        with sub.recording() as trace:
+            (h, _), grads = sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
+            sub.outputs_of_many("rnn_forward", [(p.x, p.h0, p.Wx, p.Wh, p.b)] * 2)
+            sub.rnn_step_forward(p.x[:, 0, :], p.h0, p.Wx, p.Wh, p.b)
+    finally:
+        sub.close()
+    import reference  # the wrapper changes no value
+    expected_h, cache = reference.rnn_forward(p.x, p.h0, p.Wx, p.Wh, p.b)
+    np.testing.assert_allclose(h, expected_h)
+    for got, expected in zip(grads, reference.rnn_backward(p.dh, cache), strict=True):
+        np.testing.assert_allclose(got, expected)
+    return [(call.function, call.entered) for call in trace.calls]
+
+
+@pytest.mark.parametrize("form", ["file", "package"])
+def test_each_call_reports_the_other_contract_functions_it_entered(tmp_path, form):
+    assert entered_by_forward_and_backward(written(tmp_path, CALLING, form)) == [
+        ("rnn_forward", ("rnn_step_forward",)), ("rnn_backward", ("rnn_step_backward",)),
+        ("rnn_forward", ("rnn_step_forward",)), ("rnn_forward", ("rnn_step_forward",)),  # the map's two calls
+        ("rnn_step_forward", ()),  # a function called on its own enters nothing else
+    ]
+
+
+@pytest.mark.parametrize(("source", "form"), [(INLINE, "file"), (INLINE, "package"), (HELD, "file")],
+                         ids=["inline-file", "inline-package", "held-as-default-argument"])
+def test_a_step_written_again_inline_or_held_otherwise_reports_no_entry(tmp_path, source, form):
+    entered = dict(entered_by_forward_and_backward(written(tmp_path, source, form)))
+    assert entered["rnn_backward"] == ()
+    assert entered["rnn_forward"] == (("rnn_step_forward",) if source is HELD else ())
+
+
+def test_the_recording_wrapper_leaves_the_error_and_its_caller_chain_as_they_were(tmp_path):
+    """The error's text, caller chain included, is exactly what it is without the wrapper (whose frame is
+    the grader's own); the raised answer also says which functions the call entered."""
+    from checks.engine.contract import Submission, SubmissionRaised
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    source = CALLING.replace("    da = dnext_h * (1 - next_h**2)\n", "    da = dnext_h @ next_h  # (N, H) @ (N, H)\n")
+    lines = source.splitlines()
+    backward = 1 + lines.index("        dx_t, dprev_h, *step = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])")
+    step = 1 + lines.index("    da = dnext_h @ next_h  # (N, H) @ (N, H)")
+    p = rnn_problem_from_seed(Dims(N=2, T=2, D=2, H=3), seed=2)
+    sub = Submission(written(tmp_path, source, "file"))
+    try:
+        with sub.recording() as trace, pytest.raises(SubmissionRaised) as raised:
+            sub.forward_and_backward("rnn_forward", (p.x, p.h0, p.Wx, p.Wh, p.b), "rnn_backward", p.dh)
+    finally:
+        sub.close()
+    assert str(raised.value).startswith("rnn_backward raised ValueError: matmul: ")
+    assert str(raised.value).endswith(f"(rnn_backward line {backward} → rnn_step_backward line {step}: "
+                                      "da = dnext_h @ next_h  # (N, H) @ (N, H))")
+    assert "worker" not in str(raised.value) and "recorded" not in str(raised.value)
+    assert trace.calls[-1].entered == ("rnn_step_backward",)
+
+
+def test_recording_keeps_each_functions_result_exceptions_and_metadata_and_replaces_only_that_function():
+    import types
+
+    from checks.engine import worker
+
+    module = types.ModuleType("recorded_submission")
+    extra = ("\nalias = rnn_step_forward\nFAILURE = KeyError('the very same')\n"
+             "def rnn_classifier_loss(*args):\n    raise FAILURE\n")
+    exec(compile(CALLING + extra, "<test>", "exec"), vars(module))
+    original, forward = module.rnn_step_backward, module.rnn_step_forward
+    worker.record_entries(module)
+    assert module.rnn_step_backward is not original and module.rnn_step_backward.__wrapped__ is original
+    assert module.rnn_step_backward.__name__ == "rnn_step_backward" and module.rnn_step_backward.__doc__ is None
+    assert module.alias is forward  # another name for it is left alone: calls through it are not recorded
+    with pytest.raises(KeyError) as raised:
+        module.rnn_classifier_loss()
+    assert raised.value is module.FAILURE  # the student's own exception, passed on as it is
+    answer = worker.answer_request(module, {"op": "call", "fn": "rnn_backward", "args": [np.ones((1, 1, 1)), [
+        (np.ones((1, 1)), np.zeros((1, 1)), np.ones((1, 1)), np.ones((1, 1)), np.zeros((1, 1)))]],
+        "cache_at": None}, {}, Path("."))
+    np.testing.assert_allclose(answer["value"][0], [[[1.0]]])
+    assert answer["entered"] == ["rnn_step_backward"]
+    assert "entered" not in worker.answer_request(module, {"op": "call", "fn": "rnn_step_forward", "args": [
+        np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), np.ones((1, 1)), np.ones(1)], "cache_at": 1}, {}, Path("."))
+
+
+def test_a_forged_entered_field_fails_the_call_as_a_malformed_reply(tmp_path):
+    """A submission that rewrites the worker's replies (it runs as __main__ in the submission's process): an
+    'entered' of the wrong shape is a fault of the call, charged to the submission like a crash."""
+    from checks.engine.contract import Submission
+    from checks.engine.isolation import WorkerFault
+    from checks.strategies import Dims, rnn_problem_from_seed
+
+    forger = ("import sys\nWORKER = sys.modules['__main__']\nREAL = getattr(WORKER, 'write_message', None)\n"
+              "def forged(stream, message):\n"
+              "    if 'value' in message:\n        message['entered'] = ['rnn_forward', 7]\n"
+              "    return REAL(stream, message)\n"
+              "if REAL is not None:\n    WORKER.write_message = forged\n")
+    p = rnn_problem_from_seed(Dims(N=1, T=1, D=1, H=1), seed=1)
+    sub = Submission(written(tmp_path, forger + STEPS, "file"))
+    try:
+        with pytest.raises(WorkerFault, match=r"malformed reply while running rnn_step_forward.*'entered' must list"):
+            sub.rnn_step_forward(p.x[:, 0, :], p.h0, p.Wx, p.Wh, p.b)
+    finally:
+        sub.close()

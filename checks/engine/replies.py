@@ -17,7 +17,10 @@ Replies (``checks.engine.worker``), and what they become:
     batch     {"answers": [call answer, ...]}: 1 to len(calls), each a value but the last -> [Answer]
 
 A key a reply is not expected to have is ignored: it reaches nothing, since only these dataclasses
-leave this module. ``arguments_after`` is expected exactly where the call asked for it.
+leave this module. ``arguments_after`` is expected exactly where the call asked for it. Any call or
+map answer may hold ``"entered"``: the other contract functions the call ran, distinct names of
+``CONTRACT_FUNCTIONS`` (absent: none). Forged, it can only change what the student's own feedback
+says follows from what (``checks.engine.root_cause``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,8 @@ from __future__ import annotations
 import reprlib
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from checks.engine.contract_functions import CONTRACT_FUNCTIONS
 
 # The keys that say how a call ended; a call's answer holds exactly one of them.
 OUTCOMES = ("value", "raised", "not_implemented")
@@ -54,12 +59,14 @@ class Hello:
 @dataclass(frozen=True)
 class Answer:
     """How one call ended: it returned ``value`` (for a "map", the list of values), raised (its text),
-    or was not implemented. ``arguments_after``: the call's arguments after it ran, where it asked."""
+    or was not implemented. ``arguments_after``: the call's arguments after it ran, where it asked.
+    ``entered``: the other contract functions it ran, sorted (for a "map", all its calls together)."""
 
     value: Any = None
     raised: str | None = None
     not_implemented: bool = False
     arguments_after: tuple | None = None
+    entered: tuple[str, ...] = ()
 
     @property
     def returned(self) -> bool:
@@ -78,20 +85,20 @@ def parse_call(reply: Any, arguments: int | None = None) -> Answer:
     """The answer to one call; ``arguments``: how many arguments it reports afterwards (None: it was not asked)."""
     if type(reply) is not dict:
         raise MalformedReply(f"an answer must be a dict, got {_shown(reply)}")
-    outcome = _one_outcome(reply)
+    outcome, entered = _one_outcome(reply), _entered(reply)
     if outcome == "raised":
-        return Answer(raised=_text(reply, "raised"))
+        return Answer(raised=_text(reply, "raised"), entered=entered)
     if outcome == "not_implemented":
         _text(reply, "not_implemented")  # the function's name: checked, not kept (the caller knows what it called)
-        return Answer(not_implemented=True)
+        return Answer(not_implemented=True, entered=entered)
     if arguments is None:
         if "arguments_after" in reply:
             raise MalformedReply("'arguments_after' was not asked for")
-        return Answer(value=reply["value"])
+        return Answer(value=reply["value"], entered=entered)
     after = reply.get("arguments_after")
     if type(after) is not list or len(after) != arguments:
         raise MalformedReply(f"'arguments_after' must list the call's {arguments} arguments, got {_shown(after)}")
-    return Answer(value=reply["value"], arguments_after=tuple(after))
+    return Answer(value=reply["value"], arguments_after=tuple(after), entered=entered)
 
 
 def parse_map(reply: dict, count: int) -> Answer:
@@ -104,7 +111,7 @@ def parse_map(reply: dict, count: int) -> Answer:
     values = reply["values"]
     if type(values) is not list or len(values) != count:
         raise MalformedReply(f"'values' must list the {count} calls' values, got {_shown(values)}")
-    return Answer(value=values)
+    return Answer(value=values, entered=_entered(reply))
 
 
 def parse_batch(reply: dict, arguments: Sequence[int | None]) -> list[Answer]:
@@ -132,6 +139,16 @@ def _one_outcome(reply: dict) -> str:
     if len(present) != 1:
         raise MalformedReply(f"an answer must hold exactly one of {', '.join(OUTCOMES)}, got {_shown(sorted(reply))}")
     return present[0]
+
+
+def _entered(reply: dict) -> tuple[str, ...]:
+    """The answer's ``entered``, sorted: distinct contract function names, at most all of them (absent: none)."""
+    entered = reply.get("entered", [])
+    if (type(entered) is not list or len(entered) > len(CONTRACT_FUNCTIONS)
+            or not all(type(name) is str and name in CONTRACT_FUNCTIONS for name in entered)
+            or len(set(entered)) != len(entered)):
+        raise MalformedReply(f"'entered' must list distinct contract functions, got {_shown(entered)}")
+    return tuple(sorted(entered))
 
 
 def _text(reply: dict, key: str) -> str:

@@ -38,6 +38,8 @@ class Call:
     - result: what it returned, raw (tuples as sent back; caches as protocol Handles); None if it raised
     - raised: the submission's error message if it raised, else None
     - arguments_after: for hygiene calls, the arguments as they were after the call (else None)
+    - entered: the other contract functions the call ran, as the worker recorded them (sorted);
+      empty where it recorded none, which proves nothing (a function held in a closure is not recorded)
     """
 
     function: str
@@ -45,6 +47,7 @@ class Call:
     result: Any = None
     raised: str | None = None
     arguments_after: tuple | None = None
+    entered: tuple[str, ...] = ()
 
 
 @dataclass
@@ -65,6 +68,7 @@ class Trace:
         call.raised = answer.raised
         call.result = answer.value if answer.returned else None
         call.arguments_after = answer.arguments_after
+        call.entered = answer.entered
         index = next(i for i in range(len(self.calls) - 1, -1, -1) if self.calls[i] is call)
         for position, item in enumerate(call.result if isinstance(call.result, (tuple, list)) else ()):
             if isinstance(item, Handle):

@@ -12,10 +12,17 @@ and CPU time; by then everything it will need is imported, at the top of this mo
 the layers it could apply, and only then imports the submission and replies with its functions (or
 why it could not be imported).
 
+Each contract function the submission defines is then wrapped where student code looks it up, so
+that entering it is recorded (``record_entries``): every answer to a call or map carries
+``"entered"``, the other contract functions that call ran (absent when none). It is the evidence
+that a wrong ``rnn_backward`` really called a wrong ``rnn_step_backward`` (``checks.engine.root_cause``).
+
 Requests (decoded dicts) and their answers:
 
-    {"op": "call", "fn", "args", "cache_at"}    -> {"value": ...} | {"raised": ...} | {"not_implemented": fn}
-    {"op": "map",  "fn", "args_list", "cache_at"} -> {"values": [...]} | {"raised": ...} | ...
+    {"op": "call", "fn", "args", "cache_at"}    -> {"value": ...} | {"raised": ...} | {"not_implemented": fn},
+                                                   each with {"entered": [names]} if it entered others
+    {"op": "map",  "fn", "args_list", "cache_at"} -> {"values": [...]} | {"raised": ...} | ..., with
+                                                   "entered" for all its calls together
     {"op": "batch", "calls": [{"fn", "args", "cache_at", "keep_cache", "caches_of"}, ...]}
                                                 -> {"answers": [one "call" answer per call run]}
 
@@ -33,6 +40,7 @@ returned (consumed, as by any backward). A call's cache is kept only if ``keep_c
 
 from __future__ import annotations
 
+import functools
 import importlib.machinery
 import importlib.util
 import itertools
@@ -42,17 +50,19 @@ import resource
 import sys
 import sysconfig
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from types import FunctionType, ModuleType
+from typing import Any, Callable
 
 from checks.engine.caller_chain import caller_chain
 from checks.engine.confinement import Plan, lock_down
+from checks.engine.contract_functions import CONTRACT_FUNCTIONS
 from checks.engine.protocol import PROGRESS, Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
 HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: never the student's code
 _handle_numbers = itertools.count(1)
 _progress: list[int | None] = [None]  # the file where note_progress writes (None: in the grader's process)
+_entered: set[str] = set()  # the contract functions entered since the running call began (record_entries)
 
 
 def main() -> None:
@@ -70,6 +80,7 @@ def main() -> None:
                               "functions": public_functions(module)})
     if module is None:
         return
+    record_entries(module)
     serve(module, submission_root(Path(hello["submission"])), requests, responses)
 
 
@@ -175,6 +186,41 @@ def public_functions(module: ModuleType | None) -> list[str]:
     return sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("_"))
 
 
+def record_entries(module: ModuleType) -> None:
+    """Wrap each contract function ``module`` defines so that entering it is noted in ``_entered``.
+
+    The wrapper goes where student code looks the function up when it runs: the module's namespace,
+    and each contract function's own globals (a package's ``__init__`` that does ``from .layers
+    import *`` has functions that look names up in ``layers``). A name is replaced only where it is
+    that very function, so nothing else changes. A function held some other way (a closure, a
+    default argument, another name) is not recorded: then nothing is said of it, the safe direction.
+    """
+    try:
+        namespace = vars(module)
+        originals = {name: function for name in CONTRACT_FUNCTIONS
+                     if type(function := namespace.get(name)) is FunctionType}
+        recorded = {name: entry_recorded(name, function) for name, function in originals.items()}
+        scopes = {id(scope): scope for scope in (namespace, *(f.__globals__ for f in originals.values()))}
+        for scope in scopes.values():
+            for name, function in originals.items():
+                if scope.get(name) is function:
+                    scope[name] = recorded[name]
+    except BaseException:  # noqa: BLE001 - a hostile namespace loses only the record of entries, never a grade
+        pass
+
+
+def entry_recorded(name: str, function: FunctionType) -> Callable:
+    """``function``, noting ``name`` in ``_entered`` when entered: the same result, the same exceptions.
+    Its one extra frame is in this file, which caller chains leave out as the grader's (``HARNESS``)."""
+
+    @functools.wraps(function)
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        _entered.add(name)
+        return function(*args, **kwargs)
+
+    return recorded
+
+
 def submission_root(path: Path) -> Path:
     """The folder whose files count as the submission's own when locating an error."""
     return path if path.is_dir() else path.parent
@@ -195,6 +241,16 @@ def serve(module: ModuleType, origin: Path, requests: Any, responses: Any) -> No
 def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], origin: Path) -> dict:
     if request["op"] == "batch":
         return {"answers": answer_batch(module, request["calls"], caches, origin)}
+    _entered.clear()
+    answer = outcome(module, request, caches, origin)
+    entered = sorted(_entered - {request["fn"]})  # a function calling itself enters nothing else
+    if entered:
+        answer["entered"] = entered
+    return answer
+
+
+def outcome(module: ModuleType, request: dict, caches: dict[int, Any], origin: Path) -> dict:
+    """How a "call" or "map" request ended: its value(s), what it raised, or that it is not implemented."""
     name = request["fn"]
     function = getattr(module, name, None)
     if not callable(function):
