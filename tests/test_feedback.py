@@ -201,21 +201,26 @@ def test_a_long_message_is_cut_between_its_lines_never_inside_one():
     assert [line.strip() for line in one] == ["a", "b"]
 
 
-def test_a_newcomer_sees_the_repro_command_in_80_columns_with_nothing_cut_and_no_unproven_fix_first(tmp_path):
+def test_a_newcomer_sees_the_repro_command_in_80_columns_with_nothing_cut_and_the_fix_first_on_evidence(tmp_path):
     environment = {**os.environ, "COLUMNS": "80", "LINES": "24", "NO_COLOR": ""}
     completed = subprocess.run([sys.executable, "-m", "checks.engine.cli", str(EXAMPLE.relative_to(REPO)), "-v",
                                 "--results", str(tmp_path / "results.json")], cwd=REPO, env=environment,
                                capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1, completed.stderr
     lines = completed.stdout.splitlines()
-    # Its rnn_backward's wrong values do not show that it called rnn_step_backward (issue 20): no
-    # "fix first" line, no "probably follows" note, only what is known.
-    assert not any(line.startswith(("Fix ", "Implement ")) for line in lines)
+    document = json.loads((tmp_path / "results.json").read_text())
+    # Its rnn_backward calls its wrong rnn_step_backward, and the worker recorded the entry (issue 20: said
+    # on evidence): the "fix first" line tops the report and each consequence carries its note.
+    root = document["extra_data"]["root_cause"]
+    assert root["function"] == "rnn_step_backward" and "sequence_backward_matches_reference" in root["consequences"]
+    assert f"Fix rnn_step_backward first: {len(root['consequences'])} other failing checks call it." == lines[2]
+    followers = [test for test in document["tests"] if test["extra_data"].get("consequence_of")]
+    assert len(followers) == len(root["consequences"])
+    assert words(completed.stdout).count("this probably follows from rnn_step_backward") == len(followers)
     assert max(map(len, lines)) <= 80 and "\x1b" not in completed.stdout
     assert "        rnn-grade submissions/example_buggy.py --repro-dir repro" in lines
-    assert "probably follows from" not in words(completed.stdout)
     assert "[1/" not in completed.stderr  # no progress line when stderr is not a terminal
-    tests = json.loads((tmp_path / "results.json").read_text())["tests"]
+    tests = document["tests"]
     for test in tests:
         if test["status"] == "failed":
             message = test["output"].split("```text\n", 1)[1].split("\n```", 1)[0]

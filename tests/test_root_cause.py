@@ -27,9 +27,10 @@ def checks():
     return {check.name: check for check in load_checks()}
 
 
-def results_failing(checks, names, calling=None):
+def results_failing(checks, names, calling=None, recorded=False):
     """The checks named fail ("wrong"); with ``calling``, each failing check's example shows its function's
-    call raising from inside ``calling`` (the worker's caller chain), the evidence a consequence needs."""
+    call raising from inside ``calling`` (the worker's caller chain), the evidence a consequence needs; with
+    ``recorded``, instead, the call returns wrong values and the worker recorded its entry into ``calling``."""
     results = []
     for name, check in checks.items():
         if name not in names:
@@ -37,7 +38,9 @@ def results_failing(checks, names, calling=None):
             continue
         result = CheckResult(check, 0.0, "wrong")
         about = subject(check)
-        if calling and about and about != calling:
+        if calling and about and about != calling and recorded:
+            result.example = Counterexample({}, Trace([Call(about, (), result=(), entered=(calling,))]), "wrong")
+        elif calling and about and about != calling:
             raised = (f"{about} raised ValueError: shapes (2,3) and (2,2) not aligned "
                       f"({about} line 12 → {calling} line 5: da = dnext_h * (1 - next_h**2))")
             result.example = Counterexample({}, Trace([Call(about, (), raised=raised)]), "wrong")
@@ -111,6 +114,23 @@ def test_without_evidence_of_a_call_nothing_follows_from_the_root(checks):
     assert find_root_cause(results) is None
 
 
+def test_a_recorded_entry_into_the_root_is_evidence_for_wrong_values(checks):
+    """Wrong values show no caller chain: the worker's record of the functions each call entered does."""
+    failing = {"step_backward_matches_reference", "sequence_backward_matches_reference",
+               "birnn_backward_matches_finite_differences"}
+    results = results_failing(checks, failing, calling="rnn_step_backward", recorded=True)
+    cause = find_root_cause(results)
+    assert cause.line == "Fix rnn_step_backward first: 2 other failing checks call it."
+    assert set(cause.consequences) == {"sequence_backward_matches_reference", "birnn_backward_matches_finite_differences"}
+    examples = [result.example for result in results if result.example is not None]
+    for example in examples:  # an entry into another function is no evidence about rnn_step_backward
+        example.trace.calls[0].entered = ("rnn_step_forward",)
+    assert find_root_cause(results) is None
+    for example in examples:  # nor is the root's own call, whatever it says it entered
+        example.trace.calls[0].function, example.trace.calls[0].entered = "rnn_step_backward", ("rnn_step_backward",)
+    assert find_root_cause(results) is None
+
+
 def test_implement_first_only_when_the_callers_own_function_is_there(checks):
     """Issue 20: "Implement rnn_step_backward first: 10 other failing checks call it" where rnn_backward
     is itself not implemented. Checks about rnn_backward then say it is missing: they follow from its absence."""
@@ -151,12 +171,22 @@ def grades():
     return {name: grade_submission(BUGGY / f"{name}.py", checks) for name in names}
 
 
-def test_a_tanh_derivative_bug_is_rooted_in_rnn_step_backward_but_no_value_shows_a_call(grades):
+def test_a_tanh_derivative_bug_is_rooted_in_rnn_step_backward_and_its_callers_follow_on_the_workers_record(grades):
+    """Its rnn_backward calls rnn_step_backward: the worker recorded the entry, so every failing check of the
+    functions built on it (sequence, truncated, bidirectional, classifier) probably follows, and says so."""
     grade = grades["tanh_derivative_from_preactivation"]
     first = most_basic_first(grade.results)[0]
     assert subject(first.check) == "rnn_step_backward" and not first.consequence_of
-    # Wrong values do not show which functions rnn_backward called: nothing is said to follow.
-    assert grade.root_cause is None and not any(r.consequence_of for r in grade.results)
+    assert grade.root_cause.line.startswith("Fix rnn_step_backward first: ")
+    failing = {r.check.name: subject(r.check) for r in grade.results if not r.passed}
+    assert set(grade.root_cause.checks) == {name for name, about in failing.items() if about == "rnn_step_backward"}
+    assert set(grade.root_cause.consequences) == {
+        name for name, about in failing.items() if about not in (None, "rnn_step_backward", "clip_grad_norm")}
+    assert {subject(r.check) for r in grade.results if r.consequence_of} >= {"rnn_backward", "rnn_classifier_loss"}
+    for result in grade.results:
+        if result.consequence_of:  # the evidence: a call of another function that entered rnn_step_backward
+            assert any("rnn_step_backward" in call.entered and call.function != "rnn_step_backward"
+                       for trace in (result.example.trace, result.example.second) if trace for call in trace.calls)
 
 
 def test_the_same_mistake_written_twice_is_not_a_consequence(grades):
@@ -168,13 +198,19 @@ def test_the_same_mistake_written_twice_is_not_a_consequence(grades):
 
 def test_a_crash_inside_the_callee_is_a_consequence_with_evidence(grades):
     """forward_squeezed_input: rnn_forward passes a squeezed x_t and rnn_step_forward raises; the worker's
-    caller chain shows rnn_forward → rnn_step_forward."""
+    caller chain shows birnn_forward → rnn_forward → rnn_step_forward. Where a crash comes later (rnn_backward
+    meets the squeezed cache), the worker's record shows that the failing call entered rnn_forward."""
     grade = grades["forward_squeezed_input"]
     followers = [r for r in grade.results if r.consequence_of]
     assert followers and grade.root_cause.line.startswith("Fix rnn_forward first: ")
+    chained = set()
     for result in followers:
-        assert any("→ " + result.consequence_of + " line " in (call.raised or "")
-                   for trace in (result.example.trace, result.example.second) if trace for call in trace.calls)
+        calls = [call for trace in (result.example.trace, result.example.second) if trace for call in trace.calls]
+        if any("→ " + result.consequence_of + " line " in (call.raised or "") for call in calls):
+            chained.add(result.check.name)
+        else:
+            assert any(result.consequence_of in call.entered for call in calls), result.check.name
+    assert {"birnn_output_is_concatenation_of_directions", "birnn_forward_matches_reference"} <= chained
     assert all(r.consequence_of == grade.root_cause.function for r in followers)
 
 

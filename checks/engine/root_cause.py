@@ -11,8 +11,10 @@ on it. A student should fix that one function first. So:
   never from the standard assignment's call graph alone (a student's ``rnn_backward`` may never
   call ``rnn_step_backward``, and have the same mistake written again):
   - when the root cause fails its own checks: the failing example's calls show that the check's
-    function really called it (the caller chain of the error the worker reported,
-    ``checks.engine.caller_chain``). Where no call shows it, nothing is said;
+    function really called it: the worker recorded an entry into it during one of the example's
+    calls (``Call.entered``, ``checks.engine.worker.record_entries``), or the caller chain of an
+    error the worker reported runs through it (``checks.engine.caller_chain``). Where no call
+    shows it (a step written again inline, a function held in a closure), nothing is said;
   - when the root cause is not implemented: it is the missing piece the check needs (the check
     says so), and the check's own function is implemented.
 
@@ -108,16 +110,17 @@ def missing_functions(result: CheckResult) -> set[str]:
 
 
 def calls_into(result: CheckResult, root: str) -> bool:
-    """Whether the failing example shows a call that entered ``root`` from the submission's own code:
-    a frame of ``root`` below another in the caller chain of an error the worker reported
-    ("rnn_backward line 12 → rnn_step_backward line 5: ..."). Without an example, or when no call
-    raised, there is no such evidence."""
+    """Whether the failing example shows a call of another function that entered ``root`` from the
+    submission's own code: the worker recorded the entry (``Call.entered``), or a frame of ``root``
+    is below another in the caller chain of an error the worker reported ("rnn_backward line 12 →
+    rnn_step_backward line 5: ..."). Without an example there is no such evidence."""
     example = result.example
     if example is None:
         return False
     traces = [trace for trace in (example.trace, example.second) if trace is not None]
-    entered = f"{ARROW}{root} line "
-    return any(call.function != root and isinstance(call.raised, str) and entered in call.raised
+    chained = f"{ARROW}{root} line "
+    return any(call.function != root and (root in call.entered or isinstance(call.raised, str)
+                                          and chained in call.raised)
                for trace in traces for call in trace.calls)
 
 
