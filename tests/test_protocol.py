@@ -731,3 +731,23 @@ def test_a_forged_entered_field_fails_the_call_as_a_malformed_reply(tmp_path):
             sub.rnn_step_forward(p.x[:, 0, :], p.h0, p.Wx, p.Wh, p.b)
     finally:
         sub.close()
+
+
+def test_recording_replaces_a_name_only_where_it_is_the_very_function_and_adds_none():
+    """A package's ``__init__`` defines its own rnn_forward; ``layers`` keeps an older one, which its
+    birnn_forward still calls: that one must stay as it is, and no name appears where there was none."""
+    import types
+
+    from checks.engine import worker
+
+    layers = types.ModuleType("layers")
+    exec(compile(STEPS + "\ndef rnn_forward(*args):\n    return 'the draft'\n"
+                 "\ndef birnn_forward(*args):\n    return rnn_forward(*args)\n", "<layers>", "exec"), vars(layers))
+    package = types.ModuleType("package")
+    vars(package).update(rnn_step_forward=layers.rnn_step_forward, birnn_forward=layers.birnn_forward)
+    exec(compile("def rnn_forward(*args):\n    return 'the final one'\n", "<init>", "exec"), vars(package))
+    draft = layers.rnn_forward
+    worker.record_entries(package)
+    assert layers.rnn_forward is draft and package.birnn_forward() == "the draft"
+    assert layers.rnn_step_forward.__wrapped__ is package.rnn_step_forward.__wrapped__  # the same, in both
+    assert "rnn_backward" not in vars(layers) and "rnn_step_backward" not in vars(package)
