@@ -235,6 +235,28 @@ def test_as_root_the_worker_becomes_the_planned_user(scratch):
     assert run["layers"] == [{"layer": "user", "state": ACTIVE, "detail": "runs as nobody"}]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root drops to another user")
+def test_a_scratch_folder_out_of_other_users_reach_keeps_the_worker_root_and_says_why():
+    import shutil
+    import tempfile
+
+    from checks.engine.sandbox import worker_user
+
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own tmp_path is private to root
+    try:
+        base.chmod(0o755)
+        private = base / "private"
+        (private / "tmp").mkdir(parents=True)
+        private.chmod(0o700)  # TMPDIR under root's own folder: nobody could not even enter the scratch folder
+        user, note = worker_user(private / "tmp" / "rnn-grade-worker-x")
+        assert user is None and "not reachable by other users" in note and "TMPDIR" in note
+        private.chmod(0o755)
+        if worker_user()[0] is not None:  # where nobody can run Python at all
+            assert worker_user(private / "tmp" / "rnn-grade-worker-x")[0] is not None
+    finally:
+        shutil.rmtree(base)
+
+
 def test_a_worker_that_need_not_drop_says_so(scratch):
     run = confined("return os.getuid()", ("user",), scratch, user=None, user_needed=False, user_note="not root")
     assert run["layers"] == [{"layer": "user", "state": "not needed", "detail": "not root"}]

@@ -74,7 +74,7 @@ def prepare_scratch(snapshot: Snapshot, original: Path, import_paths: tuple[str,
     try:
         copied = snapshot.write(folder / "submission")
         paths = tuple(str(copy_course_folder(Path(p), folder / f"path{i}")) for i, p in enumerate(import_paths))
-        user, note = worker_user()
+        user, note = worker_user(folder)
         if user:
             chown_tree(folder, *user)
         packages = tuple(map(find_package, allowed_packages))
@@ -192,8 +192,8 @@ def keep_out(originals: Sequence[Path]) -> tuple[str, ...]:
     return tuple(sorted(resolved - {"/"}))
 
 
-def worker_user() -> tuple[tuple[int, int] | None, str]:
-    """(uid, gid) of the unprivileged user when running as root and it can run Python; and a note."""
+def worker_user(scratch: Path | None = None) -> tuple[tuple[int, int] | None, str]:
+    """(uid, gid) of the unprivileged user when running as root and it can run Python in ``scratch``; and a note."""
     if os.geteuid() != 0:
         return None, "the worker runs as the grading user, who is not root"
     try:
@@ -204,6 +204,13 @@ def worker_user() -> tuple[tuple[int, int] | None, str]:
     if hidden:
         return None, (f"the worker stays root (without capabilities): {hidden[0]} is not readable by other users, "
                       f"so user {UNPRIVILEGED_USER!r} could not run Python")
+    # A scratch folder under a private folder (TMPDIR in root's home, say) is out of the user's
+    # reach: the import would fail, and the student would be charged for the grader's setting.
+    if scratch is not None and not all(os.stat(folder).st_mode & stat.S_IXOTH for folder in Path(
+            os.path.realpath(scratch)).parents):
+        return None, (f"the worker stays root (without capabilities): the scratch folder's parent "
+                      f"{scratch.parent} is not reachable by other users, so user {UNPRIVILEGED_USER!r} could not "
+                      "use it (set TMPDIR to a folder every user may enter, such as /tmp)")
     return (entry.pw_uid, entry.pw_gid), f"the worker runs as user {UNPRIVILEGED_USER!r}"
 
 
