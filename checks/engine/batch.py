@@ -40,6 +40,7 @@ from typing import Callable, Iterator, Mapping, Sequence
 from checks.engine.classroom import Entry
 from checks.engine.fingerprint import fingerprint
 from checks.engine.intake import OUTPUT_MARKER
+from checks.engine.interrupts import NotedInterrupts, interrupts_noted, interrupts_raised_again
 from checks.engine.cpus import cores
 from checks.engine.display import inert, shown
 from checks.engine.lookahead import worth_drawing_ahead
@@ -185,34 +186,47 @@ def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings,
                     finished: Callable[[Entry], None]) -> int:
     """Grade ``pending``, at most ``jobs`` at a time, each in a forked process; return how many started."""
     context = multiprocessing.get_context("fork")  # the children inherit the loaded checks
-    queue, running, started = list(pending), {}, 0
+    queue, running = list(pending), {}
     try:
-        while queue or running:
-            while queue and len(running) < jobs:
-                entry, stamp = queue.pop(0)
-                sys.stdout.flush()  # nothing buffered is written twice, by parent and child
-                sys.stderr.flush()
-                process = context.Process(target=grading_process, args=(entry, stamp, settings, out), daemon=True)
-                process.start()
-                running[process.sentinel] = (process, entry)
-                started += 1
-            for sentinel in multiprocessing.connection.wait(list(running)):
-                process, entry = running.pop(sentinel)
-                process.join()
-                if process.exitcode in INTERRUPTED:  # Ctrl-C reached the child first
-                    raise KeyboardInterrupt
-                if process.exitcode != 0:
-                    record_grader_error(entry, settings, out, f"the grading process ended with status "
-                                                              f"{process.exitcode}")
-                finished(entry)
+        with interrupts_noted() as interrupts:
+            return grade_queue(queue, running, context, settings, out, jobs, finished, interrupts)
     except BaseException:
         stop(process for process, _ in running.values())
         raise
+
+
+def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings: GradingSettings, out: Path,
+                jobs: int, finished: Callable[[Entry], None], interrupts: NotedInterrupts) -> int:
+    """Start grading processes as places free up, and wait on them and on Ctrl-C; return how many started."""
+    started = 0
+    while queue or running:
+        interrupts.raise_if_arrived()
+        while queue and len(running) < jobs:
+            entry, stamp = queue.pop(0)
+            sys.stdout.flush()  # nothing buffered is written twice, by parent and child
+            sys.stderr.flush()
+            process = context.Process(target=grading_process, args=(entry, stamp, settings, out), daemon=True)
+            process.start()
+            running[process.sentinel] = (process, entry)
+            started += 1
+        wakeup = [] if interrupts.wakeup is None else [interrupts.wakeup]
+        for ready in multiprocessing.connection.wait([*running, *wakeup]):
+            if ready not in running:  # Ctrl-C: raised at the top of the loop
+                continue
+            process, entry = running.pop(ready)
+            process.join()
+            if process.exitcode in INTERRUPTED:  # Ctrl-C reached the child first
+                raise KeyboardInterrupt
+            if process.exitcode != 0:
+                record_grader_error(entry, settings, out, f"the grading process ended with status "
+                                                          f"{process.exitcode}")
+            finished(entry)
     return started
 
 
 def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path) -> None:
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
+    interrupts_raised_again()
     try:
         write_documents(out, entry.id, submission_documents(entry, stamp, settings))
     except KeyboardInterrupt:
