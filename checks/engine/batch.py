@@ -126,6 +126,9 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
         try:
             run.graded = grade_pending(pending, settings, out, finished)
         finally:
+            # A report written as the run was stopped, before its process was reaped, is finished work too.
+            current |= {entry.id for entry, stamp in pending
+                        if entry.id not in current and stored_fingerprint(out, entry) == stamp}
             run.rows = [row(entry) for entry in settings.entries if entry.id in current]
             # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
             held = tuple(entry.id for entry in settings.entries if entry.id in current)
