@@ -28,8 +28,9 @@ from checks.engine.trace import CacheRef, Trace
 from checks.engine.validation import ContractViolation, expect_array, expect_dict, expect_float, expect_tuple
 
 # Which contract function the standard assignment builds on which (as reference/ does): a wrong
-# rnn_step_backward makes rnn_backward wrong too, and everything built on rnn_backward. Static and
-# "probably": a student may inline a step instead of calling it, so reports say "probably follows".
+# rnn_step_backward makes rnn_backward wrong too, and everything built on rnn_backward. Static, so
+# only where a consequence may be looked for: a student may inline a step instead of calling it, and
+# ``checks.engine.root_cause`` says "probably follows" only where the student's own calls show it.
 # rnn_backward_truncated walks rnn_forward's cache with rnn_step_backward; the bidirectional and
 # classifier functions run the sequence functions; clipping and batching stand on their own.
 CALLS: dict[str, tuple[str, ...]] = {
