@@ -7,7 +7,7 @@ empty folder, so every ``.pyc`` of the grader, Hypothesis and numpy is compiled 
 SymPy cache folder and the bytecode left by one untimed grade before the first timed one. The two
 alternate, ``--repeat`` times each; medians.
 
-The worker's environment is the grader's own (``checks.engine.isolation.worker_environment``), so
+The worker's environment is the grader's own (``checks.engine.isolation.boundary.worker_environment``), so
 it reads the installed ``.pyc`` files on both sides (it never writes any): the cold side is cold
 for the grading process only.
 

@@ -1,7 +1,7 @@
 """Benchmark: how often a failing check gets a simple failing example, over the whole buggy corpus.
 
 Grades every ``tests/corpus/buggy`` submission twice, with and without the search for the simplest
-failing example (``checks.engine.counterexample``), and prints:
+failing example (``checks.engine.run.counterexample``), and prints:
 
 - the fraction of (bug, failing check) pairs whose example is simple (found in simple-value mode);
 - the pairs that are not, with the size of the example they show instead;
@@ -17,7 +17,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 
 BUGGY = Path(__file__).resolve().parent.parent / "tests" / "corpus" / "buggy"

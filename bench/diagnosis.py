@@ -18,9 +18,9 @@ import ast
 import sys
 from pathlib import Path
 
-from checks.engine.contract import Submission
-from checks.engine.counterexample import Counterexample, record_example
-from checks.engine.diagnosis import diagnose
+from checks.engine.isolation.contract import Submission
+from checks.engine.run.counterexample import Counterexample, record_example
+from checks.engine.run.diagnosis import diagnose
 from checks.registry import load_checks
 from tests.diagnosis_examples import confirming, failing_arguments  # run from the repository root (PYTHONPATH=.)
 

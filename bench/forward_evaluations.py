@@ -96,7 +96,7 @@ def finite_difference_checks(checks: list) -> list:
 
 
 def main() -> None:
-    from checks.engine.runner import grade_submission
+    from checks.engine.run.runner import grade_submission
     from checks.registry import load_checks
 
     with tempfile.TemporaryDirectory() as folder:

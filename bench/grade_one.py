@@ -14,7 +14,7 @@ import statistics
 from pathlib import Path
 
 from checks.registry import load_checks
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
-from checks.engine.isolation import WorkerOptions  # noqa: E402
+from checks.engine.isolation.boundary import WorkerOptions  # noqa: E402
 from checks.registry import load_checks  # noqa: E402
-from checks.engine.runner import grade_submission  # noqa: E402
+from checks.engine.run.runner import grade_submission  # noqa: E402
 from test_hostile import (  # noqa: E402
     CASES, HOSTILE, copy_case, declared, kill_marked, load_hostile_checks, trespass_paths, worker_options,
 )

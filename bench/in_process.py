@@ -1,13 +1,13 @@
 """Benchmark: what isolation costs. A full default grade with the worker, against the same checks,
 with the same examples, run against the same submission in this process (no worker).
 
-The in-process side is ``checks.engine.in_process.InProcessSubmission``: the same ``Submission``
+The in-process side is ``checks.engine.run.in_process.InProcessSubmission``: the same ``Submission``
 proxy and validation, its requests answered by the worker's own code in this process, every
 argument and answer copied as a round trip copies them; encoding, pipes, confinement and the
 worker's start are left out. It is for trusted code (here the reference and the corpus): grading a
 student always goes through the confined worker.
 
-Both sides draw the examples ahead, as a grade does by default (``checks.engine.lookahead``: a
+Both sides draw the examples ahead, as a grade does by default (``checks.engine.run.lookahead``: a
 forked process runs Hypothesis while the checks' bodies run here); both are also timed drawing
 each example only when its check needs it (``lookahead=False``), the way Hypothesis runs alone.
 
@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from checks.engine.in_process import InProcessSubmission
-from checks.engine.lookahead import draw_examples, drawn_ahead
-from checks.engine.profiles import DEFAULT_SEED
-from checks.engine.runner import grade_submission, run_check
+from checks.engine.run.in_process import InProcessSubmission
+from checks.engine.run.lookahead import draw_examples, drawn_ahead
+from checks.engine.run.profiles import DEFAULT_SEED
+from checks.engine.run.runner import grade_submission, run_check
 from checks.registry import Check, load_checks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,7 +67,7 @@ def in_process(submission: Path, checks: list[Check], lookahead: bool) -> Run:
 
 def hypothesis_alone(checks: list[Check]) -> float:
     """Seconds for Hypothesis to run every check's examples with the check's body skipped (what the
-    drawing process does, ``checks.engine.lookahead.draw_examples``, with nothing sent).
+    drawing process does, ``checks.engine.run.lookahead.draw_examples``, with nothing sent).
 
     A check that is a plain function (no ``@given``) has no examples to draw and is left out."""
     started = time.perf_counter()

@@ -1,7 +1,7 @@
 """Benchmark: what encoding and decoding cost in one grade, apart from pipes and processes.
 
 Grades the reference once with the confined worker, recording every request the grader sent and
-every reply it read (``checks.engine.protocol``'s frames). Then, in this process, with nothing
+every reply it read (``checks.engine.isolation.protocol``'s frames). Then, in this process, with nothing
 else running, it encodes and decodes all of them back to back, as each side does in a grade:
 
 - the grader encodes the requests, the worker decodes them;
@@ -27,10 +27,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from checks.engine import isolation
-from checks.engine.profiles import DEFAULT_SEED
-from checks.engine.protocol import read_message, write_message
-from checks.engine.runner import grade_submission
+from checks.engine.isolation import boundary as isolation
+from checks.engine.run.profiles import DEFAULT_SEED
+from checks.engine.isolation.protocol import read_message, write_message
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-from checks.engine.contract import Submission
+from checks.engine.isolation.contract import Submission
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -2,7 +2,7 @@
 
 Test ids read ``test_check[<submission id>-<group>-<check>]``, so ``-k``, ``-x``, ``--junitxml`` and
 ``-n`` (pytest-xdist) all work. The submission id is the one ``rnn-grade`` reports use
-(``checks.engine.classroom``): ``--submission`` takes files, packages and class folders, and two
+(``checks.engine.course.classroom``): ``--submission`` takes files, packages and class folders, and two
 students' ``rnn_layers.py`` are told apart (``alice/rnn_layers.py``). Without ``--submission``,
 ``submissions/`` is graded as a class folder (its .py files not starting with "_", each alone).
 
@@ -22,13 +22,16 @@ from typing import Callable, Iterator
 
 import pytest
 
-from checks.engine.classroom import Entry
-from checks.engine.contract import Submission
-from checks.engine.options import PYTEST, GradingSettings, UsageError, add_to_pytest, resolve
+from checks.engine.course.classroom import Entry
+from checks.engine.isolation.contract import Submission
+from checks.engine.options import PYTEST, add_to_pytest, resolve
+from checks.engine.course.settings import GradingSettings
+from checks.engine.inputs.usage import UsageError
 from checks.registry import Check
 from checks.engine.report import check_output, points_text
 from checks.engine.report.text import left_out_lines
-from checks.engine.runner import CheckResult, open_submission, run_check, unimportable_result
+from checks.engine.run.results import CheckResult
+from checks.engine.run.runner import open_submission, run_check, unimportable_result
 
 HERE = Path(__file__).parent
 SUBMISSIONS_FOLDER = "submissions"

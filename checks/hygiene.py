@@ -30,7 +30,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import example, given
 
-from checks.engine.contract import (BatchResults, Call, NotImplementedInSubmission, SubmissionRaised,
+from checks.engine.isolation.contract import (BatchResults, Call, NotImplementedInSubmission, SubmissionRaised,
                                     forward_then_backward, in_sequence)
 
 from checks.examples import DEGENERATE

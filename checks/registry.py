@@ -7,7 +7,7 @@ A check is one decorated function::
     def step_backward_uses_one_minus_h_squared(sub, problem):
         ...
 
-``sub`` is the ``checks.engine.contract.Submission`` under test. The check passes if it returns, and
+``sub`` is the ``checks.engine.isolation.contract.Submission`` under test. The check passes if it returns, and
 fails on any exception (Hypothesis shrinks the inputs first). ``needs`` lists the contract
 functions it calls: a missing one costs exactly this check's points, with "not implemented: ...".
 
@@ -38,8 +38,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable
 
-from checks.engine.contract import CONTRACT_FUNCTIONS
-from checks.engine.profiles import hypothesis_settings, profile_from_environment
+from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.run.profiles import hypothesis_settings, profile_from_environment
 from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")

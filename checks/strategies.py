@@ -29,7 +29,7 @@ Two ways to make values:
 Simple values (``with simple_values():``, read at draw time: strategies are built at import and
 drawn later). In the block the same strategies, at the same sizes, draw every value through
 Hypothesis instead of from a seed, so that its shrinker simplifies values as well as sizes (the
-runner's search for the simplest failing example of a failing check, ``checks.engine.runner``):
+runner's search for the simplest failing example of a failing check, ``checks.engine.run.runner``):
 
 - x, h0, Wx, Wh, dh and the head W2 have entries in {-1, -0.5, 0, 0.5, 1} (``HALVES``), b and b2
   in {-0.5, 0, 0.5}; a drawn entry shrinks towards 0, then ±0.5, then ±1. The 1/sqrt(D),

@@ -12,9 +12,9 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
-from checks.engine.contract import Submission
-from checks.engine.counterexample import Counterexample, FailingExamples, confirming_trace, record_example
-from checks.engine.diagnosis import Diagnosis, diagnose
+from checks.engine.isolation.contract import Submission
+from checks.engine.run.counterexample import Counterexample, FailingExamples, confirming_trace, record_example
+from checks.engine.run.diagnosis import Diagnosis, diagnose
 from checks.registry import Check
 
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.caller_chain import caller_chain
-from checks.engine.contract import Submission
-from checks.engine.repro import script_for
-from checks.engine.runner import run_check
+from checks.engine.isolation.caller_chain import caller_chain
+from checks.engine.isolation.contract import Submission
+from checks.engine.run.repro import script_for
+from checks.engine.run.runner import run_check
 from checks.registry import load_checks
 
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -1,4 +1,4 @@
-"""Class grading: ``rnn-grade CLASS_FOLDER --out DIR`` (checks.engine.classroom, batch, summary).
+"""Class grading: ``rnn-grade CLASS_FOLDER --out DIR`` (checks.engine.course.classroom, batch, summary).
 
 Most classes are graded with the three tiny checks of ``tiny_grading``; one small class uses the
 real checks. Every number in grades.csv and checks.csv is compared with the per-submission
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.classroom import discover
-from checks.engine.progress import ProgressBar
-from checks.engine.sandbox import copy_into
+from checks.engine.course.classroom import discover
+from checks.engine.course.progress import ProgressBar
+from checks.engine.isolation.sandbox import copy_into
 from tiny_grading import CORRECT, REPO, SUBMISSIONS, TINY, clean_environment, make_class, rnn_grade, tiny_options
 
 CORPUS = REPO / "tests" / "corpus"
@@ -383,7 +383,7 @@ def test_a_small_class_on_the_real_checks(tmp_path):
         assert float(row["score"]) == pytest.approx(report(out, submission_id)["score"])
 
 
-# -- a hostile or unlucky class: links, special files, odd names (checks.engine.intake) ----------------
+# -- a hostile or unlucky class: links, special files, odd names (checks.engine.inputs.intake) ----------------
 
 
 OUTSIDE_LINK = "it is a link to a place outside your submission"
@@ -466,7 +466,7 @@ def test_a_classmates_link_never_merges_two_students(tmp_path, tiny):
 
 
 def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
-    from checks.engine.repro import MARKER
+    from checks.engine.run.repro import MARKER
 
     folder = make_class(tmp_path / "class", {"alice": CORRECT})
     (folder / "repro").mkdir()  # a --repro-dir an instructor put in the class folder
@@ -483,7 +483,7 @@ def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
 
 
 def test_the_class_reports_discovery_keeps_clear_of_are_the_summaries_own():
-    from checks.engine import summary
-    from checks.engine.classroom import CLASS_REPORTS
+    from checks.engine.course import summary
+    from checks.engine.course.classroom import CLASS_REPORTS
 
     assert CLASS_REPORTS == {summary.GRADES_CSV, summary.CHECKS_CSV, summary.REPORT_HTML}

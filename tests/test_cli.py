@@ -15,8 +15,8 @@ import pytest
 
 from checks.engine import cli
 from checks.engine import options as options_module
-from checks.engine.confinement import ACTIVE, LAYERS, MISSING, Confinement, Layer
-from checks.engine.isolation import WorkerOptions, probe_confinement
+from checks.engine.isolation.confinement import ACTIVE, LAYERS, MISSING, Confinement, Layer
+from checks.engine.isolation.boundary import WorkerOptions, probe_confinement
 from checks.registry import GROUPS
 from tiny_grading import CORRECT, REPO, TINY, clean_environment, rnn_grade, tiny_options, write_submission
 

@@ -1,4 +1,4 @@
-"""Class grading on a Dask cluster (``--cluster ADDRESS``, checks.engine.cluster).
+"""Class grading on a Dask cluster (``--cluster ADDRESS``, checks.engine.course.cluster).
 
 A ``LocalCluster`` of two worker processes on 127.0.0.1 grades a small class with the tiny checks
 of ``tiny_grading``; everything it writes is compared with what ``--jobs 2`` writes for the same
@@ -23,10 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine import cluster
+from checks.engine.course import cluster
 from checks.engine.cli import build_parser, main
-from checks.engine.fingerprint import fingerprint
-from checks.engine.options import UsageError, resolve
+from checks.engine.course.fingerprint import fingerprint
+from checks.engine.inputs.usage import UsageError
+from checks.engine.options import resolve
 from tiny_grading import CORRECT, REPO, SUBMISSIONS, clean_environment, make_class, rnn_grade, tiny_options
 
 distributed = pytest.importorskip("distributed", reason="needs the cluster extra: pip install -e '.[cluster]'")
@@ -143,7 +144,7 @@ def grading_processes(scheduler: str) -> list[int]:
             command = (stat.parent / "cmdline").read_bytes()
         except OSError:  # it has just ended
             continue
-        if int(parent) in workers and state != "Z" and b"checks.engine.cluster" in command:
+        if int(parent) in workers and state != "Z" and b"checks.engine.course.cluster" in command:
             found.append(int(stat.parent.name))
     return found
 
@@ -212,7 +213,7 @@ def test_a_task_that_failed_on_dasks_side_is_that_rows_grader_error(tmp_path, ti
 def test_dask_is_imported_only_for_cluster(tmp_path, tiny):
     folder = make_class(tmp_path / "class", {"ana": CORRECT, "ben": CORRECT})
     code = ("import sys\nfrom checks.engine.cli import build_parser\nfrom checks.engine.options import resolve\n"
-            "from checks.engine import batch\n"
+            "from checks.engine.course import batch\n"
             f"resolve(build_parser().parse_args({[str(folder), '--out', str(tmp_path / 'out'), *tiny]!r}))\n"
             "print('distributed' in sys.modules, 'dask' in sys.modules)\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO,

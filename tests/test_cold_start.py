@@ -3,7 +3,7 @@
 A passing grade of the reference, with the real checks, in a fresh interpreter: ``checks.engine.cli.main``
 as ``rnn-grade reference`` runs it, then the names in ``sys.modules``. The oracles (SymPy, autograd)
 are the reference's proof and the misconception models' tools, loaded when a check fails; class
-grading (``checks.engine.batch``, with multiprocessing) and the bundles are loaded only when asked
+grading (``checks.engine.course.batch``, with multiprocessing) and the bundles are loaded only when asked
 for. Every module the grade does import is paid for on each cold start (``bench/cold_start.py``).
 """
 
@@ -29,13 +29,13 @@ NOT_NEEDED = {
     "sympy": "the symbolic oracle (failing checks only)",
     "autograd": "the automatic-differentiation oracle (never in a grade)",
     "mpmath": "SymPy's arithmetic",
-    "checks.engine.batch": "class grading",
-    "checks.engine.summary": "class grading's tables",
-    "checks.engine.gradescope_bundle": "rnn-grade bundle gradescope",
-    "checks.engine.student_package": "rnn-grade bundle student",
+    "checks.engine.course.batch": "class grading",
+    "checks.engine.course.summary": "class grading's tables",
+    "checks.engine.bundles.gradescope_bundle": "rnn-grade bundle gradescope",
+    "checks.engine.bundles.student_package": "rnn-grade bundle student",
     "multiprocessing": "class grading's --jobs",
-    "checks.engine.diagnosis": "the misconception models (failing checks only)",
-    "checks.engine.in_process": "the reference in-process, for the counterexample search (failing checks only)",
+    "checks.engine.run.diagnosis": "the misconception models (failing checks only)",
+    "checks.engine.run.in_process": "the reference in-process, for the counterexample search (failing checks only)",
 }
 
 
@@ -51,7 +51,7 @@ def passing_grade(tmp_path_factory) -> dict:
 def test_the_grade_passed_and_its_modules_were_listed(passing_grade):
     assert passing_grade["status"] == 0
     # What any grade needs is there: the list is the grading process's own.
-    needed = {"checks.engine.runner", "checks.engine.worker", "hypothesis", "numpy", "reference"}
+    needed = {"checks.engine.run.runner", "checks.engine.isolation.worker", "hypothesis", "numpy", "reference"}
     assert needed <= set(passing_grade["modules"])
 
 

@@ -1,4 +1,4 @@
-"""checks.engine.confinement, one layer at a time, in child processes that lock themselves down.
+"""checks.engine.isolation.confinement, one layer at a time, in child processes that lock themselves down.
 
 Every kernel test runs its attempt twice: without the layer (the control: the attempt must
 succeed, so the test would fail if the layer did nothing) and with only that layer (it must fail).
@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine import confinement
-from checks.engine.confinement import (
+from checks.engine.isolation import confinement
+from checks.engine.isolation.confinement import (
     ACTIVE,
     LAYERS,
     MISSING,
@@ -32,13 +32,13 @@ from checks.engine.confinement import (
     lock_down,
     unavailable,
 )
-from checks.engine.sandbox import confinement_plan
+from checks.engine.isolation.sandbox import confinement_plan
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernel confinement is Linux only")
 
 CHILD = """
 import ctypes, errno, json, os, socket, sys, threading
-from checks.engine.confinement import Plan, lock_down
+from checks.engine.isolation.confinement import Plan, lock_down
 
 def attempt():
 {code}
@@ -240,7 +240,7 @@ def test_a_scratch_folder_out_of_other_users_reach_keeps_the_worker_root_and_say
     import shutil
     import tempfile
 
-    from checks.engine.sandbox import worker_user
+    from checks.engine.isolation.sandbox import worker_user
 
     base = Path(tempfile.mkdtemp(dir="/tmp"))  # pytest's own tmp_path is private to root
     try:
@@ -494,7 +494,7 @@ def test_copies_too_large_for_memory_leave_the_scratch_folder_on_disk_and_say_so
         return len(open("path0/data.bin", "rb").read())
     """
     script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    ")).replace(
-        "confinement = lock_down", "import checks.engine.confinement as c\nc.MOST_COPIED = 4096\nconfinement = lock_down")
+        "confinement = lock_down", "import checks.engine.isolation.confinement as c\nc.MOST_COPIED = 4096\nconfinement = lock_down")
     plan = json.dumps(confinement_plan(scratch).as_data())
     run = subprocess.run([sys.executable, "-c", script, plan, json.dumps(SCRATCH_LAYERS)], capture_output=True,
                          text=True, timeout=60, cwd=scratch)

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import reference
-from checks.engine.contract import CONTRACT_FUNCTIONS, RETURNS
+from checks.engine.isolation.contract import CONTRACT_FUNCTIONS, RETURNS
 
 STARTER = Path(__file__).resolve().parent.parent / "submissions" / "starter.py"
 

@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 
 from checks.registry import load_checks
-from checks.engine.runner import Grade, grade_submission
+from checks.engine.run.results import Grade
+from checks.engine.run.runner import grade_submission
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = Path(__file__).resolve().parent / "corpus"

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.contract import Submission, parameter_names
-from checks.engine.counterexample import complexity, first_call_of_each_function, narrowed, python_lines, record_example
-from checks.engine.runner import grade_submission
+from checks.engine.isolation.contract import Submission, parameter_names
+from checks.engine.run.counterexample import complexity, first_call_of_each_function, narrowed, python_lines, record_example
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
 from checks.verdicts import PartialFailure, assert_all_close, assert_close
@@ -234,8 +234,8 @@ def test_a_simple_example_where_the_check_fails_for_everyone_is_never_shown(monk
     """The README's example check divides by ‖Wh‖₂: at Wh = 0, a simple value, it is NaN for every
     implementation. The search keeps only examples the reference passes, so the 1 − a² bug is shown
     one with finite inputs; without that guard it would be shown Wh = nan."""
-    from checks.engine import in_process
-    from checks.engine.counterexample import search_simple_example
+    from checks.engine.run import in_process
+    from checks.engine.run.counterexample import search_simple_example
 
     example_check = load_checks([REPO / "docs" / "examples"], points_table=None, builtin=False)[0]
     sub = Submission(BUGGY / "tanh_derivative_from_preactivation.py")
@@ -265,8 +265,10 @@ def test_the_message_its_worst_entries_the_example_and_the_script_describe_the_s
     """Issue 20: "dx[0, 0]: backprop gives 0.0693985 …" (the main run's example) above x = Wx = 0 (the
     simple one). Replaying the example shown on the submission gives the message, number for number, and
     the example's sentence with its worst entries; the repro script replays those very calls."""
-    from checks.engine.counterexample import sentence
-    from checks.engine.runner import MESSAGE_LIMIT, _failure_text, shorten
+    from checks.engine.run.counterexample import sentence
+    from checks.engine.run.results import MESSAGE_LIMIT
+    from checks.engine.run.runner import _failure_text
+    from checks.engine.inputs.display import shorten
 
     grade = grade_submission(BUGGY / f"{bug}.py", [c for c in checks if c.group == SAME_INPUTS_BUGS[bug]])
     failing = [r for r in grade.results if not r.passed and r.example is not None]

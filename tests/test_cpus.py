@@ -1,4 +1,4 @@
-"""checks.engine.cpus: the cores a grade can use, a container's CPU quota included."""
+"""checks.engine.run.cpus: the cores a grade can use, a container's CPU quota included."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.cpus import cores, cpu_quota, scheduled_cores
+from checks.engine.run.cpus import cores, cpu_quota, scheduled_cores
 
 
 def cgroup_v2(root: Path, cpu_max: str) -> Path:
@@ -39,10 +39,10 @@ def test_no_cgroup_files_means_no_quota(tmp_path):
 
 
 def test_the_quota_caps_the_cores_and_never_raises_them(tmp_path, monkeypatch):
-    monkeypatch.setattr("checks.engine.cpus.scheduled_cores", lambda: 16)
+    monkeypatch.setattr("checks.engine.run.cpus.scheduled_cores", lambda: 16)
     assert cores(cgroup_v2(tmp_path / "one", "100000 100000")) == 1
     assert cores(tmp_path / "none") == 16
-    monkeypatch.setattr("checks.engine.cpus.scheduled_cores", lambda: 2)
+    monkeypatch.setattr("checks.engine.run.cpus.scheduled_cores", lambda: 2)
     assert cores(cgroup_v2(tmp_path / "many", "800000 100000")) == 2
 
 

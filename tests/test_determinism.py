@@ -1,7 +1,7 @@
 """The same seed draws the same examples, whatever else the grading process has loaded.
 
 Hypothesis (6.131 on) mixes into its draws constants from the source of "local" modules in
-``sys.modules``; ``checks.engine.profiles.draw_without_local_constants`` turns that off, so that a
+``sys.modules``; ``checks.engine.run.profiles.draw_without_local_constants`` turns that off, so that a
 failing check (which loads the misconception models), an in-process import of a submission or an
 editable install cannot change what later checks draw.
 """
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from hypothesis.internal.conjecture import providers
 
-from checks.engine.lookahead import draw_examples
-from checks.engine.profiles import DEFAULT_SEED
+from checks.engine.run.lookahead import draw_examples
+from checks.engine.run.profiles import DEFAULT_SEED
 from checks.registry import Check, load_checks
 
 # A module full of integers a size or a seed could be: were its constants drawn, dims and seeds would change.

@@ -20,11 +20,12 @@ import numpy as np
 import pytest
 
 import reference
-from checks.engine.contract import Submission
-from checks.engine.counterexample import Counterexample, record_example
-from checks.engine.diagnosis import diagnose, same
+from checks.engine.isolation.contract import Submission
+from checks.engine.run.counterexample import Counterexample, record_example
+from checks.engine.run.diagnosis import diagnose, same
 from checks.engine.report import gradescope, junit
-from checks.engine.runner import CheckResult, Grade, with_diagnosis
+from checks.engine.run.results import CheckResult, Grade
+from checks.engine.run.runner import with_diagnosis
 from checks.registry import load_checks
 from checks.strategies import Dims, rnn_problem_from_seed
 from reference.misconceptions import IDS, LIBRARY
@@ -247,7 +248,7 @@ def test_a_coincidence_at_t_1_is_not_confirmed_by_the_runner(checks):
     """Issue 20: at T = 1 a stale cache view (every step's prev_h is h_T) gives exactly the "dWh from h_t"
     model's numbers, on the simple example and on the main run's shrunk one alike. The runner confirms a
     model on a larger failing example (T >= 3, N >= 2, D != H), where the two differ: nothing is named."""
-    from checks.engine.runner import grade_submission
+    from checks.engine.run.runner import grade_submission
 
     grade = grade_submission(CORPUS / "buggy" / "stale_cache_view.py", [c for c in checks if c.group == "backward"])
     failing = [r for r in grade.results if not r.passed]

@@ -2,7 +2,7 @@
 
 import os
 
-from checks.engine.display import inert, shown
+from checks.engine.inputs.display import inert, shown
 
 
 def test_a_name_is_one_printable_line() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 from tiny_grading import REPO
 

@@ -1,4 +1,4 @@
-"""Faults that cost seconds (checks.engine.faults): a function that hung, or crashed the worker
+"""Faults that cost seconds (checks.engine.isolation.faults): a function that hung, or crashed the worker
 twice, is not called again; every later check that needs it fails at once with the reason.
 
 One grade with the real checks (forward, backward, truncated and hygiene groups) of
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.faults import FaultRecord, NotCalledAgain
-from checks.engine.isolation import WorkerFault, WorkerOptions, WorkerTimeout
-from checks.engine.runner import grade_submission
+from checks.engine.isolation.faults import FaultRecord, NotCalledAgain
+from checks.engine.isolation.boundary import WorkerFault, WorkerOptions, WorkerTimeout
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -143,7 +143,7 @@ def test_a_fault_in_a_batch_is_charged_to_the_call_that_was_running(tmp_path, fa
     fault names it and its sizes (the worker says which call was running), not the batch's backward."""
     import numpy as np
 
-    from checks.engine.contract import CacheOf, Submission
+    from checks.engine.isolation.contract import CacheOf, Submission
 
     path = tmp_path / "batch_fault.py"
     path.write_text(f"FAULT = {fault!r}\n" + BATCH_SUBMISSION)

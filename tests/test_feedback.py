@@ -16,16 +16,17 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.counterexample import Counterexample
-from checks.engine.progress import CheckProgress
+from checks.engine.run.counterexample import Counterexample
+from checks.engine.course.progress import CheckProgress
 from checks.engine.report import gradescope, junit, markdown, prairielearn
 from checks.engine.report.feedback import MESSAGE, Block, feedback_blocks, plain_feedback
 from checks.engine.report.github import annotations, classroom_result
 from checks.engine.report.terminal import Screen, message_lines, screen_of, terminal_summary
 from checks.engine.report.text import visible
-from checks.engine.root_cause import attribute_root_cause, most_basic_first
-from checks.engine.runner import CheckResult, Grade, grade_submission
-from checks.engine.trace import Call, Trace
+from checks.engine.run.root_cause import attribute_root_cause, most_basic_first
+from checks.engine.run.results import CheckResult, Grade
+from checks.engine.run.runner import grade_submission
+from checks.engine.isolation.trace import Call, Trace
 from checks.registry import Check, load_checks
 
 REPO = Path(__file__).resolve().parents[1]

@@ -17,16 +17,18 @@ from pathlib import Path
 
 import pytest
 
-import checks.engine.diagnosis
-import checks.engine.repro
-import checks.engine.runner
-import checks.engine.symbolic
+import checks.engine.run.diagnosis
+import checks.engine.run.repro
+import checks.engine.run.runner
+import checks.engine.run.symbolic
 from checks.engine.cli import exit_status
 from checks.engine.report import gradescope, junit, markdown, prairielearn
 from checks.engine.report.github import annotations, classroom_result
-from checks.engine.repro import attach_scripts
-from checks.engine.root_cause import RootCause, attribute_root_cause
-from checks.engine.runner import Grade, grade_submission
+from checks.engine.run.repro import attach_scripts
+from checks.engine.run.results import RootCause
+from checks.engine.run.root_cause import attribute_root_cause
+from checks.engine.run.results import Grade
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 
 SUBMISSION = Path(__file__).resolve().parent / "corpus" / "buggy" / "dWh_overwritten.py"
@@ -38,11 +40,11 @@ FAULT = "injected fault"
 
 # stage -> (module, function made to raise, the stage's name in the instructor's note)
 STAGES = {
-    "example": (checks.engine.runner, "find_counterexample", "the failing example"),
-    "diagnosis": (checks.engine.diagnosis, "diagnose", "the diagnosis"),
-    "symbolic": (checks.engine.symbolic, "symbolic_explanation", "the symbolic explanation"),
-    "root-cause": (checks.engine.runner, "attribute_root_cause", "the root cause"),
-    "repro": (checks.engine.repro, "script_for", "the reproduction script"),
+    "example": (checks.engine.run.runner, "find_counterexample", "the failing example"),
+    "diagnosis": (checks.engine.run.diagnosis, "diagnose", "the diagnosis"),
+    "symbolic": (checks.engine.run.symbolic, "symbolic_explanation", "the symbolic explanation"),
+    "root-cause": (checks.engine.run.runner, "attribute_root_cause", "the root cause"),
+    "repro": (checks.engine.run.repro, "script_for", "the reproduction script"),
 }
 
 

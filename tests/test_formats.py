@@ -19,7 +19,8 @@ from pathlib import Path
 import pytest
 
 from checks.engine.cli import build_parser
-from checks.engine.options import UsageError, resolve
+from checks.engine.inputs.usage import UsageError
+from checks.engine.options import resolve
 from checks.engine.report import FORMATS, paths_beside, write_reports
 from checks.engine.report.github import (
     ANNOTATION_LIMIT, RESULT_BYTES_BUDGET, annotations, classroom_result, escape_data, escape_property, publish,
@@ -29,7 +30,8 @@ from checks.engine.report.junit import junit_xml, render as junit_render
 from checks.engine.report.markdown import markdown_summary
 from checks.engine.report.prairielearn import prairielearn_results, render as prairielearn_render
 from checks.engine.report.text import visible
-from checks.engine.runner import GRADER_ERROR_MESSAGE, CheckResult, Grade
+from checks.engine.run.runner import GRADER_ERROR_MESSAGE
+from checks.engine.run.results import CheckResult, Grade
 from test_report import a_check, a_grade
 from tiny_grading import CORRECT, REPO, clean_environment, write_submission, write_tiny_checks
 

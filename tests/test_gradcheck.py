@@ -61,7 +61,7 @@ def test_entries_are_named_and_listed_as_discrepancies_on_small_problems():
 
 @pytest.fixture(scope="module")
 def counted(tmp_path_factory):
-    from checks.engine.runner import grade_submission
+    from checks.engine.run.runner import grade_submission
 
     path = forward_evaluations.write_counting_submission(tmp_path_factory.mktemp("counting"))
     return grade_submission(path, forward_evaluations.finite_difference_checks(load_checks()))

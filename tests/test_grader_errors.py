@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.contract import SubmissionRaised
-from checks.engine.runner import GRADER_ERROR_MESSAGE, is_grader_fault
-from checks.engine.validation import ContractViolation
+from checks.engine.isolation.contract import SubmissionRaised
+from checks.engine.run.runner import GRADER_ERROR_MESSAGE, is_grader_fault
+from checks.engine.isolation.validation import ContractViolation
 from checks.verdicts import PartialFailure
 from test_cli import rnn_grade
 from tiny_grading import REPO, TINY_CHECKS, write_submission

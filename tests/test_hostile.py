@@ -59,12 +59,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.confinement import ACTIVE, Confinement
-from checks.engine.isolation import OUTPUT_KEPT_PER_CHECK, WorkerOptions, probe_confinement
-from checks.engine.sandbox import reachable_by_others
+from checks.engine.isolation.confinement import ACTIVE, Confinement
+from checks.engine.isolation.boundary import OUTPUT_KEPT_PER_CHECK, WorkerOptions, probe_confinement
+from checks.engine.isolation.sandbox import reachable_by_others
 from checks.registry import load_checks
 from checks.engine.report import gradescope_results
-from checks.engine.runner import Grade, grade_submission
+from checks.engine.run.results import Grade
+from checks.engine.run.runner import grade_submission
 from tiny_grading import REPO, TINY_CHECKS, clean_environment
 
 HOSTILE = Path(__file__).resolve().parent / "hostile"
@@ -377,7 +378,7 @@ def test_every_case_declares_a_complete_outcome():
 @pytest.mark.parametrize("case", CASES)
 def test_hostile_submission_gets_exactly_its_outcome(case, drawn_ahead, tmp_path, hostile_checks, confinement,
                                                      monkeypatch):
-    """Each case, graded with its examples drawn when needed and drawn ahead (``checks.engine.lookahead``,
+    """Each case, graded with its examples drawn when needed and drawn ahead (``checks.engine.run.lookahead``,
     let to fork beside pytest-xdist's I/O thread, which only waits on a socket)."""
     if drawn_ahead:
         monkeypatch.setattr(threading, "active_count", lambda: 1)
@@ -457,7 +458,7 @@ def nobody_can_run_this_python() -> bool:
 
     try:
         group = pwd.getpwnam("nobody").pw_gid
-        probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, checks.engine.worker"], user="nobody",
+        probe = subprocess.run([sys.executable, "-I", "-c", "import numpy, checks.engine.isolation.worker"], user="nobody",
                                group=group, extra_groups=[], cwd="/", capture_output=True,
                                env={"PATH": "/usr/bin:/bin"}, timeout=60)
     except (OSError, KeyError, subprocess.SubprocessError):
@@ -524,7 +525,7 @@ def nobody_python() -> Iterator[str]:
 def nobody_can_start(python: str) -> bool:
     """True if user nobody can start ``python`` with numpy and this package, as a grader starts its workers
     (from a process that is already nobody: setpriv itself may exec what nobody cannot reach)."""
-    relay = "import os, sys; os.execv(sys.executable, [sys.executable, '-c', 'import numpy, checks.engine.worker'])"
+    relay = "import os, sys; os.execv(sys.executable, [sys.executable, '-c', 'import numpy, checks.engine.isolation.worker'])"
     return subprocess.run([*as_nobody(), python, "-c", relay], cwd="/", capture_output=True).returncode == 0
 
 

@@ -1,4 +1,4 @@
-"""Reading a submission (checks.engine.intake): once, bounded, never through a link that leaves it.
+"""Reading a submission (checks.engine.inputs.intake): once, bounded, never through a link that leaves it.
 
 Each test builds a submission on disk with the odd thing in it, reads it, and checks exactly what
 was kept and which sentence the student reads for what was left out.
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine import intake
-from checks.engine.intake import (MAX_FILE_BYTES, MAX_SUBMISSION_BYTES, NOTHING, OUTSIDE, TO_FOLDER, TO_LINK,
+from checks.engine.inputs import intake
+from checks.engine.inputs.intake import (MAX_FILE_BYTES, MAX_SUBMISSION_BYTES, NOTHING, OUTSIDE, TO_FOLDER, TO_LINK,
                                   SubmissionUnreadable, is_repro_script, read_submission)
-from checks.engine.sandbox import copy_into
+from checks.engine.isolation.sandbox import copy_into
 
 
 def package(tmp_path: Path, files: dict[str, str] | None = None) -> Path:
@@ -108,7 +108,7 @@ def test_a_named_pipe_is_never_opened_and_a_socket_is_left_out(tmp_path):
     os.mkfifo(root / "notes.py")
     listener = socket.socket(socket.AF_UNIX)
     listener.bind(str(root / "sock.py"))
-    code = ("import sys; from checks.engine.intake import read_submission; "
+    code = ("import sys; from checks.engine.inputs.intake import read_submission; "
             "print(repr(read_submission(sys.argv[1]).left_out))")
     read = subprocess.run([sys.executable, "-c", code, str(root)], capture_output=True, text=True, timeout=30)
     listener.close()
@@ -206,7 +206,7 @@ def test_the_copy_is_written_from_the_snapshot_into_a_new_folder(tmp_path):
 
 
 def test_a_reproduction_script_is_recognised_by_its_first_line_only(tmp_path):
-    from checks.engine.repro import MARKER
+    from checks.engine.run.repro import MARKER
 
     (tmp_path / "script.py").write_text(MARKER + "\nprint(1)\n")
     (tmp_path / "student.py").write_text("# " + MARKER + "\n")
@@ -245,7 +245,7 @@ def test_an_entry_swapped_after_it_was_looked_at_is_still_never_followed_nor_blo
 
 
 def test_a_worker_with_nothing_to_import_starts_no_process_and_says_why(tmp_path):
-    from checks.engine.isolation import Worker, WorkerFault
+    from checks.engine.isolation.boundary import Worker, WorkerFault
 
     (tmp_path / "rnn_layers.py").symlink_to("/etc/passwd")
     worker = Worker(tmp_path / "rnn_layers.py")

@@ -11,7 +11,7 @@ import weakref
 
 import pytest
 
-from checks.engine.interrupts import interrupts_noted, interrupts_raised_again
+from checks.engine.course.interrupts import interrupts_noted, interrupts_raised_again
 
 
 class Thing:

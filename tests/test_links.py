@@ -1,6 +1,6 @@
 """Hostile submissions graded whole (``rnn-grade FILE``): links, special files and odd names.
 
-Before ``checks.engine.intake``, the scratch copy followed links in the grading process (as root,
+Before ``checks.engine.inputs.intake``, the scratch copy followed links in the grading process (as root,
 outside the worker's confinement): a link to the installed reference scored 100/100, helpers
 linked to its modules 66/100, a link to a 0600 file put its contents in results.json, and a
 dangling link beside the submission ended grading with exit 2, no report and a scratch folder left
@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.intake import OUTSIDE
+from checks.engine.inputs.intake import OUTSIDE
 from tiny_grading import CORRECT, clean_environment, rnn_grade, tiny_options
 
 REFERENCE = Path(__import__("reference").__file__).parent

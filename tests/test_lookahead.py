@@ -1,4 +1,4 @@
-"""checks.engine.lookahead: examples drawn ahead in a forked process give the ordinary run's grade.
+"""checks.engine.run.lookahead: examples drawn ahead in a forked process give the ordinary run's grade.
 
 - Made-up checks on a stand-in submission: the bodies see exactly the examples Hypothesis would
   give them, in the same order; a failing example is graded by the ordinary run (shrunk, with its
@@ -27,12 +27,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from checks.engine import lookahead
-from checks.engine.isolation import WorkerOptions
-from checks.engine.lookahead import Lookahead, drawn_ahead
+from checks.engine.run import lookahead
+from checks.engine.isolation.boundary import WorkerOptions
+from checks.engine.run.lookahead import Lookahead, drawn_ahead
 from checks.engine.report.gradescope import render
-from checks.engine.runner import UNRELIABLE, grade_submission, run_check
-from checks.engine.profiles import DEFAULT_SEED
+from checks.engine.run.runner import UNRELIABLE, grade_submission, run_check
+from checks.engine.run.profiles import DEFAULT_SEED
 from checks.registry import Check, load_checks
 from checks.verdicts import PartialFailure
 from test_determinism import drawn_examples

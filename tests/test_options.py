@@ -15,9 +15,10 @@ import pytest
 
 from checks.engine import options as options_module
 from checks.engine.cli import build_parser
-from checks.engine.confinement import ACTIVE, LAYERS, Confinement, Layer
-from checks.engine.isolation import WorkerOptions
-from checks.engine.options import CLI, MIB, OPTIONS, PYTEST, UsageError, options_of, resolve
+from checks.engine.isolation.confinement import ACTIVE, LAYERS, Confinement, Layer
+from checks.engine.isolation.boundary import WorkerOptions
+from checks.engine.options import CLI, MIB, OPTIONS, PYTEST, options_of, resolve
+from checks.engine.inputs.usage import UsageError
 from tiny_grading import REPO, clean_environment, write_submission, write_tiny_checks
 
 pytest_plugins = ["pytester"]

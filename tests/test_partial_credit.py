@@ -20,9 +20,10 @@ import pytest
 from hypothesis import find
 
 import checks.hygiene as hygiene
-from checks.engine.contract import CONTRACT_FUNCTIONS
-from checks.engine.options import assignment_table
-from checks.engine.runner import Grade, grade_submission
+from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.run.assignments import assignment_table
+from checks.engine.run.results import Grade
+from checks.engine.run.runner import grade_submission
 from checks.examples import DEGENERATE
 from checks.registry import Check, CheckDefinitionError, check, load_checks
 from checks.strategies import birnn_problems, classifier_problems

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from checks.registry import DEFAULT_POINTS_TABLE, GROUPS, load_checks
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 
 STEP_FORWARD_ONLY = '''
 import numpy as np

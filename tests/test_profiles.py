@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.contract import CONTRACT_FUNCTIONS
-from checks.engine.isolation import WorkerOptions
-from checks.engine.options import UsageError, assignment_table, resolve_checks
-from checks.engine.runner import grade_submission
-from checks.engine.validation import ContractViolation, differs_by_unit_axes, expect_array
+from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.isolation.boundary import WorkerOptions
+from checks.engine.inputs.usage import UsageError
+from checks.engine.run.assignments import assignment_table, resolve_checks
+from checks.engine.run.runner import grade_submission
+from checks.engine.isolation.validation import ContractViolation, differs_by_unit_axes, expect_array
 from checks.registry import ASSIGNMENTS_FOLDER, GROUPS, CheckDefinitionError, load_checks
 from test_cli import rnn_grade
 from tiny_grading import TINY, write_submission, write_tiny_checks

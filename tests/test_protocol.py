@@ -1,4 +1,4 @@
-"""Direct tests of the wire protocol (checks/engine/protocol.py).
+"""Direct tests of the wire protocol (checks/engine/isolation/protocol.py).
 
 - Round trip: every value made of plain data comes back equal and of the same exact types, through
   write_message and read_message on a byte stream.
@@ -6,9 +6,9 @@
   as a description, never as itself.
 - Malformed messages: whatever the bytes, reading raises ProtocolError, or EOFError when the stream
   ends mid-frame, and never anything else.
-- Replies (checks/engine/replies.py): every field of every reply the worker sends is checked into typed
+- Replies (checks/engine/isolation/replies.py): every field of every reply the worker sends is checked into typed
   values; a forged one raises MalformedReply, naming the call of a batch it is for.
-- The worker's record of entries (checks/engine/worker.py): each answer says which other contract
+- The worker's record of entries (checks/engine/isolation/worker.py): each answer says which other contract
   functions the call ran, for a file and a package; a step written again inline, or held in a
   closure, is not recorded; the wrapper changes no result, exception or caller chain.
 """
@@ -28,7 +28,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from checks.engine.protocol import (
+from checks.engine.isolation.protocol import (
     MAX_MESSAGE_BYTES,
     MAX_NESTING,
     PLAIN_DTYPES,
@@ -38,7 +38,7 @@ from checks.engine.protocol import (
     read_message,
     write_message,
 )
-from checks.engine.replies import Answer, Hello, MalformedReply, parse_batch, parse_call, parse_hello, parse_map
+from checks.engine.isolation.replies import Answer, Hello, MalformedReply, parse_batch, parse_call, parse_hello, parse_map
 
 LENGTH = struct.Struct("<Q")
 DTYPES = sorted(PLAIN_DTYPES)
@@ -161,7 +161,7 @@ def test_the_reply_reader_keeps_what_follows_a_frame_for_the_next_and_gives_up_a
     closed mid-frame is an end of file."""
     import os
 
-    from checks.engine.isolation import ReplyReader
+    from checks.engine.isolation.boundary import ReplyReader
 
     read_end, write_end = os.pipe()
     frames = io.BytesIO()
@@ -383,8 +383,8 @@ def test_a_batch_runs_forward_backward_and_perturbed_forwards_in_one_round_trip_
     from pathlib import Path
 
     import reference
-    from checks.engine.contract import CacheOf, Submission
-    from checks.engine.trace import CacheRef, replay
+    from checks.engine.isolation.contract import CacheOf, Submission
+    from checks.engine.isolation.trace import CacheRef, replay
 
     from checks.strategies import Dims, rnn_problem_from_seed
 
@@ -414,8 +414,8 @@ def test_forward_and_backward_is_one_round_trip_validated_and_traced_as_two_call
     from pathlib import Path
 
     import reference
-    from checks.engine.contract import Cache, Submission
-    from checks.engine.trace import CacheRef
+    from checks.engine.isolation.contract import Cache, Submission
+    from checks.engine.isolation.trace import CacheRef
     from checks.strategies import Dims, rnn_problem_from_seed
 
     p = rnn_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=6)
@@ -439,8 +439,8 @@ def test_forward_and_backward_is_one_round_trip_validated_and_traced_as_two_call
 def test_a_batch_call_after_an_invalid_result_is_not_in_the_example(tmp_path):
     """Called alone, the backward of a forward whose h has the wrong shape would never run: the
     batch raises the forward's own ContractViolation, and the trace (the student's example) ends there."""
-    from checks.engine.contract import Submission
-    from checks.engine.validation import ContractViolation
+    from checks.engine.isolation.contract import Submission
+    from checks.engine.isolation.validation import ContractViolation
     from checks.strategies import Dims, rnn_problem_from_seed
 
     path = tmp_path / "extra_step.py"
@@ -459,7 +459,7 @@ def test_a_batch_call_after_an_invalid_result_is_not_in_the_example(tmp_path):
     assert [call.function for call in trace.calls] == ["rnn_forward"]
 
 
-# -- replies: each field checked into typed values (checks/engine/replies.py) --------------------
+# -- replies: each field checked into typed values (checks/engine/isolation/replies.py) --------------------
 
 VALUE = (np.zeros((1, 2)), Handle(3))
 
@@ -557,7 +557,7 @@ def test_a_malformed_batch_answer_names_the_call_it_is_for(reply, call, says):
     assert refused.value.call == call
 
 
-# -- the worker's record of the contract functions each call entered (checks/engine/worker.py) -----
+# -- the worker's record of the contract functions each call entered (checks/engine/isolation/worker.py) -----
 
 STEPS = '''import numpy as np
 
@@ -625,7 +625,7 @@ def written(tmp_path, source: str, form: str):
 
 def entered_by_forward_and_backward(path) -> list[tuple[str, tuple[str, ...]]]:
     """Each call of a forward and backward of a small example, with what the worker says it entered."""
-    from checks.engine.contract import Submission
+    from checks.engine.isolation.contract import Submission
     from checks.strategies import Dims, rnn_problem_from_seed
 
     p = rnn_problem_from_seed(Dims(N=2, T=3, D=2, H=3), seed=4)
@@ -665,7 +665,7 @@ def test_a_step_written_again_inline_or_held_otherwise_reports_no_entry(tmp_path
 def test_the_recording_wrapper_leaves_the_error_and_its_caller_chain_as_they_were(tmp_path):
     """The error's text, caller chain included, is exactly what it is without the wrapper (whose frame is
     the grader's own); the raised answer also says which functions the call entered."""
-    from checks.engine.contract import Submission, SubmissionRaised
+    from checks.engine.isolation.contract import Submission, SubmissionRaised
     from checks.strategies import Dims, rnn_problem_from_seed
 
     source = CALLING.replace("    da = dnext_h * (1 - next_h**2)\n", "    da = dnext_h @ next_h  # (N, H) @ (N, H)\n")
@@ -689,7 +689,7 @@ def test_the_recording_wrapper_leaves_the_error_and_its_caller_chain_as_they_wer
 def test_recording_keeps_each_functions_result_exceptions_and_metadata_and_replaces_only_that_function():
     import types
 
-    from checks.engine import worker
+    from checks.engine.isolation import worker
 
     module = types.ModuleType("recorded_submission")
     extra = ("\nalias = rnn_step_forward\nFAILURE = KeyError('the very same')\n"
@@ -715,8 +715,8 @@ def test_recording_keeps_each_functions_result_exceptions_and_metadata_and_repla
 def test_a_forged_entered_field_fails_the_call_as_a_malformed_reply(tmp_path):
     """A submission that rewrites the worker's replies (it runs as __main__ in the submission's process): an
     'entered' of the wrong shape is a fault of the call, charged to the submission like a crash."""
-    from checks.engine.contract import Submission
-    from checks.engine.isolation import WorkerFault
+    from checks.engine.isolation.contract import Submission
+    from checks.engine.isolation.boundary import WorkerFault
     from checks.strategies import Dims, rnn_problem_from_seed
 
     forger = ("import sys\nWORKER = sys.modules['__main__']\nREAL = getattr(WORKER, 'write_message', None)\n"
@@ -738,7 +738,7 @@ def test_recording_replaces_a_name_only_where_it_is_the_very_function_and_adds_n
     birnn_forward still calls: that one must stay as it is, and no name appears where there was none."""
     import types
 
-    from checks.engine import worker
+    from checks.engine.isolation import worker
 
     layers = types.ModuleType("layers")
     exec(compile(STEPS + "\ndef rnn_forward(*args):\n    return 'the draft'\n"

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.isolation import probe_confinement
+from checks.engine.isolation.boundary import probe_confinement
 from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from checks.engine.confinement import ACTIVE, MISSING, Confinement, Layer
+from checks.engine.isolation.confinement import ACTIVE, MISSING, Confinement, Layer
 from checks.registry import Check
 from checks.engine.report import (
     RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, instructor_notes, terminal_summary, write_results,
 )
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade
 
 
 def a_check(name: str, group: str = "forward", points: float = 2.0, doc: str | None = None) -> Check:

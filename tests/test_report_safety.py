@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 
 from checks.engine import cli
-from checks.engine.batch import read_row
-from checks.engine.classroom import Entry
-from checks.engine.merge import copy_submission
-from checks.engine.confinement import Confinement
+from checks.engine.course.batch import read_row
+from checks.engine.course.classroom import Entry
+from checks.engine.course.merge import copy_submission
+from checks.engine.isolation.confinement import Confinement
 from checks.engine.report.files import LinkRefused, read_beneath, write_atomically
-from checks.engine.runner import Grade
-from checks.engine.summary import CheckRow, Row, checks_csv, class_table, grades_csv, spreadsheet_text
+from checks.engine.run.results import Grade
+from checks.engine.course.summary import CheckRow, Row, checks_csv, class_table, grades_csv, spreadsheet_text
 from tiny_grading import CORRECT, SUBMISSIONS, make_class, rnn_grade, tiny_options
 
 # A line a GitHub runner would run: "::name ...::" or "##[name]", after any blanks.

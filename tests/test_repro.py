@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, Phase, find, settings
 from hypothesis import strategies as st
 from hypothesis.errors import NoSuchExample
 
-from checks.engine.contract import Submission
-from checks.engine.counterexample import Counterexample, record_example
-from checks.engine.repro import MARKER, ReproFolderError, attach_scripts, prepare_folder, script_for
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.isolation.contract import Submission
+from checks.engine.run.counterexample import Counterexample, record_example
+from checks.engine.run.repro import MARKER, ReproFolderError, attach_scripts, prepare_folder, script_for
+from checks.engine.run.results import CheckResult, Grade
 from checks.registry import load_checks
 from test_corpus import BUGGY, CORRECT, declared
 
@@ -311,7 +311,7 @@ def test_the_command_line_writes_the_scripts_of_its_grade(checks, tanh_example, 
 
 
 def test_class_grading_writes_the_scripts_under_each_submission(checks, tanh_example, tmp_path, monkeypatch):
-    from checks.engine import batch
+    from checks.engine.course import batch
     from checks.engine.cli import build_parser
     from checks.engine.options import resolve
 

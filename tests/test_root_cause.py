@@ -11,11 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.contract import CALLS, CONTRACT_FUNCTIONS, DEPENDENCY_ORDER, builds_on
-from checks.engine.counterexample import Counterexample
-from checks.engine.root_cause import attribute_root_cause, find_root_cause, most_basic_first, subject
-from checks.engine.runner import CheckResult, Grade, grade_submission, shorten
-from checks.engine.trace import Call, Trace
+from checks.engine.isolation.contract import CALLS, CONTRACT_FUNCTIONS, DEPENDENCY_ORDER, builds_on
+from checks.engine.run.counterexample import Counterexample
+from checks.engine.run.root_cause import attribute_root_cause, find_root_cause, most_basic_first, subject
+from checks.engine.run.results import CheckResult, Grade
+from checks.engine.run.runner import grade_submission
+from checks.engine.inputs.display import shorten
+from checks.engine.isolation.trace import Call, Trace
 from checks.registry import load_checks
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,10 +1,10 @@
-"""checks.engine.runner in process: partial credit, on made-up checks and a stand-in submission."""
+"""checks.engine.run.runner in process: partial credit, on made-up checks and a stand-in submission."""
 
 from __future__ import annotations
 
 from hypothesis import given, settings, strategies as st
 
-from checks.engine.runner import run_check
+from checks.engine.run.runner import run_check
 from checks.registry import Check
 from checks.verdicts import PartialFailure
 

@@ -32,7 +32,7 @@ WITHOUT_REFERENCE = """
 import json, sys
 for name in ("reference", "sympy", "autograd"):
     sys.modules[name] = None  # "import reference" now raises ImportError
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks, self_check_split
 checks, _ = self_check_split(load_checks())
 for path in sys.argv[1:]:

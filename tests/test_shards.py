@@ -1,5 +1,5 @@
 """A class in shards: ``rnn-grade CLASS --out OUT --shard I/N`` and ``rnn-grade merge OUT... --out MERGED``
-(checks.engine.shards, checks.engine.merge), graded with the three tiny checks of ``tiny_grading``.
+(checks.engine.course.shards, checks.engine.course.merge), graded with the three tiny checks of ``tiny_grading``.
 
 The class is two class folders given in an order that is not the ids' sorted order, so a merge
 that sorted its rows (rather than keeping the unsharded run's discovery order) would fail here.
@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.classroom import discover
-from checks.engine.shards import MANIFEST, Shard, ShardError, parse_shard, select, shard_of
+from checks.engine.course.classroom import discover
+from checks.engine.course.shards import MANIFEST, Shard, ShardError, parse_shard, select, shard_of
 from tiny_grading import REPO, SUBMISSIONS, clean_environment, write_tiny_checks
 
 SHARDS = 3
@@ -93,7 +93,7 @@ def test_a_submission_belongs_to_the_shard_its_ids_sha256_names():
 
 def test_the_split_is_the_same_in_every_process():
     """Python's hash() of a str changes with PYTHONHASHSEED; the shard must not."""
-    code = "from checks.engine.shards import shard_of; print([shard_of(f's{i}', 7) for i in range(50)])"
+    code = "from checks.engine.course.shards import shard_of; print([shard_of(f's{i}', 7) for i in range(50)])"
     seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True,
                            env=clean_environment(PYTHONHASHSEED=seed)).stdout for seed in ("1", "2", "3")}
     assert len(seen) == 1

@@ -1,5 +1,5 @@
 """The grader owns only what it started: a supervisor process, not the grading process, adopts and
-kills what a worker leaves behind (checks/engine/supervisor.py).
+kills what a worker leaves behind (checks/engine/isolation/supervisor.py).
 
 The first test is the promise to a caller: a pytest session (or any program) that grades in
 process keeps its own child processes, however the workers it grades fault, and whatever daemons
@@ -20,9 +20,9 @@ import uuid
 
 import pytest
 
-from checks.engine import isolation, sandbox, supervisor
-from checks.engine.isolation import Worker, WorkerOptions
-from checks.engine.runner import grade_submission
+from checks.engine.isolation import boundary as isolation, sandbox, supervisor
+from checks.engine.isolation.boundary import Worker, WorkerOptions
+from checks.engine.run.runner import grade_submission
 from test_hostile import copy_case, kill_marked, load_hostile_checks, marked_processes, survivors
 from tiny_grading import write_submission
 
@@ -76,7 +76,7 @@ def supervise(worker: list[str]) -> tuple[subprocess.Popen, int]:
     ("pass", 0),
     ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", -signal.SIGSEGV),
     ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", -signal.SIGKILL),
-    # The caps' signals (checks.engine.confinement), which Python ignores or handles unless restored.
+    # The caps' signals (checks.engine.isolation.confinement), which Python ignores or handles unless restored.
     ("import os, signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL); os.kill(os.getpid(), signal.SIGXFSZ)",
      -signal.SIGXFSZ),
     ("import os, signal; os.kill(os.getpid(), signal.SIGXCPU)", -signal.SIGXCPU),

@@ -20,11 +20,11 @@ import pytest
 import sympy
 
 import reference
-from checks.engine.contract import OUTPUT_NAMES, Submission
-from checks.engine.counterexample import Counterexample, record_example
-from checks.engine.runner import run_check
-from checks.engine.symbolic import TINY_STEPS, symbolic_explanation
-from checks.engine.trace import CacheRef
+from checks.engine.isolation.contract import OUTPUT_NAMES, Submission
+from checks.engine.run.counterexample import Counterexample, record_example
+from checks.engine.run.runner import run_check
+from checks.engine.run.symbolic import TINY_STEPS, symbolic_explanation
+from checks.engine.isolation.trace import CacheRef
 from checks.registry import load_checks
 from checks.strategies import Dims, rnn_problem_from_seed
 
@@ -152,7 +152,7 @@ def test_an_example_that_is_not_tiny_is_not_explained(checks):
 IMPORTS_SYMPY = """
 import json, sys
 from pathlib import Path
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 checks = [c for c in load_checks() if c.group in ("backward", "tanh")]
 grade = grade_submission(Path(sys.argv[1]), checks)

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.gradescope_bundle import Course, course_members
+from checks.engine.bundles.gradescope_bundle import Course, course_members
 from tiny_grading import REPO, SUBMISSIONS, TINY, clean_environment, write_tiny_checks
 
 TEMPLATES = REPO / "templates"
@@ -125,7 +125,7 @@ def test_run_autograder_without_the_file_tells_the_student(autograder):
 
 def test_run_autograder_never_grades_the_reference_through_a_link(autograder):
     """Git and Gradescope's GitHub upload keep links: helpers linked to the installed reference, or the
-    file itself, score nothing (before checks.engine.intake, the copy followed them: 66/100 with the
+    file itself, score nothing (before checks.engine.inputs.intake, the copy followed them: 66/100 with the
     built-in checks)."""
     reference, = (autograder / "venv").glob("lib/python*/site-packages/reference")
     helpers = grade_on_gradescope(autograder, {"rnn_layers.py": "from rnn import *\n"}, {"rnn.py": reference / "rnn.py"})

@@ -19,9 +19,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.contract import CLASSIFIER_GRADIENTS, CONTRACT_FUNCTIONS, OUTPUT_NAMES
+from checks.engine.isolation.contract import CLASSIFIER_GRADIENTS, CONTRACT_FUNCTIONS, OUTPUT_NAMES
 from checks.engine.report.feedback import plain_feedback
-from checks.engine.runner import grade_submission
+from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 from checks.verdicts import assert_all_close, digits_to_tell_apart, how_many_wrong, mismatch
 

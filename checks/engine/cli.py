@@ -1,5 +1,5 @@
 """The ``rnn-grade`` command: grade one submission, print a summary, optionally write results.json;
-or grade a class (several PATHs, a class folder, or ``--out``: ``checks.engine.batch``).
+or grade a class (several PATHs, a class folder, or ``--out``: ``checks.engine.course.batch``).
 
 Exit status for one submission: 0 full marks, 1 some check lost points (an unimportable submission
 included: it still gets a complete report of zeros), 2 no trustworthy grade (bad arguments, bad
@@ -16,16 +16,19 @@ import traceback
 from pathlib import Path
 from typing import Sequence
 
-from checks.engine.confinement import ACTIVE
-from checks.engine.display import inert, shown
-from checks.engine.options import GradingSettings, UsageError, add_to_argparse, resolve
-from checks.engine.profiles import PROFILE_ENVIRONMENT
-from checks.engine.progress import CheckProgress
+from checks.engine.isolation.confinement import ACTIVE
+from checks.engine.inputs.display import inert, shown
+from checks.engine.course.settings import GradingSettings
+from checks.engine.inputs.usage import UsageError
+from checks.engine.options import add_to_argparse, resolve
+from checks.engine.run.profiles import PROFILE_ENVIRONMENT
+from checks.engine.course.progress import CheckProgress
 from checks.engine.report import (
     instructor_notes, quoting_submissions, screen_of, terminal_summary, total_line, write_reports,
 )
-from checks.engine.repro import ReproFolderError, attach_scripts
-from checks.engine.runner import Grade, grade_submission
+from checks.engine.run.repro import ReproFolderError, attach_scripts
+from checks.engine.run.results import Grade
+from checks.engine.run.runner import grade_submission
 
 EXIT_FULL_MARKS, EXIT_LOST_POINTS, EXIT_NO_GRADE, EXIT_INTERRUPTED = 0, 1, 2, 130
 DEBUG_ENVIRONMENT = "RNN_GRADE_DEBUG"
@@ -93,15 +96,15 @@ def run(argv: Sequence[str] | None) -> int:
     # Class grading and the bundles are imported only when asked for: one submission's grade
     # needs neither (multiprocessing, importlib.metadata, zipfile, csv and html are theirs).
     if argv[:2] == ["bundle", "gradescope"]:  # rnn-grade bundle gradescope --out autograder.zip
-        from checks.engine import gradescope_bundle
+        from checks.engine.bundles import gradescope_bundle
 
         return gradescope_bundle.main(argv[2:])
     if argv[:1] == ["bundle"]:  # rnn-grade bundle student --out DIR
-        from checks.engine import student_package
+        from checks.engine.bundles import student_package
 
         return student_package.main(argv[1:])
     if argv[:1] == ["merge"]:  # rnn-grade merge OUT... --out MERGED
-        from checks.engine import merge
+        from checks.engine.course import merge
 
         return merge.main(argv[1:])
     try:
@@ -110,9 +113,9 @@ def run(argv: Sequence[str] | None) -> int:
         return int(exit_.code or 0)
     settings = resolve(args)
     if settings.class_mode:
-        from checks.engine.batch import run_class
-        from checks.engine.classroom import folders_written_by_rnn_grade
-        from checks.engine.intake import OUTPUT_MARKER
+        from checks.engine.course.batch import run_class
+        from checks.engine.course.classroom import folders_written_by_rnn_grade
+        from checks.engine.inputs.intake import OUTPUT_MARKER
 
         for folder in folders_written_by_rnn_grade([Path(path) for path in args.submissions]):
             note(f"note: {shown(folder)} was not graded: it holds rnn-grade's own output (an --out or --repro-dir "

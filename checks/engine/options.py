@@ -15,24 +15,24 @@ what needs the file system or the environment fails in ``resolve``, as a ``Usage
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
-import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
-from checks.engine.display import inert, shown
-from checks.engine.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
-from checks.engine.isolation import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
+from checks.engine.inputs.display import inert, shown
+from checks.engine.course.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
+from checks.engine.isolation.boundary import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.output_paths import OutputPathError, inputs_of, refuse_inputs, require_writable
-from checks.engine.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
-from checks.engine.repro import ReproFolderError, prepare_folder
+from checks.engine.run.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
+from checks.engine.run.repro import ReproFolderError, prepare_folder
 from checks.engine.report import FORMATS
-from checks.engine.sandbox import find_package
-from checks.engine.shards import Shard, ShardError, parse_shard, select
-from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
-                             self_check_split)
+from checks.engine.isolation.sandbox import find_package
+from checks.engine.course.shards import Shard, ShardError, parse_shard, select
+from checks.engine.course.settings import CLUSTER_EXTRA, GradingSettings
+from checks.engine.inputs.usage import UsageError
+from checks.engine.run.assignments import CheckSource, assignment_table, existing_folder
+from checks.registry import Check
 
 if TYPE_CHECKING:
     import pytest
@@ -41,11 +41,7 @@ CLI, PYTEST = "cli", "pytest"
 BOTH, CLI_ONLY, PYTEST_ONLY = frozenset({CLI, PYTEST}), frozenset({CLI}), frozenset({PYTEST})
 PYTEST_PREFIX = "rnn_grade_"
 MIB = 1024**2
-CLUSTER_EXTRA = "rnn-grade[cluster]"
 
-
-class UsageError(Exception):
-    """Something the person running the grader must fix; the message says what."""
 
 
 def positive_float(text: str) -> float:
@@ -212,52 +208,6 @@ def add_to_pytest(group: pytest.OptionGroup) -> None:
         group.addoption(option.flag, **option.keywords(PYTEST_PREFIX))
 
 
-@dataclass(frozen=True)
-class CheckSource:
-    """Where the checks come from: what another process (a cluster node) needs to load the same ones.
-
-    Checks hold functions of modules loaded from files (``--checks-dir``), which do not pickle by
-    reference, so a node is sent this and loads them again (``checks.engine.cluster``).
-    """
-
-    checks_dirs: tuple[Path, ...] = ()
-    points: Path | None = None  # the assignment's table (--points, --assignment); None: the built-in one
-    builtin: bool = True
-    profile: str | None = None
-    self_check: bool = False
-
-    def load(self) -> tuple[list[Check], list[Check]]:
-        """(the checks to run, the ones --self-check left out), or UsageError."""
-        checks = resolve_checks(self.checks_dirs, self.points, self.builtin, self.profile)
-        return self_check(checks) if self.self_check else (require_reference(checks), [])
-
-
-@dataclass(frozen=True)
-class GradingSettings:
-    """What to grade and how, decided once from the command line (either front end's)."""
-
-    submissions: tuple[Path, ...]
-    checks: tuple[Check, ...]
-    profile: str
-    seed: int
-    worker_options: WorkerOptions
-    results: Path | None = None  # where to write results.json (rnn-grade only)
-    deadline: float | None = None  # seconds for the whole run (rnn-grade only)
-    quiet: bool = False
-    left_out: tuple[Check, ...] = ()  # by --self-check: the checks that need the reference solution
-    formats: tuple[str, ...] = ("gradescope",)  # the reports to write (rnn-grade only)
-    report_paths: Mapping[str, Path] = field(default_factory=dict)  # {format: file} for one submission
-    entries: tuple[Entry, ...] = ()  # the submissions with their ids (checks.engine.classroom)
-    class_mode: bool = False  # several submissions, a class folder or --out: graded by checks.engine.batch
-    out: Path | None = None
-    jobs: int | None = None  # None: the cores available
-    force: bool = False
-    verbose: bool = False  # the terminal shows every failing check's feedback in full (rnn-grade only)
-    repro_dir: Path | None = None  # --repro-dir: one reproduction script per failing check (checks.engine.repro)
-    shard: Shard | None = None  # --shard: ``entries`` are this shard's (checks.engine.shards)
-    class_ids: tuple[str, ...] = ()  # with --shard: every submission's id, in discovery order
-    check_source: CheckSource = CheckSource()  # how ``checks`` were loaded, for a cluster node to load them again
-    cluster: str | None = None  # --cluster: the Dask scheduler's address (checks.engine.cluster)
 
 
 def resolve(
@@ -425,7 +375,7 @@ def repro_folder(folder: Path | None, class_mode: bool, checks: Sequence[Check])
 def cluster_address(address: str | None, class_mode: bool, jobs: int | None) -> str | None:
     """--cluster ADDRESS, if it goes with the rest of the command and Dask's client is installed.
 
-    Whether a scheduler answers there is found out when connecting (``checks.engine.cluster``).
+    Whether a scheduler answers there is found out when connecting (``checks.engine.course.cluster``).
     """
     if address is None:
         return None
@@ -436,7 +386,7 @@ def cluster_address(address: str | None, class_mode: bool, jobs: int | None) -> 
                          "cluster, the workers' number decides how many submissions are graded at a time")
     if not address.strip():
         raise UsageError("--cluster: give the Dask scheduler's address, such as tcp://10.0.0.5:8786")
-    from checks.engine.cluster import require_distributed  # imports Dask only when --cluster is given
+    from checks.engine.course.cluster import require_distributed  # imports Dask only when --cluster is given
 
     require_distributed()
     return address.strip()
@@ -450,11 +400,6 @@ def resolve_profile(given: str | None) -> str:
         raise UsageError(f"{source} names no profile; use one of {', '.join(sorted(MAX_EXAMPLES))}, or unset it")
     return profile
 
-
-def existing_folder(flag: str, folder: Path) -> Path:
-    if not folder.is_dir():
-        raise UsageError(f"{flag} {folder}: no such folder")
-    return folder
 
 
 def package_name(name: str) -> str:
@@ -478,71 +423,4 @@ def require_sandbox(options: WorkerOptions) -> None:
                          f"machine. Missing: {reasons}")
 
 
-def assignment_table(points: Path | None, assignment: str | None) -> Path | None:
-    """The points table --points or --assignment names (not both), or None for the built-in table."""
-    if assignment is None:
-        return points
-    if points is not None:
-        raise UsageError("give --points FILE or --assignment NAME, not both: each names the whole assignment")
-    shipped = ASSIGNMENTS_FOLDER / f"{assignment}.toml"
-    if shipped.is_file():
-        return shipped
-    if Path(assignment).is_file():
-        return Path(assignment)
-    names = ", ".join(sorted(path.stem for path in ASSIGNMENTS_FOLDER.glob("*.toml")))
-    raise UsageError(f"--assignment {assignment}: no shipped assignment of that name (shipped: {names}) "
-                     "and no such file")
 
-
-def resolve_checks(
-    checks_dirs: Sequence[Path], points: Path | None, builtin: bool = True, profile: str | None = None
-) -> list[Check]:
-    """Load the checks to run, with the points table that applies.
-
-    ``profile`` is bound when the checks are decorated (see ``checks.registry.load_checks``).
-    """
-    for folder in checks_dirs:
-        existing_folder("--checks-dir", Path(folder))
-    if points is not None and not Path(points).is_file():
-        raise UsageError(f"--points {points}: no such file")
-    # A table given (--points, --assignment) is the whole assignment. Without one, the built-in table
-    # weights the built-in checks only: --checks-dir checks keep their decorators' points.
-    given = points is not None
-    if points is None and builtin and DEFAULT_POINTS_TABLE.is_file():
-        points = DEFAULT_POINTS_TABLE
-    try:
-        checks = load_checks(checks_dirs, points, builtin=builtin, profile=profile, assignment=given)
-    except CheckDefinitionError as error:  # the message names the course's file and line
-        raise UsageError(f"could not load the checks: {error}") from None
-    except Exception as error:  # noqa: BLE001 - a broken check module or points table, said plainly
-        raise UsageError(f"could not load the checks: {type(error).__name__}: {error}{raised_at(error)}") from None
-    if not checks:
-        wanted = "at least one --checks-dir" if not builtin else "the built-in checks or a --checks-dir"
-        raise UsageError(f"no checks to run: give {wanted}")
-    return checks
-
-
-def self_check(checks: list[Check]) -> tuple[list[Check], list[Check]]:
-    """For --self-check: (the checks that need no reference solution, the ones left out)."""
-    run, left_out = self_check_split(checks)
-    if not run:
-        raise UsageError("--self-check: every check to run compares with the reference solution, so none is left")
-    return run, left_out
-
-
-def require_reference(checks: list[Check]) -> list[Check]:
-    """``checks``, if the reference solution some of them compare with can be imported; else say what to run."""
-    needing = [c for c in checks if c.reference]
-    if needing and importlib.util.find_spec("reference") is None:
-        raise UsageError(f"the full grade needs the course's reference solution, which this installation does not "
-                         f"include ({len(needing)} checks compare with it). Run with --self-check to grade with the "
-                         f"{len(checks) - len(needing)} checks that need no reference.")
-    return checks
-
-
-def raised_at(error: BaseException) -> str:
-    """' (in file.py, line N)' for the innermost frame, so a broken check module is easy to find."""
-    frames = traceback.extract_tb(error.__traceback__)
-    if isinstance(error, SyntaxError) or not frames:
-        return ""  # a SyntaxError's message already names its file and line
-    return f" (in {Path(frames[-1].filename).name}, line {frames[-1].lineno})"

@@ -1,6 +1,6 @@
 """Misconception models: variants of the reference that each make one known mistake.
 
-When a check fails, diagnosis (``checks.engine.diagnosis``) replays the failing calls on every
+When a check fails, diagnosis (``checks.engine.run.diagnosis``) replays the failing calls on every
 model; a misconception is named only when the student's wrong outputs are exactly a model's.
 
 A ``Misconception`` is one variant of one mistake: its id (the same id may have several
@@ -58,7 +58,7 @@ def _collect() -> tuple[Misconception, ...]:
 
 LIBRARY: tuple[Misconception, ...] = _collect()
 
-# Mistakes seen directly in the calls (checks.engine.diagnosis), with their sentences.
+# Mistakes seen directly in the calls (checks.engine.run.diagnosis), with their sentences.
 SEEN_IN_CALLS: dict[str, str] = {
     "mutates-input": "your {function} changes the caller's {argument} in place; work on a copy instead",
     "shape-keepdims": "your {outputs} {has} an extra axis of length 1 (as keepdims=True gives) where the "

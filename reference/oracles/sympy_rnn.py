@@ -179,7 +179,7 @@ def symbolic_states(
 ) -> list[sympy.Matrix]:
     """h_1 … h_T as SymPy matrices of tanh expressions, from object arrays of symbols of the
     shapes x (N, T, D), h0 (N, H), Wx (D, H), Wh (H, H), b (H,), named as the caller likes
-    (``checks.engine.symbolic`` writes a tiny example's gradient with them)."""
+    (``checks.engine.run.symbolic`` writes a tiny example's gradient with them)."""
     return _symbolic_states(x, h0, Wx, Wh, b)
 
 

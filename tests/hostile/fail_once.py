@@ -1,7 +1,7 @@
 """Failing once: rnn_step_forward is right, except that its very first call returns a wrong next_h.
 
 Whoever grades it sees a failure that does not come back when the same example is run again. The
-ordinary run calls that flaky, and a grade drawn ahead (``checks.engine.lookahead``) reruns the
+ordinary run calls that flaky, and a grade drawn ahead (``checks.engine.run.lookahead``) reruns the
 check the ordinary way, where it passes: either way the failure stands, and the check that made the
 first call (tiny_step_forward) loses its points.
 """

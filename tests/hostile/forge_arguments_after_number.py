@@ -1,5 +1,5 @@
 """Forging a reply field: the import replaces the worker's write_message (the worker runs
-checks.engine.worker as __main__ in the submission's own process), so that the answer to every call
+checks.engine.isolation.worker as __main__ in the submission's own process), so that the answer to every call
 of rnn_step_backward carries "arguments_after": 7, a number where the worker sends the list of the
 call's arguments, and only when the grader asked for them. rnn_step_backward is also wrong (dx is
 doubled), so without the check at the protocol boundary the forged field would reach the diagnosis

@@ -1,6 +1,6 @@
 """Forging reply fields in batches, on the real checks: a correct submission (the CS231n-style one of
 tests/corpus/correct) whose import replaces the worker's write_message (the worker runs
-checks.engine.worker as __main__ in the submission's own process), so that in every batch's reply each
+checks.engine.isolation.worker as __main__ in the submission's own process), so that in every batch's reply each
 answer that reports the call's arguments afterwards (the hygiene checks' look at inputs) says
 "arguments_after": 7, and the answer to the first call of each later batch says "raised": 42.
 

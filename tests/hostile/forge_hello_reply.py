@@ -1,5 +1,5 @@
 """Tampering with the worker's first reply: the import replaces the worker's write_message (the
-worker runs checks.engine.worker as __main__ in the submission's own process), so that the reply to the
+worker runs checks.engine.isolation.worker as __main__ in the submission's own process), so that the reply to the
 grader's hello, which lists the submission's functions, says "functions": 42 and gives a dict as
 the import error.
 

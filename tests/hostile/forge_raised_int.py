@@ -1,5 +1,5 @@
 """Forging a reply field: the import replaces the worker's write_message (the worker runs
-checks.engine.worker as __main__ in the submission's own process), so that every answer to a call
+checks.engine.isolation.worker as __main__ in the submission's own process), so that every answer to a call
 of rnn_step_backward says it raised, with an int (42) where the worker sends the error's text.
 
 A malformed reply is the submission's fault, like a crash of the worker: the calls of

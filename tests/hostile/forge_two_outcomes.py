@@ -1,5 +1,5 @@
 """Forging a reply field: the import replaces the worker's write_message (the worker runs
-checks.engine.worker as __main__ in the submission's own process), so that the answer to every call
+checks.engine.isolation.worker as __main__ in the submission's own process), so that the answer to every call
 of rnn_step_forward holds both the value it returned and "raised" (a call that both returned and
 raised), and the answer to every call of clip_grad_norm says it is not implemented, naming a list
 instead of the function.

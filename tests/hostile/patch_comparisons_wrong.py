@@ -1,6 +1,6 @@
 """Patching the comparisons, wrong: db is doubled (the other four gradients are right), and the import
 replaces numpy.allclose/isclose/array_equal, every numpy.testing.assert_*, math.isclose,
-pytest.approx, builtins.abs/all, and the grader's own checks.verdicts and checks.engine.validation functions
+pytest.approx, builtins.abs/all, and the grader's own checks.verdicts and checks.engine.isolation.validation functions
 (as imported into the worker) with versions that always say "equal".
 
 None of that reaches the grading process, which compares on its own: exactly the verdict of the
@@ -48,11 +48,11 @@ def cheat():
     except ImportError:
         pass
     try:  # the grader's own modules, as far as this process has them
-        import checks.engine.validation
+        import checks.engine.isolation.validation
         import checks.verdicts
         checks.verdicts.mismatch = do_nothing
         checks.verdicts.assert_close = checks.verdicts.assert_all_close = do_nothing
-        checks.engine.validation.expect_array = lambda value, *args, **kwargs: value
+        checks.engine.isolation.validation.expect_array = lambda value, *args, **kwargs: value
     except ImportError:
         pass
 

@@ -1,4 +1,4 @@
-"""Tampering with the worker: the worker is the submission's own process (it runs checks.engine.worker as
+"""Tampering with the worker: the worker is the submission's own process (it runs checks.engine.isolation.worker as
 __main__), so the import replaces the worker's write_message. Every reply that follows a call of
 rnn_step_backward is swapped for a well-framed message whose JSON header is nested 100 000 levels
 deep (the grader's JSON parser gives up on it with RecursionError, not ValueError).

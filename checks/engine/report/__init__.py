@@ -28,7 +28,7 @@ from checks.engine.report.gradescope import RESULTS_BYTES_BUDGET, gradescope_res
 from checks.engine.report.feedback import check_output, feedback_blocks
 from checks.engine.report.terminal import WIDTH, Screen, screen_of, terminal_summary, total_line
 from checks.engine.report.text import instructor_notes, mark, number_text, points_text
-from checks.engine.runner import Grade
+from checks.engine.run.results import Grade
 
 __all__ = [
     "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "Screen", "WIDTH", "check_output", "feedback_blocks",

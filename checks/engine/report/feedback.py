@@ -6,7 +6,7 @@
 2. the failing example in one sentence (``result.example.sentence``), when there is one;
 3. the misconception that fits (``misconception_explanation``), or nothing;
 4. "probably follows from ...", when the failure is a consequence of a more basic one: the failing
-   example shows a call into it (``consequence_of``, see ``checks.engine.root_cause``);
+   example shows a call into it (``consequence_of``, see ``checks.engine.run.root_cause``);
 5. the expected entry as a SymPy expression (``symbolic_text``; ``symbolic_latex`` in Markdown);
 6. how to reproduce it: ``python <repro_path> <submission>`` when a script was written, else the
    ``rnn-grade`` command that writes one.
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from checks.engine.report.markup import escaped, fenced
 from checks.engine.report.text import OUTPUT_HEADING, clip, points_text
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade
 
 MESSAGE, PROSE, CODE, COMMAND = "message", "prose", "code", "command"
 REPRO_DIR = "repro"  # the folder the suggested --repro-dir writes to

@@ -32,8 +32,8 @@ from checks.engine.report.feedback import command_path, plain_feedback
 from checks.engine.report.files import append_text
 from checks.engine.report.markdown import markdown_summary
 from checks.engine.report.text import clip, points_text, visible, within_budget
-from checks.engine.root_cause import most_basic_first
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.root_cause import most_basic_first
+from checks.engine.run.results import CheckResult, Grade
 
 SUMMARY_VARIABLE, OUTPUT_VARIABLE = "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"
 ANNOTATION_LIMIT = 10

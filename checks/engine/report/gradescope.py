@@ -29,7 +29,7 @@ from checks.engine.report.text import (
     points_text, submission_id,
     within_budget,
 )
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade
 
 # Gradescope keeps results.json small; the runner already caps each message (3000 chars) and each
 # check's captured output (4 KB), and this budget guards the whole file whatever the check count.
@@ -70,7 +70,7 @@ def _document(grade: Grade, text_limit: int) -> dict:
             "instructor_notes": instructor_notes(grade),
             "left_out": [{"check": c.name, "group": c.group, "points": round(c.points, 4)} for c in grade.left_out],
             "root_cause": grade.root_cause.as_data() if grade.root_cause else None,
-            "files_left_out": list(grade.files_left_out),  # checks.engine.intake: one sentence each
+            "files_left_out": list(grade.files_left_out),  # checks.engine.inputs.intake: one sentence each
         },
         "tests": tests,
     }

@@ -19,7 +19,7 @@ import xml.etree.ElementTree as ElementTree
 
 from checks.engine.report.feedback import command_path, plain_feedback
 from checks.engine.report.text import points_text, submission_id, visible
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade
 
 
 def junit_xml(grade: Grade) -> ElementTree.Element:

@@ -12,8 +12,8 @@ from checks.engine.report.markup import code_span, escaped, fenced
 from checks.engine.report.text import (
     OUTPUT_HEADING, by_group, clip, files_left_out_lines, group_points, mark, points_text, submission_id, within_budget,
 )
-from checks.engine.root_cause import most_basic_first
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.root_cause import most_basic_first
+from checks.engine.run.results import CheckResult, Grade
 
 SUMMARY_BYTES_BUDGET = 1024 * 1024 - 1024  # GitHub's 1 MiB per step, with room for other steps' lines
 

@@ -19,7 +19,7 @@ from checks.engine.report.text import (
     OUTPUT_HEADING, broken_checks, by_group, clip, group_points, points_text, submission_id, visible,
     within_budget,
 )
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade
 
 RESULTS_BYTES_BUDGET = 1_000_000 - 24 * 1024  # under PrairieLearn's 1 MB, with room for indentation
 

@@ -4,7 +4,7 @@ Everything is wrapped to the terminal's width, never cut inside a line: a word l
 width is split across lines, and a shell command is continued with `` \\``. A failing check shows
 at most a screenful by default (its message is shortened at a line's end, saying how much is left
 and that ``-v`` shows it); ``verbose`` shows everything. Failing checks come most basic function
-first, so the one to fix first is read first (``checks.engine.root_cause``).
+first, so the one to fix first is read first (``checks.engine.run.root_cause``).
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import TextIO
 from checks.engine.report.feedback import COMMAND, MESSAGE, PROSE, Block, command_path, feedback_blocks
 from checks.engine.report.text import (by_group, files_left_out_lines, group_points, left_out_lines, mark, points_text,
                                        submission_id, visible)
-from checks.engine.root_cause import most_basic_first
-from checks.engine.runner import CheckResult, Grade
+from checks.engine.run.root_cause import most_basic_first
+from checks.engine.run.results import CheckResult, Grade
 
 WIDTH = 80  # when the terminal's width is unknown (not a terminal, no $COLUMNS)
 HEIGHT = 24

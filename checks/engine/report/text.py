@@ -6,8 +6,9 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from checks.engine.display import shown
-from checks.engine.runner import CheckResult, Grade, shorten
+from checks.engine.inputs.display import shown
+from checks.engine.run.results import CheckResult, Grade
+from checks.engine.inputs.display import shorten
 from checks.registry import Check
 
 OUTPUT_HEADING = "What your code printed during this check:"
@@ -102,7 +103,7 @@ FILES_LEFT_OUT_HEADING = "Some files of your submission were left out, so they w
 
 
 def files_left_out_lines(grade: Grade) -> list[str]:
-    """What of the submission was not copied for grading, and why (``checks.engine.intake``); nothing
+    """What of the submission was not copied for grading, and why (``checks.engine.inputs.intake``); nothing
     when the import error already says it."""
     if not grade.files_left_out or grade.import_error:
         return []
