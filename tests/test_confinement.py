@@ -1,4 +1,4 @@
-"""checks.engine.isolation.confinement, one layer at a time, in child processes that lock themselves down.
+"""checks.engine.isolation.lockdown, one layer at a time, in child processes that lock themselves down.
 
 Every kernel test runs its attempt twice: without the layer (the control: the attempt must
 succeed, so the test would fail if the layer did nothing) and with only that layer (it must fail).
@@ -19,26 +19,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.isolation import confinement
-from checks.engine.isolation.confinement import (
-    ACTIVE,
-    LAYERS,
-    MISSING,
-    Confinement,
-    Fs,
-    Layer,
-    handled_fs,
-    library_grants,
-    lock_down,
-    unavailable,
-)
+from checks.engine.isolation import lockdown
+from checks.engine.isolation.confinement import ACTIVE, LAYERS, MISSING, Confinement, Layer, unavailable
+from checks.engine.isolation.landlock import Fs, handled_fs, library_grants
+from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.sandbox import confinement_plan
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="kernel confinement is Linux only")
 
 CHILD = """
 import ctypes, errno, json, os, socket, sys, threading
-from checks.engine.isolation.confinement import Plan, lock_down
+from checks.engine.isolation.confinement import Plan
+from checks.engine.isolation.lockdown import lock_down
 
 def attempt():
 {code}
@@ -283,7 +275,7 @@ def test_a_process_with_threads_is_not_half_confined(scratch):
 
 
 def test_off_linux_every_layer_is_missing_with_the_reason(monkeypatch, scratch):
-    monkeypatch.setattr(confinement.sys, "platform", "darwin")
+    monkeypatch.setattr(lockdown.sys, "platform", "darwin")
     record = lock_down(confinement_plan(scratch))
     assert [layer.name for layer in record.layers] == list(LAYERS)
     assert all(layer.state == MISSING and "darwin" in layer.detail for layer in record.layers)
@@ -494,7 +486,7 @@ def test_copies_too_large_for_memory_leave_the_scratch_folder_on_disk_and_say_so
         return len(open("path0/data.bin", "rb").read())
     """
     script = CHILD.format(code=textwrap.indent(textwrap.dedent(code), "    ")).replace(
-        "confinement = lock_down", "import checks.engine.isolation.confinement as c\nc.MOST_COPIED = 4096\nconfinement = lock_down")
+        "confinement = lock_down", "import checks.engine.isolation.limits as c\nc.MOST_COPIED = 4096\nconfinement = lock_down")
     plan = json.dumps(confinement_plan(scratch).as_data())
     run = subprocess.run([sys.executable, "-c", script, plan, json.dumps(SCRATCH_LAYERS)], capture_output=True,
                          text=True, timeout=60, cwd=scratch)

@@ -76,7 +76,7 @@ def supervise(worker: list[str]) -> tuple[subprocess.Popen, int]:
     ("pass", 0),
     ("import os, signal; os.kill(os.getpid(), signal.SIGSEGV)", -signal.SIGSEGV),
     ("import os, signal; os.kill(os.getpid(), signal.SIGKILL)", -signal.SIGKILL),
-    # The caps' signals (checks.engine.isolation.confinement), which Python ignores or handles unless restored.
+    # The caps' signals (checks.engine.isolation.limits), which Python ignores or handles unless restored.
     ("import os, signal; signal.signal(signal.SIGXFSZ, signal.SIG_DFL); os.kill(os.getpid(), signal.SIGXFSZ)",
      -signal.SIGXFSZ),
     ("import os, signal; os.kill(os.getpid(), signal.SIGXCPU)", -signal.SIGXCPU),

@@ -46,7 +46,7 @@ IMPORT_TIMEOUT = 30.0
 SUPERVISOR_GRACE = 5.0
 OUTPUT_KEPT_PER_CHECK = 4096
 TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
-# What a signal that killed the worker means, in plain words (the caps: checks.engine.isolation.confinement).
+# What a signal that killed the worker means, in plain words (the caps: checks.engine.isolation.limits).
 DEATH_HINTS = {"SIGSEGV": " (a segmentation fault)", "SIGXCPU": " (it used up the CPU time a submission is allowed)",
                "SIGXFSZ": " (it wrote a file larger than a submission is allowed)"}
 

@@ -1,5 +1,5 @@
 """The worker's surroundings: a private scratch folder, a copy of the submission, and the plan of
-what the worker may touch once it has confined itself (``checks.engine.isolation.confinement``).
+what the worker may touch once it has confined itself (``checks.engine.isolation.lockdown``).
 
 The worker never sees the grader's working directory, report path or environment. It runs in a
 fresh scratch folder that holds a copy of the submission, written from what
@@ -44,7 +44,7 @@ DEVICES_READ, DEVICES_READ_WRITE = ("/dev/urandom", "/dev/zero"), ("/dev/null",)
 PROGRAM_FOLDERS = ("/bin", "/usr/bin")
 LOADER_CACHE = "/etc/ld.so.cache"
 STDLIB_EXCLUDED = frozenset({"site-packages", "dist-packages"})
-# The worker's caps (checks.engine.isolation.confinement; SECURITY.md says why these values).
+# The worker's caps (checks.engine.isolation.limits; SECURITY.md says why these values).
 # Processes and threads, the worker included: it needs one (numpy's OpenBLAS is kept to one thread),
 # a correct submission none more; 64 leaves room for a helper process or a small thread pool.
 MAX_PROCESSES = 64

@@ -6,7 +6,7 @@ by ``checks.engine.isolation.boundary.Worker``, and talks to the grading process
 can never corrupt the protocol.
 
 The grader's hello carries the submission's path and the plan of what the worker may touch and
-consume. The worker caps its memory, confines itself (``checks.engine.isolation.confinement``: namespaces,
+consume. The worker caps its memory, confines itself (``checks.engine.isolation.lockdown``: namespaces,
 Landlock, seccomp, and caps on its scratch folder's size, its processes and threads, a file's size
 and CPU time; by then everything it will need is imported, at the top of this module), replies with
 the layers it could apply, and only then imports the submission and replies with its functions (or
@@ -54,8 +54,9 @@ from types import FunctionType, ModuleType
 from typing import Any, Callable
 
 from checks.engine.isolation.caller_chain import caller_chain
-from checks.engine.isolation.confinement import Plan, lock_down
+from checks.engine.isolation.confinement import Plan
 from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.protocol import PROGRESS, Handle, read_message, write_message
 
 SUBMISSION_MODULE = "submission"
