@@ -107,6 +107,10 @@ def run(argv: Sequence[str] | None) -> int:
         from checks.engine.course import merge
 
         return merge.main(argv[1:])
+    if argv[:1] == ["export"]:  # rnn-grade export --lms canvas|moodle --roster ROSTER.csv
+        from checks.engine.course import export
+
+        return export.main(argv[1:])
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exit_:  # argparse exits 2 on bad options, 0 after --help
