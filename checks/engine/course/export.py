@@ -15,10 +15,12 @@ the assignment column to the grade item.
 What each student's cell holds:
 
 - a submission whose status is ``graded``: its score (rescaled with ``--out-of``);
-- any other status (``import-error``, ``timeout``, ``grader-error``, not graded yet, ...): an empty
-  cell, which both LMSs read as "no grade", never a 0: a fault of the grader, or a run that was
-  interrupted, must never become a zero in a gradebook. These students are listed on stderr with
-  their status and reason, for the instructor to decide.
+- any other status (``empty``, ``syntax-error``, ``import-error``, ``timeout``, ``grader-error``,
+  ``not-graded-yet``, ...): an empty cell, which both LMSs read as "no grade", never a 0: a fault of
+  the grader, or a run that was interrupted, must never become a zero in a gradebook. These students
+  are listed on stderr with their status and reason, for the instructor to decide. With
+  ``--zero-unimportable``, a submission whose own file could not be graded (``STUDENT_FILE_FAULTS``)
+  gets the 0 that class grading gave it; a grader error and a submission not graded yet stay empty.
 
 Students are never dropped silently: a submission in ``grades.csv`` with no one on the roster, and a
 student on the roster with no submission there, are listed on stderr (and have no line in the file).
@@ -47,7 +49,10 @@ from checks.engine.inputs.usage import UsageError
 from checks.engine.report import write_atomically
 
 CANVAS, MOODLE = "canvas", "moodle"
-GRADED = "graded"  # documents.GRADED: the one status whose score is a grade
+GRADED = "graded"  # the one status whose score is a grade (checks.engine.course.statuses)
+# The statuses of a submission whose own file could not be graded (0 points in class grading):
+# statuses.NOT_GRADABLE. A grader error and not-graded-yet are never the student's doing.
+STUDENT_FILE_FAULTS = frozenset({"empty", "syntax-error", "encoding-error", "import-error", "timeout"})
 NEEDED_COLUMNS = ("submission", "score", "max_score", "status")
 CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_ROSTER_COLUMNS = ("name", "canvas_id", "sis_user_id", "sis_login_id", "section")
@@ -62,9 +67,10 @@ ID), sis_login_id (or SIS Login ID), with name (or Student) and section if known
 column chosen with --moodle-user (email, username or idnumber). A Canvas gradebook export with a
 'submission' column added is a roster.
 
-A submission that was not graded (import error, timeout, grader error, not graded yet) gets an
-empty cell, never a 0; it is listed on stderr with its reason, and so is every student who is in
-grades.csv but not on the roster, or on the roster but not in grades.csv.
+A submission that was not graded (an empty file, a syntax or import error, a timeout, a grader
+error, not graded yet) gets an empty cell, never a 0, unless --zero-unimportable; it is listed on
+stderr with its reason, and so is every student who is in grades.csv but not on the roster, or on
+the roster but not in grades.csv.
 
 exit status: 0 written, every student graded; 1 written, some students listed on stderr;
 2 nothing written (bad input, or the output exists and --force was not given).
@@ -108,6 +114,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help="Canvas: the assignment's id (in its URL); the column is then 'NAME (ID)'")
     parser.add_argument("--out-of", type=float, metavar="POINTS",
                         help="rescale each score to POINTS (the LMS assignment's points); default: rnn-grade's")
+    parser.add_argument("--zero-unimportable", action="store_true",
+                        help="give 0 (not an empty cell) to a submission whose own file could not be graded "
+                             "(empty, syntax-error, encoding-error, import-error, timeout); a grader error and "
+                             "a submission not graded yet stay empty")
     parser.add_argument("--moodle-user", choices=MOODLE_IDENTIFIERS, default="email",
                         help="Moodle: the roster column, and user field, that identifies a student (default: email)")
     return parser
@@ -125,7 +135,7 @@ def main(argv: Sequence[str]) -> int:
     refuse_an_input_as_output(output, [args.roster, args.class_folder / GRADES_CSV])
     if output.exists() and not args.force:
         raise already_exists(output)
-    grades = read_class_grades(args.class_folder)
+    grades = read_class_grades(args.class_folder, zero_unimportable=args.zero_unimportable)
     roster = read_roster(args.roster)
     identifiers = CANVAS_IDENTIFIERS if args.lms == CANVAS else (args.moodle_user,)
     require_identifiers(roster, identifiers, args.lms.capitalize(), args.roster)
@@ -139,8 +149,9 @@ def main(argv: Sequence[str]) -> int:
 
 # -- reading grades.csv --------------------------------------------------------------------------
 
-def read_class_grades(folder: Path) -> list[ClassGrade]:
-    """The rows of ``folder/grades.csv``; a UsageError if it is missing or not one rnn-grade wrote."""
+def read_class_grades(folder: Path, zero_unimportable: bool = False) -> list[ClassGrade]:
+    """The rows of ``folder/grades.csv`` (with ``zero_unimportable``, a student's unimportable file scores its
+    0); a UsageError if it is missing or not one rnn-grade wrote."""
     if not folder.is_dir():
         raise UsageError(f"--class {shown(folder)}: no such folder; give the --out folder of a class run")
     path = folder / GRADES_CSV
@@ -154,7 +165,8 @@ def read_class_grades(folder: Path) -> list[ClassGrade]:
         raise UsageError(f"{shown(path)} has no column {', '.join(missing)}: it was not written by rnn-grade's "
                          "class grading; regrade the class (rnn-grade CLASS --out FOLDER) to write it")
     at = {column: header.index(column) for column in (*NEEDED_COLUMNS, "reason") if column in header}
-    grades = [class_grade(row, at, path, number) for number, row in enumerate(rows[1:], start=2) if any(row)]
+    grades = [class_grade(row, at, path, number, zero_unimportable)
+              for number, row in enumerate(rows[1:], start=2) if any(row)]
     seen: set[str] = set()
     for grade in grades:
         if grade.submission in seen:
@@ -163,12 +175,13 @@ def read_class_grades(folder: Path) -> list[ClassGrade]:
     return grades
 
 
-def class_grade(row: list[str], at: dict[str, int], path: Path, line: int) -> ClassGrade:
+def class_grade(row: list[str], at: dict[str, int], path: Path, line: int, zero_unimportable: bool) -> ClassGrade:
     cell = lambda column: row[at[column]] if column in at and at[column] < len(row) else ""  # noqa: E731
     status = written_text(cell("status"))
+    scored = status == GRADED or (zero_unimportable and status in STUDENT_FILE_FAULTS)
     try:
-        max_score = float(cell("max_score"))
-        score = float(cell("score")) if status == GRADED else None
+        max_score = float(cell("max_score")) if scored or cell("max_score") else 0.0
+        score = float(cell("score")) if scored else None
     except ValueError:
         raise UsageError(f"{shown(path)}, line {line}: the score {shown(cell('score'))} / "
                          f"{shown(cell('max_score'))} is not a number; regrade the class to rewrite it") from None
