@@ -29,7 +29,7 @@ from tiny_grading import CORRECT, REPO, SUBMISSIONS, TINY, clean_environment, ma
 CORPUS = REPO / "tests" / "corpus"
 # What each tiny submission scores with the tiny checks (6 points), and its status.
 EXPECTED = {"correct": (6.0, "graded"), "wrong_db": (5.4, "graded"), "backward_stub": (3.0, "graded"),
-            "syntax_error": (0.0, "import-error"), "crashes_on_import": (0.0, "import-error"),
+            "syntax_error": (0.0, "syntax-error"), "crashes_on_import": (0.0, "import-error"),
             "hangs_on_import": (0.0, "timeout")}
 STUDENTS = {**SUBMISSIONS, "crashes_on_import": "import os\nos._exit(3)\n"}
 GROUPS = list(dict.fromkeys(group for group, _ in TINY.values()))
@@ -103,20 +103,20 @@ def test_a_class_folder_lists_bare_files_packages_and_student_folders_with_uniqu
         (first / path).write_text("")
     make_class(second, {"alice": ""})
     entries = {entry.id: entry for entry in discover([first, second])}
-    assert list(entries) == ["section1/alice/rnn_layers.py", "bob/solution.py", "carol/rnn_layers.py", "dave",
-                             "erin", "frank.py", "section2/alice/rnn_layers.py"]
-    assert entries["frank.py"].alone and not entries["carol/rnn_layers.py"].alone
+    assert list(entries) == ["section1/alice", "bob", "carol", "dave", "erin", "frank", "section2/alice"]
+    assert entries["frank"].alone and not entries["carol"].alone
+    assert entries["carol"].path == first / "carol" / "rnn_layers.py"
     assert "expected its only .py file, or rnn_layers.py" in entries["erin"].problem
     assert "found a.py, b.py" in entries["erin"].problem
     chosen = {entry.id: entry.problem for entry in discover([first], file_name="a.py")}
-    assert chosen["erin/a.py"] is None and "expected --file a.py" in chosen["bob"]
+    assert chosen["erin"] is None and "expected --file a.py" in chosen["bob"]
 
 
 def test_two_rnn_layers_files_named_directly_are_told_apart_by_their_folders(tmp_path):
     make_class(tmp_path, {"a": "", "b": ""})
     ids = [entry.id for entry in discover([tmp_path / "a" / "rnn_layers.py", tmp_path / "b" / "rnn_layers.py"])]
-    assert ids == ["a/rnn_layers.py", "b/rnn_layers.py"]
-    assert [entry.id for entry in discover([tmp_path / "a" / "rnn_layers.py"])] == ["rnn_layers.py"]
+    assert ids == ["a/rnn_layers", "b/rnn_layers"]
+    assert [entry.id for entry in discover([tmp_path / "a" / "rnn_layers.py"])] == ["rnn_layers"]
 
 
 def test_a_bare_file_is_copied_alone_and_a_student_file_with_its_helpers(tmp_path):
@@ -138,8 +138,8 @@ def test_a_bare_file_cannot_import_its_classmate_but_a_student_folder_keeps_its_
     (classroom / "carol" / "helpers.py").write_text(CORRECT)
     run = rnn_grade(str(classroom), "--out", str(tmp_path / "out"), "--jobs", "2", *tiny)
     rows = {row["submission"]: row for row in grades(tmp_path / "out")}
-    assert rows["copier.py"]["status"] == "import-error" and "bob" in rows["copier.py"]["reason"]
-    assert rows["carol/rnn_layers.py"]["score"] == "6" and rows["bob.py"]["score"] == "6"
+    assert rows["copier"]["status"] == "import-error" and "bob" in rows["copier"]["reason"]
+    assert rows["carol"]["score"] == "6" and rows["bob"]["score"] == "6"
     assert run.returncode == 1, run.stdout + run.stderr
 
 
@@ -159,8 +159,8 @@ def big_class(tmp_path_factory, tiny) -> tuple[Path, Path, dict[str, str], subpr
     (folder / "nobody_home").mkdir()
     out = folder.parent / "out"
     run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2", *tiny)
-    kind_of = {f"student{i:02d}/rnn_layers.py": kinds[i % len(kinds)] for i in range(30)}
-    kind_of["student_hang/rnn_layers.py"] = "hangs_on_import"
+    kind_of = {f"student{i:02d}": kinds[i % len(kinds)] for i in range(30)}
+    kind_of["student_hang"] = "hangs_on_import"
     return folder, out, kind_of, run
 
 
@@ -186,6 +186,7 @@ def test_every_row_of_grades_csv_is_right(big_class):
         if row["submission"].startswith("corpus_correct") or "einsum" in row["submission"]:
             assert row["score"] == "6"
         assert (row["status"] == "graded") == (row["reason"] == ""), row
+        assert (out / row["submission"] / "feedback.md").is_file() and (out / row["submission"] / "feedback.html").is_file()
     assert run.returncode == 1  # some submissions could not be graded at all
 
 
@@ -207,9 +208,9 @@ def test_report_html_parses_and_shows_every_submission(big_class):
     _, out, _, _ = big_class
     page = parse_page(out / "report.html")
     ids = [row["submission"] for row in grades(out)]
-    assert sum(page.bins) == len(ids) and len(page.bins) == 10
+    assert sum(page.bins) == len(ids) and len(page.bins) == 11  # a tenth each below 100%, and 100%
     assert page.tables["submissions"][::5] == ids  # 5 cells a row, the id first
-    assert page.tables["slowest"][0] == "student_hang/rnn_layers.py"  # the 30 s import timeout
+    assert page.tables["slowest"][0] == "student_hang"  # the 30 s import timeout
     assert "script" not in page.tags and "link" not in page.tags  # self-contained
 
 
@@ -224,7 +225,7 @@ def test_report_html_renders_in_a_headless_browser_without_network(big_class, tm
     subprocess.run([*browser, f"--screenshot={shot}", "--window-size=1000,1600", page], capture_output=True,
                    timeout=120)
     assert shot.stat().st_size > 10_000  # something was drawn
-    assert dom.count('class="bin"') == 10
+    assert dom.count('class="bin"') == 11
     assert all(row["submission"] in dom for row in grades(out))
 
 
@@ -253,7 +254,7 @@ def test_a_changed_submission_is_regraded_and_force_regrades_all(small_class, ti
     (small_class / "s1" / "rnn_layers.py").write_text(CORRECT)
     run = rnn_grade(str(small_class), "--out", str(out), *tiny)
     assert "1 graded, 7 unchanged" in run.stderr
-    assert {row["submission"]: row["score"] for row in grades(out)}["s1/rnn_layers.py"] == "6"
+    assert {row["submission"]: row["score"] for row in grades(out)}["s1"] == "6"
     with_seed = [str(small_class), "--out", str(out), "--seed", "4", *tiny]
     assert "8 graded, 0 unchanged" in rnn_grade(*with_seed).stderr  # a setting that changes grades
     assert "0 graded, 8 unchanged" in rnn_grade(*with_seed).stderr
@@ -279,16 +280,24 @@ def test_an_interrupted_class_keeps_what_was_done_and_the_rerun_completes(tmp_pa
                                 "--jobs", "1", *tiny], cwd=REPO, env=clean_environment(),
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while len(list(out.glob("*/*/results.json"))) < 2 and time.monotonic() < deadline:
+    while len(list(out.glob("*/results.json"))) < 2 and time.monotonic() < deadline:
         time.sleep(0.1)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 130, stderr
-    done = len(grades(out))
-    assert 2 <= done < 8 and all(row["score"] == "6" for row in grades(out))
+    rows = grades(out)
+    assert [row["submission"] for row in rows] == [f"s{i}" for i in range(8)]  # every student, in class order
+    done = [row for row in rows if row["status"] == "graded"]
+    waiting = [row for row in rows if row["status"] == "not-graded-yet"]
+    assert 2 <= len(done) < 8 and len(done) + len(waiting) == 8 and all(row["score"] == "6" for row in done)
+    assert all(row["score"] == "" and row["max_score"] == "6" and "run the same command again" in row["reason"]
+               for row in waiting)
+    assert int(next(csv.DictReader(io.StringIO((out / "checks.csv").read_text())))["submissions"]) == len(done)
+    page = parse_page(out / "report.html")
+    assert sum(page.bins) == len(done) and page.tables["submissions"][::5] == [row["submission"] for row in rows]
     run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2", *tiny)
-    assert f"{8 - done} graded, {done} unchanged" in run.stderr, run.stderr
-    assert len(grades(out)) == 8 and run.returncode == 0
+    assert f"{len(waiting)} graded, {len(done)} unchanged" in run.stderr, run.stderr
+    assert [row["status"] for row in grades(out)] == ["graded"] * 8 and run.returncode == 0
 
 
 def test_ids_and_reasons_are_escaped_in_the_page(tmp_path, tiny):
@@ -297,9 +306,9 @@ def test_ids_and_reasons_are_escaped_in_the_page(tmp_path, tiny):
     out = tmp_path / "out"
     rnn_grade(str(folder), "--out", str(out), *tiny)
     text = (out / "report.html").read_text()
-    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;/rnn_layers.py" in text
+    assert "<img" not in text and "&lt;img src=x onerror=alert(1)&gt;</a>" in text
     assert "a&amp;b" in text
-    assert "<img src=x onerror=alert(1)>/rnn_layers.py" in parse_page(out / "report.html").tables["submissions"]
+    assert "<img src=x onerror=alert(1)>" in parse_page(out / "report.html").tables["submissions"]
 
 
 def test_an_out_folder_with_a_users_files_is_refused_and_left_alone(tmp_path, tiny, small_class):
@@ -376,9 +385,9 @@ def test_a_small_class_on_the_real_checks(tmp_path):
     run = rnn_grade(str(folder), "--out", str(out), "--jobs", "2")
     assert run.returncode == 0, run.stdout + run.stderr
     rows = {row["submission"]: row for row in grades(out)}
-    assert list(rows) == ["ada/rnn_layers.py", "bo/rnn_layers.py", "cy.py"]
-    assert rows["ada/rnn_layers.py"]["score"] == rows["cy.py"]["score"] == rows["cy.py"]["max_score"] == "100"
-    assert float(rows["bo/rnn_layers.py"]["score"]) < 100
+    assert list(rows) == ["ada", "bo", "cy"]
+    assert rows["ada"]["score"] == rows["cy"]["score"] == rows["cy"]["max_score"] == "100"
+    assert float(rows["bo"]["score"]) < 100
     for submission_id, row in rows.items():
         assert float(row["score"]) == pytest.approx(report(out, submission_id)["score"])
 
@@ -418,20 +427,20 @@ def test_no_file_of_one_student_stops_or_hangs_the_class(odd_class):
     rows = {row["submission"]: (row["score"], row["status"], row["reason"]) for row in grades(out)}
     correct = ("6", "graded", "")
     assert rows == {
-        "alice/rnn_layers.py": correct,
-        "aaron/rnn_layers.py": ("0", "import-error", f"there is nothing to import: rnn_layers.py was left out: "
+        "alice": correct,
+        "aaron": ("0", "import-error", f"there is nothing to import: rnn_layers.py was left out: "
                                                      f"{OUTSIDE_LINK}"),
         "carl": ("0", "import-error", "carl is a link, and links are never followed: put your own file or folder "
                                       "there"),
-        "dora/rnn_layers.py": correct,
-        "eve/rnn_layers.py": correct,
-        "old.py/rnn_layers.py": correct,
-        "fifo/rnn_layers.py": correct,
-        "pipe.py": ("0", "import-error", "there is nothing to import: pipe.py was left out: it is a named pipe, "
+        "dora": correct,
+        "eve": correct,
+        "old.py": correct,  # a folder keeps its whole name
+        "fifo": correct,
+        "pipe": ("0", "import-error", "there is nothing to import: pipe.py was left out: it is a named pipe, "
                                          "not a file"),
-        "caf\\xe9/rnn_layers.py": correct,
-        "new\\nline/rnn_layers.py": correct,
-        "::error title=x::forged/rnn_layers.py": correct,
+        "caf\\xe9": correct,
+        "new\\nline": correct,
+        "::error title=x::forged": correct,
         "class/grades.csv": correct,  # never where the class's grades.csv goes
         "loopy": correct,
     }
@@ -440,17 +449,16 @@ def test_no_file_of_one_student_stops_or_hangs_the_class(odd_class):
 def test_what_was_left_out_is_in_that_students_report_only(odd_class):
     _, out, _ = odd_class
     left_out = {submission: report(out, submission)["extra_data"]["files_left_out"]
-                for submission in ("dora/rnn_layers.py", "eve/rnn_layers.py", "fifo/rnn_layers.py", "loopy",
-                                   "alice/rnn_layers.py")}
+                for submission in ("dora", "eve", "fifo", "loopy", "alice")}
     assert left_out == {
-        "dora/rnn_layers.py": ["ghost.py was left out: it is a link to something that is not a file of your "
+        "dora": ["ghost.py was left out: it is a link to something that is not a file of your "
                                "submission"],
-        "eve/rnn_layers.py": ["old.py was left out: it is a folder, not a Python file"],
-        "fifo/rnn_layers.py": ["notes.py was left out: it is a named pipe, not a file"],
+        "eve": ["old.py was left out: it is a folder, not a Python file"],
+        "fifo": ["notes.py was left out: it is a named pipe, not a file"],
         "loopy": ["a was left out: it is a link to another link (links are copied only when they name a file "
                   "directly)", "b was left out: it is a link to another link (links are copied only when they "
                                "name a file directly)"],
-        "alice/rnn_layers.py": [],
+        "alice": [],
     }
 
 
@@ -459,10 +467,10 @@ def test_a_classmates_link_never_merges_two_students(tmp_path, tiny):
     (folder / "aaron").mkdir()
     (folder / "aaron" / "rnn_layers.py").symlink_to(folder / "alice" / "rnn_layers.py")  # absolute this time
     ids = [entry.id for entry in discover([folder])]
-    assert ids == ["aaron/rnn_layers.py", "alice/rnn_layers.py"]
+    assert ids == ["aaron", "alice"]
     run = rnn_grade(str(folder), "--out", str(tmp_path / "out"), *tiny)
     rows = {row["submission"]: row["score"] for row in grades(tmp_path / "out")}
-    assert rows == {"aaron/rnn_layers.py": "0", "alice/rnn_layers.py": "6"} and run.returncode == 1
+    assert rows == {"aaron": "0", "alice": "6"} and run.returncode == 1
 
 
 def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
@@ -475,8 +483,8 @@ def test_what_rnn_grade_wrote_is_never_taken_for_a_submission(tmp_path, tiny):
     first = rnn_grade(str(folder), "--out", str(out), *tiny)
     second = rnn_grade(str(folder), "--out", str(out), *tiny)
     assert first.returncode == second.returncode == 0, second.stdout + second.stderr
-    assert [row["submission"] for row in grades(out)] == ["alice/rnn_layers.py"]
-    assert [entry.id for entry in discover([folder])] == ["alice/rnn_layers.py"]
+    assert [row["submission"] for row in grades(out)] == ["alice"]
+    assert [entry.id for entry in discover([folder])] == ["alice"]
     # ... and the instructor is told which folders were passed over, since a student could forge a marker
     assert "grades was not graded: it holds rnn-grade's own output" in second.stderr
     assert "repro was not graded" in second.stderr

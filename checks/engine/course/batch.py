@@ -7,18 +7,24 @@ a check run mutates its Hypothesis test (``runner.credits_of_every_example``), t
 runs for several submissions at once, and Hypothesis itself is only recently thread-safe; forked
 processes share nothing. At most ``jobs`` run at a time.
 
-Each grading process writes ``OUT/<id>/results.json`` atomically as soon as its submission is
-done; its ``extra_data`` holds the submission's id, status, reason, seconds and fingerprint
+Each grading process writes its submission's folder ``OUT/<id>/`` (``id`` names the student:
+``checks.engine.course.classroom``): the feedback page and ``results.json``, written atomically as
+soon as its submission is done (``checks.engine.course.documents``); results.json's ``extra_data``
+holds the submission's id, status, reason, seconds and fingerprint
 (``checks.engine.course.fingerprint``). A re-run skips a submission whose report carries the same
 fingerprint (unless ``force``), so an interrupted class resumes where it stopped, and the
-summaries (``checks.engine.course.summary``) are rebuilt from the reports on disk. Everything under OUT
+summaries (``checks.engine.course.summary``) are rebuilt from the reports on disk, with a
+``not-graded-yet`` row for every submission the run did not get to.
+
+An --out folder written before submissions were named by student (``OUT/alice/rnn_layers.py/``)
+resumes safely: the fingerprint records the layout, so no old report is taken as up to date;
+every submission is graded again into its new folder, and the old folders are left where they are
+(rnn-grade removes nothing), outside the summaries. Everything under OUT
 is written and read without following a symbolic link (``report.files``): if ``OUT/<id>`` (or a
 file in it) is a link, nothing goes through it, and that submission's row is a grader error that
 says so (not the student's doing: regraded once the link is gone); the class goes on.
 
-A row's status is one of ``graded``; ``import-error`` (the import raised, or there was nothing to
-import); ``timeout`` (the import hung); ``grader-error`` (a check is broken, or the grading
-process itself failed: never the student's fault, and never skipped on a re-run).
+A row's status is one of ``checks.engine.course.statuses``.
 """
 
 from __future__ import annotations
@@ -38,8 +44,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from checks.engine.course.classroom import Entry
-from checks.engine.course.documents import (GRADED, GRADER_ERROR, IMPORT_ERROR, RESULTS, STOP_GRACE, TIMEOUT,
-                                            record_grader_error, submission_documents, write_documents)
+from checks.engine.course.documents import (RESULTS, STOP_GRACE, record_grader_error, submission_documents,
+                                            write_documents)
 from checks.engine.course.fingerprint import fingerprint
 from checks.engine.inputs.intake import OUTPUT_MARKER
 from checks.engine.course.interrupts import NotedInterrupts, interrupts_noted, interrupts_raised_again
@@ -47,15 +53,17 @@ from checks.engine.run.cpus import cores
 from checks.engine.inputs.display import inert, shown
 from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
-from checks.engine.course.progress import ProgressBar
+from checks.engine.course.progress import SECONDS_PER_CHECK, ProgressBar
 from checks.engine.report import write_atomically
 from checks.engine.report.files import read_beneath
 from checks.engine.course.shards import Manifest, write_manifest
-from checks.engine.course.summary import Row, class_table, row_of, write_summaries
+from checks.engine.course.statuses import GRADED, GRADER_ERROR, NOT_GRADABLE, NOT_GRADED_YET
+from checks.engine.course.summary import Row, class_table, not_graded_row, row_of, write_summaries
 
 MARKER = OUTPUT_MARKER  # marks a folder as ours: only such a folder is ever written into (and none is graded)
 MARKER_TEXT = "This folder is written by rnn-grade --out; re-running it there skips what is unchanged.\n"
 INTERRUPTED = (130, -signal.SIGINT)  # how a grading process ends when interrupted
+TICK = 1.0  # seconds between redraws of the progress bar while grading processes run
 
 
 @dataclass
@@ -87,13 +95,15 @@ def prepare_out(out: Path, option: str = "--out") -> None:
 
 
 def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, force: bool = False,
-                on_done: Callable[[Row, bool], None] | None = None) -> ClassRun:
-    """Grade every entry of ``settings`` into ``out``; ``on_done(row, skipped)`` after each.
+                on_done: Callable[[Row, bool], None] | None = None,
+                on_tick: Callable[[], None] | None = None) -> ClassRun:
+    """Grade every entry of ``settings`` into ``out``; ``on_done(row, skipped)`` after each, ``on_tick()``
+    about every ``TICK`` seconds in between (with --jobs; a cluster's completions only come as they come).
 
     On KeyboardInterrupt the grading processes are stopped, the summaries are written for what
-    was finished, and the interrupt goes on.
+    was finished (every other submission's row ``not-graded-yet``), and the interrupt goes on.
     """
-    with grading_backend(settings, jobs) as grade_pending:
+    with grading_backend(settings, jobs, on_tick) as grade_pending:
         prepare_out(out)
         run = ClassRun()
         max_score = sum(check.points for check in settings.checks)
@@ -121,7 +131,8 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
             # A report written as the run was stopped, before its process was reaped, is finished work too.
             current |= {entry.id for entry, stamp in pending
                         if entry.id not in current and stored_fingerprint(out, entry) == stamp}
-            run.rows = [row(entry) for entry in settings.entries if entry.id in current]
+            run.rows = [row(entry) if entry.id in current else not_graded_row(entry.id, max_score)
+                        for entry in settings.entries]
             # For rnn-grade merge: the class's order and the reports this shard holds (none unsharded).
             held = tuple(entry.id for entry in settings.entries if entry.id in current)
             try:  # a full disk now must not hide the grades: the table is still printed, with why
@@ -137,12 +148,13 @@ Backend = Callable[[list[tuple[Entry, str]], GradingSettings, Path, Callable[[En
 
 
 @contextmanager
-def grading_backend(settings: GradingSettings, jobs: int | None) -> Iterator[Backend]:
+def grading_backend(settings: GradingSettings, jobs: int | None,
+                    on_tick: Callable[[], None] | None = None) -> Iterator[Backend]:
     """What grades the pending submissions: forked processes here (``--jobs``), or tasks on a Dask
     cluster (``--cluster``: connected first, so an unreachable scheduler is said before anything is written)."""
     if settings.cluster is None:
         yield lambda pending, settings, out, finished: run_in_parallel(pending, settings, out,
-                                                                       jobs or cores(), finished)
+                                                                       jobs or cores(), finished, on_tick)
         return
     from checks.engine.course import cluster  # only with --cluster: it imports Dask (and this module)
 
@@ -178,21 +190,24 @@ def read_row(out: Path, entry: Entry, max_score: float = 0.0) -> Row:
 
 
 def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings, out: Path, jobs: int,
-                    finished: Callable[[Entry], None]) -> int:
+                    finished: Callable[[Entry], None], on_tick: Callable[[], None] | None = None) -> int:
     """Grade ``pending``, at most ``jobs`` at a time, each in a forked process; return how many started."""
     context = multiprocessing.get_context("fork")  # the children inherit the loaded checks
     queue, running = list(pending), {}
     try:
         with interrupts_noted() as interrupts:
-            return grade_queue(queue, running, context, settings, out, jobs, finished, interrupts)
+            return grade_queue(queue, running, context, settings, out, jobs, finished, interrupts, on_tick)
     except BaseException:
         stop(process for process, _ in running.values())
         raise
 
 
 def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings: GradingSettings, out: Path,
-                jobs: int, finished: Callable[[Entry], None], interrupts: NotedInterrupts) -> int:
-    """Start grading processes as places free up, and wait on them and on Ctrl-C; return how many started."""
+                jobs: int, finished: Callable[[Entry], None], interrupts: NotedInterrupts,
+                on_tick: Callable[[], None] | None = None) -> int:
+    """Start grading processes as places free up, and wait on them and on Ctrl-C (and ``on_tick`` every
+    ``TICK`` seconds: a timer in this loop, not a thread, since threads and fork do not mix); return how
+    many started."""
     started = 0
     while queue or running:
         interrupts.raise_if_arrived()
@@ -205,7 +220,10 @@ def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings
             running[process.sentinel] = (process, entry)
             started += 1
         wakeup = [] if interrupts.wakeup is None else [interrupts.wakeup]
-        for ready in multiprocessing.connection.wait([*running, *wakeup]):
+        ready_ones = multiprocessing.connection.wait([*running, *wakeup], timeout=TICK)
+        if on_tick:
+            on_tick()
+        for ready in ready_ones:
             if ready not in running:  # Ctrl-C: raised at the top of the loop
                 continue
             process, entry = running.pop(ready)
@@ -232,7 +250,6 @@ def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Pa
         record_grader_error(entry, settings, out, f"internal error: {type(error).__name__}: {error}")
 
 
-
 def stop(processes) -> None:
     """Interrupt grading processes (each stops its worker), then kill any still there."""
     processes = [process for process in processes if process.is_alive()]
@@ -246,22 +263,25 @@ def stop(processes) -> None:
 
 
 def exit_status(rows: list[Row]) -> int:
-    """Class mode: 0 every submission graded, 1 some could not be, 2 a grader error."""
+    """Class mode: 0 every submission graded, 1 some could not be (or are not yet), 2 a grader error."""
     statuses = {row.status for row in rows}
     if GRADER_ERROR in statuses:
         return 2
-    return 1 if statuses & {IMPORT_ERROR, TIMEOUT} else 0
-
+    return 1 if statuses & (NOT_GRADABLE | {NOT_GRADED_YET}) else 0
 
 
 def run_class(settings: GradingSettings) -> int:
     """The class command: grade, show progress, print a table, write the summaries; the exit status."""
     with output_folder(settings.out) as out:
-        progress = ProgressBar(len(settings.entries), enabled=not settings.quiet)
+        progress = ProgressBar(len(settings.entries), enabled=not settings.quiet,
+                               expected_seconds=SECONDS_PER_CHECK * len(settings.checks),
+                               parallel=1 if settings.cluster else settings.jobs or cores())
         progress.draw()
         try:
             run = grade_class(settings, out, settings.jobs, settings.force,
-                              on_done=lambda row, skipped: progress.advance(row.status != GRADED, skipped))
+                              on_done=lambda row, skipped: progress.advance(row.status != GRADED, skipped,
+                                                                            row.seconds),
+                              on_tick=progress.tick)
         finally:
             progress.close()
         print(class_table(run.rows, quiet=settings.quiet), flush=True)

@@ -1,11 +1,25 @@
 """What to grade: submissions and class folders, each submission with an id unique in the run.
 
-A PATH is a submission (a .py file, or a package folder with ``__init__.py``) or a class folder
-(any other folder). In a class folder each .py file directly in it is one submission, graded
-alone (its siblings are classmates, not helpers), and each subfolder is one submission: a package,
-or a student folder graded through the file named by ``--file``, else its only .py file, else
-``rnn_layers.py``; a student folder with none of those is still listed, with the reason, so it
-gets a row of zeros rather than vanishing from the class.
+A PATH is a submission, a student's folder, or a class folder:
+
+- a .py file, or a package folder (one with ``__init__.py``), is one submission;
+- a **student folder** is a folder that holds the file a student's work is graded through
+  directly in it (``--file NAME``, else ``rnn_layers.py``), and no subfolder that holds one (or an
+  ``__init__.py``) itself: ``rnn-grade alice/`` grades alice as one submission through that file,
+  and its other .py files (``utils.py``) are helpers it may import, never submissions of their own;
+- any other folder is a **class folder**.
+
+So a class folder is told from a student folder by where the graded file sits: a class of student
+folders holds it one level down (``alice/rnn_layers.py``), a student folder holds it directly. A
+class folder of loose files (``alice.py``, ``bob.py``) holds none named so; to grade a loose
+``rnn_layers.py`` in a class folder as a classmate rather than take the folder for a student's,
+name the files instead (``rnn-grade class/*.py --out OUT``).
+
+In a class folder each .py file directly in it is one submission, graded alone (its siblings are
+classmates, not helpers), and each subfolder is one submission: a package, or a student folder
+graded through the file named by ``--file``, else its only .py file, else ``rnn_layers.py``; a
+student folder with none of those is still listed, with the reason, so it gets a row of zeros
+rather than vanishing from the class.
 
 Discovery only looks at names and kinds (``lstat``: no link is followed, no file opened but to
 tell a reproduction script rnn-grade wrote): what a submission holds is read by
@@ -16,19 +30,28 @@ that is itself a link (``aaron -> ../alice``) is a row of its own with the reaso
 classmate's work. Folders rnn-grade wrote (an ``--out`` folder, which holds its marker, and a
 ``--repro-dir`` of scripts) are never taken for submissions.
 
-A submission's id is its path relative to its class folder (``alice``, ``bob/rnn_layers.py``,
-``carol.py``), as given, never with links resolved, and shown escaped (``checks.engine.inputs.display.shown``:
-one printable line, and two names never show alike); a submission named directly has its file or
-folder name. Ids are unique in a run: where two collide, each is prefixed with the name of the folder
-it came from, then of that folder's parent, and so on (``a/rnn_layers.py``, ``b/rnn_layers.py``). An
-id that would sit where a class's own reports go (a student folder named ``grades.csv``) is prefixed
-the same way, so it never takes their place.
+A submission's id names the student, and its reports go in ``OUT/<id>/``: a student folder or a
+package has its folder's name (``alice``), a .py file its name without ``.py`` (``carol.py`` is
+``carol``), as given, never with links resolved, and shown escaped (``checks.engine.inputs.display.shown``:
+one printable line, and two names never show alike). Ids are unique in a run, compared as a
+case-insensitive file system would (``Alice`` and ``alice`` would share a folder on macOS), and
+deterministically, by these rules in turn:
+
+1. two submissions of one folder whose names collide (``carol/`` and ``carol.py``): the file keeps
+   its ``.py`` (``carol``, ``carol.py``);
+2. submissions from different folders: each is prefixed with the name of the folder it came from,
+   then of that folder's parent, and so on (``section1/alice``, ``section2/alice``);
+3. any that still collide: the second and later, in discovery order, get ``~2``, ``~3``, ...
+
+An id that would sit where a class's own files go (a student folder named ``grades.csv``, or a
+name starting with a dot) is prefixed the same way, so it never takes their place.
 """
 
 from __future__ import annotations
 
 import os
 import stat
+import unicodedata
 from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Sequence
@@ -53,7 +76,9 @@ class Entry:
 
     ``path`` is the file or package to import; ``alone`` means its sibling files are classmates
     and must not come along. ``problem``, if set, says why there is nothing to import (the row
-    scores 0 with that reason). ``origin`` is the folder ``id`` is relative to.
+    scores 0 with that reason). ``origin`` is the folder ``id`` is relative to; ``name`` is the
+    escaped name of the file or folder it was found as (``carol.py``), which an id falls back on
+    when a sibling's name collides with it.
     """
 
     id: str
@@ -61,9 +86,12 @@ class Entry:
     origin: Path
     alone: bool = False
     problem: str | None = None
+    name: str = ""
 
 
 def is_class_folder(path: Path) -> bool:
+    """A folder named on the command line without ``__init__.py``: a class folder or a student folder,
+    graded as a class either way (``discover`` tells the two apart)."""
     return path.is_dir() and not (path / "__init__.py").is_file()
 
 
@@ -71,11 +99,30 @@ def discover(paths: Sequence[Path], file_name: str | None = None) -> list[Entry]
     """Every submission under ``paths``, in order, with unique ids; DiscoveryError for a bad PATH."""
     entries: list[Entry] = []
     for path in paths:
-        found = class_members(path, file_name) if is_class_folder(path) else [direct_submission(path)]
+        if not is_class_folder(path):
+            found = [direct_submission(path)]
+        elif is_student_folder(path, file_name):
+            found = [student_folder(path, Path(os.path.abspath(path)).parent, file_name)]
+        else:
+            found = class_members(path, file_name)
         if not found:
             raise DiscoveryError(f"class folder {shown(path)} holds no submission: no .py file and no subfolder")
         entries += found
     return unique_ids(entries)
+
+
+def is_student_folder(folder: Path, file_name: str | None) -> bool:
+    """True if ``folder`` holds its graded file directly and no subfolder holds one (or is a package)."""
+    graded = file_name or DEFAULT_FILE
+    if not present(folder / graded):
+        return False
+    return not any(present(member / graded) or present(member / "__init__.py") for member in subfolders(folder))
+
+
+def subfolders(folder: Path) -> list[Path]:
+    """``folder``'s real subfolders that could be a student's (not hidden, not links, not rnn-grade's)."""
+    return [member for member in sorted(folder.iterdir()) if not member.name.startswith(IGNORED_PREFIXES)
+            and stat.S_ISDIR(kind_of(member)) and not written_by_rnn_grade(member)]
 
 
 def direct_submission(path: Path) -> Entry:
@@ -89,7 +136,14 @@ def direct_submission(path: Path) -> Entry:
     if path.is_file() and path.suffix != SUFFIX:
         raise DiscoveryError(f"submission {shown(path)} is not a .py file. Pass the Python file that defines your "
                              "functions.")
-    return Entry(shown(path.name), path, path.parent)
+    absolute = Path(os.path.abspath(path))  # "." names its folder
+    return Entry(student_id(absolute.name), path, absolute.parent, name=shown(absolute.name))
+
+
+def student_id(name: str) -> str:
+    """The id a file or folder called ``name`` gives its student: the name without ``.py``, escaped."""
+    stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) and len(name) > len(SUFFIX) else name
+    return shown(stem)
 
 
 def class_members(folder: Path, file_name: str | None) -> list[Entry]:
@@ -100,13 +154,13 @@ def class_members(folder: Path, file_name: str | None) -> list[Entry]:
             continue
         mode = kind_of(member)
         if stat.S_ISLNK(mode) and (member.suffix == SUFFIX or member.is_dir()):
-            entries.append(Entry(shown(member.name), member, folder, problem=
+            entries.append(Entry(student_id(member.name), member, folder, name=shown(member.name), problem=
                                  f"{shown(member.name)} is a link, and links are never followed: put your own "
                                  "file or folder there"))
         elif stat.S_ISDIR(mode):
             entries += [] if written_by_rnn_grade(member) else [student_folder(member, folder, file_name)]
         elif member.suffix == SUFFIX:  # a file, or a special file named like one: intake says what it is
-            entries.append(Entry(shown(member.name), member, folder, alone=True))
+            entries.append(Entry(student_id(member.name), member, folder, alone=True, name=shown(member.name)))
     return entries
 
 
@@ -146,18 +200,18 @@ def python_files(folder: Path) -> list[str]:
 
 
 def student_folder(folder: Path, origin: Path, file_name: str | None) -> Entry:
-    """A subfolder of a class folder: a package, or the file it is graded through."""
-    name = shown(folder.name)
+    """A student's folder: a package, or the file it is graded through; its id is the folder's name."""
+    name = shown(Path(os.path.abspath(folder)).name)  # "." names its folder
     if present(folder / "__init__.py"):
-        return Entry(name, folder, origin)
+        return Entry(name, folder, origin, name=name)
     chosen = graded_file(folder, file_name)
     if chosen is None:
         wanted = f"--file {shown(file_name)}" if file_name else f"its only .py file, or {DEFAULT_FILE}"
         found = [shown(found) for found in python_files(folder)] or ["no .py file"]
         problem = (f"nothing to grade in {name}/: expected {wanted} (or an __init__.py), "
                    f"found {', '.join(found)}")
-        return Entry(name, folder, origin, problem=problem)
-    return Entry(f"{name}/{shown(chosen.name)}", chosen, origin)
+        return Entry(name, folder, origin, problem=problem, name=name)
+    return Entry(name, chosen, origin, name=name)
 
 
 def present(path: Path) -> bool:
@@ -178,20 +232,66 @@ def graded_file(folder: Path, file_name: str | None) -> Path | None:
     return default if present(default) else None
 
 
+# -- ids ----------------------------------------------------------------------------------------------
+
+
 def unique_ids(entries: list[Entry]) -> list[Entry]:
-    """The entries (each path once, as given), every colliding id prefixed by its origin's names until none
-    collide; so is an id that would take the place of a class report."""
+    """The entries (each path once, as given) with ids made unique by the module docstring's three rules."""
     entries = list({os.path.abspath(entry.path): entry for entry in reversed(entries)}.values())[::-1]
+    entries = siblings_told_apart(entries)
     depth = [0] * len(entries)
     while True:
         ids = [prefixed(entry, levels) for entry, levels in zip(entries, depth)]
-        clashing = {i for i, id_ in enumerate(ids) if ids.count(id_) > 1 or id_.split("/")[0] in CLASS_REPORTS}
+        clashing = set(clashes(ids))
         growable = {i for i in clashing if depth[i] < len(origin_parts(entries[i]))}
         if not growable:
             break
         for i in growable:
             depth[i] += 1
-    return [replace(entry, id=id_) for entry, id_ in zip(entries, ids)]
+    return [replace(entry, id=id_) for entry, id_ in zip(entries, numbered(ids))]
+
+
+def folder_key(id_: str) -> str:
+    """What ``id_`` is as a folder name on any file system: case and Unicode normal form set aside."""
+    return unicodedata.normalize("NFC", id_).casefold()
+
+
+def clashes(ids: Sequence[str]) -> list[int]:
+    """The positions of ids that share a folder with another, or would sit where a class's own files go."""
+    counts: dict[str, int] = {}
+    for id_ in ids:
+        counts[folder_key(id_)] = counts.get(folder_key(id_), 0) + 1
+    return [i for i, id_ in enumerate(ids) if counts[folder_key(id_)] > 1 or reserved(id_)]
+
+
+def reserved(id_: str) -> bool:
+    """True for an id whose folder would be one of the class's files (grades.csv, the hidden marker...)."""
+    first = id_.split("/")[0]
+    return folder_key(first) in CLASS_REPORTS or first.startswith(".")
+
+
+def siblings_told_apart(entries: list[Entry]) -> list[Entry]:
+    """Rule 1: submissions of one folder whose ids collide take their full names (a file keeps its .py)."""
+    keys = [(os.path.abspath(entry.origin), folder_key(entry.id)) for entry in entries]
+    return [replace(entry, id=entry.name) if entry.name and keys.count(key) > 1 else entry
+            for entry, key in zip(entries, keys)]
+
+
+def numbered(ids: list[str]) -> list[str]:
+    """Rule 3: every id still shared by an earlier one gets the first free ``~2``, ``~3``, ... (deterministic)."""
+    taken = {folder_key(id_) for id_ in ids}
+    seen: set[str] = set()
+    result = []
+    for id_ in ids:
+        if folder_key(id_) in seen or reserved(id_):
+            number = 2
+            while folder_key(f"{id_}~{number}") in taken:
+                number += 1
+            id_ = f"{id_}~{number}"
+            taken.add(folder_key(id_))
+        seen.add(folder_key(id_))
+        result.append(id_)
+    return result
 
 
 def origin_parts(entry: Entry) -> tuple[str, ...]:

@@ -3,9 +3,11 @@
 What both backends run for each submission: a forked grading process (``checks.engine.course.batch``)
 and a cluster node (``checks.engine.course.cluster``), whose client writes what a node returns.
 
-A row's status is one of ``graded``; ``import-error`` (the import raised, or there was nothing to
-import); ``timeout`` (the import hung); ``grader-error`` (a check is broken, or the grading
-process itself failed: never the student's fault, and never skipped on a re-run).
+Its folder gets ``results.json`` (Gradescope's format, with the row's status and reason in
+``extra_data``: the statuses are ``checks.engine.course.statuses``), the student's feedback page
+``feedback.md`` and ``feedback.html`` (``checks.engine.course.feedback_page``), written always, the
+formats asked for, and ``repro/<check>.py``. A graded file that is empty or that Python cannot read
+(``checks.engine.course.source_problems``) is not imported at all: its row says what is wrong.
 """
 
 from __future__ import annotations
@@ -15,19 +17,20 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from checks.engine.course.classroom import Entry
+from checks.engine.course.feedback_page import FEEDBACK_HTML, FEEDBACK_MD, feedback_html
 from checks.engine.course.settings import GradingSettings
+from checks.engine.course.source_problems import SourceProblem, source_problem
+from checks.engine.course.statuses import GRADED, GRADER_ERROR, IMPORT_ERROR, TIMEOUT
 from checks.engine.report import FORMATS, GITHUB, write_atomically
 from checks.engine.report.files import ReportWriteError
 from checks.engine.report.gradescope import render as gradescope_render
+from checks.engine.report.markdown import render as markdown_render
 from checks.engine.run.cpus import cores
 from checks.engine.run.lookahead import worth_drawing_ahead
 from checks.engine.run.repro import script_files, script_path
 from checks.engine.run.results import CheckResult, Grade
 from checks.engine.run.runner import grade_submission, unimportable_result
 from checks.registry import bound_profile
-
-GRADED, IMPORT_ERROR, TIMEOUT, GRADER_ERROR = "graded", "import-error", "timeout", "grader-error"
-
 
 RESULTS = "results.json"
 
@@ -48,31 +51,42 @@ def submission_documents(entry: Entry, stamp: str, settings: GradingSettings) ->
     What both backends run for each submission: the forked grading process here, and a cluster
     node's grading process (``checks.engine.course.cluster``), whose client writes what this returns.
     """
-    grade = grade_entry(entry, settings)
+    problem = source_problem(entry)
+    grade = not_importable(entry, settings, problem.reason) if problem else grade_entry(entry, settings)
     documents = script_files(grade, REPRO)
-    documents.update(report_documents(grade, class_extra_data(grade, stamp), settings.formats))
+    extra_data = class_extra_data(grade, stamp, problem)
+    documents.update(report_documents(grade, extra_data, settings.formats))
     return documents
 
 
 def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
     """The grade of one entry; a student folder with nothing to import gets zeros and the reason."""
     if entry.problem:
-        results = [unimportable_result(check, entry.problem) for check in settings.checks]
-        return Grade(entry.path, bound_profile(), settings.seed, results, import_error=entry.problem, id=entry.id)
+        return not_importable(entry, settings, entry.problem)
     options = replace(settings.worker_options, copy_siblings=not entry.alone)
     return grade_submission(entry.path, settings.checks, settings.seed, deadline=settings.deadline, options=options,
                             left_out=settings.left_out, submission_id=entry.id,
                             lookahead=worth_drawing_ahead(settings.jobs or cores()))
 
 
+def not_importable(entry: Entry, settings: GradingSettings, reason: str) -> Grade:
+    """Zeros on every check, each saying ``reason``, without starting a worker."""
+    results = [unimportable_result(check, reason) for check in settings.checks]
+    return Grade(entry.path, bound_profile(), settings.seed, results, import_error=reason, id=entry.id)
+
+
 def report_documents(grade: Grade, extra_data: dict, formats: Sequence[str] = ()) -> dict[str, str]:
     """``{file name: text}`` of one submission's reports: the file formats asked for (prairielearn.json,
-    junit.xml, summary.md), and results.json last (its presence means done).
+    junit.xml, summary.md), the feedback page (feedback.md, feedback.html), and results.json last (its
+    presence means done).
 
     ``github`` writes to the workflow's own files, one result per job: it is not per submission.
     """
     reports = [FORMATS[name] for name in formats if name not in ("gradescope", GITHUB)]
     documents = {report.file_name: report.render(grade) for report in reports}
+    feedback = markdown_render(grade)
+    documents[FEEDBACK_MD] = feedback
+    documents[FEEDBACK_HTML] = feedback_html(feedback, grade.id)
     documents[RESULTS] = gradescope_render(grade, extra_data)
     return documents
 
@@ -100,11 +114,12 @@ def deliver(out: Path, submission_id: str, documents: Mapping[str, str]) -> None
         pass
 
 
-def class_extra_data(grade: Grade, stamp: str | None) -> dict:
-    """What class grading records in results.json's extra_data (the summaries are built from it)."""
-    status = status_of(grade)
+def class_extra_data(grade: Grade, stamp: str | None, problem: SourceProblem | None = None) -> dict:
+    """What class grading records in results.json's extra_data (the summaries are built from it);
+    ``problem``, the graded file's, decides the status and reason if there is one."""
+    status = problem.status if problem else status_of(grade)
     return {"status": status, "reason": reason_of(grade, status), "seconds": round(grade.seconds, 3),
-            "fingerprint": stamp if status != GRADER_ERROR else None}
+            "fingerprint": stamp if status != GRADER_ERROR else None, "feedback": FEEDBACK_HTML}
 
 
 def status_of(grade: Grade) -> str:
@@ -128,7 +143,7 @@ def record_grader_error(entry: Entry, settings: GradingSettings, out: Path, reas
     """A report of zeros for a submission the grader failed on (regraded by the next run)."""
     results = [CheckResult(check, 0.0, GRADER_FAILED) for check in settings.checks]
     grade = Grade(entry.path, bound_profile(), settings.seed, results, id=entry.id)
-    extra = {"status": GRADER_ERROR, "reason": reason, "seconds": 0.0, "fingerprint": None}
+    extra = {"status": GRADER_ERROR, "reason": reason, "seconds": 0.0, "fingerprint": None, "feedback": FEEDBACK_HTML}
     try:
         write_documents(out, entry.id, report_documents(grade, extra))
     except ReportWriteError:

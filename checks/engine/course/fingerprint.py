@@ -24,6 +24,10 @@ if TYPE_CHECKING:
     from checks.engine.course.settings import GradingSettings
 
 DISTRIBUTION = "rnn-grade"
+# What a submission's folder in --out holds and where: 2 since ids name students (OUT/alice/, with
+# feedback pages and the statuses of empty and unreadable files). A report of another layout is
+# never up to date, so an --out folder of an earlier layout is graded again, never half-skipped.
+OUT_LAYOUT = 2
 
 
 def fingerprint(entry: Entry, settings: GradingSettings) -> str:
@@ -56,6 +60,7 @@ def settings_that_grade(settings: GradingSettings) -> dict:
     check_files = sorted({check.file for check in settings.checks if check.file})
     return {
         "version": grader_version(),
+        "out_layout": OUT_LAYOUT,
         "checks": [[check.group, check.name, check.points, check.examples, list(check.needs)]
                    for check in settings.checks],
         "check_code": {name: file_digest(Path(name)) for name in check_files},

@@ -5,7 +5,9 @@ artifact). MERGED gets the layout of an unsharded ``--out``: each submission's f
 (``<id>/results.json``, the other reports beside it, and its ``repro/`` scripts), the marker
 file, and ``grades.csv``, ``checks.csv`` and ``report.html`` rebuilt from those reports by
 ``checks.engine.course.summary``, with the rows in the unsharded run's order (the class's discovery
-order, recorded in each shard's manifest: ``checks.engine.course.shards``).
+order, recorded in each shard's manifest: ``checks.engine.course.shards``). A submission whose
+shard was interrupted before grading it is still a row, ``not-graded-yet``: every student of the
+class is listed, and re-running that shard then merging again completes it.
 
 Refused, with exit 2 and before anything is written: a folder that is not an rnn-grade output, or
 was not graded with --shard; shards of different splits or of different classes; a submission in
@@ -28,7 +30,7 @@ from checks.engine.course.classroom import Entry
 from checks.engine.inputs.usage import UsageError
 from checks.engine.report.files import files_beneath, read_beneath, write_atomically
 from checks.engine.course.shards import MANIFEST, Manifest, ShardError, read_manifest, write_manifest
-from checks.engine.course.summary import Row, class_table, write_summaries
+from checks.engine.course.summary import Row, class_table, not_graded_row, write_summaries
 
 DESCRIPTION = "Combine the --out folders of a class's shards (rnn-grade CLASS --out OUT --shard I/N) into one."
 
@@ -66,10 +68,14 @@ def merge(folders: Sequence[Path], merged: Path) -> list[Row]:
     refuse_a_shard_as_output(merged, folders)
     prepare_out(merged)
     write_manifest(merged, None)  # an earlier shard's, if any: MERGED is the whole class now
-    order = [submission for submission in shards[0].manifest.class_ids if submission in owners]
-    for submission in order:
-        copy_submission(owners[submission], merged, submission)
-    rows = [read_row(merged, Entry(submission, merged, merged)) for submission in order]
+    class_ids = shards[0].manifest.class_ids
+    for submission in class_ids:
+        if submission in owners:
+            copy_submission(owners[submission], merged, submission)
+    graded = {submission: read_row(merged, Entry(submission, merged, merged))
+              for submission in class_ids if submission in owners}
+    max_score = max((row.max_score for row in graded.values()), default=0.0)
+    rows = [graded.get(submission) or not_graded_row(submission, max_score) for submission in class_ids]
     write_summaries(rows, merged)
     return rows
 
