@@ -23,6 +23,11 @@ course groups, set each check's visibility, and set the grading policy (``checks
 A check that calls the course's reference solution or its oracles (``reference/``) says so with
 ``reference=True``, and imports ``reference`` inside its own body: students are not given the
 reference, and ``rnn-grade --self-check`` runs only the checks without it (``self_check_split``).
+A check may ``stand_in_for`` a reference check of its own module: a property that needs no
+solution and judges the same functions (the forward pass against the lecture's definition). It is
+never part of a full grade; a self-check runs it in its counterpart's place, with the counterpart's
+points, visibility and policy, so the self-check loses what the full grade loses for the same
+mistake, and the full grade's checks and totals are untouched.
 """
 
 from __future__ import annotations
@@ -69,6 +74,7 @@ class Check:
     parts: tuple[tuple[str, ...], ...] = ()
     policy: Policy = DEFAULT_POLICY
     reference: bool = False  # it compares with the reference solution: left out of a self-check
+    stands_in_for: str = ""  # a self-check runs it instead of this reference check of its module
 
     @property
     def source(self) -> str:
@@ -115,7 +121,7 @@ class CheckDefinitionError(Exception):
 
 def check(
     group: str, points: float, needs: Iterable[str], examples: float = 1.0, needs_any: bool = False,
-    reference: bool = False, parts: Iterable[Iterable[str]] = (),
+    reference: bool = False, parts: Iterable[Iterable[str]] = (), stands_in_for: str = "",
 ) -> Callable[[Callable], Callable]:
     """Register the decorated function as a property check of ``group`` worth ``points``.
 
@@ -125,8 +131,9 @@ def check(
     functions (``sub.functions``), and a part with a missing function loses its share
     (``Check.share_judged``). ``reference=True`` declares that the check compares
     with the reference solution (or its oracles), so that a student's self-check, which has no
-    reference, leaves it out. Every argument is validated here, when the course's module is
-    imported, and a mistake names the line of the ``@check(...)`` that made it.
+    reference, leaves it out; ``stands_in_for="name"``, that only a self-check runs it, in the place of
+    the reference check ``name`` of its module, with its points. Every argument is validated here, when
+    the course's module is imported, and a mistake names the line of the ``@check(...)`` that made it.
     """
     file, line = caller_location()
     where = f"{file}, line {line}"
@@ -147,6 +154,9 @@ def check(
     if type(reference) is not bool:
         raise CheckDefinitionError(f"{where}: reference={reference!r}: give True if the check uses the reference "
                                    "solution, else leave it out")
+    if type(stands_in_for) is not str or (stands_in_for and reference):
+        raise CheckDefinitionError(f"{where}: stands_in_for={stands_in_for!r}: give the name of the reference check "
+                                   "this check replaces in a self-check; a stand-in must not use the reference itself")
     parts = tuple(tuple(part) for part in parts)
     default_parts = tuple((function,) for function in needs) if needs_any else ()
     if parts and (not needs_any or not all(parts) or {f for part in parts for f in part} != set(needs)):
@@ -162,7 +172,8 @@ def check(
             raise CheckDefinitionError(f"{where}: a second check is named {name!r} in this module (the first is at "
                                        f"{_registered[key].source}); check names must be unique")
         _registered[key] = Check(name, group, float(points), needs, function, examples, file, line,
-                                 needs_any=bool(needs_any), parts=parts or default_parts, reference=reference)
+                                 needs_any=bool(needs_any), parts=parts or default_parts, reference=reference,
+                                 stands_in_for=stands_in_for)
         return function
 
     return register
@@ -225,17 +236,47 @@ def load_checks(
         modules |= import_folder(Path(folder))
     # Only the checks of the modules asked for now: an earlier call in the same process may have
     # registered checks from other folders.
-    found = [c for (module, _), c in _registered.items() if module in modules]
-    reject_duplicate_names(found)
+    found = [c for (module, _), c in _registered.items() if module in modules and not c.stands_in_for]
+    reject_duplicate_names(found + reject_stray_stand_ins(modules))
     order = {group: index for index, group in enumerate(known_groups())}
     found.sort(key=lambda c: order.get(c.group, len(order)))
     return apply_points(found, table, assignment)
 
 
 def self_check_split(checks: Iterable[Check]) -> tuple[list[Check], list[Check]]:
-    """(the checks a self-check runs, the checks it leaves out because they need the reference)."""
-    checks = list(checks)
-    return [c for c in checks if not c.reference], [c for c in checks if c.reference]
+    """(the checks a self-check runs, the checks it leaves out because they need the reference).
+
+    A reference check with a stand-in (``stands_in_for``) is replaced by it, in its place, with its
+    points, visibility and policy (those of the assignment's table), and is not left out.
+    """
+    stand_ins = {(module, c.stands_in_for): c for (module, _), c in _registered.items() if c.stands_in_for}
+    run, left_out = [], []
+    for c in checks:
+        stand_in = stand_ins.get((c.function.__module__, c.name)) if c.reference else None
+        if stand_in is not None:
+            run.append(replace(stand_in, points=c.points, visibility=c.visibility, policy=c.policy))
+        elif c.reference:
+            left_out.append(c)
+        else:
+            run.append(c)
+    return run, left_out
+
+
+def reject_stray_stand_ins(modules: set[str]) -> list[Check]:
+    """The stand-ins of ``modules``; each must name a reference check of its own module and group, and be
+    its only stand-in."""
+    seen: dict[tuple[str, str], Check] = {}
+    for (module, _), c in _registered.items():
+        if module not in modules or not c.stands_in_for:
+            continue
+        counterpart = _registered.get((module, c.stands_in_for))
+        if counterpart is None or not counterpart.reference or counterpart.group != c.group:
+            raise CheckDefinitionError(f"{c.source}: stands_in_for={c.stands_in_for!r} must name a check of this "
+                                       f"module, of group {c.group}, declared reference=True")
+        known = seen.setdefault((module, c.stands_in_for), c)
+        if known is not c:
+            raise CheckDefinitionError(f"{c.source}: {c.stands_in_for} already has a stand-in, at {known.source}")
+    return list(seen.values())
 
 
 def reject_duplicate_names(found: list[Check]) -> None:
