@@ -44,7 +44,6 @@ import functools
 import importlib.machinery
 import importlib.util
 import itertools
-import linecache  # noqa: F401 - read by traceback when an error is explained, after the lock-down
 import os
 import resource
 import sys
