@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from hypothesis import given
 
-from checks.engine.isolation.contract import forward_then_backward, in_sequence
+from checks.engine.isolation.batch_calls import forward_then_backward, in_sequence
 from checks.gradcheck import assert_backprop_matches_own_forward, probe_seeds
 from checks.registry import check
 from checks.strategies import birnn_problems

@@ -46,7 +46,7 @@ from typing import Callable, Mapping, Sequence
 import numpy as np
 from hypothesis import strategies as st
 
-from checks.engine.isolation.contract import CacheOf
+from checks.engine.isolation.batch_calls import CacheOf
 from checks.finite_differences import difference_quotient, perturbed_pair
 from checks.verdicts import Discrepancy, PartialFailure, how_many_wrong
 

@@ -30,8 +30,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from hypothesis import example, given
 
-from checks.engine.isolation.contract import (BatchResults, Call, NotImplementedInSubmission, SubmissionRaised,
-                                    forward_then_backward, in_sequence)
+from checks.engine.isolation.batch_calls import Call, forward_then_backward, in_sequence
+from checks.engine.isolation.contract import BatchResults, NotImplementedInSubmission, SubmissionRaised
 
 from checks.examples import DEGENERATE
 from checks.registry import check

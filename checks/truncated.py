@@ -18,7 +18,7 @@ import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from checks.engine.isolation.contract import Call, forward_then_backward, in_sequence
+from checks.engine.isolation.batch_calls import Call, forward_then_backward, in_sequence
 from checks.examples import DEGENERATE, LONG
 from checks.registry import check
 from checks.strategies import RNNProblem, rnn_problems, truncation_windows

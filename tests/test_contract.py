@@ -6,7 +6,8 @@ import ast
 from pathlib import Path
 
 import reference
-from checks.engine.isolation.contract import CONTRACT_FUNCTIONS, RETURNS
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_returns import RETURNS
 
 STARTER = Path(__file__).resolve().parent.parent / "submissions" / "starter.py"
 

@@ -143,7 +143,8 @@ def test_a_fault_in_a_batch_is_charged_to_the_call_that_was_running(tmp_path, fa
     fault names it and its sizes (the worker says which call was running), not the batch's backward."""
     import numpy as np
 
-    from checks.engine.isolation.contract import CacheOf, Submission
+    from checks.engine.isolation.batch_calls import CacheOf
+    from checks.engine.isolation.contract import Submission
 
     path = tmp_path / "batch_fault.py"
     path.write_text(f"FAULT = {fault!r}\n" + BATCH_SUBMISSION)

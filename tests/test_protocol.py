@@ -383,7 +383,8 @@ def test_a_batch_runs_forward_backward_and_perturbed_forwards_in_one_round_trip_
     from pathlib import Path
 
     import reference
-    from checks.engine.isolation.contract import CacheOf, Submission
+    from checks.engine.isolation.batch_calls import CacheOf
+    from checks.engine.isolation.contract import Submission
     from checks.engine.isolation.trace import CacheRef, replay
 
     from checks.strategies import Dims, rnn_problem_from_seed
@@ -414,7 +415,8 @@ def test_forward_and_backward_is_one_round_trip_validated_and_traced_as_two_call
     from pathlib import Path
 
     import reference
-    from checks.engine.isolation.contract import Cache, Submission
+    from checks.engine.isolation.contract import Submission
+    from checks.engine.isolation.contract_returns import Cache
     from checks.engine.isolation.trace import CacheRef
     from checks.strategies import Dims, rnn_problem_from_seed
 

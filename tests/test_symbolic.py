@@ -20,7 +20,8 @@ import pytest
 import sympy
 
 import reference
-from checks.engine.isolation.contract import OUTPUT_NAMES, Submission
+from checks.engine.isolation.contract import Submission
+from checks.engine.isolation.contract_returns import OUTPUT_NAMES
 from checks.engine.run.counterexample import Counterexample, record_example
 from checks.engine.run.runner import run_check
 from checks.engine.run.symbolic import TINY_STEPS, symbolic_explanation

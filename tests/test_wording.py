@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.isolation.contract import CLASSIFIER_GRADIENTS, CONTRACT_FUNCTIONS, OUTPUT_NAMES
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_returns import CLASSIFIER_GRADIENTS, OUTPUT_NAMES
 from checks.engine.report.feedback import plain_feedback
 from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks

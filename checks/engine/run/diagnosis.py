@@ -22,7 +22,8 @@ from typing import Any, Iterator
 import numpy as np
 
 import reference
-from checks.engine.isolation.contract import OUTPUT_NAMES, parameter_names
+from checks.engine.isolation.contract import parameter_names
+from checks.engine.isolation.contract_returns import OUTPUT_NAMES
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.isolation.protocol import Handle
 from checks.engine.isolation.trace import CacheRef, Call, Trace, replay

@@ -35,7 +35,8 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from checks.engine.isolation import caller_chain
-from checks.engine.isolation.contract import OUTPUT_NAMES, RETURNS, parameter_names
+from checks.engine.isolation.contract import parameter_names
+from checks.engine.isolation.contract_returns import OUTPUT_NAMES, RETURNS
 from checks.engine.run.counterexample import Counterexample, problem_sizes, sizes_text
 from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
 from checks.engine.run.results import CheckResult, Grade
