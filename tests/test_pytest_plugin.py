@@ -1,6 +1,9 @@
-"""``pytest checks --submission PATH``: one pytest test per check, run as a nested pytest.
+"""The pytest plugin (``checks/engine/plugin.py``, entry point ``rnn_grade``): one test per check.
 
-Uses the three tiny checks of ``tiny_grading``, so each nested run is mostly pytest start-up.
+Each test runs a nested pytest: ``pytest checks --submission PATH`` inside this repository, and
+``pytest --pyargs checks --submission PATH`` in a folder outside it. Most use the three tiny checks
+of ``tiny_grading``, so each nested run is mostly pytest start-up; one grades the shipped buggy
+example and the reference on two real checks.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from checks.engine.course.classroom import discover
 from checks.engine.isolation.boundary import probe_confinement
+from checks.engine.options import PYTEST_PREFIX
+from checks.engine.plugin import OPTION_PREFIX, submission_of
 from tiny_grading import CORRECT, REPO, TINY, clean_environment, write_submission, write_tiny_checks
 
 
@@ -23,10 +29,10 @@ def tiny(tmp_path_factory) -> list[str]:
     return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
 
 
-def pytest_run(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+def pytest_run(*args: str, cwd: Path = REPO, **environment: str) -> subprocess.CompletedProcess:
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args],
-        capture_output=True, text=True, cwd=cwd, env=clean_environment(), timeout=300,
+        capture_output=True, text=True, cwd=cwd, env=clean_environment(**environment), timeout=300,
     )
 
 
@@ -34,28 +40,58 @@ def case_ids(submission: str) -> list[str]:
     return [f"test_check[{submission}-{group}-{name}]" for name, (group, _) in TINY.items()]
 
 
+def id_of(*paths: Path) -> str:
+    """The id the grader gives the submission at ``paths`` (the last of them, told apart from the others)."""
+    return discover(list(paths))[-1].id
+
+
+def collected(run: subprocess.CompletedProcess) -> list[str]:
+    return [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
+
+
 def test_one_junit_testcase_per_check_with_partial_credit_in_the_message(tmp_path, tiny):
+    """junit's default family (xunit2): no warning, no <properties> in a <testcase> (its schema has none
+    there), each submission's total as <testsuite> properties, the partial credit in the message."""
     junit = tmp_path / "junit.xml"
     submission = write_submission(tmp_path, "wrong_db")
+    name = id_of(submission)
     run = pytest_run("checks", "--submission", str(submission), "--junitxml", str(junit), *tiny)
     assert run.returncode == 1, run.stdout + run.stderr
-    cases = list(ElementTree.parse(junit).iter("testcase"))
-    assert [case.get("name") for case in cases] == case_ids("wrong_db.py")
+    assert "warning" not in run.stdout.lower(), run.stdout
+    suite = ElementTree.parse(junit).find("testsuite")
+    cases = list(suite.iter("testcase"))
+    assert [case.get("name") for case in cases] == case_ids(name)
     failures = [(case.get("name"), failure) for case in cases for failure in case.iter("failure")]
-    assert [name for name, _ in failures] == ["test_check[wrong_db.py-backward-tiny_step_backward]"]
+    assert [failed for failed, _ in failures] == [f"test_check[{name}-backward-tiny_step_backward]"]
     message = failures[0][1].get("message") + (failures[0][1].text or "")
     assert "db: off by up to" in message and "Points: 2.4 / 3" in message
+    assert [case.find("properties") for case in cases] == [None] * 3
+    totals = {p.get("name"): p.get("value") for p in suite.find("properties").iter("property")}
+    assert totals == {f"rnn_grade_score[{name}]": "5.4", f"rnn_grade_max_score[{name}]": "6"}
+    assert f"{name}: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout
+    assert "Traceback" not in run.stdout and "plugin.py:" not in run.stdout
+
+
+def test_xunit1_junit_has_each_checks_points_in_its_testcase(tmp_path, tiny):
+    junit = tmp_path / "junit.xml"
+    submission = write_submission(tmp_path, "wrong_db")
+    name = id_of(submission)
+    run = pytest_run("checks", "--submission", str(submission), "--junitxml", str(junit),
+                     "-o", "junit_family=xunit1", *tiny)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "warning" not in run.stdout.lower(), run.stdout
+    cases = list(ElementTree.parse(junit).iter("testcase"))
     scores = {case.get("name"): {p.get("name"): p.get("value") for p in case.iter("property")} for case in cases}
-    assert float(scores["test_check[wrong_db.py-backward-tiny_step_backward]"]["rnn_grade_score"]) == pytest.approx(2.4)
-    assert "wrong_db.py: 5.4 / 6 points" in run.stdout and "profile default, seed 0" in run.stdout
-    assert "Traceback" not in run.stdout and "checks/conftest.py:" not in run.stdout
+    backward = scores[f"test_check[{name}-backward-tiny_step_backward]"]
+    assert float(backward["rnn_grade_score"]) == pytest.approx(2.4) and backward["rnn_grade_max_score"] == "3.0"
+    assert backward["rnn_grade_submission"] == name
 
 
 def test_k_selects_checks_and_xdist_runs_them(tmp_path, tiny):
     submission = write_submission(tmp_path, "correct")
     run = pytest_run("checks", "--submission", str(submission), "-k", "forward or size_one", "-n", "2", *tiny)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "2 passed" in run.stdout and "correct.py: 3 / 3 points" in run.stdout
+    assert "2 passed" in run.stdout and f"{id_of(submission)}: 3 / 3 points" in run.stdout
 
 
 def test_one_worker_per_submission_for_the_whole_session(tmp_path, tiny):
@@ -85,8 +121,7 @@ def test_ids_name_each_submission_file_or_package(tmp_path, tiny):
     run = pytest_run("checks", "--submission", str(submission), "--submission", str(package),
                      "--collect-only", "-q", *tiny)
     assert run.returncode == 0, run.stdout + run.stderr
-    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
-    assert collected == case_ids("correct.py") + case_ids("pkg")
+    assert collected(run) == case_ids(id_of(submission)) + case_ids(id_of(package))
 
 
 def test_without_submission_submissions_is_graded_as_a_class_folder(tmp_path, tiny):
@@ -97,8 +132,8 @@ def test_without_submission_submissions_is_graded_as_a_class_folder(tmp_path, ti
     (tmp_path / "pytest.ini").write_text("")
     run = pytest_run(str(REPO / "checks"), "-c", "pytest.ini", "--rootdir", str(tmp_path),
                      "--collect-only", "-q", *tiny, cwd=tmp_path)
-    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
-    assert collected == case_ids("a.py") + case_ids("not_a_package/helper.py") + case_ids("pkg"), run.stdout + run.stderr
+    expected = [case for entry in discover([folder]) for case in case_ids(entry.id)]
+    assert len(expected) == 9 and collected(run) == expected, run.stdout + run.stderr
 
 
 def test_no_submissions_is_one_skipped_test_saying_what_to_do(tmp_path, tiny):
@@ -149,14 +184,125 @@ def test_two_students_rnn_layers_files_get_distinct_ids_properties_and_totals(tm
         (tmp_path / "class" / student).mkdir(parents=True)
         write_submission(tmp_path / "class" / student, name).rename(tmp_path / "class" / student / "rnn_layers.py")
     junit = tmp_path / "junit.xml"
-    files = [str(tmp_path / "class" / student / "rnn_layers.py") for student in ("a", "b")]
-    run = pytest_run("checks", "--submission", files[0], "--submission", files[1], "--junitxml", str(junit), *tiny)
+    files = [tmp_path / "class" / student / "rnn_layers.py" for student in ("a", "b")]
+    a, b = (entry.id for entry in discover(files))
+    assert a != b
+    run = pytest_run("checks", "--submission", str(files[0]), "--submission", str(files[1]),
+                     "--junitxml", str(junit), "-o", "junit_family=xunit1", *tiny)
     assert run.returncode == 1, run.stdout + run.stderr
     cases = list(ElementTree.parse(junit).iter("testcase"))
-    assert [case.get("name") for case in cases] == case_ids("a/rnn_layers.py") + case_ids("b/rnn_layers.py")
+    assert [case.get("name") for case in cases] == case_ids(a) + case_ids(b)
     labels = [p.get("value") for case in cases for p in case.iter("property") if p.get("name") == "rnn_grade_submission"]
-    assert labels == ["a/rnn_layers.py"] * 3 + ["b/rnn_layers.py"] * 3
-    assert "a/rnn_layers.py: 6 / 6 points" in run.stdout and "b/rnn_layers.py: 5.4 / 6 points" in run.stdout
+    assert labels == [a] * 3 + [b] * 3
+    assert f"{a}: 6 / 6 points" in run.stdout and f"{b}: 5.4 / 6 points" in run.stdout
     run = pytest_run("checks", "--submission", str(tmp_path / "class"), "--collect-only", "-q", *tiny)
-    collected = [line.split("::")[-1] for line in run.stdout.splitlines() if "::" in line]
-    assert collected == case_ids("a/rnn_layers.py") + case_ids("b/rnn_layers.py"), run.stdout + run.stderr
+    in_class = [entry.id for entry in discover([tmp_path / "class"])]
+    assert collected(run) == case_ids(in_class[0]) + case_ids(in_class[1]), run.stdout + run.stderr
+
+
+# -- in any folder: the plugin comes from the entry point, not from a conftest of this repository --
+
+
+def test_pyargs_checks_grades_a_submission_in_a_folder_outside_the_repository(tmp_path, tiny):
+    right, wrong = write_submission(tmp_path, "correct"), write_submission(tmp_path, "wrong_db")
+    run = pytest_run("--pyargs", "checks", "--submission", str(right), "--submission", str(wrong), "-rf", *tiny,
+                     cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed, 5 passed" in run.stdout, run.stdout
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+    assert len(failed) == 1 and f"test_check[{id_of(right, wrong)}-backward-tiny_step_backward]" in failed[0]
+    assert f"{id_of(right, wrong)}: 5.4 / 6 points" in run.stdout and f"{id_of(right)}: 6 / 6 points" in run.stdout
+
+
+def test_x_stops_at_the_first_check_that_loses_points_and_k_selects(tmp_path, tiny):
+    wrong = write_submission(tmp_path, "wrong_db")
+    run = pytest_run("--pyargs", "checks.test_grade", "--submission", str(wrong), "-x", *tiny, cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed, 1 passed" in run.stdout and "stopping after 1 failures" in run.stdout, run.stdout
+    run = pytest_run("--pyargs", "checks", "--submission", str(wrong), "-k", "not backward", "-x", *tiny, cwd=tmp_path)
+    assert run.returncode == 0 and "2 passed, 1 deselected" in run.stdout, run.stdout + run.stderr
+
+
+def test_junitxml_in_a_folder_outside_the_repository_has_no_warning(tmp_path, tiny):
+    wrong = write_submission(tmp_path, "wrong_db")
+    run = pytest_run("--pyargs", "checks", "--submission", str(wrong), "--junitxml", "grade.xml",
+                     "-W", "error::pytest.PytestWarning", *tiny, cwd=tmp_path)
+    assert run.returncode == 1 and "1 failed, 2 passed" in run.stdout, run.stdout + run.stderr
+    assert "warning" not in run.stdout.lower()
+    assert len(list(ElementTree.parse(tmp_path / "grade.xml").iter("failure"))) == 1
+
+
+def test_the_buggy_example_fails_the_tanh_check_the_reference_passes_under_n_2(tmp_path):
+    """The real checks: the shipped example computes tanh' from the pre-activation, the reference does not."""
+    buggy = tmp_path / "example_buggy.py"
+    buggy.write_text((REPO / "submissions" / "example_buggy.py").read_text())
+    run = pytest_run("--pyargs", "checks", "--submission", str(buggy), "--submission", str(REPO / "reference"),
+                     "-k", "step_backward_uses_one_minus_h_squared or step_forward_matches_reference",
+                     "-n", "2", "-rf", cwd=tmp_path)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "1 failed, 3 passed" in run.stdout, run.stdout
+    failed = [line for line in run.stdout.splitlines() if line.startswith("FAILED")]
+    buggy_id, reference_id = (entry.id for entry in discover([buggy, REPO / "reference"]))
+    assert len(failed) == 1 and f"[{buggy_id}-tanh-step_backward_uses_one_minus_h_squared]" in failed[0]
+    assert f"{reference_id}: " in run.stdout
+
+
+def test_n_2_grades_each_submission_in_one_xdist_worker(tmp_path, tiny):
+    """One worker process per submission (its pid printed by every check), and two submissions on two
+    xdist workers; an explicit --dist load is obeyed and spreads one submission over both."""
+    for name in ("a", "b"):
+        (tmp_path / f"{name}.py").write_text(
+            "import os\nimport numpy as np\n\n\n"
+            "def rnn_step_forward(x, prev_h, Wx, Wh, b):\n"
+            f"    print(f'{name} in worker {{os.getpid()}}')\n"
+            "    return np.tanh(x @ Wx + prev_h @ Wh + b) + 1.0, None\n\n\n"
+            "def rnn_step_backward(dnext_h, cache):\n"
+            f"    print(f'{name} in worker {{os.getpid()}}')\n"
+            "    raise ValueError('wrong on purpose')\n"
+        )
+    run = pytest_run("--pyargs", "checks", "--submission", "a.py", "--submission", "b.py", "-n", "2", *tiny,
+                     cwd=tmp_path)
+    assert "6 failed" in run.stdout, run.stdout + run.stderr
+    workers = {name: set(re.findall(rf"{name} in worker (\d+)", run.stdout)) for name in ("a", "b")}
+    assert all(len(pids) == 1 for pids in workers.values()) and workers["a"] != workers["b"], workers
+    run = pytest_run("--pyargs", "checks", "--submission", "a.py", "-n", "2", "--dist", "load", "-v", *tiny,
+                     cwd=tmp_path)
+    assert "3 failed" in run.stdout, run.stdout + run.stderr
+    assert {"[gw0]", "[gw1]"} <= set(re.findall(r"\[gw\d\]", run.stdout)), run.stdout
+
+
+def test_the_scheduler_groups_by_submission_whatever_the_submission_is_called():
+    ids = [f"../x/checks/test_grade.py::test_check[{name}-{group}-{check}]"
+           for name in ("a-b", "a", "alice/rnn_layers.py") for group, check in (("forward", "f"), ("tanh", "g"))]
+    assert len({submission_of(nodeid) for nodeid in ids}) == 3
+
+
+def test_a_run_that_does_not_grade_imports_nothing_of_the_grader(tmp_path):
+    """Any other project's pytest run in this environment: no numpy, no Hypothesis, no options table."""
+    (tmp_path / "test_other.py").write_text(
+        "import sys\n\n\ndef test_nothing_heavy_was_imported():\n"
+        "    heavy = {'numpy', 'hypothesis', 'checks.engine.options', 'checks.registry'} & set(sys.modules)\n"
+        "    assert not heavy, heavy\n"
+    )
+    run = pytest_run("-q", cwd=tmp_path)
+    assert run.returncode == 0 and "1 passed" in run.stdout, run.stdout + run.stderr
+    assert "rnn-grade" not in run.stdout
+    run = pytest_run("--help", cwd=tmp_path)
+    assert run.returncode == 0 and "--submission=PATH" in run.stdout and "grading RNN submissions" in run.stdout
+
+
+def test_submission_without_the_checks_is_a_usage_error_saying_what_to_add(tmp_path, tiny):
+    (tmp_path / "test_other.py").write_text("def test_other():\n    pass\n")
+    run = pytest_run(".", "--submission", str(write_submission(tmp_path, "correct")), *tiny, cwd=tmp_path)
+    assert run.returncode == pytest.ExitCode.USAGE_ERROR, run.stdout + run.stderr
+    assert "add --pyargs checks" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_with_plugin_autoload_off_p_loads_the_plugin(tmp_path, tiny):
+    run = pytest_run("-p", "checks.engine.plugin", "--pyargs", "checks", "--submission",
+                     str(write_submission(tmp_path, "correct")), *tiny, cwd=tmp_path, PYTEST_DISABLE_PLUGIN_AUTOLOAD="1")
+    assert run.returncode == 0 and "3 passed" in run.stdout, run.stdout + run.stderr
+
+
+def test_the_plugin_names_the_options_prefix_the_options_table_uses():
+    assert OPTION_PREFIX == PYTEST_PREFIX
