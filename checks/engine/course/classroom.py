@@ -37,8 +37,9 @@ one printable line, and two names never show alike). Ids are unique in a run, co
 case-insensitive file system would (``Alice`` and ``alice`` would share a folder on macOS), and
 deterministically, by these rules in turn:
 
-1. two submissions of one folder whose names collide (``carol/`` and ``carol.py``): the file keeps
-   its ``.py`` (``carol``, ``carol.py``);
+1. two submissions of one folder whose ids collide (``carol/`` and ``carol.py``): each takes its
+   whole name (``carol``, ``carol.py``); names still alike (``Carol.py`` and ``carol.py``) are
+   numbered as in rule 3, within the folder;
 2. submissions from different folders: each is prefixed with the name of the folder it came from,
    then of that folder's parent, and so on (``section1/alice``, ``section2/alice``);
 3. any that still collide: the second and later, in discovery order, get ``~2``, ``~3``, ...
@@ -271,19 +272,29 @@ def reserved(id_: str) -> bool:
 
 
 def siblings_told_apart(entries: list[Entry]) -> list[Entry]:
-    """Rule 1: submissions of one folder whose ids collide take their full names (a file keeps its .py)."""
+    """Rule 1: submissions of one folder whose ids collide take their whole names (a file keeps its .py);
+    any still alike (in case only) are numbered within their folder."""
     keys = [(os.path.abspath(entry.origin), folder_key(entry.id)) for entry in entries]
-    return [replace(entry, id=entry.name) if entry.name and keys.count(key) > 1 else entry
-            for entry, key in zip(entries, keys)]
+    entries = [replace(entry, id=entry.name) if entry.name and keys.count(key) > 1 else entry
+               for entry, key in zip(entries, keys)]
+    by_folder: dict[str, list[int]] = {}
+    for i, entry in enumerate(entries):
+        by_folder.setdefault(os.path.abspath(entry.origin), []).append(i)
+    for positions in by_folder.values():
+        ids = numbered([entries[i].id for i in positions], keep_reserved=True)
+        for i, id_ in zip(positions, ids):
+            entries[i] = replace(entries[i], id=id_)
+    return entries
 
 
-def numbered(ids: list[str]) -> list[str]:
-    """Rule 3: every id still shared by an earlier one gets the first free ``~2``, ``~3``, ... (deterministic)."""
+def numbered(ids: list[str], keep_reserved: bool = False) -> list[str]:
+    """Rule 3: every id shared by an earlier one (or, unless ``keep_reserved``, a reserved one) gets the
+    first free ``~2``, ``~3``, ... in order: deterministic."""
     taken = {folder_key(id_) for id_ in ids}
     seen: set[str] = set()
     result = []
     for id_ in ids:
-        if folder_key(id_) in seen or reserved(id_):
+        if folder_key(id_) in seen or (reserved(id_) and not keep_reserved):
             number = 2
             while folder_key(f"{id_}~{number}") in taken:
                 number += 1

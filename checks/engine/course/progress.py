@@ -17,6 +17,7 @@ only, so it too stands still between them, and this line is all the bar is.
 
 from __future__ import annotations
 
+import math
 import shutil
 import sys
 import time
@@ -102,7 +103,7 @@ class ProgressBar:
         now = self.clock()
         if self.end - now < LEAST_ESTIMATE:  # overdue: the estimate was short; make it again from the time spent
             self.end = now + self.remaining * self.overdue_seconds_per_submission(now)
-        seconds = max(0, round(self.end - now))
+        seconds = max(0, math.ceil(self.end - now))  # whole seconds left, counting down one a second
         return f"{seconds // 60}:{seconds % 60:02d}"
 
     def close(self) -> None:
