@@ -7,6 +7,7 @@ grades the reference package with the real checks and the course's points table.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -63,7 +64,8 @@ def test_partial_credit_exit_1_and_the_message_names_the_wrong_gradient(tmp_path
     assert "1 result of 5 is wrong" in backward["output"] and "db: off by up to" in backward["output"]
     assert "Points: 2.4 / 3" in backward["output"]
     assert results["score"] == pytest.approx(sum(test["score"] for test in results["tests"])) == pytest.approx(5.4)
-    assert "PART  tiny_step_backward" in run.stdout and "db: off by up to" in run.stdout
+    # the terminal's brief: the check, its verdict (its message's first line); -v shows the whole message
+    assert "PART  " in run.stdout and "tiny_step_backward" in run.stdout and "1 result of 5 is wrong" in run.stdout
 
 
 def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny):
@@ -86,7 +88,7 @@ def test_missing_module_is_named_and_path_makes_a_course_helper_importable(tmp_p
     assert "--path" not in json.dumps([results["output"], results["tests"]])
     [note] = [n for n in results["extra_data"]["instructor_notes"] if "course_helpers" in n]
     assert "--path FOLDER" in note and "--allow-package course_helpers" in note
-    assert note in run.stderr
+    assert f"rnn-grade: note: {note}" in " ".join(run.stderr.split())  # wrapped to the terminal's width
 
     helpers = tmp_path / "course"
     write_submission(helpers, "correct").rename(helpers / "course_helpers.py")
@@ -225,6 +227,21 @@ def test_the_console_script_is_installed_and_documents_results_json():
     assert "/autograder/results/results.json" in run.stdout and "exit status" in run.stdout
 
 
+def test_version_prints_the_installed_version_and_help_lists_every_option():
+    from importlib.metadata import version
+
+    from checks.engine.options import CLI, options_of
+
+    command = str(Path(sys.executable).with_name("rnn-grade"))
+    run = subprocess.run([command, "--version"], capture_output=True, text=True, env=clean_environment(), timeout=60)
+    assert run.returncode == 0 and run.stdout == f"rnn-grade {version('rnn-grade')}\n"
+    help_text = subprocess.run([command, "--help"], capture_output=True, text=True, env=clean_environment(),
+                               timeout=60).stdout
+    listed = set(re.findall(r"(?<![\w-])(--?[a-z][a-z-]*)", help_text.split("options:", 1)[1]))
+    flags = {flag for option in options_of(CLI) if not option.positional for flag in (option.flag, *option.aliases)}
+    assert flags | {"-h", "--help", "--version", "-v"} <= listed, flags - listed
+
+
 def test_the_reference_package_gets_full_marks_on_the_real_checks(tmp_path):
     results = tmp_path / "results.json"
     run = rnn_grade(str(REPO / "reference"), "--results", str(results))
@@ -262,9 +279,13 @@ def test_student_visible_text_is_about_their_code_and_the_sandbox_goes_to_the_in
     record = Confinement.from_data(results["extra_data"]["sandbox"])
     assert [layer.name for layer in record.layers] == list(LAYERS)
     active = [layer.title for layer in record.layers if layer.state == ACTIVE]
-    assert f"rnn-grade: the worker was confined by: {', '.join(active)}" in run.stderr
+    # A protection that is there is no news: said only with -v. A missing one is always said.
+    assert "confined by" not in run.stderr
     for layer in record.missing:
-        assert f"missing protection: {layer.title}: {layer.detail}" in run.stderr
+        assert f"missing protection: {layer.title}: {layer.detail}" in " ".join(run.stderr.split())
+    verbose, _ = grade(tmp_path, "correct", tiny, "-v")
+    assert f"rnn-grade: the worker was confined by: {', '.join(active)}" in " ".join(verbose.stderr.split())
+    assert all(len(line) <= 80 for line in verbose.stderr.splitlines())  # wrapped (COLUMNS is unset: 80)
 
 
 def test_require_sandbox_grades_only_where_the_worker_is_fully_confined(tmp_path, tiny):
@@ -298,7 +319,7 @@ def test_no_line_of_the_summary_or_the_notes_runs_a_workflow_command(tmp_path, t
     for line in (run.stdout + run.stderr).splitlines():
         assert not line.lstrip().startswith(("::", "##[")), line
     assert ("rnn-grade: note: the submission imports 'nope\\n::error title=x::forged', which the worker could not "
-            "find") in run.stderr
+            "find") in " ".join(run.stderr.split())  # wrapped to the terminal's width
 
 
 def test_show_makes_every_line_inert(capsys):

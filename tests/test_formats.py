@@ -322,7 +322,8 @@ def tiny(tmp_path_factory) -> list[str]:
     return ["--checks-dir", str(checks), "--no-builtin-checks", "--points", str(points)]
 
 
-def every_format(tmp_path: Path, name: str, tiny: list[str]) -> tuple[subprocess.CompletedProcess, dict[str, Path]]:
+def every_format(tmp_path: Path, name: str, tiny: list[str],
+                 *options: str) -> tuple[subprocess.CompletedProcess, dict[str, Path]]:
     """Grade the named tiny submission (or the source text given) with every format, as GitHub Actions would."""
     files = {name: tmp_path / f"out.{name}" for name in ("results", "prairielearn", "junit", "markdown",
                                                           "summary", "output")}
@@ -332,7 +333,7 @@ def every_format(tmp_path: Path, name: str, tiny: list[str]) -> tuple[subprocess
     else:
         submission = write_submission(tmp_path / "subs", name)
     run = subprocess.run(
-        [sys.executable, "-m", "checks.engine.cli", str(submission), *tiny,
+        [sys.executable, "-m", "checks.engine.cli", str(submission), *tiny, *options,
          "--format", "gradescope,prairielearn,junit,github,markdown", "--results", str(files["results"]),
          "--prairielearn", str(files["prairielearn"]), "--junit", str(files["junit"]),
          "--markdown", str(files["markdown"])],
@@ -380,7 +381,7 @@ FORGER = CORRECT.replace("    next_h = np.tanh", "    raise ValueError('shapes a
 
 
 def test_github_runs_no_workflow_command_quoted_from_a_submission(tmp_path, tiny):
-    run, files = every_format(tmp_path, FORGER, tiny)
+    run, files = every_format(tmp_path, FORGER, tiny, "-v")  # -v: the whole message, forged line included
     lines = run.stdout.splitlines()
     [stop] = [index for index, line in enumerate(lines) if line.startswith("::stop-commands::")]
     token = lines[stop].removeprefix("::stop-commands::")

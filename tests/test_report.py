@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import json
+import shlex
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from checks.engine.isolation.confinement import ACTIVE, MISSING, Confinement, Layer
 from checks.registry import Check
-from checks.engine.report import (
-    RESULTS_BYTES_BUDGET, WIDTH, gradescope_results, instructor_notes, terminal_summary, write_results,
-)
+from checks.engine.report import RESULTS_BYTES_BUDGET, gradescope_results, instructor_notes, write_results
+from checks.engine.report.terminal import WIDTH, Screen, terminal_summary
 from checks.engine.run.results import CheckResult, Grade
 
 
@@ -68,7 +72,7 @@ def test_the_summary_fits_its_width_with_subtotals_and_every_failing_message_wra
         CheckResult(a_check(long_name), 0.5, "first line " * 20 + "\nsecond line\nthird line\nFalsifying example: x"),
         CheckResult(a_check("grad", "backward", 3.0), 0.0, "dx differs\nFalsifying example: f(\n  x=1)"),
     )
-    text = terminal_summary(grade)
+    text = terminal_summary(grade, Screen(verbose=True))
     lines = text.splitlines()
     assert max(map(len, lines)) <= WIDTH == 80
     assert lines[0] == "rnn-grade: rnn_layers.py   (profile default, seed 3)"
@@ -78,6 +82,14 @@ def test_the_summary_fits_its_width_with_subtotals_and_every_failing_message_wra
     assert "second line" in text and "third line" in text and "Falsifying example: x" in text
     assert any(line.startswith("TOTAL") and line.endswith("2.5 / 7") for line in lines)
     assert "profile default, seed 3; graded in 1.6 s" in lines
+    # by default: one line a group, each failing check's verdict (its message's first line) wrapped, not cut
+    brief = terminal_summary(grade)
+    lines = brief.splitlines()
+    assert max(map(len, lines)) <= WIDTH
+    assert lines[2].startswith("forward (1 of 2 checks lost points)") and lines[2].endswith("2.5 / 4")
+    assert " ".join(("first line " * 20).split()) in " ".join(brief.split())
+    assert "second line" not in brief and "dx differs" in brief
+    assert lines[-1].startswith("TOTAL") and lines[-1].endswith("2.5 / 7")
 
 
 def test_an_import_error_is_wrapped_in_full_not_cut():
@@ -103,3 +115,90 @@ def test_sandbox_notes_go_to_the_instructor_not_the_student():
     assert notes[0] == "missing protection: drop to user nobody: the worker stays root: /root/.pyenv is not readable by others"
     assert "--path FOLDER" in notes[1] and "--allow-package scipy" in notes[1]
     assert "root" not in terminal_summary(grade)
+
+
+# -- one report model; commands that paste as one command whatever the file's name ----------------
+
+HOSTILE_NAMES = ["Renée Müller rnn (final).py", "O'Brien \"v2\" rnn.py", "$HOME `id` ; rm -rf x & y | z.py",
+                 "学生 " + "very_long_name_" * 8 + ".py"]
+
+
+def shell_words(lines: list[str]) -> list[str]:
+    """The words bash reads from ``lines`` (continuations and all), as printf prints them one by one."""
+    run = subprocess.run(["bash", "-c", "printf '%s\\0' " + "\n".join(lines)], capture_output=True, text=True,
+                         timeout=30)
+    assert run.returncode == 0, run.stderr
+    return run.stdout.split("\0")[:-1]
+
+
+def command_after(text: str, start: str) -> list[str]:
+    """The lines of the command whose first line starts with ``start`` (after its indentation), up to
+    the first line not continued with a backslash."""
+    lines = text.splitlines()
+    index = next(index for index, line in enumerate(lines) if line.strip().startswith(start))
+    command = [lines[index].strip().removeprefix("Reproduce:")]
+    while command[-1].endswith("\\"):
+        index += 1
+        command.append(lines[index])
+    return command
+
+
+def shlex_words(lines: list[str]) -> list[str]:
+    """The words of ``lines`` read as bash reads them: backslash-newline removed, then split as the shell does."""
+    return shlex.split("\n".join(lines).replace("\\\n", ""))
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_every_printed_command_is_one_shell_command_naming_the_file_as_it_is(name):
+    grade = Grade(Path("class") / name, "default", 0, [CheckResult(a_check("grad", "backward"), 0.0, "dx is wrong")])
+    path = f"class/{name}"
+    for width in (80, 40):
+        brief = terminal_summary(grade, Screen(width))
+        assert max(len(line) for line in brief.splitlines()) <= width
+        for start, words in (("Reproduce: python", ["python", "repro/grad.py", path]),
+                             ("rnn-grade ", ["rnn-grade", path, "--repro-dir", "repro"])):
+            command = command_after(brief, start)
+            assert shell_words(command) == words, (width, command)
+            assert shlex_words(command) == words, (width, command)  # the same, as a script would read it
+    whole = terminal_summary(grade, Screen(80, verbose=True))
+    assert shell_words(command_after(whole, "rnn-grade ")) == ["rnn-grade", path, "--repro-dir", "repro"]
+    # every other format carries the same quoted command
+    quoted = f"python repro/grad.py {shlex.quote(path)}"
+    assert shlex.split(quoted) == ["python", "repro/grad.py", path]
+    assert quoted in gradescope_results(grade)["tests"][0]["output"]
+
+
+def test_a_file_name_with_control_characters_is_written_out_in_commands_never_printed_raw():
+    grade = Grade(Path("a\x1b[2Jb\tc.py"), "default", 0, [CheckResult(a_check("grad", "backward"), 0.0, "dx is wrong")])
+    for screen in (Screen(), Screen(verbose=True)):
+        text = terminal_summary(grade, screen)
+        assert "\x1b" not in text and "'a\\x1b[2Jb\tc.py'" in text  # a tab is harmless, an escape is not
+
+
+def test_the_report_model_is_built_once_for_every_format(tmp_path, monkeypatch):
+    from checks.engine.report import model as model_module, write_reports
+
+    grade = a_grade(CheckResult(a_check("grad", "backward"), 0.0, "dx is wrong"))
+    built = []
+    real = model_module.report_model
+    monkeypatch.setattr(model_module, "report_model", lambda g: built.append(g) or real(g))
+    paths = {"gradescope": tmp_path / "r.json", "prairielearn": tmp_path / "p.json", "junit": tmp_path / "j.xml",
+             "markdown": tmp_path / "s.md"}
+    write_reports(grade, [*paths, "github"], paths, environment={"GITHUB_STEP_SUMMARY": str(tmp_path / "gh.md"),
+                                                                 "GITHUB_OUTPUT": str(tmp_path / "out")},
+                  stdout=io.StringIO())
+    assert len(built) == 1 and all(path.exists() for path in paths.values())
+
+
+def test_a_misconception_told_once_is_referred_to_after():
+    from checks.engine.report.model import report_model
+
+    first = CheckResult(a_check("step_grad", "backward"), 0.0, "db is wrong", misconception="tanh-a",
+                        misconception_explanation="your db uses 1 - a² instead of 1 - h².")
+    second = CheckResult(a_check("seq_grad", "backward"), 0.0, "db is wrong", misconception="tanh-a",
+                         misconception_explanation="your dWh and db use 1 - a² instead of 1 - h².")
+    model = report_model(a_grade(first, second))
+    briefs = [view.brief for view in model.failing]
+    assert briefs[0].mistake == "Likely mistake: your db uses 1 - a² instead of 1 - h²."
+    assert briefs[1].mistake == "Likely mistake: the same as for step_grad." and briefs[1].mistake_told_for == "step_grad"
+    assert [view.brief for view in model.checks if view.result.passed] == []

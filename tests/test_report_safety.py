@@ -120,12 +120,14 @@ def test_the_class_table_printed_in_a_ci_log_runs_no_command(tmp_path, tiny):
 def test_a_module_name_with_newlines_forges_no_line_of_the_instructor_notes(capsys):
     grade = Grade(Path("s.py"), "default", 0, [], sandbox=Confinement(()),
                   missing_module="x\n::error::forged\nrnn-grade: note: all clear")
-    cli.show_instructor_notes(grade, quiet=False)
-    err = capsys.readouterr().err
-    assert err.splitlines() == [
+    cli.show_instructor_notes(grade, verbose=False)
+    lines = capsys.readouterr().err.splitlines()
+    # one note, wrapped to the terminal's width: its continuations indented, none a line of its own
+    assert lines[0].startswith("rnn-grade: note: ") and all(line.startswith("    ") for line in lines[1:])
+    assert " ".join(line.strip() for line in lines) == (
         "rnn-grade: note: the submission imports 'x\\n::error::forged\\nrnn-grade: note: all clear', which the worker "
         "could not find: if the course provides it, pass its folder with --path FOLDER, or allow an installed "
-        "package with --allow-package x\\n::error::forged\\nrnn-grade: note: all clear"]
+        "package with --allow-package x\\n::error::forged\\nrnn-grade: note: all clear")
 
 
 def test_every_note_on_stderr_is_inert(capsys):

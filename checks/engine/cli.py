@@ -11,20 +11,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+import textwrap
 import traceback
 from pathlib import Path
 from typing import Sequence
 
-from checks.engine.isolation.confinement import ACTIVE
 from checks.engine.inputs.display import inert, shown
+from checks.engine.isolation.confinement import ACTIVE
 from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
 from checks.engine.options import add_to_argparse, resolve
 from checks.engine.run.profiles import PROFILE_ENVIRONMENT
 from checks.engine.course.progress import CheckProgress
 from checks.engine.report import (
-    instructor_notes, quoting_submissions, screen_of, terminal_summary, total_line, write_reports,
+    ReportModel, instructor_notes, quoting_submissions, report_model, total_line, write_reports,
 )
 from checks.engine.run.repro import ReproFolderError, attach_scripts
 from checks.engine.run.results import Grade
@@ -143,12 +145,12 @@ def run(argv: Sequence[str] | None) -> int:
         attach_scripts(grade, settings.repro_dir)
     except ReproFolderError as problem:
         problems.append(str(problem))
+    model = report_model(grade)  # once, for every report below
     # First: the files a platform needs must not depend on a working terminal.
-    problems += save(grade, settings)
+    problems += save(model, settings)
     with quoting_submissions(settings.formats):
-        show(total_line(grade) if settings.quiet else
-             terminal_summary(grade, screen_of(sys.stdout, verbose=settings.verbose)))
-        show_instructor_notes(grade, quiet=settings.quiet)
+        show(total_line(grade) if settings.quiet else terminal_report(model, settings.verbose))
+        show_instructor_notes(grade, verbose=settings.verbose)
         report_grader_errors(grade)
     for problem in problems:  # after the grade: a report that could not be written never hides it
         note(problem)
@@ -160,22 +162,53 @@ def build_parser() -> argparse.ArgumentParser:
         prog="rnn-grade", description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     add_to_argparse(parser)
+    parser.add_argument("--version", action="version", version=f"rnn-grade {installed_version()}",
+                        help="print rnn-grade's version and exit")
     return parser
 
 
-def show_instructor_notes(grade: Grade, quiet: bool) -> None:
-    """On stderr: how the worker was confined, and what the instructor should know (never the student)."""
-    active = [layer.title for layer in grade.sandbox.layers if layer.state == ACTIVE]
-    if active and not quiet:
-        note(f"the worker was confined by: {', '.join(active)}")
-    for text in instructor_notes(grade):
-        note(f"note: {text}")
+def installed_version() -> str:
+    """The installed distribution's version (the student wheel's, installed as rnn-grade-student)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    for distribution in ("rnn-grade", "rnn-grade-student"):
+        try:
+            return version(distribution)
+        except PackageNotFoundError:
+            continue
+    return "(version unknown: not installed as a package)"
 
 
-def note(text: str) -> None:
+def terminal_report(model: ReportModel, verbose: bool) -> str:
+    """The report for the terminal; rich is imported only here, when one is printed."""
+    from checks.engine.report.terminal import screen_of, terminal_summary
+
+    return terminal_summary(model, screen_of(sys.stdout, verbose=verbose))
+
+
+def show_instructor_notes(grade: Grade, verbose: bool) -> None:
+    """On stderr, for the instructor (never in the student's report): what they should know (a protection
+    missing, a module to provide, feedback that raised), and with -v how the worker was confined.
+
+    A protection that is there is no news: without -v nothing is printed then."""
+    notes = [f"note: {text}" for text in instructor_notes(grade)]
+    if verbose:
+        active = [layer.title for layer in grade.sandbox.layers if layer.state == ACTIVE]
+        notes.insert(0, f"the worker was confined by: {', '.join(active) or 'no protection'}")
+    for text in notes:
+        note(text, wrap=True)
+
+
+def note(text: str, wrap: bool = False) -> None:
     """``rnn-grade: text`` on stderr; text quoted from a submission (a module's name, a message) never
-    starts a line a CI runner would run as a workflow command."""
-    print(inert(f"rnn-grade: {text}"), file=sys.stderr)
+    starts a line a CI runner would run as a workflow command. ``wrap``: wrapped to the width of
+    the terminal stderr goes to (80 columns if unknown), continuations indented."""
+    text = f"rnn-grade: {text}"
+    if wrap:
+        width = max(shutil.get_terminal_size((80, 24)).columns, 40)
+        text = "\n".join(textwrap.wrap(text, width, subsequent_indent="    ", break_long_words=True,
+                                        break_on_hyphens=False)) or text
+    print(inert(text), file=sys.stderr)
 
 
 def show(text: str) -> None:
@@ -191,7 +224,7 @@ def show(text: str) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-def save(grade: Grade, settings: GradingSettings) -> list[str]:
+def save(grade: Grade | ReportModel, settings: GradingSettings) -> list[str]:
     """Write the requested reports (--format); each that could not be written, said plainly with the path
     the user gave (the writable folders were checked before grading: this is a full disk, say)."""
     problems = []

@@ -163,8 +163,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("--quiet", "quiet", "print only the total", action="store_true", default=False,
            front_ends=CLI_ONLY),
     # pytest has its own -v; the plugin's failures show the whole feedback anyway
-    Option("--verbose", "verbose", "show every failing check's feedback in full (by default, at most a screenful "
-           "each)", action="store_true", default=False, front_ends=CLI_ONLY, aliases=("-v",)),
+    Option("--verbose", "verbose", "show everything: every check in the table, each failing check's feedback in "
+           "full, and how the worker was confined (by default, a few lines a failing check)",
+           action="store_true", default=False, front_ends=CLI_ONLY, aliases=("-v",)),
     # self-check (issue 8, item 5): what a student can run without the reference solution
     Option("--self-check", "self_check", "run only the checks that need no reference solution (what students can "
            "run on their own); the total is out of those checks", action="store_true", default=False),

@@ -5,7 +5,12 @@
 - ``junit``: JUnit XML for GitLab and Jenkins;
 - ``github``: the GitHub Actions job summary, ``::error`` annotations, GitHub Classroom's result;
 - ``markdown``: a Markdown summary;
-- ``terminal``: the summary printed by ``rnn-grade``.
+- ``terminal``: the report printed by ``rnn-grade`` (imported by the command line only when it prints
+  one: it imports rich).
+
+Every format renders one ``model.ReportModel`` per grade (``report_model``): the groups, the order of
+the failing checks, the root cause, each check's feedback blocks and the quoted commands are worked
+out there once. ``write_reports`` builds it once for all the formats it writes.
 
 ``FORMATS`` names every format ``--format`` accepts; each file format has the file name it takes
 beside ``results.json`` in a class folder. ``write_reports`` writes the requested ones for one grade.
@@ -26,14 +31,14 @@ from checks.engine.report import github, gradescope, junit, markdown, prairielea
 from checks.engine.report.files import write_atomically
 from checks.engine.report.gradescope import RESULTS_BYTES_BUDGET, gradescope_results
 from checks.engine.report.feedback import check_output, feedback_blocks
-from checks.engine.report.terminal import WIDTH, Screen, screen_of, terminal_summary, total_line
-from checks.engine.report.text import instructor_notes, mark, number_text, points_text
+from checks.engine.report.model import ReportModel, as_model, report_model
+from checks.engine.report.text import instructor_notes, mark, number_text, points_text, total_line
 from checks.engine.run.results import Grade
 
 __all__ = [
-    "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "Screen", "WIDTH", "check_output", "feedback_blocks",
-    "gradescope_results", "screen_of",
-    "instructor_notes", "mark", "paths_beside", "points_text", "terminal_summary", "total_line", "quoting_submissions",
+    "FORMATS", "GITHUB", "Format", "RESULTS_BYTES_BUDGET", "ReportModel", "check_output", "feedback_blocks",
+    "gradescope_results", "report_model",
+    "instructor_notes", "mark", "paths_beside", "points_text", "total_line", "quoting_submissions",
     "write_reports", "write_results", "write_atomically", "number_text",
 ]
 
@@ -46,7 +51,7 @@ class Format:
 
     file_name: str
     option: str  # the rnn-grade option that names its file for one submission
-    render: Callable[[Grade], str]
+    render: Callable[[Grade | ReportModel], str]
 
 
 FORMATS: dict[str, Format | None] = {  # None: github writes where GitHub's environment variables say
@@ -58,16 +63,18 @@ FORMATS: dict[str, Format | None] = {  # None: github writes where GitHub's envi
 }
 
 
-def write_reports(grade: Grade, formats: Sequence[str], paths: Mapping[str, Path],
+def write_reports(grade: Grade | ReportModel, formats: Sequence[str], paths: Mapping[str, Path],
                   environment: Mapping[str, str] | None = None, stdout: TextIO | None = None) -> None:
     """Write each of ``formats`` for ``grade``: a file format to ``paths[name]`` (skipped without a path),
-    atomically; ``github`` to GitHub's files (``environment``, default ``os.environ``) and ``stdout``."""
+    atomically; ``github`` to GitHub's files (``environment``, default ``os.environ``) and ``stdout``.
+    The report model is built once for them all."""
+    model = as_model(grade)
     for name in formats:
         report = FORMATS[name]
         if report is None:
-            github.publish(grade, os.environ if environment is None else environment, stdout or sys.stdout)
+            github.publish(model, os.environ if environment is None else environment, stdout or sys.stdout)
         elif name in paths:
-            write_atomically(paths[name], report.render(grade))
+            write_atomically(paths[name], report.render(model))
 
 
 def quoting_submissions(formats: Sequence[str]) -> AbstractContextManager[None]:

@@ -9,16 +9,19 @@
    example shows a call into it (``consequence_of``, see ``checks.engine.run.root_cause``);
 5. the expected entry as a SymPy expression (``symbolic_text``; ``symbolic_latex`` in Markdown);
 6. how to reproduce it: ``python <repro_path> <submission>`` when a script was written, else the
-   ``rnn-grade`` command that writes one.
+   ``rnn-grade`` command that writes one; every file name in them is shell-quoted.
 
 Each field may be empty (the helpers that fill them may not have run): its block is left out.
-Every format renders the same blocks: ``plain_feedback`` for plain text (PrairieLearn, JUnit,
-GitHub Classroom and annotations, the pytest plugin), ``markdown_feedback`` for Gradescope and the
+The report model (``checks.engine.report.model``) keeps each check's blocks; every format renders
+the same blocks: ``plain_text`` for plain text (PrairieLearn, JUnit, GitHub Classroom and
+annotations; ``plain_feedback`` for the pytest plugin), ``markdown_blocks`` for Gradescope and the
 Markdown summary, and ``checks.engine.report.terminal`` wraps them to the terminal's width.
 """
 
 from __future__ import annotations
 
+import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -70,11 +73,21 @@ def feedback_blocks(result: CheckResult, submission: str, self_check: bool = Fal
 def reproduction(result: CheckResult, submission: str, self_check: bool = False) -> Block:
     """The command that reproduces ``result``: its script if one was written, else how to write it."""
     if result.repro_path:
-        return Block(COMMAND, f"python {result.repro_path} {submission}", "To reproduce it, run:")
-    script = (Path(REPRO_DIR) / f"{result.check.name}.py").as_posix()
-    again = f"rnn-grade {submission}{' --self-check' if self_check else ''} --repro-dir {REPRO_DIR}"
-    return Block(COMMAND, f"{again}\npython {script} {submission}",
+        return Block(COMMAND, repro_command(result, submission), "To reproduce it, run:")
+    return Block(COMMAND, f"{scripts_command(submission, self_check)}\n{repro_command(result, submission)}",
                  "To reproduce it, write its script and run it:")
+
+
+def repro_command(result: CheckResult, submission: str) -> str:
+    """``python SCRIPT SUBMISSION``, each a quoted shell word: the script written for ``result``, or
+    where ``scripts_command`` writes it. ``'Renée Müller rnn (final).py'`` pastes as one word."""
+    script = result.repro_path or (Path(REPRO_DIR) / f"{result.check.name}.py").as_posix()
+    return f"python {shlex.quote(script)} {shlex.quote(submission)}"
+
+
+def scripts_command(submission: str, self_check: bool = False) -> str:
+    """The quoted command that writes each failing check's script into ``repro/``."""
+    return f"rnn-grade {shlex.quote(submission)}{' --self-check' if self_check else ''} --repro-dir {REPRO_DIR}"
 
 
 def command_path(grade: Grade) -> str:
@@ -93,8 +106,13 @@ def plain_text(block: Block) -> str:
 
 
 def plain_feedback(result: CheckResult, submission: str, limit: int | None = None, self_check: bool = False) -> str:
+    """``result``'s blocks as plain text (``plain_blocks``)."""
+    return plain_blocks(feedback_blocks(result, submission, self_check), limit)
+
+
+def plain_blocks(blocks: Sequence[Block], limit: int | None = None) -> str:
     """The blocks as plain text, separated by blank lines; each block cut to ``limit`` characters if given."""
-    texts = [plain_text(block) for block in feedback_blocks(result, submission, self_check)]
+    texts = [plain_text(block) for block in blocks]
     return "\n\n".join(texts if limit is None else [clip(text, limit) for text in texts])
 
 
@@ -108,10 +126,10 @@ def check_output(result: CheckResult, submission: str) -> str:
     return "\n\n".join(parts)
 
 
-def markdown_feedback(result: CheckResult, submission: str, limit: int, self_check: bool = False) -> str:
+def markdown_blocks(blocks: Sequence[Block], limit: int) -> str:
     """The blocks as Markdown: what comes from a check or the submission fenced or escaped, so it shows as written."""
     parts = []
-    for block in feedback_blocks(result, submission, self_check):
+    for block in blocks:
         if block.style == MESSAGE:
             parts.append(fenced(clip(block.body, limit)))
         elif block.style == PROSE:

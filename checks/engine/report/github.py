@@ -28,12 +28,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TextIO
 
-from checks.engine.report.feedback import command_path, plain_feedback
+from checks.engine.report.feedback import plain_blocks
 from checks.engine.report.files import append_text
 from checks.engine.report.markdown import markdown_summary
-from checks.engine.report.text import clip, points_text, visible, within_budget
-from checks.engine.run.root_cause import most_basic_first
-from checks.engine.run.results import CheckResult, Grade
+from checks.engine.report.model import CheckView, ReportModel, as_model
+from checks.engine.report.text import clip, visible, within_budget
+from checks.engine.run.results import Grade
 
 SUMMARY_VARIABLE, OUTPUT_VARIABLE = "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT"
 ANNOTATION_LIMIT = 10
@@ -42,14 +42,15 @@ CLASSROOM_OUTPUT_LIMIT = 500  # characters of a test's output, as the stock runn
 RESULT_BYTES_BUDGET = 96 * 1024  # of the base64 text: one environment variable holds at most 128 KiB
 
 
-def publish(grade: Grade, environment: Mapping[str, str], stdout: TextIO) -> None:
+def publish(report: Grade | ReportModel, environment: Mapping[str, str], stdout: TextIO) -> None:
     """Annotate the failing checks on ``stdout``; append the summary and Classroom's result where GitHub says."""
-    for command in annotations(grade):
+    model = as_model(report)
+    for command in annotations(model):
         print(command, file=stdout)
     if environment.get(SUMMARY_VARIABLE):
-        append_text(Path(environment[SUMMARY_VARIABLE]), markdown_summary(grade))
+        append_text(Path(environment[SUMMARY_VARIABLE]), markdown_summary(model))
     if environment.get(OUTPUT_VARIABLE):
-        append_text(Path(environment[OUTPUT_VARIABLE]), f"result={classroom_result_base64(grade)}\n")
+        append_text(Path(environment[OUTPUT_VARIABLE]), f"result={classroom_result_base64(model)}\n")
 
 
 @contextmanager
@@ -66,26 +67,26 @@ def workflow_commands_stopped(stdout: TextIO) -> Iterator[None]:
 # -- annotations ---------------------------------------------------------------------------------
 
 
-def annotations(grade: Grade) -> list[str]:
+def annotations(report: Grade | ReportModel) -> list[str]:
     """``::error`` commands for the failing checks, the most basic function first (``root_cause``): at most
     ``ANNOTATION_LIMIT``, the last one counting the rest."""
-    failing = most_basic_first(grade.results)
+    model = as_model(report)
+    grade, failing = model.grade, model.failing
     file = _annotation_file(grade)
     if grade.import_error:
         return [error_command("The submission could not be imported, so every check scored 0:\n"
                               + grade.import_error, title="rnn-grade: import failed", file=file)]
     shown = failing if len(failing) <= ANNOTATION_LIMIT else failing[: ANNOTATION_LIMIT - 1]
-    commands = [_check_annotation(result, command_path(grade), file, bool(grade.left_out)) for result in shown]
+    commands = [_check_annotation(view, file) for view in shown]
     if len(shown) < len(failing):
         commands.append(error_command(f"{len(failing) - len(shown)} more checks lost points; the job summary "
                                       "lists them all.", title="rnn-grade: more failing checks", file=file))
     return commands
 
 
-def _check_annotation(result: CheckResult, submission: str, file: str | None, self_check: bool) -> str:
-    check = result.check
-    message = "\n".join(plain_feedback(result, submission, self_check=self_check).splitlines()[:ANNOTATION_LINES])
-    title = f"rnn-grade {check.group}/{check.name}: {points_text(result.score, check.points)}"
+def _check_annotation(view: CheckView, file: str | None) -> str:
+    message = "\n".join(plain_blocks(view.blocks).splitlines()[:ANNOTATION_LINES])
+    title = f"rnn-grade {view.qualified_name}: {view.points}"
     return error_command(message, title=title, file=file)
 
 
@@ -111,26 +112,28 @@ def escape_property(text: str) -> str:
 # -- GitHub Classroom ------------------------------------------------------------------------------
 
 
-def classroom_result(grade: Grade) -> dict:
+def classroom_result(report: Grade | ReportModel) -> dict:
     """The runner result (version 3) the Classroom reporter reads, under ``RESULT_BYTES_BUDGET`` once encoded."""
-    return within_budget(lambda limit: _classroom_document(grade, limit), RESULT_BYTES_BUDGET,
+    model = as_model(report)
+    return within_budget(lambda limit: _classroom_document(model, limit), RESULT_BYTES_BUDGET,
                          size=lambda document: len(_encoded(document)), floor=0)
 
 
-def classroom_result_base64(grade: Grade) -> str:
-    return _encoded(classroom_result(grade))
+def classroom_result_base64(report: Grade | ReportModel) -> str:
+    return _encoded(classroom_result(report))
 
 
 def _encoded(document: dict) -> str:
     return base64.b64encode(json.dumps(document, separators=(",", ":")).encode()).decode("ascii")
 
 
-def _classroom_document(grade: Grade, text_limit: int) -> dict:
+def _classroom_document(model: ReportModel, text_limit: int) -> dict:
+    grade = model.grade
     document = {
         "version": 3,
         "status": classroom_status(grade),
         "max_score": round(grade.max_score, 4),
-        "tests": [_classroom_test(grade, result, text_limit) for result in grade.results],
+        "tests": [_classroom_test(model, view, text_limit) for view in model.checks],
     }
     if grade.import_error:
         document["message"] = clip(f"The submission could not be imported: {grade.import_error}", max(text_limit, 200))
@@ -144,13 +147,13 @@ def classroom_status(grade: Grade) -> str:
     return "pass" if not grade.import_error and all(result.passed for result in grade.results) else "fail"
 
 
-def _classroom_test(grade: Grade, result: CheckResult, text_limit: int) -> dict:
-    check = result.check
+def _classroom_test(model: ReportModel, view: CheckView, text_limit: int) -> dict:
+    grade, result, check = model.grade, view.result, view.result.check
     return {
         "name": f"{check.group}/{check.name}",
         "status": {"passed": "pass", "failed": "fail", "error": "error"}[result.status],
         "score": round(result.score, 4),
-        "message": visible(plain_feedback(result, command_path(grade), text_limit, bool(grade.left_out))) if text_limit else "",
+        "message": visible(plain_blocks(view.blocks, text_limit)) if text_limit else "",
         "test_code": check.description if text_limit else "",
         "filename": grade.submission.name,
         "line_no": 0,  # the reporter prints "line N" unless 0; the check's own line means nothing to a student

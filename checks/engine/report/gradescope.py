@@ -22,46 +22,45 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from checks.engine.report.feedback import command_path, markdown_feedback
+from checks.engine.report.feedback import markdown_blocks
 from checks.engine.report.markup import code_span, escaped, fenced
-from checks.engine.report.text import (
-    OUTPUT_HEADING, broken_checks, by_group, clip, files_left_out_lines, group_points, instructor_notes, left_out_lines,
-    points_text, submission_id,
-    within_budget,
-)
-from checks.engine.run.results import CheckResult, Grade
+from checks.engine.report.model import CheckView, ReportModel, as_model
+from checks.engine.report.text import OUTPUT_HEADING, clip, instructor_notes, within_budget
+from checks.engine.run.results import Grade
 
 # Gradescope keeps results.json small; the runner already caps each message (3000 chars) and each
 # check's captured output (4 KB), and this budget guards the whole file whatever the check count.
 RESULTS_BYTES_BUDGET = 512 * 1024
 
 
-def gradescope_results(grade: Grade) -> dict:
-    """The results.json document for ``grade``, kept under ``RESULTS_BYTES_BUDGET`` when encoded."""
-    return within_budget(lambda limit: _document(grade, limit), RESULTS_BYTES_BUDGET)
+def gradescope_results(report: Grade | ReportModel) -> dict:
+    """The results.json document for a grade, kept under ``RESULTS_BYTES_BUDGET`` when encoded."""
+    model = as_model(report)
+    return within_budget(lambda limit: _document(model, limit), RESULTS_BYTES_BUDGET)
 
 
-def render(grade: Grade, extra_data: Mapping[str, Any] | None = None) -> str:
+def render(report: Grade | ReportModel, extra_data: Mapping[str, Any] | None = None) -> str:
     """results.json's text; ``extra_data`` is merged into the document's own (class grading keeps
     its bookkeeping there)."""
-    document = gradescope_results(grade)
+    document = gradescope_results(report)
     document["extra_data"].update(extra_data or {})
     return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
 
 
-def _document(grade: Grade, text_limit: int) -> dict:
-    tests = [_test(result, command_path(grade), text_limit, bool(grade.left_out)) for result in grade.results]
+def _document(model: ReportModel, text_limit: int) -> dict:
+    grade = model.grade
+    tests = [_test(view, text_limit) for view in model.checks]
     return {
         "score": round(sum(test["score"] for test in tests), 4),
         "execution_time": int(round(grade.seconds)),
-        "output": submission_output(grade),
+        "output": submission_output(model),
         "output_format": "md",
         "test_output_format": "md",
         "test_name_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "extra_data": {
-            "submission": submission_id(grade),
+            "submission": model.id,
             "profile": grade.profile,
             "seed": grade.seed,
             "max_score": round(grade.max_score, 4),
@@ -76,15 +75,15 @@ def _document(grade: Grade, text_limit: int) -> dict:
     }
 
 
-def _test(result: CheckResult, submission: str, text_limit: int, self_check: bool) -> dict:
-    check = result.check
+def _test(view: CheckView, text_limit: int) -> dict:
+    result, check = view.result, view.result.check
     return {
         "name": f"{check.group}: {check.description}",
         "score": round(result.score, 4),
         "max_score": round(check.points, 4),
         # Gradescope knows only passed and failed; a broken check is told apart in extra_data.
         "status": "passed" if result.passed else "failed",
-        "output": test_output(result, submission, text_limit, self_check),
+        "output": test_output(view, text_limit),
         "output_format": "md",
         "tags": [check.group],
         "visibility": check.visibility,
@@ -95,36 +94,35 @@ def _test(result: CheckResult, submission: str, text_limit: int, self_check: boo
     }
 
 
-def test_output(result: CheckResult, submission: str, text_limit: int, self_check: bool = False) -> str:
+def test_output(view: CheckView, text_limit: int) -> str:
     """One check's Markdown: its feedback (``feedback``), the points, then anything the code printed."""
-    parts = []
+    parts, result = [], view.result
     if not result.passed:
-        parts += [markdown_feedback(result, submission, text_limit, self_check),
-                  f"Points: {points_text(result.score, result.check.points)}"]
+        parts += [markdown_blocks(view.blocks, text_limit), f"Points: {view.points}"]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
     return "\n\n".join(parts)
 
 
-def submission_output(grade: Grade) -> str:
+def submission_output(model: ReportModel) -> str:
     """The Markdown at the top of the Gradescope page: who, how, the total, and the group subtotals."""
+    grade = model.grade
     parts = [
-        f"rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
+        f"rnn-grade: {model.total} points for {code_span(model.id)}",
         f"profile: {grade.profile}, seed: {grade.seed}",
     ]
-    if grade.root_cause:
-        parts.insert(0, f"**{escaped(grade.root_cause.line)}**")
-    if grade.left_out:
-        parts.append(fenced("\n".join(left_out_lines(grade.left_out))))
+    if model.root_cause:
+        parts.insert(0, f"**{escaped(model.root_cause)}**")
+    if model.left_out:
+        parts.append(fenced("\n".join(model.left_out)))
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
-    if files_left_out_lines(grade):
-        heading, *notes = files_left_out_lines(grade)
+    if model.files_left_out:
+        heading, *notes = model.files_left_out
         parts += [heading, fenced("\n".join(notes))]
-    broken = broken_checks(grade)
-    if broken:
-        parts.append(f"{len(broken)} check(s) could not be run because of a fault in the grader, not in your code: "
-                     + ", ".join(code_span(name) for name in broken))
-    subtotals = [f"- {escaped(group)}: {group_points(results)}" for group, results in by_group(grade.results)]
+    if model.broken:
+        parts.append(f"{len(model.broken)} check(s) could not be run because of a fault in the grader, not in your "
+                     "code: " + ", ".join(code_span(name) for name in model.broken))
+    subtotals = [f"- {escaped(group.name)}: {group.points}" for group in model.groups]
     parts.append("\n".join(subtotals))
     return "\n\n".join(parts)

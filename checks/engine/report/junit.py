@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ElementTree
 
-from checks.engine.report.feedback import command_path, plain_feedback
-from checks.engine.report.text import points_text, submission_id, visible
-from checks.engine.run.results import CheckResult, Grade
+from checks.engine.report.feedback import plain_blocks
+from checks.engine.report.model import CheckView, ReportModel, as_model
+from checks.engine.report.text import visible
+from checks.engine.run.results import Grade
 
 
-def junit_xml(grade: Grade) -> ElementTree.Element:
-    """The ``testsuites`` element for ``grade``: one ``testsuite`` (the submission), a ``testcase`` per check."""
+def junit_xml(report: Grade | ReportModel) -> ElementTree.Element:
+    """The ``testsuites`` element for a grade: one ``testsuite`` (the submission), a ``testcase`` per check."""
+    model = as_model(report)
+    grade = model.grade
     counts = {
         "tests": len(grade.results),
         "failures": sum(result.status == "failed" for result in grade.results),
@@ -32,7 +35,7 @@ def junit_xml(grade: Grade) -> ElementTree.Element:
         "time": seconds(sum(result.seconds for result in grade.results)),
     }
     root = element("testsuites", name="rnn-grade", **counts)
-    suite = ElementTree.SubElement(root, "testsuite", xml_attributes(name=submission_id(grade), **counts))
+    suite = ElementTree.SubElement(root, "testsuite", xml_attributes(name=model.id, **counts))
     properties = ElementTree.SubElement(suite, "properties")
     for name, value in (("score", round(grade.score, 4)), ("max_score", round(grade.max_score, 4)),
                         ("profile", grade.profile), ("seed", grade.seed)):
@@ -40,21 +43,21 @@ def junit_xml(grade: Grade) -> ElementTree.Element:
     if grade.import_error:
         ElementTree.SubElement(suite, "system-err").text = visible(
             f"The submission could not be imported, so every check scored 0:\n{grade.import_error}")
-    for result in grade.results:
-        suite.append(testcase(grade, result))
+    for view in model.checks:
+        suite.append(testcase(model, view))
     return root
 
 
-def render(grade: Grade) -> str:
-    root = junit_xml(grade)
+def render(report: Grade | ReportModel) -> str:
+    root = junit_xml(report)
     ElementTree.indent(root)
     return ElementTree.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 
 
-def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
-    check = result.check
-    case = element("testcase", classname=f"{submission_id(grade)}.{check.group}", name=check.name,
-                   file=grade.submission.name, time=seconds(result.seconds))
+def testcase(model: ReportModel, view: CheckView) -> ElementTree.Element:
+    result, check = view.result, view.result.check
+    case = element("testcase", classname=f"{model.id}.{check.group}", name=check.name,
+                   file=model.grade.submission.name, time=seconds(result.seconds))
     properties = ElementTree.SubElement(case, "properties")
     named = (("misconception", result.misconception),) if result.misconception else ()
     for name, value in (("score", round(result.score, 4)), ("max_score", round(check.points, 4)), *named):
@@ -63,8 +66,7 @@ def testcase(grade: Grade, result: CheckResult) -> ElementTree.Element:
         kind = "error" if result.status == "error" else "failure"
         first_line = result.message.partition("\n")[0]
         verdict = ElementTree.SubElement(case, kind, xml_attributes(message=first_line, type=result.status))
-        feedback = plain_feedback(result, command_path(grade), self_check=bool(grade.left_out))
-        verdict.text = visible(f"{feedback}\n\nPoints: {points_text(result.score, check.points)}")
+        verdict.text = visible(f"{plain_blocks(view.blocks)}\n\nPoints: {view.points}")
     if result.output.strip():
         ElementTree.SubElement(case, "system-out").text = visible(result.output)
     return case

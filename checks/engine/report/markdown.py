@@ -7,59 +7,57 @@ GitHub's limit for one step's summary (1 MiB).
 
 from __future__ import annotations
 
-from checks.engine.report.feedback import command_path, markdown_feedback
+from checks.engine.report.feedback import markdown_blocks
 from checks.engine.report.markup import code_span, escaped, fenced
-from checks.engine.report.text import (
-    OUTPUT_HEADING, by_group, clip, files_left_out_lines, group_points, mark, points_text, submission_id, within_budget,
-)
-from checks.engine.run.root_cause import most_basic_first
-from checks.engine.run.results import CheckResult, Grade
+from checks.engine.report.model import CheckView, ReportModel, as_model
+from checks.engine.report.text import OUTPUT_HEADING, clip, within_budget
+from checks.engine.run.results import Grade
 
 SUMMARY_BYTES_BUDGET = 1024 * 1024 - 1024  # GitHub's 1 MiB per step, with room for other steps' lines
 
 
-def markdown_summary(grade: Grade) -> str:
-    """The summary for ``grade``, kept under ``SUMMARY_BYTES_BUDGET`` when encoded as UTF-8."""
-    return within_budget(lambda limit: _summary(grade, limit), SUMMARY_BYTES_BUDGET,
+def markdown_summary(report: Grade | ReportModel) -> str:
+    """The summary for a grade, kept under ``SUMMARY_BYTES_BUDGET`` when encoded as UTF-8."""
+    model = as_model(report)
+    return within_budget(lambda limit: _summary(model, limit), SUMMARY_BYTES_BUDGET,
                          size=lambda text: len(text.encode()))
 
 
-def render(grade: Grade) -> str:
-    return markdown_summary(grade)
+def render(report: Grade | ReportModel) -> str:
+    return markdown_summary(report)
 
 
-def _summary(grade: Grade, text_limit: int) -> str:
+def _summary(model: ReportModel, text_limit: int) -> str:
+    grade = model.grade
     parts = [
-        f"## rnn-grade: {points_text(grade.score, grade.max_score)} points for {code_span(submission_id(grade))}",
+        f"## rnn-grade: {model.total} points for {code_span(model.id)}",
         f"profile {grade.profile}, seed {grade.seed}",
     ]
-    if grade.root_cause:  # right under the total: the first thing to read
-        parts.insert(1, f"**{escaped(grade.root_cause.line)}**")
+    if model.root_cause:  # right under the total: the first thing to read
+        parts.insert(1, f"**{escaped(model.root_cause)}**")
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
-    if files_left_out_lines(grade):
-        heading, *notes = files_left_out_lines(grade)
+    if model.files_left_out:
+        heading, *notes = model.files_left_out
         parts += [heading, fenced("\n".join(notes))]
-    for group, results in by_group(grade.results):
-        parts += [f"### {escaped(group)}: {group_points(results)}", _table(results)]
-    failing = most_basic_first(grade.results)
-    if failing and not grade.import_error:  # each would repeat the import error
+    for group in model.groups:
+        parts += [f"### {escaped(group.name)}: {group.points}", _table(group.checks)]
+    if model.failing:  # none after an import error: each would repeat it
         parts.append("### Failing checks, the most basic function first")
-        parts += [_failure(result, command_path(grade), text_limit, bool(grade.left_out)) for result in failing]
+        parts += [_failure(view, text_limit) for view in model.failing]
     return "\n\n".join(parts) + "\n"
 
 
-def _table(results: list[CheckResult]) -> str:
+def _table(views: tuple[CheckView, ...]) -> str:
     rows = ["| | Check | What it checks | Points |", "|---|---|---|---:|"]
-    rows += [f"| {mark(result)} | {code_span(result.check.name)} | {escaped(result.check.description)} | "
-             f"{points_text(result.score, result.check.points)} |" for result in results]
+    rows += [f"| {view.mark} | {code_span(view.name)} | {escaped(view.result.check.description)} | "
+             f"{view.points} |" for view in views]
     return "\n".join(rows)
 
 
-def _failure(result: CheckResult, submission: str, text_limit: int, self_check: bool) -> str:
-    check = result.check
-    parts = [f"#### {mark(result)} {code_span(f'{check.group}/{check.name}')}: "
-             f"{points_text(result.score, check.points)}", markdown_feedback(result, submission, text_limit, self_check)]
+def _failure(view: CheckView, text_limit: int) -> str:
+    result = view.result
+    parts = [f"#### {view.mark} {code_span(view.qualified_name)}: {view.points}", markdown_blocks(view.blocks, text_limit)]
     if result.output.strip():
         parts += [OUTPUT_HEADING, fenced(clip(result.output.rstrip(), text_limit))]
     return "\n\n".join(parts)

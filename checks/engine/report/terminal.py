@@ -1,197 +1,279 @@
-"""The summary printed on the terminal: the root cause, a table by group, then each failing check's feedback.
+"""The report printed on the terminal, from the report model, wrapped and coloured with rich.
 
-Everything is wrapped to the terminal's width, never cut inside a line: a word longer than the
-width is split across lines, and a shell command is continued with `` \\``. A failing check shows
-at most a screenful by default (its message is shortened at a line's end, saying how much is left
-and that ``-v`` shows it); ``verbose`` shows everything. Failing checks come most basic function
-first, so the one to fix first is read first (``checks.engine.run.root_cause``).
+By default it fits on a screen or two: the root cause, one line a group, then each failing check
+in a few lines (``model.Brief``: its verdict, the example in one sentence, the likely mistake, what
+it probably follows from, the command that reproduces it), and at the very end the total and the
+root cause again, where the eye is when the command returns. ``verbose`` (``-v``) shows every check
+in the table and every failing check's feedback whole.
+
+Wrapping is rich's (``Text.wrap``): it measures characters in terminal cells, so a name in CJK or
+with combining accents does not overflow the line. Nothing is ever cut inside a line: a word longer
+than the width is folded, and a shell command is continued with `` \\`` between its words (a quoted
+word too long for a line is closed, continued with a backslash-newline and reopened), so it still
+pastes as one command. Text from a submission is only ever a ``Text``'s plain content, never rich
+markup (``[bold]`` in a message is printed as written), and its control characters are written out
+(``text.visible``). Colour only where ``screen_of`` allows it (a terminal, no ``NO_COLOR``).
+
+rich is imported with this module, which the command line imports only to print this report
+(about 0.07-0.17 s; class grading and the other formats never import it).
 """
 
 from __future__ import annotations
 
+import io
 import os
-import re
+import shlex
 import shutil
 import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TextIO
 
-from checks.engine.report.feedback import COMMAND, MESSAGE, PROSE, Block, command_path, feedback_blocks
-from checks.engine.report.text import (by_group, files_left_out_lines, group_points, left_out_lines, mark, points_text,
-                                       submission_id, visible)
-from checks.engine.run.root_cause import most_basic_first
-from checks.engine.run.results import CheckResult, Grade
+from rich.console import Console
+from rich.text import Text
+
+from checks.engine.report.feedback import COMMAND, MESSAGE, PROSE, Block
+from checks.engine.report.model import CheckView, ReportModel, as_model
+from checks.engine.report.text import visible
+from checks.engine.run.results import Grade
 
 WIDTH = 80  # when the terminal's width is unknown (not a terminal, no $COLUMNS)
-HEIGHT = 24
+NARROWEST = 40
 POINTS_WIDTH = 13  # "123.45 / 100" fits
 INDENT = "    "
-FEWEST_MESSAGE_LINES = 6  # of a long message, shown whatever the screen's height: it says what is wrong
-
-COLOURS = {"PASS": "32", "PART": "33", "FAIL": "31", "ERROR": "35"}  # ANSI: green, yellow, red, magenta
-BOLD = "1"
-MARK_AT_START = re.compile(r"^( {0,2})(PASS|PART|FAIL|ERROR)\b")
+MARK_STYLES = {"PASS": "green", "PART": "yellow", "FAIL": "red", "ERROR": "magenta"}
+ROOT_STYLE = "bold"
 
 
 @dataclass(frozen=True)
 class Screen:
-    """How the summary is laid out: ``width`` and ``height`` in characters, colour or not, everything or a screenful."""
+    """How the report is laid out: ``width`` in terminal cells, colour or not, brief or everything."""
 
     width: int = WIDTH
-    height: int = HEIGHT
     colour: bool = False
     verbose: bool = False
 
 
 def screen_of(stream: TextIO, environment: Mapping[str, str] | None = None, verbose: bool = False) -> Screen:
-    """The terminal ``stream`` prints to (80 × 24 when unknown); colour only on a terminal, and never
+    """The terminal ``stream`` prints to (80 columns when unknown); colour only on a terminal, and never
     under ``NO_COLOR`` (https://no-color.org: any non-empty value) or ``TERM=dumb``."""
     environment = os.environ if environment is None else environment
-    size = shutil.get_terminal_size((WIDTH, HEIGHT))
     is_terminal = hasattr(stream, "isatty") and stream.isatty()
     colour = is_terminal and not environment.get("NO_COLOR") and environment.get("TERM") != "dumb"
-    return Screen(max(size.columns, 40), max(size.lines, 10), colour, verbose)
+    return Screen(max(shutil.get_terminal_size((WIDTH, 24)).columns, NARROWEST), colour, verbose)
 
 
-def terminal_summary(grade: Grade, screen: Screen = Screen()) -> str:
-    """The root cause, a table by group and check (mark, name, points), then each failing check's feedback."""
-    width = screen.width
-    lines = [f"rnn-grade: {submission_id(grade)}   (profile {grade.profile}, seed {grade.seed})", ""]
-    if grade.root_cause is not None:
-        lines += [*wrapped(grade.root_cause.line, width), ""]
+def terminal_summary(report: Grade | ReportModel, screen: Screen = Screen()) -> str:
+    """The report as text to print: plain, or with ANSI colours when ``screen.colour``."""
+    model = as_model(report)
+    lines = [*top(model, screen), *table(model, screen), *failures(model, screen), *ending(model, screen)]
+    return rendered(lines, screen)
+
+
+# -- the parts of the report, top to bottom ---------------------------------------------------------
+
+
+def top(model: ReportModel, screen: Screen) -> list[Text]:
+    """Who and how, the root cause, and what kept checks from grading the code (the import, left-out files)."""
+    grade, width = model.grade, screen.width
+    lines = [*wrapped(f"rnn-grade: {model.id}   (profile {grade.profile}, seed {grade.seed})", width), Text()]
+    if model.root_cause:
+        lines += [*wrapped(model.root_cause, width, style=ROOT_STYLE), Text()]
     if grade.import_error:
         # Wrapped, not cut: the end of this message says what to do (e.g. "pass ... with --path").
-        lines += ["The submission could not be imported, so every check scored 0:"]
-        lines += wrapped(visible(grade.import_error), width, INDENT)
-        lines.append("")
-    for line in files_left_out_lines(grade):
-        lines += wrapped(visible(line), width, "", INDENT)
-    lines += [""] if files_left_out_lines(grade) else []
-    for group, results in by_group(grade.results):
-        lines += row(group, group_points(results), width)
-        for result in results:
-            lines += row(f"  {mark(result)}  {result.check.name}", points_text(result.score, result.check.points), width)
-        lines.append("")
-    lines += row("TOTAL", points_text(grade.score, grade.max_score), width)
-    for line in left_out_lines(grade.left_out):
-        lines += wrapped(line, width, "", INDENT)
-    lines.append(f"profile {grade.profile}, seed {grade.seed}; graded in {grade.seconds:.1f} s")
-    failing = [] if grade.import_error else most_basic_first(grade.results)  # each would repeat the import error
-    if failing:
-        lines += ["", "Failing checks, the most basic function first:"]
-        for result in failing:
-            lines += ["", *failure(result, command_path(grade), screen, bool(grade.left_out))]
-    return "\n".join(coloured(line, grade) for line in lines) if screen.colour else "\n".join(lines)
+        lines.append(Text("The submission could not be imported, so every check scored 0:"))
+        lines += [*wrapped(visible(grade.import_error), width, INDENT), Text()]
+    if model.files_left_out:
+        lines += [line for note in model.files_left_out for line in wrapped(visible(note), width, "", INDENT)]
+        lines.append(Text())
+    return lines
 
 
-def total_line(grade: Grade) -> str:
-    """One line for --quiet: the total, the submission, the profile and the seed."""
-    return (
-        f"{points_text(grade.score, grade.max_score)} points: {submission_id(grade)} "
-        f"(profile {grade.profile}, seed {grade.seed})"
-    )
+def table(model: ReportModel, screen: Screen) -> list[Text]:
+    """The points by group: every check under its group with -v, else one line a group."""
+    lines: list[Text] = []
+    for group in model.groups:
+        if not screen.verbose:
+            losing = f" ({group.losing} of {len(group.checks)} checks lost points)" if group.losing else ""
+            lines += row(Text(group.name + losing), group.points, screen.width)
+            continue
+        lines += row(Text(group.name), group.points, screen.width)
+        for view in group.checks:
+            lines += row(Text.assemble("  ", marked(view.mark), f"  {view.name}"), view.points, screen.width)
+        lines.append(Text())
+    lines += row(Text("TOTAL"), model.total, screen.width)
+    lines += [line for note in model.left_out for line in wrapped(note, screen.width, "", INDENT)]
+    if screen.verbose:  # the profile and seed are in the first line already
+        grade = model.grade
+        lines.append(Text(f"profile {grade.profile}, seed {grade.seed}; graded in {grade.seconds:.1f} s"))
+    return lines
 
 
-def failure(result: CheckResult, submission: str, screen: Screen, self_check: bool = False) -> list[str]:
-    """One failing check: its heading, then its feedback blocks, at most a screenful unless verbose."""
-    check = result.check
-    heading = row(f"{mark(result)}  {check.group}/{check.name}", points_text(result.score, check.points), screen.width)
-    first, *rest = feedback_blocks(result, submission, self_check)
-    others = [line for block in rest for line in ["", *block_lines(block, screen.width)]]
-    room = max(FEWEST_MESSAGE_LINES, screen.height - len(heading) - len(others) - 2)
-    message = message_lines(first, screen.width, None if screen.verbose else room)
-    return [*heading, *message, *others]
+def failures(model: ReportModel, screen: Screen) -> list[Text]:
+    """Each failing check, the most basic function first: in brief, or whole with -v."""
+    if not model.failing:
+        return []
+    more = "" if screen.verbose else " (run with -v to see each in full)"
+    lines = [Text(), *wrapped(f"Failing checks, the most basic function first{more}:", screen.width)]
+    for view in model.failing:
+        lines += [Text(), *row(Text.assemble(marked(view.mark), f"  {view.qualified_name}"), view.points, screen.width)]
+        lines += whole(view, screen.width) if screen.verbose else in_brief(view, screen.width)
+    if model.write_scripts and not screen.verbose:
+        lines += [Text(), *wrapped("First write the scripts these commands run:", screen.width),
+                  *command_lines(visible(model.write_scripts), screen.width)]
+    return lines
 
 
-def message_lines(block: Block, width: int, room: int | None) -> list[str]:
-    """The message block in at most ``room`` terminal lines (all of it when None).
-
-    Cut only between the message's own lines, never inside one: a wrapped line whose end is
-    hidden would drop exactly its useful part (the expected value, the tolerance, the hint).
-    """
-    lines = [message_line(text, width) for text in visible(block.body).splitlines()]
-    if room is None or sum(map(len, lines)) <= room:
-        return [line for wrapped_line in lines for line in wrapped_line]
-    shown, kept = list(lines[0]), 1  # the first line whatever its length: it says what is wrong
-    while len(shown) + len(lines[kept]) <= room - 1:
-        shown += lines[kept]
-        kept += 1
-    hidden = len(lines) - kept
-    note = f"... {hidden} more line{'s' if hidden != 1 else ''} of this message: run rnn-grade with -v to see them all"
-    return [*shown, *wrapped(note, width, INDENT)]
+def ending(model: ReportModel, screen: Screen) -> list[Text]:
+    """The total and the root cause again: the last lines on screen when the command returns."""
+    lines = [Text(), *row(Text("TOTAL"), model.total, screen.width)]
+    return lines + (wrapped(model.root_cause, screen.width, style=ROOT_STYLE) if model.root_cause else [])
 
 
-def block_lines(block: Block, width: int) -> list[str]:
+def in_brief(view: CheckView, width: int) -> list[Text]:
+    """A failing check in a few lines: verdict, example, likely mistake, what it follows from, its command."""
+    brief = view.brief
+    lines = wrapped(visible(brief.verdict), width, INDENT, INDENT)
+    # A consequence whose likely mistake was told already for the function it follows from says both at once.
+    same = " (same likely mistake)" if brief.follows_from and brief.mistake_told_for else ""
+    for sentence in (brief.example, "" if same else brief.mistake):
+        lines += wrapped(visible(sentence), width, INDENT, INDENT * 2) if sentence else []
+    if brief.follows_from:
+        lines += wrapped(f"Probably follows from {brief.follows_from}{same}: fix it first.", width, INDENT, INDENT * 2)
+    return lines + command_lines(visible(brief.command), width, "Reproduce:")
+
+
+def whole(view: CheckView, width: int) -> list[Text]:
+    """A failing check's every feedback block, each wrapped to ``width``."""
+    lines: list[Text] = []
+    for index, block in enumerate(view.blocks):
+        lines += ([Text()] if index else []) + block_lines(block, width)
+    return lines
+
+
+def block_lines(block: Block, width: int) -> list[Text]:
     """One block wrapped to ``width``, indented under its check's heading."""
     if block.style == MESSAGE:
-        return [line for text in visible(block.body).splitlines() for line in message_line(text, width)]
+        return [line for text in visible(block.body).splitlines() for line in indented_lines(text, width, INDENT)]
     if block.style == PROSE:
-        text = f"{block.label} {block.body}" if block.label else block.body
-        return wrapped(visible(text), width, INDENT)
+        return wrapped(visible(f"{block.label} {block.body}" if block.label else block.body), width, INDENT)
     if block.style == COMMAND:
-        body = [line for command in visible(block.body).splitlines() for line in command_lines(command, width)]
+        body = [line for command in visible(block.body).splitlines()
+                for line in command_lines(command, width, indent=INDENT * 2)]
     else:
         body = [line for text in visible(block.body).splitlines() for line in indented_lines(text, width, INDENT * 2)]
     return [*wrapped(block.label, width, INDENT), *body]
 
 
-def message_line(text: str, width: int) -> list[str]:
-    """One line of a message, wrapped with its own indentation kept (and a little more on continuations)."""
-    return indented_lines(text, width, INDENT)
+# -- wrapping ----------------------------------------------------------------------------------------
+
+CONSOLE_OPTIONS = {"highlight": False, "markup": False, "emoji": False, "legacy_windows": False}
 
 
-def indented_lines(text: str, width: int, indent: str) -> list[str]:
+def wrapped(text: str, width: int, indent: str = "", subsequent: str | None = None, style: str = "") -> list[Text]:
+    """``text`` wrapped to ``width`` cells under ``indent`` (continuations under ``subsequent``): words
+    whole unless longer than a line, nothing dropped. ``text`` is content, never markup."""
+    subsequent = indent if subsequent is None else subsequent
+    rest = Text(" ".join(text.strip().splitlines()), style=style)
+    lines, prefix = [], indent
+    while rest:
+        room = max(width - len(prefix), 1)
+        first = rest.wrap(Console(width=room, **CONSOLE_OPTIONS), room, overflow="fold")[0]
+        rest = rest[len(first.plain):]  # the lines rich wraps keep their spaces: together they are the text
+        rest = rest[len(rest.plain) - len(rest.plain.lstrip()):]
+        first.rstrip()
+        lines.append(Text.assemble(prefix, first))
+        prefix = subsequent
+    return lines or [Text()]
+
+
+def indented_lines(text: str, width: int, indent: str) -> list[Text]:
     """``text`` wrapped under ``indent`` plus its own indentation, continuations indented a little more
     (so a wrapped array literal stays visibly inside the line it continues)."""
     if not text.strip():
-        return [""]
+        return [Text()]
     own = indent + text[: len(text) - len(text.lstrip())]
     return wrapped(text.strip(), width, own, own + "  ")
 
 
-def command_lines(command: str, width: int) -> list[str]:
+def command_lines(command: str, width: int, label: str = "", indent: str = INDENT) -> list[Text]:
     """A shell command in lines of at most ``width`` that still paste as one command.
 
-    Lines are broken between words with `` \\``. A word too long for any line is broken inside
-    with a bare backslash, its rest at the start of the next line: the shell removes
-    backslash-newline, so the word is whole again (indentation there would become part of it).
+    Lines break between shell words with `` \\``. A word too long for any line is cut into pieces,
+    each quoted on its own and ended with a bare backslash: the shell removes backslash-newline
+    outside quotes and joins adjacent quoted pieces, so the word is whole again.
     """
-    lines, current = [], INDENT * 2
-    for word in command.split(" "):
-        if current.strip() and len(current) + 1 + len(word) + 2 <= width:
-            current += " " + word
+    lines, current = [], indent + label
+    for word in shlex.split(command):
+        quoted = shlex.quote(word)
+        if current.strip() and len(current) + 1 + len(quoted) + 2 <= width:
+            current += " " + quoted
             continue
         if current.strip():
             lines.append(current + " \\")
-            current = INDENT * 3
-        while len(current) + len(word) > width:
-            room = width - len(current) - 1
-            lines.append(current + word[:room] + "\\")
-            current, word = "", word[room:]
-        current += word
+            current = indent + INDENT
+        if len(current) + len(quoted) + 2 > width:  # room kept for " \" after it
+            *whole_lines, current = folded_word(word, current, width - 2)
+            lines += whole_lines
+        else:
+            current += quoted
+    return [Text(line) for line in [*lines, current]]
+
+
+def folded_word(word: str, start: str, width: int) -> list[str]:
+    """``word`` quoted in pieces from ``start`` on: every line but the last ends with a backslash."""
+    lines, current, rest = [], start, word
+    while rest:
+        room = width - len(current) - 3  # its quotes and the backslash
+        cut = max(room, 1)
+        while cut > 1 and len(current) + len(shlex.quote(rest[:cut])) + 1 > width:
+            cut -= 1
+        piece, rest = rest[:cut], rest[cut:]
+        current += shlex.quote(piece)
+        if rest:
+            lines.append(current + "\\")
+            current = ""
     return [*lines, current]
 
 
-def wrapped(text: str, width: int, indent: str = "", subsequent: str | None = None) -> list[str]:
-    """``text`` wrapped to ``width``: words kept whole unless longer than a line, nothing dropped."""
-    lines = textwrap.wrap(text, width, initial_indent=indent, subsequent_indent=indent if subsequent is None else
-                          subsequent, break_long_words=True, break_on_hyphens=False, drop_whitespace=True)
-    return lines or [""]
+def row(label: Text, points: str, width: int) -> list[Text]:
+    """``label`` and ``points`` right-aligned on one line; a label too long to fit wraps above its points.
 
-
-def row(label: str, points: str, width: int) -> list[str]:
-    """``label`` and ``points`` right-aligned on one line; a label too long to fit wraps above its points."""
+    A label is a mark and a check's or group's name, one long identifier: textwrap's fill-then-break
+    keeps the mark beside the name (rich would move the whole name to a line of its own first).
+    """
     room = width - POINTS_WIDTH - 1
-    if len(label) <= room:
-        return [f"{label:<{room}} {points:>{POINTS_WIDTH}}"]
-    indent = label[: len(label) - len(label.lstrip())]
-    lines = wrapped(label.strip(), room, indent, indent + INDENT)
-    return [*lines[:-1], f"{lines[-1]:<{room}} {points:>{POINTS_WIDTH}}"]
+    if label.cell_len > room:
+        indent = label.plain[: len(label.plain) - len(label.plain.lstrip())]
+        pieces = textwrap.wrap(label.plain.strip(), room, initial_indent=indent, subsequent_indent=indent + INDENT,
+                               break_long_words=True, break_on_hyphens=False)
+        label = Text("\n").join(styled_like(label, piece) for piece in pieces)
+    *above, last = label.split("\n")
+    return [*above, Text.assemble(last, " " * max(room - last.cell_len, 0), f" {points:>{POINTS_WIDTH}}")]
 
 
-def coloured(line: str, grade: Grade) -> str:
-    """``line`` with its mark in colour, and the root cause in bold (the layout is already done)."""
-    if grade.root_cause is not None and line.startswith(("Fix ", "Implement ")):
-        return f"\x1b[{BOLD}m{line}\x1b[0m"
-    return MARK_AT_START.sub(lambda m: f"{m.group(1)}\x1b[{COLOURS[m.group(2)]}m{m.group(2)}\x1b[0m", line)
+def styled_like(label: Text, piece: str) -> Text:
+    """``piece``, a line of ``label`` wrapped: the mark it starts with styled as in ``label``."""
+    text = Text(piece)
+    words = piece.split()
+    if words and words[0] in MARK_STYLES and label.spans:
+        start = piece.index(words[0])
+        text.stylize(MARK_STYLES[words[0]], start, start + len(words[0]))
+    return text
+
+
+def marked(mark: str) -> Text:
+    return Text(mark, style=MARK_STYLES.get(mark, ""))
+
+
+def rendered(lines: list[Text], screen: Screen) -> str:
+    """The lines as one string: their plain text, or through rich with colour (already wrapped: rich
+    only adds the escape sequences of each line's styles)."""
+    if not screen.colour:
+        return "\n".join(line.plain.rstrip() for line in lines)
+    out = io.StringIO()
+    console = Console(file=out, width=screen.width, force_terminal=True, color_system="standard", **CONSOLE_OPTIONS)
+    for line in lines:
+        line.rstrip()
+        console.print(line, soft_wrap=True)
+    return out.getvalue().rstrip("\n")

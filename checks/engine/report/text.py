@@ -6,9 +6,8 @@ import json
 import re
 from collections.abc import Callable, Iterator, Sequence
 
-from checks.engine.inputs.display import shown
+from checks.engine.inputs.display import shorten, shown
 from checks.engine.run.results import CheckResult, Grade
-from checks.engine.inputs.display import shorten
 from checks.registry import Check
 
 OUTPUT_HEADING = "What your code printed during this check:"
@@ -21,6 +20,14 @@ INVISIBLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff
 def submission_id(grade: Grade) -> str:
     """The submission's name in reports: its id in a class, else its file or folder name."""
     return grade.id or grade.submission.name
+
+
+def total_line(grade: Grade) -> str:
+    """One line for --quiet: the total, the submission, the profile and the seed."""
+    return (
+        f"{points_text(grade.score, grade.max_score)} points: {submission_id(grade)} "
+        f"(profile {grade.profile}, seed {grade.seed})"
+    )
 
 
 def points_text(earned: float, available: float) -> str:
