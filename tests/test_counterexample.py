@@ -15,8 +15,9 @@ import numpy as np
 import pytest
 
 from checks.engine.isolation.contract import Submission, parameter_names
-from checks.engine.run.counterexample import complexity, first_call_of_each_function, narrowed, python_lines, record_example
+from checks.engine.run.counterexample import complexity, first_call_of_each_function, python_lines, record_example
 from checks.engine.run.runner import grade_submission
+from checks.engine.run.simple_example import narrowed
 from checks.registry import load_checks
 from checks.strategies import Dims, RNNProblem, in_simple_mode, rnn_problems, simple_values
 from checks.verdicts import PartialFailure, assert_all_close, assert_close
@@ -235,7 +236,7 @@ def test_a_simple_example_where_the_check_fails_for_everyone_is_never_shown(monk
     implementation. The search keeps only examples the reference passes, so the 1 − a² bug is shown
     one with finite inputs; without that guard it would be shown Wh = nan."""
     from checks.engine.run import in_process
-    from checks.engine.run.counterexample import search_simple_example
+    from checks.engine.run.simple_example import search_simple_example
 
     example_check = load_checks([REPO / "docs" / "examples"], points_table=None, builtin=False)[0]
     sub = Submission(BUGGY / "tanh_derivative_from_preactivation.py")

@@ -18,8 +18,7 @@ import hypothesis
 import hypothesis.errors
 
 from checks.engine.run.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, confirming_trace,
-                                          each_example_wrapped, failing_examples, record_example,
-                                          search_simple_example, sentence)
+                                          each_example_wrapped, failing_examples, record_example, sentence)
 from checks.engine.isolation.contract import NotImplementedInSubmission, Submission
 from checks.engine.inputs.display import shorten, shown
 from checks.engine.isolation.boundary import WorkerFault, WorkerOptions, WorkerTimeout
@@ -28,6 +27,7 @@ from checks.engine.run.profiles import DEFAULT_SEED
 from checks.engine.run.assignments import reference_installed
 from checks.engine.run.results import MESSAGE_LIMIT, CheckResult, Grade
 from checks.engine.run.root_cause import attribute_root_cause
+from checks.engine.run.simple_example import search_simple_example
 from checks.registry import Check, bound_profile
 from checks.verdicts import PartialFailure
 
