@@ -60,7 +60,8 @@ import numpy as np
 import pytest
 
 from checks.engine.isolation.confinement import ACTIVE, Confinement
-from checks.engine.isolation.boundary import OUTPUT_KEPT_PER_CHECK, WorkerOptions, probe_confinement
+from checks.engine.isolation.boundary import WorkerOptions, probe_confinement
+from checks.engine.isolation.pipes import OUTPUT_KEPT_PER_CHECK
 from checks.engine.isolation.sandbox import reachable_by_others
 from checks.registry import load_checks
 from checks.engine.report import gradescope_results

@@ -161,7 +161,7 @@ def test_the_reply_reader_keeps_what_follows_a_frame_for_the_next_and_gives_up_a
     closed mid-frame is an end of file."""
     import os
 
-    from checks.engine.isolation.boundary import ReplyReader
+    from checks.engine.isolation.pipes import ReplyReader
 
     read_end, write_end = os.pipe()
     frames = io.BytesIO()

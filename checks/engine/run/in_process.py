@@ -27,7 +27,8 @@ import numpy as np
 
 from checks.engine.isolation.confinement import Confinement
 from checks.engine.isolation.contract import Submission
-from checks.engine.isolation.boundary import OutputCapture, WorkerOptions, WorkerStats
+from checks.engine.isolation.boundary import WorkerOptions, WorkerStats
+from checks.engine.isolation.pipes import OutputCapture
 from checks.engine.isolation.worker import answer_request, public_functions, submission_root
 
 

@@ -53,7 +53,7 @@ import hypothesis
 
 from checks.engine.run.counterexample import each_example_wrapped
 from checks.engine.run.cpus import cores
-from checks.engine.isolation.boundary import ReplyReader
+from checks.engine.isolation.pipes import ReplyReader
 from checks.registry import Check
 
 # Each message: the length of its pickle, an HMAC of its number and pickle, then the pickle of
