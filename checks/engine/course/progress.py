@@ -28,9 +28,10 @@ if TYPE_CHECKING:
     from checks.registry import Check
 
 BAR_WIDTH = 24
-# Seconds of one submission's grade per check, with the built-in checks: 1.4 s for 28 checks on a
-# correct submission (rnn-grade on the shipped reference, one core), rounded up for slower ones.
-SECONDS_PER_CHECK = 0.06
+# Seconds of one submission's grade per check, on one grading slot, with the built-in 28 checks: a
+# class of 12 correct and 28 buggy submissions took 95.4 s with --jobs 1 (2.4 s each) and 70.8 s with
+# --jobs 2 (3.5 s a slot) in docs/benchmarks.md's class throughput run; 0.1 s a check, 2.8 s each, between.
+SECONDS_PER_CHECK = 0.1
 LEAST_ESTIMATE = 1.0  # seconds: an estimate run down below this is made again from the time spent
 
 
