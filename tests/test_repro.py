@@ -311,13 +311,104 @@ def test_the_command_line_writes_the_scripts_of_its_grade(checks, tanh_example, 
 
 
 def test_class_grading_writes_the_scripts_under_each_submission(checks, tanh_example, tmp_path, monkeypatch):
-    from checks.engine.course import batch
+    from checks.engine.course import batch, documents
     from checks.engine.cli import build_parser
     from checks.engine.options import resolve
 
     settings = resolve(build_parser().parse_args([str(ROOT / "reference"), "--out", str(tmp_path / "out")]))
-    monkeypatch.setattr(batch, "grade_entry", lambda entry, settings: failing_grade(checks, tanh_example))
+    monkeypatch.setattr(documents, "grade_entry", lambda entry, settings: failing_grade(checks, tanh_example))
     entry = settings.entries[0]
     (tmp_path / "out").mkdir()
     batch.grading_process(entry, "stamp", settings, tmp_path / "out")
     assert (tmp_path / "out" / entry.id / "repro" / "step_backward_uses_one_minus_h_squared.py").is_file()
+
+
+# -- a self-check's scripts: no reference, so the check itself runs again on the example ---------
+
+
+def without_reference(monkeypatch) -> None:
+    """As in a student's installation: the scripts cannot compare with the reference."""
+    from checks.engine.run import repro
+
+    monkeypatch.setattr(repro, "reference_installed", lambda: False)
+
+
+def test_without_the_reference_a_script_runs_the_check_again_on_the_example(checks, tanh_example, tmp_path,
+                                                                            monkeypatch):
+    without_reference(monkeypatch)
+    grade = failing_grade(checks, tanh_example)
+    assert attach_scripts(grade, tmp_path / "repro") == []
+    script = tmp_path / "repro" / "step_backward_uses_one_minus_h_squared.py"
+    assert script.read_text().splitlines()[0] == MARKER and "self-check" in script.read_text()
+    bug = ROOT / "tests/corpus/buggy/tanh_derivative_from_preactivation.py"
+    on_bug = subprocess.run([sys.executable, str(script), str(bug)], capture_output=True, text=True, cwd=tmp_path,
+                            timeout=120)
+    assert on_bug.returncode == 1 and "FAILS on this example" in on_bug.stdout, on_bug.stdout + on_bug.stderr
+    assert "d/dz tanh(z) = 1 - tanh(z)**2" in on_bug.stdout  # the check's own message
+    for correct in [*CORRECT, ROOT / "reference"]:
+        on_correct = subprocess.run([sys.executable, str(script), str(correct)], capture_output=True, text=True,
+                                    cwd=tmp_path, timeout=120)
+        assert on_correct.returncode == 0 and "passes on this example" in on_correct.stdout, on_correct.stdout
+    for arguments in ([], ["a", "b"], [str(tmp_path / "nowhere.py")]):
+        usage = subprocess.run([sys.executable, str(script), *arguments], capture_output=True, text=True,
+                               cwd=tmp_path, timeout=120)
+        assert usage.returncode == 2 and "Traceback" not in usage.stderr, usage.stderr
+
+
+@pytest.fixture(scope="module")
+def self_check_scripts(checks, tmp_path_factory) -> dict[Path, Path]:
+    """{bug: the script of the first self-check check (forward stand-ins included) it fails}, without the reference."""
+    from checks.engine.run.repro_property import property_script_for
+    from checks.registry import self_check_split
+
+    run, _ = self_check_split(checks.values())
+    folder = tmp_path_factory.mktemp("self-check-repro")
+    scripts = {}
+    for bug in BUGGY:
+        affected = set(declared(bug)["AFFECTED"])
+        sub = Submission(bug)
+        try:
+            for check in (c for c in run if set(c.needs) & affected):
+                sub.allow_unit_axes = check.policy.charges_shape_once  # as the runner judges shapes
+                example = failing_example(check, sub)
+                if example is not None:
+                    scripts[bug] = folder / f"{bug.stem}__{check.name}.py"
+                    scripts[bug].write_text(property_script_for(check, example))
+                    break
+        finally:
+            sub.close()
+    return scripts
+
+
+def test_self_check_scripts_exit_1_on_their_bug_and_0_on_correct_code(self_check_scripts):
+    assert len(self_check_scripts) >= len(BUGGY) - 5, sorted(b.stem for b in set(BUGGY) - set(self_check_scripts))
+    assert {path.name.split("__")[1] for path in self_check_scripts.values()} & {
+        "step_forward_is_the_lecture_step.py", "sequence_forward_is_the_lecture_step_over_time.py"}
+    on_bugs = run_scripts([(script, bug) for bug, script in self_check_scripts.items()])
+    assert {script: code for script, code in on_bugs.items() if code != 1} == {}
+    on_correct = run_scripts([(script, CORRECT[0]) for script in self_check_scripts.values()])
+    assert {script: code for script, code in on_correct.items() if code != 0} == {}
+
+
+def test_a_check_without_a_script_is_said_plainly(checks, tanh_example, tmp_path, monkeypatch):
+    """A course's own check (from --checks-dir) cannot be imported by a script; a result without an
+    example has none to write: with --repro-dir, each is named with the reason, nothing is silent."""
+    from dataclasses import replace
+
+    without_reference(monkeypatch)
+
+    def course_check(sub, p):
+        """A course's check."""
+
+    course_check.__module__ = "rnn_grade_extra_checks.attention_0123456789ab"
+    tanh = checks["step_backward_uses_one_minus_h_squared"]
+    grade = Grade(Path("sub.py"), "default", 0, [
+        CheckResult(replace(tanh, function=course_check), 0.0, "wrong", example=tanh_example),
+        CheckResult(checks["step_forward_matches_reference"], 0.0, "wrong")])
+    missing = attach_scripts(grade, tmp_path)
+    assert missing == [
+        "no reproduction script for step_backward_uses_one_minus_h_squared: it is a course's own check "
+        "(from --checks-dir), which a script cannot import",
+        "no reproduction script for step_forward_matches_reference: no single failing example was kept "
+        "(the failure did not repeat, or the search for one stopped)"]
+    assert not list(tmp_path.iterdir()) and attach_scripts(grade) == []  # without a folder: nothing to say

@@ -1,8 +1,9 @@
 """The student package: ``rnn-grade bundle student`` builds a wheel without the reference solution, and
 installed alone into a fresh venv, ``rnn-grade --self-check`` grades with it.
 
-About a minute (a venv, numpy and hypothesis from pip's cache or index, three grades): slow, but
-it is the one test that the package students get really has no reference and really works.
+About two minutes (a venv, its dependencies from pip's cache or index, a few grades): slow, but
+it is the one test that the package students get really has no reference and really works, with
+the repro scripts its report tells students to write and run.
 """
 
 from __future__ import annotations
@@ -13,14 +14,18 @@ import sys
 import zipfile
 from pathlib import Path
 
+import importlib.metadata
+
 import pytest
 
+from checks.engine.bundles.student_package import NOT_FOR_STUDENTS, grader_distribution
 from tiny_grading import REPO, clean_environment
 
 CORPUS = REPO / "tests" / "corpus"
 CORRECT = CORPUS / "correct" / "einsum_dict_cache.py"
 TANH_BUG = CORPUS / "buggy" / "tanh_derivative_from_preactivation.py"
-SELF_CHECK_POINTS = 65
+BIAS_BUG = CORPUS / "buggy" / "step_forward_forgets_bias.py"
+SELF_CHECK_POINTS = 77  # the forward pass's stand-ins included (tests/test_self_check.py)
 # Nothing of the reference solution or its oracles may be in the student's installation.
 SOLUTION_PARTS = ("reference", "oracles", "sympy_rnn", "autograd_rnn", "identities")
 FINDS = "import importlib.util, sys; print([n for n in sys.argv[1:] if importlib.util.find_spec(n)])"
@@ -60,7 +65,13 @@ def test_the_wheel_holds_the_checks_and_nothing_of_the_solution(student):
     assert not [name for name in names if any(part in name for part in SOLUTION_PARTS)]
     metadata = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("METADATA"))).decode()
     requirements = [line.split(":", 1)[1].strip() for line in metadata.splitlines() if line.startswith("Requires-Dist")]
-    assert sorted(r.split(">")[0] for r in requirements) == ["hypothesis", "numpy"]
+    grader = [r for r in importlib.metadata.requires(grader_distribution()) if "extra ==" not in r]
+    assert sorted(requirements) == sorted(r for r in grader if r.split(">")[0] not in NOT_FOR_STUDENTS)
+    assert {"numpy", "hypothesis"} <= {r.split(">")[0] for r in requirements}
+    assert not {"sympy", "autograd"} & {r.split(">")[0] for r in requirements}
+    packages = {name.rsplit("/", 1)[0] for name in names if name.startswith("checks/") and name.endswith("__init__.py")}
+    assert packages == {str(init.parent.relative_to(REPO)) for init in (REPO / "checks").rglob("__init__.py")}
+    assert "checks/assignments/cs231n.toml" in names
 
 
 def test_the_reference_is_neither_importable_nor_on_disk_in_the_student_venv(student):
@@ -77,7 +88,7 @@ def test_a_correct_submission_gets_full_marks_of_the_self_check(student):
     graded, results = self_check(bin_folder, CORRECT)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert results["score"] == results["extra_data"]["max_score"] == SELF_CHECK_POINTS
-    assert "left out: 9 checks (35 points) compare with the reference solution" in " ".join(graded.stdout.split())
+    assert "left out: 6 checks (23 points) compare with the reference solution" in " ".join(graded.stdout.split())
 
 
 def test_a_buggy_submission_loses_points_in_its_group(student):
@@ -105,3 +116,32 @@ def test_building_again_into_the_same_folder_never_overwrites_the_wheel(student)
     again = run([sys.executable, "-m", "checks.engine.cli", "bundle", "student", "--out", str(wheel.parent)], REPO)
     assert again.returncode == 2 and "already exists" in again.stderr, again.stdout + again.stderr
     assert wheel.read_bytes() == before
+
+
+def test_the_forward_pass_is_self_checked_and_a_forgotten_bias_costs_its_points(student):
+    _, bin_folder = student
+    graded, results = self_check(bin_folder, BIAS_BUG)
+    assert graded.returncode == 1, graded.stdout + graded.stderr
+    forward = {test["extra_data"]["check"]: test["score"] for test in results["tests"] if test["tags"] == ["forward"]}
+    # as in the full grade: the step loses its 4 points, the (right) rnn_forward keeps its 8
+    assert forward == {"step_forward_is_the_lecture_step": 0, "sequence_forward_is_the_lecture_step_over_time": 5,
+                       "saturated_forward_follows_the_lecture_step": 3}
+
+
+def test_repro_dir_writes_scripts_that_reproduce_the_failures(student, tmp_path):
+    """What the report tells a student: rnn-grade FILE --self-check --repro-dir repro, then python repro/<check>.py FILE."""
+    _, bin_folder = student
+    submission = tmp_path / "rnn_layers.py"
+    submission.write_text(BIAS_BUG.read_text())
+    graded = run([str(bin_folder / "rnn-grade"), "rnn_layers.py", "--self-check", "--repro-dir", "repro"], tmp_path)
+    assert graded.returncode == 1 and "Traceback" not in graded.stdout + graded.stderr, graded.stdout + graded.stderr
+    assert "no reproduction script" not in graded.stderr, graded.stderr
+    scripts = sorted((tmp_path / "repro").glob("*.py"))
+    assert {script.stem for script in scripts} >= {"step_forward_is_the_lecture_step"}
+    for script in scripts:
+        assert f"python repro/{script.name} rnn_layers.py" in graded.stdout
+        on_bug = run([str(bin_folder / "python"), f"repro/{script.name}", "rnn_layers.py"], tmp_path)
+        assert on_bug.returncode == 1 and "FAILS on this example" in on_bug.stdout, on_bug.stdout + on_bug.stderr
+        on_correct = run([str(bin_folder / "python"), f"repro/{script.name}", str(CORRECT)], tmp_path)
+        assert on_correct.returncode == 0 and "passes on this example" in on_correct.stdout, \
+            on_correct.stdout + on_correct.stderr

@@ -140,9 +140,9 @@ def run(argv: Sequence[str] | None) -> int:
         )
     finally:
         progress.close()
-    problems = []
+    problems, unscripted = [], []
     try:
-        attach_scripts(grade, settings.repro_dir)
+        unscripted = attach_scripts(grade, settings.repro_dir)  # with --repro-dir: each check left without, and why
     except ReproFolderError as problem:
         problems.append(str(problem))
     model = report_model(grade)  # once, for every report below
@@ -152,7 +152,7 @@ def run(argv: Sequence[str] | None) -> int:
         show(total_line(grade) if settings.quiet else terminal_report(model, settings.verbose))
         show_instructor_notes(grade, verbose=settings.verbose)
         report_grader_errors(grade)
-    for problem in problems:  # after the grade: a report that could not be written never hides it
+    for problem in unscripted + problems:  # after the grade: a report that could not be written never hides it
         note(problem)
     return EXIT_NO_GRADE if problems else exit_status(grade)
 

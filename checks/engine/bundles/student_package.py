@@ -1,8 +1,8 @@
 """``rnn-grade bundle student --out DIR``: the checks as a wheel students can install, without the solution.
 
-The wheel holds the ``checks`` and ``checks.engine`` packages and the points table, and nothing
+The wheel holds the ``checks`` package with every subpackage of its engine, and the points table, and nothing
 of ``reference/``: no reference solution and no oracles, and neither SymPy nor autograd among its
-dependencies. Installed alone (``pip install DIR/rnn_grade_student-*.whl``), it gives students
+dependencies (nor pytest: students grade with the command). Installed alone (``pip install DIR/rnn_grade_student-*.whl``), it gives students
 ``rnn-grade --self-check rnn_layers.py``, every check that needs no reference; a full grade there
 says that it needs the course's reference (exit 2).
 
@@ -28,9 +28,10 @@ from checks.engine.inputs.usage import UsageError
 
 DISTRIBUTION = "rnn-grade-student"
 GRADER = Path(checks.__file__).resolve().parent
-PACKAGES = {"checks": GRADER, "checks.engine": GRADER / "engine", "checks.engine.report": GRADER / "engine" / "report"}
-DATA = ("points.toml",)  # of the checks package
-RUNTIME_DEPENDENCIES = ("numpy", "hypothesis")  # what grading needs; the rest serves the reference and tests
+DATA = ("points.toml", "assignments/*.toml")  # of the checks package: the points table, the shipped assignments
+# The grader's requirements that serve only the reference solution and the harness's own tests; every
+# other requirement is grading's (numpy, hypothesis, the terminal's), so a new one is never left out.
+NOT_FOR_STUDENTS = ("sympy", "autograd", "pytest", "pytest-xdist")
 PIP_ERROR_LINES = 20
 
 PYPROJECT = """\
@@ -89,19 +90,30 @@ def build(out: Path) -> Path:
     return target
 
 
+def grader_packages() -> dict[str, Path]:
+    """Every package of the grader, ``{"checks.engine.run": folder, ...}``: each folder under ``checks/``
+    with an ``__init__.py``, found rather than listed, so a new stage of the engine is never left out."""
+    folders = [GRADER, *(init.parent for init in sorted(GRADER.rglob("__init__.py")) if init.parent != GRADER)]
+    return {".".join(("checks", *folder.relative_to(GRADER).parts)): folder for folder in folders}
+
+
 def lay_out(source: Path) -> None:
-    """The project to build: the two packages' modules, the points table, and a pyproject.toml."""
-    for package, folder in PACKAGES.items():
+    """The project to build: every grader package's modules, the points table, and a pyproject.toml."""
+    packages = grader_packages()
+    for package, folder in packages.items():
         destination = source.joinpath(*package.split("."))
         destination.mkdir(parents=True)
         for module in sorted(folder.glob("*.py")):
             shutil.copy2(module, destination / module.name)
-    for name in DATA:
-        shutil.copy2(GRADER / name, source / "checks" / name)
+    for pattern in DATA:
+        for data in sorted(GRADER.glob(pattern)):
+            destination = source / "checks" / data.relative_to(GRADER)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(data, destination)
     metadata = importlib.metadata.metadata(grader_distribution())
     (source / "pyproject.toml").write_text(PYPROJECT.format(
         name=DISTRIBUTION, version=metadata["Version"], python=metadata["Requires-Python"],
-        dependencies=toml_list(runtime_requirements()), packages=toml_list(PACKAGES), data=toml_list(DATA)))
+        dependencies=toml_list(runtime_requirements()), packages=toml_list(packages), data=toml_list(DATA)))
 
 
 def grader_distribution() -> str:
@@ -110,9 +122,10 @@ def grader_distribution() -> str:
 
 
 def runtime_requirements() -> list[str]:
-    """The grader's own requirements of numpy and hypothesis, as its metadata states them."""
+    """The grader's own requirements, as its metadata states them, but for extras and NOT_FOR_STUDENTS."""
     requirements = importlib.metadata.requires(grader_distribution()) or []
-    return [r for r in requirements if re.match(r"[A-Za-z0-9_.-]+", r).group().lower() in RUNTIME_DEPENDENCIES]
+    return [r for r in requirements if "extra ==" not in r
+            and re.match(r"[A-Za-z0-9_.-]+", r).group().lower() not in NOT_FOR_STUDENTS]
 
 
 def toml_list(items) -> str:

@@ -1,0 +1,281 @@
+"""The fixed parts of a standalone reproduction script (``checks.engine.run.repro``), as format strings.
+
+HEADER is the script's docstring; RUNTIME its code: loading the submission, calling each step with a
+time limit, comparing with the expected results at the grader's tolerance, checking that no argument
+was modified, finite differences of the submission's own forward, and telling where its code raised.
+The script needs only Python and numpy, so everything it runs is written out here, as text.
+"""
+
+HEADER = '''{marker}
+"""Reproduces the failing check {name} ({group}) of rnn-grade.
+
+The property: {description}
+{sizes}
+Run it on your submission (your .py file, or a folder with __init__.py):
+
+    python {name}.py SUBMISSION
+
+It needs only Python and numpy. It calls your functions on the exact inputs of the failing
+example, one step at a time, and compares each result with the course's reference solution on
+the same call, with the grader's tolerance. It also checks that your functions leave their
+arguments unchanged.
+
+Exit status: 0 every result is correct, 1 something is wrong (shown below), 2 bad usage.
+"""'''
+
+RUNTIME = '''
+import base64
+import copy
+import importlib.util
+import signal
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+RTOL, TINY = {rtol}, {tiny}  # |got - expected| <= RTOL * (|expected| + max |expected|) + TINY
+TIME_LIMIT = {time_limit}  # seconds per call
+# Finite differences as the grader takes them (checks.gradcheck): step, tolerance, probes per input.
+FD_EPS, FD_RTOL, FD_ATOL, FD_PROBES = {fd_eps}, {fd_rtol}, {fd_atol}, 3
+CACHE = "the cache"  # the reference's cache is not compared: yours is kept for later steps
+SHOWN = 5  # worst entries shown per wrong array
+
+
+class Cache:
+    """The cache your own function returned at step `step`, position `position` of its result."""
+
+    def __init__(self, step, position):
+        self.step, self.position = step, position
+
+    def __repr__(self):
+        return f"your cache from step {{self.step + 1}}"
+
+
+def array(dtype, shape, chunks):
+    """An array rebuilt exactly from base64 of its bytes."""
+    return np.frombuffer(base64.b64decode("".join(chunks)), dtype=dtype).reshape(shape).copy()
+
+
+def load(path):
+    """Import your submission from a .py file, or from a folder with __init__.py."""
+    path = Path(path).resolve()
+    init = path / "__init__.py" if path.is_dir() else path
+    places = [str(path)] if path.is_dir() else None
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, init, submodule_search_locations=places)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def differences(got, expected, name):
+    """Sentences saying where `got` is not `expected` (empty if it matches)."""
+    if expected is CACHE:
+        return []
+    if isinstance(expected, tuple):
+        if not isinstance(got, (tuple, list)) or len(got) != len(expected):
+            return [f"{{name}} should be a tuple of {{len(expected)}} items, but is {{describe(got)}}"]
+        labels = OUTPUTS.get(name, [f"{{name}}[{{i}}]" for i in range(len(expected))])
+        return [line for label, g, e in zip(labels, got, expected) for line in differences(g, e, label)]
+    if isinstance(expected, dict):
+        if not isinstance(got, dict) or set(got) != set(expected):
+            return [f"{{name}} should be a dict with keys {{sorted(expected)}}, but is {{describe(got)}}"]
+        return [line for key in expected for line in differences(got[key], expected[key], f"{{name}}[{{key!r}}]")]
+    if isinstance(expected, float):
+        if isinstance(got, np.ndarray) and got.shape == () and got.dtype == np.float64:
+            got = got[()]
+        if type(got) not in (float, np.float64):
+            return [f"{{name}} should be a float, but is {{describe(got)}}"]
+        if not abs(got - expected) <= RTOL * 2 * abs(expected) + TINY:
+            return [f"{{name}}: expected {{expected!r}}, got {{float(got)!r}}"]
+        return []
+    if not isinstance(got, np.ndarray) or got.dtype != np.float64:
+        return [f"{{name}} should be a float64 numpy array, but is {{describe(got)}}"]
+    if got.shape != expected.shape:
+        return [f"{{name}} has shape {{got.shape}}, expected {{expected.shape}}"]
+    error = np.abs(got - expected)
+    allowed = RTOL * (np.abs(expected) + np.max(np.abs(expected), initial=0.0)) + TINY
+    wrong = ~(error <= allowed)  # NaN counts as wrong
+    if not wrong.any():
+        return []
+    lines = [f"{{name}}: {{how_many_wrong(int(wrong.sum()), wrong.size, 'entry', 'entries')}}; the worst:"]
+    badness = np.where(np.isnan(error), np.inf, error - allowed)
+    for flat in np.argsort(-badness, axis=None, kind="stable")[:min(SHOWN, int(wrong.sum()))]:
+        index = np.unravel_index(flat, got.shape)
+        where = "[" + ", ".join(map(str, index)) + "]"
+        lines.append(f"    {{name}}{{where}}: expected {{float(expected[index])!r}}, got {{float(got[index])!r}}")
+    return lines
+
+
+def how_many_wrong(wrong, total, noun, nouns):
+    """"1 entry of 6 is wrong", "2 entries of 6 are wrong", "all 6 entries are wrong", "the entry is wrong"."""
+    if total == 1:
+        return f"the {{noun}} is wrong"
+    if wrong == total:
+        return f"all {{total}} {{nouns}} are wrong"
+    return f"1 {{noun}} of {{total}} is wrong" if wrong == 1 else f"{{wrong}} {{nouns}} of {{total}} are wrong"
+
+
+def describe(value):
+    if isinstance(value, np.ndarray):
+        return f"an array of dtype {{value.dtype}} and shape {{value.shape}}"
+    return f"a {{type(value).__name__}}"
+
+
+def modified(before, after, name):
+    """Sentences naming the arguments your function changed."""
+    if isinstance(before, dict):
+        return [line for key in before for line in modified(before[key], after.get(key), f"{{name}}[{{key!r}}]")] \\
+            if isinstance(after, dict) and set(after) == set(before) else [f"{{name}}: its keys were changed"]
+    if isinstance(before, np.ndarray):
+        same = isinstance(after, np.ndarray) and after.shape == before.shape and \\
+            np.array_equal(after, before, equal_nan=True)
+        return [] if same else [f"{{name}} was modified; work on a copy instead"]
+    return []
+
+
+class Hang(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise Hang()
+
+
+# Where your code raised, told as rnn-grade tells it (checks/engine/isolation/caller_chain.py).
+CHAIN_ENDS, ARROW = {chain_ends!r}, {arrow!r}
+
+{caller_chain}
+
+def where_in(error, submission):
+    """Your functions on the stack of `error`, outermost first, and your line that raised:
+    'rnn_forward line 108 → rnn_step_forward line 37: next_h = np.tanh(a)' ('' if none)."""
+    root = str(Path(submission).resolve().parent if Path(submission).is_file() else Path(submission).resolve())
+    return caller_chain(error, root, outside=(__file__,))  # this script may sit beside your file
+
+
+def timed(function, arguments):
+    """function(*arguments), raising Hang after TIME_LIMIT seconds (where the system has alarms)."""
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TIME_LIMIT)
+    try:
+        return function(*arguments)
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+
+
+def finite_difference_problems(module, forward, backward, results):
+    """Your gradients against central differences of your own forward, along random ±1 directions v:
+    <gradient, v> must equal (L(θ + εv) − L(θ − εv)) / 2ε, for L = Σ output ⊙ upstream (or the loss)."""
+    function, arguments, _ = STEPS[forward]
+    if results[forward] is None or (backward is not None and results[backward] is None):
+        return []  # the call raised: already reported
+    if backward is None:  # a loss: the gradients come with it, by parameter name
+        gradients = {{i: results[forward][1].get(name) for i, name in enumerate(PARAMETERS[function])
+                     if isinstance(results[forward][1], dict) and name in results[forward][1]}}
+        labels, upstream = {{i: f"grads[{{name!r}}]" for i, name in enumerate(PARAMETERS[function])}}, None
+    else:
+        gradients, labels = dict(enumerate(results[backward])), dict(enumerate(OUTPUTS[STEPS[backward][0]]))
+        upstream = STEPS[backward][1][0]
+    rng, problems = np.random.default_rng(0), []
+    for i, gradient in gradients.items():
+        for _ in range(FD_PROBES):
+            v = rng.choice([-1.0, 1.0], size=np.shape(arguments[i]))
+            try:
+                backprop = float(np.sum(gradient * v))
+                (plus, plus_size), (minus, minus_size) = (
+                    objective(timed(getattr(module, function), [*arguments[:i], point, *arguments[i + 1:]]), upstream)
+                    for point in (arguments[i] + FD_EPS * v, arguments[i] - FD_EPS * v))
+            except Exception:
+                break  # a shape or a crash, already reported
+            difference = (plus - minus) / (2 * FD_EPS)
+            if abs(difference - backprop) > FD_RTOL * (abs(difference) + abs(backprop)) + \
+                    FD_ATOL * (1 + max(plus_size, minus_size)):
+                problems.append(f"{{labels[i]}}: along a random ±1 direction v, <{{labels[i]}}, v> = "
+                                f"{{backprop!r}} but finite differences of your own {{function}} give {{difference!r}}")
+                break
+    return problems
+
+
+def objective(output, upstream):
+    """(L, Σ|terms of L|): L = Σ output[0] ⊙ upstream, or the loss output[0] itself."""
+    if upstream is None:
+        return float(output[0]), abs(float(output[0]))
+    terms = output[0] * upstream
+    return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+
+
+def run_step(module, number, function, arguments, results, submission):
+    """Call one function of yours; return the lines saying what is wrong (empty: all right)."""
+    if not callable(getattr(module, function, None)):
+        return [f"your submission has no function {{function}}"]
+    given = tuple(results[a.step][a.position] if isinstance(a, Cache) else copy.deepcopy(a) for a in arguments)
+    try:
+        results.append(timed(getattr(module, function), given))
+    except Hang:
+        results.append(None)
+        return [f"{{function}} did not finish within {{TIME_LIMIT}} s (an endless loop?)"]
+    except Exception as error:
+        results.append(None)
+        where = where_in(error, submission)
+        return [f"{{function}} raised {{type(error).__name__}}: {{error}}", *([f"    at {{where}}"] if where else [])]
+    names = PARAMETERS.get(function, ())
+    problems = [line for i, (before, after) in enumerate(zip(arguments, given)) if not isinstance(before, Cache)
+                for line in modified(before, after, names[i] if i < len(names) else f"argument {{i + 1}}")]
+    return problems + differences(results[-1], STEPS[number][2], function)
+
+
+OUTPUTS = {outputs}  # the names of each function's results
+
+PARAMETERS = {parameters}  # the names of each function's arguments
+
+
+def main(argv):
+    if len(argv) != 1:
+        print(f"usage: python {{sys.argv[0]}} SUBMISSION   (your .py file, or a folder with __init__.py)",
+              file=sys.stderr)
+        return 2
+    submission = Path(argv[0])
+    if not (submission.is_file() or (submission / "__init__.py").is_file()):
+        print(f"{{submission}}: no such .py file or folder with __init__.py", file=sys.stderr)
+        return 2
+    try:
+        module = load(submission)
+    except Exception as error:
+        print(f"importing your submission raised {{type(error).__name__}}: {{error}}")
+        where = where_in(error, submission)
+        if where:
+            print(f"    at {{where}}")
+        return 1
+    results, failed = [], 0
+    for number, (function, arguments, _) in enumerate(STEPS):
+        problems = run_step(module, number, function, arguments, results, submission)
+        shown = ", ".join(repr(a) if isinstance(a, Cache) else name for name, a in
+                          zip(PARAMETERS.get(function, ()), arguments))
+        print(f"step {{number + 1}}: {{function}}({{shown}}): {{'WRONG' if problems else 'correct'}}")
+        for line in problems:
+            print(f"    {{line}}")
+        failed += bool(problems)
+    for forward, backward in FINITE_DIFFERENCES:
+        problems = finite_difference_problems(module, forward, backward, results)
+        verdict = "WRONG" if problems else "correct"
+        print(f"your gradients of step {{forward + 1}}, against finite differences: {{verdict}}")
+        for line in problems:
+            print(f"    {{line}}")
+        failed += bool(problems)
+    if failed:
+        total = len(STEPS) + len(FINITE_DIFFERENCES)
+        verdict = how_many_wrong(failed, total, "comparison", "comparisons")
+        print(f"{{verdict[0].upper()}}{{verdict[1:]}}: the check fails on your code.")
+        return 1
+    steps = "The step is correct (as the reference computes it)" if len(STEPS) == 1 else \
+        f"All {{len(STEPS)}} steps are correct (as the reference computes them)"
+    print(steps
+          + (", and so are your gradients against finite differences." if FINITE_DIFFERENCES else "."))
+    return 0
+
+'''
