@@ -24,7 +24,7 @@ from checks.engine.report.github import annotations, classroom_result
 from checks.engine.report.terminal import Screen, screen_of, terminal_summary
 from checks.engine.report.text import visible
 from checks.engine.run.root_cause import attribute_root_cause, most_basic_first
-from checks.engine.run.results import CheckResult, Grade
+from checks.engine.run.results import CheckResult, Grade, RootCause
 from checks.engine.run.runner import grade_submission
 from checks.engine.isolation.trace import Call, Trace
 from checks.registry import Check, load_checks
@@ -235,3 +235,19 @@ def test_the_shipped_buggy_examples_default_report_fits_120_lines_and_ends_with_
     # how the worker was confined is no news (-v says it); a missing protection would be a note, wrapped
     assert "confined by" not in completed.stderr
     assert all(line.startswith(("rnn-grade: note: ", "    ")) for line in completed.stderr.splitlines())
+
+
+def test_rich_markup_from_a_submission_is_printed_as_written_in_colour_too():
+    hostile = "[bold red]all tests passed[/bold red] [link=http://x]y[/link] :smile:"
+    grade = a_grade(full_feedback(message=f"raised ValueError: {hostile}\n{hostile}"))
+    for screen in (Screen(colour=True), Screen(colour=True, verbose=True), Screen()):
+        text = terminal_summary(grade, screen)
+        assert words(hostile) in words(text) and "\x1b]8" not in text  # the markup as text; no hyperlink escape
+    assert "\x1b[31mFAIL\x1b[0m" in terminal_summary(grade, Screen(colour=True))
+    assert "\x1b[1mFix" in terminal_summary(attributed(), Screen(colour=True))
+
+
+def attributed() -> Grade:
+    grade = a_grade(CheckResult(a_check("step_grad", "backward", ("rnn_step_backward",)), 0.0, "dx is wrong"))
+    grade.root_cause = RootCause("rnn_step_backward", ("step_grad",), ())
+    return grade

@@ -142,7 +142,7 @@ def briefs_of(grade: Grade, path: str, self_check: bool) -> dict[int, Brief]:
 
 def brief(result: CheckResult, path: str, self_check: bool, told_by: str | None = None) -> Brief:
     """``result`` in a few lines; ``told_by`` names an earlier check with the same misconception."""
-    verdict = result.message.strip().partition("\n")[0].rstrip(":").strip()
+    verdict = result.message.strip().partition("\n")[0]  # as written: its colon leads to the example below
     mistake = ""
     if result.misconception_explanation:
         said = f"the same as for {told_by}." if told_by else result.misconception_explanation

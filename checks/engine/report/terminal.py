@@ -168,6 +168,7 @@ def block_lines(block: Block, width: int) -> list[Text]:
 # -- wrapping ----------------------------------------------------------------------------------------
 
 CONSOLE_OPTIONS = {"highlight": False, "markup": False, "emoji": False, "legacy_windows": False}
+MEASURING = Console(width=WIDTH, **CONSOLE_OPTIONS)  # Text.wrap takes its width apart: one console measures all
 
 
 def wrapped(text: str, width: int, indent: str = "", subsequent: str | None = None, style: str = "") -> list[Text]:
@@ -178,7 +179,7 @@ def wrapped(text: str, width: int, indent: str = "", subsequent: str | None = No
     lines, prefix = [], indent
     while rest:
         room = max(width - len(prefix), 1)
-        first = rest.wrap(Console(width=room, **CONSOLE_OPTIONS), room, overflow="fold")[0]
+        first = rest.wrap(MEASURING, room, overflow="fold")[0]
         rest = rest[len(first.plain):]  # the lines rich wraps keep their spaces: together they are the text
         rest = rest[len(rest.plain) - len(rest.plain.lstrip()):]
         first.rstrip()
