@@ -26,7 +26,7 @@ once: ``-n`` spreads a class over processes, never one submission.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Generator, Iterator
 
 import pytest
 
@@ -218,7 +218,8 @@ class GradingSession:
         metafunc.parametrize("rnn_grade_case", cases)
 
     @pytest.hookimpl(wrapper=True)
-    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo
+                                  ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
         """Carry the points on the call's report: it reaches the controller under xdist, not the item."""
         report = yield
         if call.when == "call" and POINTS in item.stash:
