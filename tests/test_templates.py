@@ -213,6 +213,13 @@ def test_github_workflow_grades_with_the_script_and_reports_its_result():
     assert "runners: rnn-grade\n" in reporter and "if: always()" in workflow
 
 
+
+def test_github_workflow_grants_the_permissions_the_reporter_documents():
+    """classroom-resources/autograding-grading-reporter's README: ``checks: write`` (it reports through a
+    check run), ``actions: read`` and ``contents: read``; nothing more."""
+    workflow = load_yaml(TEMPLATES / "github-classroom" / ".github" / "workflows" / "classroom.yml")
+    assert workflow["permissions"] == {"checks": "write", "actions": "read", "contents": "read"}
+
 def test_github_script_writes_the_summary_and_classroom_result(tmp_path, tiny_options):
     (tmp_path / "rnn_layers.py").write_text(SUBMISSIONS["wrong_db"])
     output, summary = tmp_path / "output", tmp_path / "summary.md"
@@ -360,3 +367,34 @@ def test_gitlab_parallel_jobs_then_the_merge_reproduce_the_unsharded_class(matri
     merged = run(["bash", "-e", "-c", merging], merge_job)
     assert merged.returncode == 0, merged.stderr
     assert_same_class_reports(merge_job / "class", full)
+
+
+# --- Every template -----------------------------------------------------------------------------
+
+TEMPLATE_FILE = re.compile(r"(?<![\w/.-])(\.(?:github|gitlab)[\w/.-]*\.(?:ya?ml|sh)|\.gitlab-ci\.yml)\b")
+
+
+def template_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.is_file())
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir()))
+def test_template_comments_name_the_files_the_template_has(folder):
+    """A script or workflow that names a file of its template (``.github/workflows/classroom.yml``,
+    ``.gitlab/rnn-grade.sh``) names one that is there: the classroom script once named grade.yml."""
+    root = TEMPLATES / folder
+    have = {path.relative_to(root).as_posix() for path in template_files(root)}
+    for path in template_files(root):
+        for named in TEMPLATE_FILE.findall(path.read_text()):
+            # .gitlab/rnn-grade.sh is where the README says to copy the template's rnn-grade.sh
+            assert named in have or named.replace(".gitlab/", "") in have, (path.name, named)
+
+
+@pytest.mark.parametrize("folder", sorted(p.name for p in TEMPLATES.iterdir() if p.is_dir()))
+def test_template_readme_states_a_measured_grading_time(folder):
+    """Each README says how long a grade takes, as measured: the figure, the command and the date."""
+    readme = (TEMPLATES / folder / "README.md").read_text()
+    section = readme[readme.index("**How long a grade takes.**"):]
+    assert re.search(r"\b\d+(\.\d+)? s\b", section) and re.search(r"\b20\d\d-\d\d-\d\d\b", section)
+    assert "median of 3" in section and "example_buggy.py" in section
+    assert "tens of seconds" not in readme

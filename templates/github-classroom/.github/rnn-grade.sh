@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The workflow's rnn-grade step (.github/workflows/grade.yml): grades rnn_layers.py with
+# The workflow's rnn-grade step (.github/workflows/classroom.yml): grades rnn_layers.py with
 # --format github, which appends the Markdown summary to $GITHUB_STEP_SUMMARY, annotates each
 # failing check, and writes GitHub Classroom's result (base64 JSON) to $GITHUB_OUTPUT as result=.
 # RNN_GRADE_OPTIONS is appended (split on spaces).
