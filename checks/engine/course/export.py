@@ -43,16 +43,16 @@ from typing import Sequence
 from checks.engine.course.roster import (
     CANVAS_IDENTIFIERS, MOODLE_IDENTIFIERS, RosterEntry, csv_rows, read_roster, require_identifiers,
 )
+from checks.engine.course.statuses import GRADED, NOT_GRADABLE
 from checks.engine.course.summary import FORMULA_STARTS, GRADES_CSV, csv_text, points, spreadsheet_text
 from checks.engine.inputs.display import inert, shown
 from checks.engine.inputs.usage import UsageError
 from checks.engine.report import write_atomically
 
 CANVAS, MOODLE = "canvas", "moodle"
-GRADED = "graded"  # the one status whose score is a grade (checks.engine.course.statuses)
-# The statuses of a submission whose own file could not be graded (0 points in class grading):
-# statuses.NOT_GRADABLE. A grader error and not-graded-yet are never the student's doing.
-STUDENT_FILE_FAULTS = frozenset({"empty", "syntax-error", "encoding-error", "import-error", "timeout"})
+# GRADED: the one status whose score is a grade. NOT_GRADABLE: a submission whose own file could not be
+# graded (0 points in class grading); a grader error and not-graded-yet are never the student's doing.
+STUDENT_FILE_FAULTS = NOT_GRADABLE
 NEEDED_COLUMNS = ("submission", "score", "max_score", "status")
 CANVAS_STUDENT_COLUMNS = ("Student", "ID", "SIS User ID", "SIS Login ID", "Section")
 CANVAS_ROSTER_COLUMNS = ("name", "canvas_id", "sis_user_id", "sis_login_id", "section")
@@ -115,9 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--out-of", type=float, metavar="POINTS",
                         help="rescale each score to POINTS (the LMS assignment's points); default: rnn-grade's")
     parser.add_argument("--zero-unimportable", action="store_true",
-                        help="give 0 (not an empty cell) to a submission whose own file could not be graded "
-                             "(empty, syntax-error, encoding-error, import-error, timeout); a grader error and "
-                             "a submission not graded yet stay empty")
+                        help=f"give 0 (not an empty cell) to a submission whose own file could not be graded "
+                             f"({', '.join(sorted(STUDENT_FILE_FAULTS))}); a grader error and a submission not "
+                             "graded yet stay empty")
     parser.add_argument("--moodle-user", choices=MOODLE_IDENTIFIERS, default="email",
                         help="Moodle: the roster column, and user field, that identifies a student (default: email)")
     return parser
