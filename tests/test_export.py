@@ -244,3 +244,25 @@ def test_the_installed_command_refuses_bad_input_without_a_traceback(course):
     for option in ("--lms", "--roster", "--class", "--output", "--force", "--assignment", "--assignment-id",
                    "--out-of", "--moodle-user"):
         assert option in helped.stdout
+
+
+def test_a_class_graded_for_real_exports_its_grades(tmp_path):
+    """End to end: class grading writes grades.csv, the export reads it; the syntax error is no 0."""
+    from tiny_grading import SUBMISSIONS, TINY, make_class, rnn_grade, tiny_options
+
+    students = make_class(tmp_path / "class", {"ann": SUBMISSIONS["correct"], "ben": SUBMISSIONS["wrong_db"],
+                                               "cat": SUBMISSIONS["syntax_error"]})
+    graded = rnn_grade(str(students), "--out", str(tmp_path / "out"), *tiny_options(tmp_path))
+    assert graded.returncode == 1, graded.stderr  # cat's syntax error
+    (tmp_path / "roster.csv").write_text("submission,SIS Login ID\nann,ann1\nben,ben1\ncat,cat1\n")
+    exported = rnn_grade("export", "--lms", "canvas", "--class", str(tmp_path / "out"), "--roster",
+                         str(tmp_path / "roster.csv"), "--output", str(tmp_path / "canvas.csv"))
+    assert exported.returncode == 1 and "Traceback" not in exported.stderr  # cat is listed
+    assert "cat, syntax-error" in exported.stderr
+    full = sum(points for _, points in TINY.values())
+    assert read_csv(tmp_path / "canvas.csv")[1:] == [
+        ["    Points Possible", "", "", "", "", f"{full:g}"],
+        ["", "", "", "ann1", "", f"{full:g}"],
+        ["", "", "", "ben1", "", f"{full - 3 / 5:g}"],
+        ["", "", "", "cat1", "", ""],
+    ]
