@@ -224,3 +224,17 @@ def test_a_self_check_with_only_reference_checks_left_is_a_usage_error(tmp_path)
                     "--points", str(tmp_path / "empty.toml"))
     assert run.returncode == 2, run.stdout + run.stderr
     assert "--self-check: every check to run compares with the reference solution" in run.stderr
+
+
+@pytest.mark.parametrize("target", ["no_such_check", "plain"], ids=["unknown", "not-a-reference-check"])
+def test_a_stand_in_must_name_a_reference_check_of_its_module(tmp_path, target):
+    from checks.registry import CheckDefinitionError
+
+    (tmp_path / f"stand_in_{target}.py").write_text(
+        "from checks.registry import check\n\n\n"
+        '@check(group="forward", points=1, needs=("rnn_forward",))\n'
+        "def plain(sub):\n    pass\n\n\n"
+        f'@check(group="forward", points=1, needs=("rnn_forward",), stands_in_for="{target}")\n'
+        "def stand_in(sub):\n    pass\n")
+    with pytest.raises(CheckDefinitionError, match=f"stands_in_for='{target}' must name a check of this module"):
+        load_checks([tmp_path], points_table=None, builtin=False)
