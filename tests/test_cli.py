@@ -73,10 +73,12 @@ def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny)
     assert run.returncode == 1
     assert len(results["tests"]) == len(TINY) and results["score"] == 0
     assert all(test["score"] == 0 and test["status"] == "failed" for test in results["tests"])
-    assert "SyntaxError in syntax_error.py, line 4" in results["output"]
-    assert all("SyntaxError" in test["output"] for test in results["tests"])
-    assert results["extra_data"]["import_error"].startswith("SyntaxError")
-    assert "SyntaxError in syntax_error.py, line 4" in run.stdout
+    # Found by compiling the file, before any worker starts (course.source_problems): the line and what to run.
+    said = "Python cannot read your file syntax_error.py: SyntaxError on line 4"
+    assert said in results["output"] and said in " ".join(run.stdout.split())
+    assert all("SyntaxError on line 4" in test["output"] for test in results["tests"])
+    assert results["extra_data"]["import_error"].startswith(said)
+    assert "python -m py_compile syntax_error.py" in results["extra_data"]["import_error"]
 
 
 def test_missing_module_is_named_and_path_makes_a_course_helper_importable(tmp_path, tiny):
@@ -325,3 +327,28 @@ def test_no_line_of_the_summary_or_the_notes_runs_a_workflow_command(tmp_path, t
 def test_show_makes_every_line_inert(capsys):
     cli.show("TOTAL\n    ::error::a wrapped line\n##[group]x")
     assert capsys.readouterr().out == "TOTAL\n    \\x3a:error::a wrapped line\n\\x23#[group]x\n"
+
+
+def test_one_students_folder_is_one_submission_named_by_the_folder(tmp_path, tiny):
+    """``rnn-grade alice/``: the folder's graded file is the submission, its helper ``utils.py`` is
+    importable and not a second submission, and the report names the student, not the file."""
+    folder = tmp_path / "alice"
+    folder.mkdir()
+    source = write_submission(tmp_path / "subs", "correct").read_text()
+    (folder / "utils.py").write_text("SCALE = 1\n")
+    (folder / "rnn_layers.py").write_text("import utils\n" + source)
+    results = tmp_path / "alice.json"
+    run = rnn_grade(str(folder), "--results", str(results), *tiny)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.startswith("rnn-grade: alice ") and "6 / 6" in run.stdout
+    assert json.loads(results.read_text())["score"] == 6  # one report, not a class table
+
+
+def test_an_empty_file_is_said_to_be_empty_without_starting_a_worker(tmp_path, tiny):
+    empty = tmp_path / "rnn_layers.py"
+    empty.write_text("# to do\n")
+    results = tmp_path / "empty.json"
+    run = rnn_grade(str(empty), "--results", str(results), *tiny)
+    assert run.returncode == 1 and "Traceback" not in run.stdout + run.stderr
+    assert "your file rnn_layers.py is empty: it holds only comments and blank lines" in " ".join(run.stdout.split())
+    assert json.loads(results.read_text())["score"] == 0

@@ -15,6 +15,7 @@ import shutil
 import sys
 import textwrap
 import traceback
+from dataclasses import replace
 from pathlib import Path
 from typing import Sequence
 
@@ -24,7 +25,9 @@ from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
 from checks.engine.options import add_to_argparse, resolve
 from checks.engine.run.profiles import PROFILE_ENVIRONMENT
+from checks.engine.course.documents import not_importable
 from checks.engine.course.progress import CheckProgress
+from checks.engine.course.source_problems import source_problem
 from checks.engine.report import (
     ReportModel, instructor_notes, quoting_submissions, report_model, total_line, write_reports,
 )
@@ -127,19 +130,7 @@ def run(argv: Sequence[str] | None) -> int:
             note(f"note: {shown(folder)} was not graded: it holds rnn-grade's own output (an --out or --repro-dir "
                  f"folder). If it is a student's, remove {OUTPUT_MARKER} or the scripts from it.")
         return run_class(settings)
-    progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
-    try:
-        grade = grade_submission(
-            settings.submissions[0],
-            settings.checks,
-            settings.seed,
-            progress=progress.advance,
-            deadline=settings.deadline,
-            options=settings.worker_options,
-            left_out=settings.left_out,
-        )
-    finally:
-        progress.close()
+    grade = grade_one(settings, folder_given=Path(args.submissions[0]).is_dir() if args.submissions else False)
     problems, unscripted = [], []
     try:
         unscripted = attach_scripts(grade, settings.repro_dir)  # with --repro-dir: each check left without, and why
@@ -251,6 +242,25 @@ def exit_status(grade: Grade) -> int:
         return EXIT_NO_GRADE
     full_marks = not grade.import_error and all(result.passed for result in grade.results)
     return EXIT_FULL_MARKS if full_marks else EXIT_LOST_POINTS
+
+
+
+def grade_one(settings: GradingSettings, folder_given: bool) -> Grade:
+    """The grade of the one submission: an empty or unparseable file is told as such without starting a
+    worker (``course.source_problems``), and a student's folder is named by the folder, not its file."""
+    entry = settings.entries[0]
+    if not folder_given:  # a file is named by its file name, as the student gave it
+        entry = replace(entry, id=shown(entry.path.name))
+    problem = source_problem(entry)
+    if problem:
+        return not_importable(entry, settings, problem.reason)
+    progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
+    try:
+        return grade_submission(entry.path, settings.checks, settings.seed, progress=progress.advance,
+                                deadline=settings.deadline, options=settings.worker_options,
+                                left_out=settings.left_out, submission_id=entry.id)
+    finally:
+        progress.close()
 
 
 if __name__ == "__main__":

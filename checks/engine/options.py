@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from checks.engine.inputs.display import inert, shown
-from checks.engine.course.classroom import DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder
+from checks.engine.course.classroom import (DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder,
+                                           is_student_folder)
 from checks.engine.isolation.boundary import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
 from checks.engine.output_paths import OutputPathError, inputs_of, refuse_inputs, require_writable
 from checks.engine.run.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
@@ -222,7 +223,9 @@ def resolve(
     values = parsed_values(namespace, front_end)
     paths = [Path(p) for p in values["submissions"]] or list(default_submissions)
     entries = submission_entries(paths, values["file_name"])
-    class_mode = len(entries) > 1 or any(map(is_class_folder, paths)) or values["out"] is not None
+    # One student's folder alone is one submission, graded and reported as a file is, under the folder's name.
+    class_folders = [path for path in paths if is_class_folder(path) and not is_student_folder(path, values["file_name"])]
+    class_mode = len(entries) > 1 or bool(class_folders) or values["out"] is not None
     shard = shard_option(values["shard"], values["out"])
     class_ids = tuple(entry.id for entry in entries) if shard else ()
     entries = select(entries, shard)
