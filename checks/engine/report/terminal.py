@@ -125,7 +125,10 @@ def failures(model: ReportModel, screen: Screen) -> list[Text]:
 
 
 def ending(model: ReportModel, screen: Screen) -> list[Text]:
-    """The total and the root cause again: the last lines on screen when the command returns."""
+    """The total and the root cause again: the last lines on screen when the command returns (not when
+    no failing check is listed, for the table's own total is then still on screen)."""
+    if not model.failing:
+        return []
     lines = [Text(), *row(Text("TOTAL"), model.total, screen.width)]
     return lines + (wrapped(model.root_cause, screen.width, style=ROOT_STYLE) if model.root_cause else [])
 
