@@ -46,7 +46,9 @@ subfolder, is one submission) and --out DIR; a re-run skips what is unchanged (-
 --cluster tcp://HOST:8786 grades a class on a Dask cluster (pip install 'rnn-grade[cluster]').
 In a CI matrix of N jobs, job I runs with --shard I/N (each submission is graded by one job), and
     rnn-grade merge OUT1 OUT2 ... --out MERGED
-combines the jobs' --out folders into the reports one unsharded run would have written.
+combines the jobs' --out folders into the reports one unsharded run would have written, and
+    rnn-grade export --lms canvas|moodle --roster ROSTER.csv --class OUT
+writes the gradebook file Canvas or Moodle imports from OUT/grades.csv (rnn-grade export --help).
 
 results.json is written only when --results is given (nothing is written into the current
 folder by default). On Gradescope, run:
