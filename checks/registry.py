@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable
 
-from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
 from checks.engine.run.profiles import hypothesis_settings, profile_from_environment
 from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
@@ -52,6 +52,7 @@ DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
 ASSIGNMENTS_FOLDER = Path(__file__).with_name("assignments")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
 COURSE_GROUPS_KEY, POLICY_SECTION = "course_groups", "policy"
+
 
 @dataclass(frozen=True)
 class Check:

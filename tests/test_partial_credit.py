@@ -20,7 +20,7 @@ import pytest
 from hypothesis import find
 
 import checks.hygiene as hygiene
-from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
 from checks.engine.run.assignments import assignment_table
 from checks.engine.run.results import Grade
 from checks.engine.run.runner import grade_submission

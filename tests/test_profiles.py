@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from checks.engine.isolation.contract import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
 from checks.engine.isolation.boundary import WorkerOptions
 from checks.engine.inputs.usage import UsageError
 from checks.engine.run.assignments import assignment_table, resolve_checks

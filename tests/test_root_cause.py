@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.isolation.contract import CALLS, CONTRACT_FUNCTIONS, DEPENDENCY_ORDER, builds_on
+from checks.engine.isolation.contract import CALLS, DEPENDENCY_ORDER, builds_on
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.run.root_cause import attribute_root_cause, find_root_cause, most_basic_first, subject
 from checks.engine.run.results import CheckResult, Grade

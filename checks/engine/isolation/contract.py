@@ -24,7 +24,6 @@ import numpy as np
 from checks.engine.isolation.batch_calls import (CacheOf, Call, batch_request, describe_call, downstream,
                                                  forward_then_backward, noted_arguments)
 from checks.engine.isolation.confinement import Confinement
-from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS  # noqa: F401 - the checks read it from here
 from checks.engine.isolation.faults import FaultRecord
 from checks.engine.isolation.boundary import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.isolation.contract_returns import (ARGUMENTS, RETURNS, VALIDATORS, Cache, describe_inputs,

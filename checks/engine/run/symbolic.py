@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from checks.engine.isolation.contract_returns import OUTPUT_NAMES, RETURNS, shape_of
+from checks.engine.isolation.contract_returns import RETURNS, shape_of
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.isolation.trace import CacheRef, Trace
 
