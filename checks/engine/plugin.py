@@ -18,9 +18,9 @@ only (the check modules run through it). The hooks that grade live on ``GradingS
 registered only when the run grades.
 
 Each pytest process (each xdist worker, too) keeps one worker process per submission for the
-whole session and stops them all at the end. Under ``-n``, unless ``--dist`` is chosen, each
-submission's tests go to one xdist worker (``SubmissionScheduling``), which opens the submission
-once: ``-n`` spreads a class over processes, never one submission.
+whole session and stops them all at the end. Under ``-n`` xdist spreads the tests as it does any
+others: sending each submission's tests to one xdist worker was measured, and bought nothing for a
+class and cost a third more for one submission (docs/instructors/pytest.md).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ SUBMISSIONS_FOLDER = "submissions"
 SUBMISSION_FLAG = "--submission"
 OPTION_PREFIX = "rnn_grade_"  # checks.engine.options.PYTEST_PREFIX, named here to keep its import lazy
 GRADING = pytest.StashKey[bool]()  # this run grades: the options are declared
-DIST_CHOSEN = pytest.StashKey[bool]()  # --dist or -d was given: xdist schedules as asked
 SESSION = pytest.StashKey["GradingSession"]()
 POINTS = pytest.StashKey[dict[str, Any]]()  # on an item: what its check earned
 # Names of the user properties each test records (junitxml <properties>, where the family allows).
@@ -59,9 +58,6 @@ def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Pa
     ``args`` is the whole command line, ``addopts`` and ``$PYTEST_ADDOPTS`` included (an xdist worker
     gets the controller's), so every process of a run decides alike.
     """
-    early_config.stash[DIST_CHOSEN] = any(
-        arg in ("--dist", "-d", "--distload") or arg.startswith("--dist=") for arg in args
-    )
     if not grading_asked(early_config, args):
         return
     from checks.engine.options import add_to_pytest
@@ -143,15 +139,6 @@ def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool 
     if collection_path == GRADE_MODULE and SESSION in config.stash:
         return None
     return True
-
-
-def submission_of(nodeid: str) -> str:
-    """The part of a grading test's node id that names its submission: all but ``-<group>-<check>``.
-
-    Only xdist's grouping depends on it: a group name with a dash splits a submission in two,
-    which costs a second worker process for it, never a wrong grade.
-    """
-    return nodeid.rsplit("-", 2)[0]
 
 
 class SubmissionPool:
@@ -245,12 +232,6 @@ class GradingSession:
             xml.add_global_property(f"{SCORE}[{name}]", f"{earned:g}")
             xml.add_global_property(f"{MAX_SCORE}[{name}]", f"{available:g}")
 
-    @pytest.hookimpl(optionalhook=True)
-    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
-        if config.stash.get(DIST_CHOSEN, False):
-            return None
-        return submission_scheduling(config, log)
-
     def pytest_report_header(self) -> str:
         settings = self.settings
         names = ", ".join(entry.id for entry in settings.entries) or "none"
@@ -310,13 +291,3 @@ def fail_unless_earned(result: CheckResult, check: Check, submission: Entry) -> 
     if not result.passed:
         pytest.fail(f"{check.group}: {check.description}\n{check_output(result, submission.path.name)}", pytrace=False)
 
-
-def submission_scheduling(config: pytest.Config, log: Any) -> Any:
-    """xdist's scope scheduler, with a submission as the scope: one xdist worker grades it all."""
-    from xdist.scheduler import LoadScopeScheduling
-
-    class SubmissionScheduling(LoadScopeScheduling):
-        def _split_scope(self, nodeid: str) -> str:
-            return submission_of(nodeid)
-
-    return SubmissionScheduling(config, log)
