@@ -684,7 +684,7 @@ def test_pytest_grades_every_submission_even_after_one_crashes_at_import(tmp_pat
     )
     assert run.returncode == 1, run.stdout + run.stderr
     assert "5 failed, 3 passed" in run.stdout, run.stdout
-    assert "import_segfault.py: 0 / 10 points" in run.stdout and "exit_os_exit.py: 7 / 10 points" in run.stdout
+    assert "import_segfault: 0 / 10 points" in run.stdout and "exit_os_exit: 7 / 10 points" in run.stdout
     assert "SIGSEGV" in run.stdout and "exited with status 3" in run.stdout
 
 
