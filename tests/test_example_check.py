@@ -1,5 +1,5 @@
-"""The README's example check is the file docs/examples/vanishing_gradient.py, word for word (less its docstring), and it
-does what the README says: the reference passes it, the 1 − a² bug fails it."""
+"""The example check of docs/authors/adding-a-check.md is the file docs/examples/vanishing_gradient.py, word for word
+(less its docstring), and it does what the page says: the reference passes it, the 1 − a² bug fails it."""
 
 from __future__ import annotations
 
@@ -10,12 +10,13 @@ from checks.registry import load_checks
 from tiny_grading import REPO
 
 EXAMPLE = REPO / "docs" / "examples" / "vanishing_gradient.py"
+PAGE = REPO / "docs" / "authors" / "adding-a-check.md"
 
 
-def test_the_readme_shows_the_example_check_unchanged():
-    blocks = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), flags=re.S)
+def test_the_authors_page_shows_the_example_check_unchanged():
+    blocks = re.findall(r"```python\n(.*?)```", PAGE.read_text(), flags=re.S)
     shown = next(block for block in blocks if block.startswith("# docs/examples/vanishing_gradient.py"))
-    # The file adds only its module docstring in front of what the README shows.
+    # The file adds only its module docstring in front of what the page shows.
     assert EXAMPLE.read_text().endswith(shown.removeprefix("# docs/examples/vanishing_gradient.py\n"))
 
 

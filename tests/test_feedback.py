@@ -25,6 +25,7 @@ from checks.engine.report.terminal import Screen, screen_of, terminal_summary
 from checks.engine.report.text import visible
 from checks.engine.run.root_cause import attribute_root_cause, most_basic_first
 from checks.engine.run.results import CheckResult, Grade, RootCause
+from checks.engine.run.repro import attach_scripts
 from checks.engine.run.runner import grade_submission
 from checks.engine.isolation.trace import Call, Trace
 from checks.registry import Check, load_checks
@@ -63,8 +64,10 @@ def test_the_blocks_come_in_order_and_empty_fields_are_left_out():
              "dx = dh·(1 − tanh", "python repro/seq_grad.py rnn_layers.py"]
     assert [text.index(piece) for piece in order] == sorted(text.index(piece) for piece in order)
     bare = full_feedback(example=None, misconception=None, misconception_explanation="", consequence_of="",
-                         symbolic_text="", symbolic_latex="", repro_path="")
+                         symbolic_text="", symbolic_latex="", repro_path="", repro_script="# script")
     assert [block.style for block in feedback_blocks(bare, "s.py")] == ["message", "command"]
+    # without a script (a missing function, a broken check, no example kept) no command is offered
+    assert [block.style for block in feedback_blocks(full_feedback(repro_path=""), "s.py")][-1] != "command"
     assert "rnn-grade s.py --repro-dir repro\n    python repro/seq_grad.py s.py" in plain_feedback(bare, "s.py")
     assert feedback_blocks(CheckResult(bare.check, 2.0), "s.py") == []
     # a student's self-check can write the script only with --self-check (no reference solution)
@@ -165,7 +168,9 @@ def test_the_progress_line_is_rewritten_in_place_on_a_terminal_and_absent_otherw
 
 @pytest.fixture(scope="module")
 def example_grade() -> Grade:
-    return grade_submission(EXAMPLE, load_checks())
+    grade = grade_submission(EXAMPLE, load_checks())
+    attach_scripts(grade)  # as rnn-grade does: each failing check with an example gets its script
+    return grade
 
 
 def words(text: str) -> str:

@@ -237,7 +237,7 @@ def test_at_most_ten_annotations_the_last_counting_the_rest():
 
 
 def test_annotations_are_escaped_as_workflow_commands_require():
-    grade = a_grade(CheckResult(a_check("c"), 0.0, "100% wrong\nsecond line"))
+    grade = a_grade(CheckResult(a_check("c"), 0.0, "100% wrong\nsecond line", repro_script="# script"))
     grade.submission = Path("student/rnn_layers.py")
     [command] = annotations(grade)
     properties, _, message = command.removeprefix("::error ").partition("::")

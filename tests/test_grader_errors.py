@@ -90,7 +90,8 @@ def test_a_broken_check_scores_0_for_everyone_exits_2_and_names_its_file_and_lin
     assert f"course.py, line {typo_line}, in typo_check" in tests["typo_check"]["extra_data"]["grader_error"]
     assert "InvalidArgument" in tests["misused_strategy_check"]["extra_data"]["grader_error"]
     assert "could not be run because of a fault in the grader" in report["output"]
-    assert "ERROR  typo_check" in run.stdout
+    assert "ERROR  forward/typo_check" in run.stdout
+    assert "Reproduce:" not in run.stdout  # a broken check has nothing of the student's to reproduce
 
 
 def test_in_pytest_a_broken_check_fails_as_a_grader_error(tmp_path):

@@ -25,6 +25,11 @@ def a_check(name: str, group: str = "forward", points: float = 2.0, doc: str | N
     return Check(name, group, points, (), function, 1.0)
 
 
+def with_script(name: str = "grad") -> CheckResult:
+    """A failing check whose reproduction script was made (``run.repro.attach_scripts``): it has a command."""
+    return CheckResult(a_check(name, "backward"), 0.0, "dx is wrong", repro_script="# the script\n")
+
+
 def a_grade(*results: CheckResult, import_error: str | None = None) -> Grade:
     return Grade(Path("/somewhere/rnn_layers.py"), "default", 3, list(results), import_error, seconds=1.6)
 
@@ -150,7 +155,7 @@ def shlex_words(lines: list[str]) -> list[str]:
 
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_every_printed_command_is_one_shell_command_naming_the_file_as_it_is(name):
-    grade = Grade(Path("class") / name, "default", 0, [CheckResult(a_check("grad", "backward"), 0.0, "dx is wrong")])
+    grade = Grade(Path("class") / name, "default", 0, [with_script()])
     path = f"class/{name}"
     for width in (80, 40):
         brief = terminal_summary(grade, Screen(width))
@@ -169,7 +174,7 @@ def test_every_printed_command_is_one_shell_command_naming_the_file_as_it_is(nam
 
 
 def test_a_file_name_with_control_characters_is_written_out_in_commands_never_printed_raw():
-    grade = Grade(Path("a\x1b[2Jb\tc.py"), "default", 0, [CheckResult(a_check("grad", "backward"), 0.0, "dx is wrong")])
+    grade = Grade(Path("a\x1b[2Jb\tc.py"), "default", 0, [with_script()])
     for screen in (Screen(), Screen(verbose=True)):
         text = terminal_summary(grade, screen)
         assert "\x1b" not in text and "'a\\x1b[2Jb\tc.py'" in text  # a tab is harmless, an escape is not
@@ -202,3 +207,17 @@ def test_a_misconception_told_once_is_referred_to_after():
     assert briefs[0].mistake == "Likely mistake: your db uses 1 - a² instead of 1 - h²."
     assert briefs[1].mistake == "Likely mistake: the same as for step_grad." and briefs[1].mistake_told_for == "step_grad"
     assert [view.brief for view in model.checks if view.result.passed] == []
+
+
+def test_a_command_is_offered_only_for_a_check_with_a_script():
+    """A missing function, a broken check or a failure without a kept example has no script: no command
+    to run one is shown, and none to write it, for it would write nothing."""
+    missing = CheckResult(a_check("needs_step", "forward"), 0.0, "not implemented: rnn_step_forward")
+    broken = CheckResult(a_check("broken", "backward"), 0.0, "This check could not be run", grader_error="bug")
+    for grade in (a_grade(missing, broken), Grade(Path("rnn_layers.py"), "default", 0, [missing])):
+        for screen in (Screen(), Screen(verbose=True)):
+            text = terminal_summary(grade, screen)
+            assert "repro" not in text and "not implemented: rnn_step_forward" in text
+        assert all("repro" not in test["output"] for test in gradescope_results(grade)["tests"])
+    text = terminal_summary(a_grade(missing, with_script()), Screen())
+    assert text.count("Reproduce: python repro/grad.py") == 1 and "--repro-dir repro" in text

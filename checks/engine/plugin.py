@@ -5,7 +5,7 @@ rnn-grade is installed (inside this repository ``pytest checks --submission PATH
 Test ids read ``test_check[<submission id>-<group>-<check>]``, so ``-k``, ``-x``, ``--junitxml``
 and ``-n`` (pytest-xdist) all work. The submission id is the one ``rnn-grade`` reports use
 (``checks.engine.course.classroom``): ``--submission`` takes files, packages and class folders, and
-two students' ``rnn_layers.py`` are told apart (``alice/rnn_layers.py``). Without ``--submission``,
+two students' ``rnn_layers.py`` are told apart (``alice``, ``bob``: each named by their folder). Without ``--submission``,
 ``submissions/`` under pytest's root folder is graded as a class folder.
 
 Every pytest run in the environment loads this module, most of them runs that grade nothing (this
@@ -284,10 +284,13 @@ def rnn_grade(rnn_grade_pool: SubmissionPool, request: pytest.FixtureRequest) ->
 def fail_unless_earned(result: CheckResult, check: Check, submission: Entry) -> None:
     """Fail the test with the grader's message (partial credit included), never with a traceback."""
     from checks.engine.report import check_output
+    from checks.engine.run.assignments import reference_installed
+    from checks.engine.run.repro import script_or_reason
 
     if result.grader_error:
         pytest.fail(f"GRADER ERROR in {check.group}: {check.name} (the check is broken, not the submission):\n"
                     f"{result.grader_error}", pytrace=False)
     if not result.passed:
+        result.repro_script, _ = script_or_reason(result, reference_installed())  # the command shown writes it
         pytest.fail(f"{check.group}: {check.description}\n{check_output(result, submission.path.name)}", pytrace=False)
 

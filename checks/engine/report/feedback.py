@@ -66,8 +66,16 @@ def feedback_blocks(result: CheckResult, submission: str, self_check: bool = Fal
                                    f"checks: fix {result.consequence_of} first, then grade again.", "Note:"))
     if result.symbolic_text:
         blocks.append(Block(CODE, result.symbolic_text, "The expected entry, symbolically:", result.symbolic_latex))
-    blocks.append(reproduction(result, submission, self_check))
+    if reproducible(result):
+        blocks.append(reproduction(result, submission, self_check))
     return blocks
+
+
+def reproducible(result: CheckResult) -> bool:
+    """Whether ``result`` has a reproduction script (``run.repro.attach_scripts`` made it): only then is a
+    command to run it shown. A broken check, a missing function or a failure without a kept example has
+    none, and a command that would write nothing is not offered."""
+    return bool(result.repro_script or result.repro_path)
 
 
 def reproduction(result: CheckResult, submission: str, self_check: bool = False) -> Block:

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from checks.engine.report.feedback import Block, command_path, feedback_blocks, repro_command, scripts_command
+from checks.engine.report.feedback import (Block, command_path, feedback_blocks, repro_command, reproducible,
+                                           scripts_command)
 from checks.engine.report.text import (
     broken_checks, by_group, files_left_out_lines, group_points, left_out_lines, mark, points_text, submission_id,
 )
@@ -112,7 +113,7 @@ def report_model(grade: Grade) -> ReportModel:
     groups = tuple(GroupView(name, tuple(by_result[id(result)] for result in results), group_points(results))
                    for name, results in by_group(grade.results))
     failing = () if grade.import_error else tuple(by_result[id(r)] for r in most_basic_first(grade.results))
-    needs_scripts = any(not view.result.repro_path for view in failing)
+    needs_scripts = any(reproducible(view.result) and not view.result.repro_path for view in failing)
     return ReportModel(
         grade=grade, id=submission_id(grade), path=path, checks=views, groups=groups, failing=failing,
         root_cause=grade.root_cause.line if grade.root_cause else "",
@@ -148,7 +149,7 @@ def brief(result: CheckResult, path: str, self_check: bool, told_by: str | None 
         said = f"the same as for {told_by}." if told_by else result.misconception_explanation
         mistake = f"Likely mistake: {said}" if result.misconception else said
     return Brief(verdict, example_sentence(result), mistake, told_by or "", result.consequence_of,
-                 repro_command(result, path))
+                 repro_command(result, path) if reproducible(result) else "")
 
 
 def example_sentence(result: CheckResult) -> str:

@@ -143,7 +143,7 @@ def in_brief(view: CheckView, width: int) -> list[Text]:
         lines += wrapped(visible(sentence), width, INDENT, INDENT * 2) if sentence else []
     if brief.follows_from:
         lines += wrapped(f"Probably follows from {brief.follows_from}{same}: fix it first.", width, INDENT, INDENT * 2)
-    return lines + command_lines(visible(brief.command), width, "Reproduce:")
+    return lines + (command_lines(visible(brief.command), width, "Reproduce:") if brief.command else [])
 
 
 def whole(view: CheckView, width: int) -> list[Text]:
