@@ -49,8 +49,9 @@ def one_class(checkout: Path, class_folder: Path, scratch: Path, run: int) -> tu
 
 
 def scores_only(table: str) -> list[str]:
-    """The graded rows' ids and scores: what both versions must agree on (reasons' wording may differ)."""
-    return [",".join(row.split(",")[:2]) for row in table.splitlines()]
+    """The graded rows' ids and scores: what both versions must agree on (reasons' wording may differ).
+    A loose file's id lost its ``.py`` in issue 21 (``alice.py`` is the student ``alice``): compared without it."""
+    return [",".join([(cells := row.split(","))[0].removesuffix(".py"), cells[1]]) for row in table.splitlines()]
 
 
 def main() -> None:

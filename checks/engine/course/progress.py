@@ -11,8 +11,10 @@ second (``tick``), so it never freezes; a submission that runs past the estimate
 the time spent so far. It draws nothing unless its stream is a terminal, so a piped stderr holds
 no carriage return or escape code; ``--quiet`` turns it off too.
 
-Hand-written rather than rich.progress: rich's time-remaining column is computed from completions
-only, so it too stands still between them, and this line is all the bar is.
+Hand-written rather than rich.progress (the terminal report does use rich): rich's time-remaining
+column is computed from completions only, so it too stands still between them; its live display
+redraws from a thread, and the class loop forks a grading process per submission, which a running
+thread makes unsafe; and this one line is all the bar is.
 """
 
 from __future__ import annotations
