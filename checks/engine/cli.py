@@ -25,7 +25,6 @@ from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
 from checks.engine.options import add_to_argparse, resolve
 from checks.engine.run.profiles import PROFILE_ENVIRONMENT
-from checks.engine.course.documents import not_importable
 from checks.engine.course.progress import CheckProgress
 from checks.engine.course.source_problems import source_problem
 from checks.engine.report import (
@@ -255,6 +254,8 @@ def grade_one(settings: GradingSettings, folder_given: bool) -> Grade:
         entry = replace(entry, id=shown(entry.path.name))
     problem = source_problem(entry)
     if problem:
+        from checks.engine.course.documents import not_importable  # lazily: it imports the HTML renderer
+
         return not_importable(entry, settings, problem.reason)
     progress = CheckProgress(settings.checks, sys.stderr, enabled=not settings.quiet)
     try:
