@@ -1,0 +1,326 @@
+"""Gradient oracle: the LSTM unrolled into explicit scalar formulas and differentiated
+symbolically by SymPy, as sympy_rnn does for the vanilla RNN.
+
+Every entry of every argument is its own real ``sympy.Symbol``. The forward pass is
+written once, with ``sympy.Matrix`` products, for a fixed shape, in CS231n's gate order
+i, f, o, g:
+
+    a = x·Wx + prev_h·Wh + b                     (N, 4H)
+    i = σ(a_i)  f = σ(a_f)  o = σ(a_o)  g = tanh(a_g),   σ(u) = 1 / (1 + exp(-u))
+    next_c = f ⊙ prev_c + i ⊙ g,   next_h = o ⊙ tanh(next_c)
+
+and reduced to one scalar,
+
+    step:      L = ⟨next_h, dnext_h⟩ + ⟨next_c, dnext_c⟩        (upstream symbolic too)
+    sequence:  L = Σ_t ⟨h_t, dh_t⟩, from c0 = 0
+
+whose partial derivative with respect to each input symbol (``sympy.diff``) is what
+the backward pass must return. No chain rule is written by hand and no derivative
+identity (σ' = σ(1 - σ), tanh' = 1 - tanh²) is used: SymPy differentiates exp and tanh
+itself, so the oracle is independent of reference/lstm.py and of autograd_lstm.
+
+Domain: the compiled formula evaluates exp(-a) for every gate pre-activation, so
+every a must be above about -709; the public functions raise ValueError rather than
+return inf or nan outside it. With O(1) inputs this is never near.
+
+Cost: the step formula is cheap at the shapes the tests use (``lstm_step`` with N, D,
+H ≤ 2 derives in about a second). The sequence formula grows geometrically with T,
+faster than the RNN's (each h_t holds h_{t-1} 4H times and c_{t-1} twice);
+``sympy_lstm_affordable`` names the shapes that stay within a few seconds.
+
+Caching is sympy_rnn's: per (kind, shape) in memory for the life of the process, and
+on disk as the generated source, in sympy_rnn.cache_dir(), under keys of their own
+(``lstm_step-…``, ``lstm-…``) with this module's DERIVATION_VERSION, written
+atomically under a lock so that parallel workers derive each formula once.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import math
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from reference.oracles.sympy_rnn import (
+    _derivation_lock,
+    _exec_source,
+    _header,
+    _lambdify_source,
+    _symbol_array,
+    _write_atomically,
+    cache_dir,
+)
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; sympy is imported lazily
+    import sympy
+
+# Part of every disk-cache key of this module: bump when the derivation changes.
+DERIVATION_VERSION = 1
+
+LSTM_STEP_ARGS = ("x", "prev_h", "prev_c", "Wx", "Wh", "b")
+LSTM_ARGS = ("x", "h0", "Wx", "Wh", "b")
+
+StepShape = tuple[int, int, int]  # (N, D, H)
+SequenceShape = tuple[int, int, int, int]  # (N, T, D, H)
+
+
+def sympy_lstm_affordable(N: int, T: int, D: int, H: int) -> bool:
+    """Whether the sequence formula derives in at most about 4 s (cold, SymPy 1.14, one
+    core of a 2-core machine) for (N, T, D, H). Measured: T = 1 with N, D, H ≤ 2
+    (≤ 0.5 s); T = 2 with H = 1 and N, D ≤ 2 (≤ 2 s) or N = D = 1, H = 2 (3.9 s);
+    T = 3 with N = D = H = 1 (4 s). Beyond them the cost grows fast: (1, 2, 2, 2)
+    takes 5 s and (2, 2, 2, 2) 10 s. Larger shapes work, only slowly."""
+    if min(N, T, D, H) < 1:
+        return False
+    if T == 1:
+        return N <= 2 and D <= 2 and H <= 2
+    if T == 2:
+        return (H == 1 and N <= 2 and D <= 2) or (N == D == 1 and H == 2)
+    return T == 3 and N == D == H == 1
+
+
+# --------------------------------------------------------------------------------------
+# Symbolic derivation (SymPy is imported here only)
+# --------------------------------------------------------------------------------------
+
+
+def _symbolic_step(x, prev_h, prev_c, Wx, Wh, b) -> tuple[sympy.Matrix, sympy.Matrix]:
+    """(next_h, next_c) as SymPy matrices of shape (N, H).
+
+    Inputs: SymPy matrices x (N, D), prev_h (N, H), prev_c (N, H), Wx (D, 4H),
+    Wh (H, 4H), and b a row matrix (1, 4H).
+    """
+    import sympy as sp
+
+    N, H = prev_h.shape
+    a = x * Wx + prev_h * Wh + sp.ones(N, 1) * b  # b broadcast over the batch
+
+    def sigma(u: sympy.Expr) -> sympy.Expr:
+        return 1 / (1 + sp.exp(-u))
+
+    i = a[:, 0:H].applyfunc(sigma)
+    f = a[:, H:2 * H].applyfunc(sigma)
+    o = a[:, 2 * H:3 * H].applyfunc(sigma)
+    g = a[:, 3 * H:4 * H].applyfunc(sp.tanh)
+    next_c = f.multiply_elementwise(prev_c) + i.multiply_elementwise(g)
+    next_h = o.multiply_elementwise(next_c.applyfunc(sp.tanh))
+    return next_h, next_c
+
+
+def _derive_step_source(shape: StepShape) -> str:
+    """Source of f(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c) -> [∂L/∂x…,
+    ∂L/∂prev_h…, ∂L/∂prev_c…, ∂L/∂Wx…, ∂L/∂Wh…, ∂L/∂b…], every argument and result
+    flattened row-major, L = ⟨next_h, dnext_h⟩ + ⟨next_c, dnext_c⟩."""
+    import sympy as sp
+
+    N, D, H = shape
+    x, prev_h, prev_c = (_symbol_array("x", (N, D)), _symbol_array("prev_h", (N, H)),
+                         _symbol_array("prev_c", (N, H)))
+    Wx, Wh, b = (_symbol_array("Wx", (D, 4 * H)), _symbol_array("Wh", (H, 4 * H)),
+                 _symbol_array("b", (4 * H,)))
+    dnext_h, dnext_c = _symbol_array("dnext_h", (N, H)), _symbol_array("dnext_c", (N, H))
+
+    M = sp.Matrix
+    next_h, next_c = _symbolic_step(M(x.tolist()), M(prev_h.tolist()), M(prev_c.tolist()),
+                                    M(Wx.tolist()), M(Wh.tolist()), M([b.tolist()]))
+    L = sp.Add(*[next_h[n, j] * dnext_h[n, j] + next_c[n, j] * dnext_c[n, j]
+                 for n in range(N) for j in range(H)])
+    wrt = [*x.ravel(), *prev_h.ravel(), *prev_c.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel()]
+    grads = [sp.diff(L, s) for s in wrt]
+    return _lambdify_source([x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c], grads)
+
+
+def _derive_sequence_source(shape: SequenceShape) -> str:
+    """Source of f(x, h0, Wx, Wh, b, dh) -> [∂L/∂x…, ∂L/∂h0…, ∂L/∂Wx…, ∂L/∂Wh…,
+    ∂L/∂b…], L = Σ_t ⟨h_t, dh_t⟩ with h from c0 = 0, flattened row-major."""
+    import sympy as sp
+
+    N, T, D, H = shape
+    x, h0 = _symbol_array("x", (N, T, D)), _symbol_array("h0", (N, H))
+    Wx, Wh, b = (_symbol_array("Wx", (D, 4 * H)), _symbol_array("Wh", (H, 4 * H)),
+                 _symbol_array("b", (4 * H,)))
+    dh = _symbol_array("dh", (N, T, H))
+
+    M = sp.Matrix
+    Wx_m, Wh_m, b_m = M(Wx.tolist()), M(Wh.tolist()), M([b.tolist()])
+    h, c = M(h0.tolist()), sp.zeros(N, H)  # c0 = 0, a constant
+    terms = []
+    for t in range(T):
+        h, c = _symbolic_step(M(x[:, t, :].tolist()), h, c, Wx_m, Wh_m, b_m)
+        terms += [h[n, j] * dh[n, t, j] for n in range(N) for j in range(H)]
+    L = sp.Add(*terms)
+    wrt = [*x.ravel(), *h0.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel()]
+    grads = [sp.diff(L, s) for s in wrt]
+    return _lambdify_source([x, h0, Wx, Wh, b, dh], grads)
+
+
+_DERIVERS: dict[str, Callable[[tuple[int, ...]], str]] = {
+    "lstm_step": _derive_step_source,
+    "lstm": _derive_sequence_source,
+}
+
+
+# --------------------------------------------------------------------------------------
+# Compiled-function cache: memory, then disk, then derive
+# --------------------------------------------------------------------------------------
+
+_cache_stats = {"derived": 0, "loaded_from_disk": 0}
+
+
+def cache_stats() -> dict[str, int]:
+    """Counts, in this process, of LSTM formulas derived by SymPy and loaded from disk."""
+    return dict(_cache_stats)
+
+
+def _cache_key(kind: str, shape: tuple[int, ...]) -> str:
+    dims = "-".join(f"{name}{size}" for name, size in
+                    zip("NDH" if kind == "lstm_step" else "NTDH", shape))
+    sympy_version = importlib.metadata.version("sympy")  # without importing sympy
+    return f"{kind}-{dims}-sympy{sympy_version}-v{DERIVATION_VERSION}"
+
+
+def _load_from_disk(path: Path, key: str) -> Callable[..., list] | None:
+    """The cached formula at path, or None if missing, for another key, or damaged."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    header = _header(key)
+    if not text.startswith(header):
+        return None
+    try:
+        f = _exec_source(text[len(header):])
+    except Exception:  # e.g. a SyntaxError from a truncated file
+        return None
+    _cache_stats["loaded_from_disk"] += 1
+    return f
+
+
+def _derive(kind: str, shape: tuple[int, ...]) -> tuple[str, Callable[..., list]]:
+    source = _DERIVERS[kind](shape)
+    _cache_stats["derived"] += 1
+    return source, _exec_source(source)
+
+
+@functools.lru_cache(maxsize=None)
+def _compiled(kind: str, shape: tuple[int, ...]) -> Callable[..., list]:
+    """The compiled formula for (kind, shape): from disk if present, else derived."""
+    key = _cache_key(kind, shape)
+    try:
+        path = cache_dir() / f"{key}.py"
+    except OSError as error:
+        warnings.warn(f"SymPy oracle disk cache disabled: {error}", stacklevel=3)
+        return _derive(kind, shape)[1]
+    f = _load_from_disk(path, key)
+    if f is not None:
+        return f
+    with _derivation_lock(path):
+        f = _load_from_disk(path, key)  # another process may have derived it meanwhile
+        if f is not None:
+            return f
+        source, f = _derive(kind, shape)
+        try:
+            _write_atomically(path, _header(key) + source)
+        except OSError as error:
+            warnings.warn(f"could not write SymPy oracle cache {path}: {error}", stacklevel=3)
+    return f
+
+
+# --------------------------------------------------------------------------------------
+# Public oracles
+# --------------------------------------------------------------------------------------
+
+
+def _float_args(arrays: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> dict:
+    out = {}
+    for name, value in arrays.items():
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != shapes[name]:
+            raise ValueError(f"{name} has shape {value.shape}, expected {shapes[name]}")
+        out[name] = value
+    return out
+
+
+def _evaluate(kind: str, shape: tuple[int, ...], args: dict[str, np.ndarray],
+              shapes: dict[str, tuple[int, ...]], names: tuple[str, ...]) -> dict:
+    """Run the compiled formula and cut its flat result into arrays named `names`."""
+    f = _compiled(kind, shape)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below as a domain error
+        flat = np.asarray(f(*[args[name].ravel().tolist() for name in shapes]),
+                          dtype=np.float64)
+    if not np.all(np.isfinite(flat)):
+        raise ValueError("SymPy LSTM oracle is outside its domain: a gate pre-activation "
+                         "below about -709 makes exp(-a) overflow")
+    out, start = {}, 0
+    for name in names:
+        size = math.prod(shapes[name])
+        out[name] = flat[start:start + size].reshape(shapes[name]).copy()
+        start += size
+    return out
+
+
+def sympy_lstm_step_gradients(
+    x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray,
+    Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+    dnext_h: np.ndarray, dnext_c: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Gradients of L = ⟨next_h, dnext_h⟩ + ⟨next_c, dnext_c⟩ for one LSTM step, by
+    symbolic differentiation: what lstm_step_backward(dnext_h, dnext_c, cache) must
+    return.
+
+    Inputs:
+    - x: Input data, of shape (N, D)
+    - prev_h, prev_c: Previous hidden and cell states, each of shape (N, H)
+    - Wx: Input-to-hidden weights, of shape (D, 4H)
+    - Wh: Hidden-to-hidden weights, of shape (H, 4H)
+    - b: Biases, of shape (4H,)
+    - dnext_h, dnext_c: Upstream gradients of next_h and next_c, each of shape (N, H)
+
+    Returns:
+    - grads: dict of new float64 arrays keyed "x", "prev_h", "prev_c", "Wx", "Wh", "b",
+      each of the shape of the argument of the same name
+    """
+    x, prev_h = np.asarray(x, dtype=np.float64), np.asarray(prev_h, dtype=np.float64)
+    if x.ndim != 2 or prev_h.ndim != 2 or min(*x.shape, *prev_h.shape) < 1:
+        raise ValueError(f"x must be (N, D) and prev_h (N, H), got {x.shape} and {prev_h.shape}")
+    (N, D), H = x.shape, prev_h.shape[1]
+    shapes = {"x": (N, D), "prev_h": (N, H), "prev_c": (N, H), "Wx": (D, 4 * H),
+              "Wh": (H, 4 * H), "b": (4 * H,), "dnext_h": (N, H), "dnext_c": (N, H)}
+    args = _float_args(dict(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b,
+                            dnext_h=dnext_h, dnext_c=dnext_c), shapes)
+    return _evaluate("lstm_step", (N, D, H), args, shapes, LSTM_STEP_ARGS)
+
+
+def sympy_lstm_gradients(
+    x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray,
+    dh: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """Gradients of L = Σ_t ⟨h_t, dh_t⟩ for h = lstm_forward(x, h0, Wx, Wh, b) (c0 = 0),
+    by symbolic differentiation of the unrolled sequence: what lstm_backward(dh, cache)
+    must return. Slow beyond sympy_lstm_affordable's shapes.
+
+    Inputs:
+    - x: Input data, of shape (N, T, D), T >= 1
+    - h0: Initial hidden state, of shape (N, H)
+    - Wx: Input-to-hidden weights, of shape (D, 4H)
+    - Wh: Hidden-to-hidden weights, of shape (H, 4H)
+    - b: Biases, of shape (4H,)
+    - dh: Upstream gradients of h_1 … h_T, of shape (N, T, H)
+
+    Returns:
+    - grads: dict of new float64 arrays keyed "x", "h0", "Wx", "Wh", "b"
+    """
+    x, h0 = np.asarray(x, dtype=np.float64), np.asarray(h0, dtype=np.float64)
+    if x.ndim != 3 or h0.ndim != 2 or min(*x.shape, *h0.shape) < 1:
+        raise ValueError(f"x must be (N, T, D) and h0 (N, H) with every size >= 1, "
+                         f"got {x.shape} and {h0.shape}")
+    (N, T, D), H = x.shape, h0.shape[1]
+    shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, 4 * H), "Wh": (H, 4 * H),
+              "b": (4 * H,), "dh": (N, T, H)}
+    args = _float_args(dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh), shapes)
+    return _evaluate("lstm", (N, T, D, H), args, shapes, LSTM_ARGS)
