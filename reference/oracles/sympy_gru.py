@@ -24,38 +24,33 @@ is used, so the oracle is independent of the reference and of ``autograd_gru``.
   N = D = H = 2 take 14 s, three steps at N = D = 1, H = 2 76 s);
   ``GRU_SYMPY_AFFORDABLE`` says which shapes are cheap.
 
-Caching is sympy_rnn's, reused: each formula is compiled with
+Caching is sympy_cache's, as for sympy_rnn: each formula is compiled with
 ``sympy.lambdify(..., modules="numpy", cse=True)`` and kept in memory per shape and on
 disk (same directory, ``$RNN_GRADE_CACHE_DIR`` else ``~/.cache/rnn-grade/sympy``,
 same atomic writes, per-file lock and header check), under file names beginning with
-``gru-`` and carrying this module's own ``DERIVATION_VERSION``. SymPy is imported
-only when a formula has to be derived.
+``gru-`` and carrying this module's own ``DERIVATION_VERSION``, counted in
+sympy_rnn's ``cache_stats`` (one count for both). SymPy is imported only when a formula
+has to be derived.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.metadata
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reference.oracles import sympy_rnn
-from reference.oracles.sympy_rnn import (
-    _as_float_arrays,
-    _derivation_lock,
-    _exec_source,
-    _header,
-    _lambdify_source,
-    _load_from_disk,
-    _split,
-    _symbol_array,
-    _write_atomically,
-    cache_dir,
+from reference.oracles.sympy_cache import (
+    as_float_arrays,
+    compiled_formula,
+    lambdify_source,
+    split_flat,
+    symbol_array,
+    sympy_version,
 )
+from reference.oracles.sympy_rnn import CACHE_STATS
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; sympy is imported lazily
     import sympy
@@ -157,10 +152,10 @@ def _derive_gru_source(shape: Shape) -> str:
     import sympy as sp
 
     N, T, D, H = shape
-    x, h0 = _symbol_array("x", (N, T, D)), _symbol_array("h0", (N, H))
-    Wx, Wh = _symbol_array("Wx", (D, 3 * H)), _symbol_array("Wh", (H, 3 * H))
-    bx, bh = _symbol_array("bx", (3 * H,)), _symbol_array("bh", (3 * H,))
-    dh = _symbol_array("dh", (N, T, H))
+    x, h0 = symbol_array("x", (N, T, D)), symbol_array("h0", (N, H))
+    Wx, Wh = symbol_array("Wx", (D, 3 * H)), symbol_array("Wh", (H, 3 * H))
+    bx, bh = symbol_array("bx", (3 * H,)), symbol_array("bh", (3 * H,))
+    dh = symbol_array("dh", (N, T, H))
 
     states = symbolic_gru_states(x, h0, Wx, Wh, bx, bh)
     L = sp.Add(*[states[t][n, j] * dh[n, t, j]
@@ -168,50 +163,23 @@ def _derive_gru_source(shape: Shape) -> str:
 
     wrt = [*x.ravel(), *h0.ravel(), *Wx.ravel(), *Wh.ravel(), *bx.ravel(), *bh.ravel()]
     grads = [sp.diff(L, s) for s in wrt]
-    return _lambdify_source([x, h0, Wx, Wh, bx, bh, dh], grads)
+    return lambdify_source([x, h0, Wx, Wh, bx, bh, dh], grads)
 
 
 # --------------------------------------------------------------------------------------
-# Cache (sympy_rnn's machinery, under gru- keys)
+# Cache (sympy_cache's machinery, under gru- keys, counted in sympy_rnn's CACHE_STATS)
 # --------------------------------------------------------------------------------------
 
 
 def _cache_key(shape: Shape) -> str:
     N, T, D, H = shape
-    sympy_version = importlib.metadata.version("sympy")  # without importing sympy
-    return f"gru-N{N}-T{T}-D{D}-H{H}-sympy{sympy_version}-v{DERIVATION_VERSION}"
-
-
-def _derive(shape: Shape) -> tuple[str, Callable[..., list]]:
-    source = _derive_gru_source(shape)
-    f = _exec_source(source)
-    sympy_rnn._cache_stats["derived"] += 1  # one count for every SymPy oracle
-    return source, f
+    return f"gru-N{N}-T{T}-D{D}-H{H}-sympy{sympy_version()}-v{DERIVATION_VERSION}"
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(shape: Shape) -> Callable[..., list]:
     """The compiled formula for shape: from disk if present, else derived."""
-    key = _cache_key(shape)
-    try:
-        path = cache_dir() / f"{key}.py"
-    except OSError as error:
-        warnings.warn(f"SymPy oracle disk cache disabled: {error}", stacklevel=3)
-        return _derive(shape)[1]
-
-    f = _load_from_disk(path, key)
-    if f is not None:
-        return f
-    with _derivation_lock(path):
-        f = _load_from_disk(path, key)  # another process may have derived it meanwhile
-        if f is not None:
-            return f
-        source, f = _derive(shape)
-        try:
-            _write_atomically(path, _header(key) + source)
-        except OSError as error:
-            warnings.warn(f"could not write SymPy oracle cache {path}: {error}", stacklevel=3)
-    return f
+    return compiled_formula(_cache_key(shape), lambda: _derive_gru_source(shape), CACHE_STATS)
 
 
 # --------------------------------------------------------------------------------------
@@ -251,12 +219,12 @@ def sympy_gru_gradients(
         raise ValueError(f"the SymPy oracle needs N, T, D, H >= 1, got {shape}")
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, 3 * H), "Wh": (H, 3 * H),
               "bx": (3 * H,), "bh": (3 * H,), "dh": (N, T, H)}
-    args = _as_float_arrays(
+    args = as_float_arrays(
         {"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "bx": bx, "bh": bh, "dh": dh}, shapes)
 
     f = _compiled(shape)
     flat = np.asarray(f(*[args[name].ravel().tolist() for name in shapes]), dtype=np.float64)
-    return _split(flat, {name: shapes[name] for name in GRU_ARGS})
+    return split_flat(flat, {name: shapes[name] for name in GRU_ARGS})
 
 
 def sympy_gru_step_gradients(

@@ -28,8 +28,8 @@ H ≤ 2 derives in about a second). The sequence formula grows geometrically wit
 faster than the RNN's (each h_t holds h_{t-1} 4H times and c_{t-1} twice);
 ``sympy_lstm_affordable`` names the shapes that stay within a few seconds.
 
-Caching is sympy_rnn's: per (kind, shape) in memory for the life of the process, and
-on disk as the generated source, in sympy_rnn.cache_dir(), under keys of their own
+Caching is sympy_cache's: per (kind, shape) in memory for the life of the process, and
+on disk as the generated source, in sympy_cache.cache_dir(), under keys of their own
 (``lstm_step-…``, ``lstm-…``) with this module's DERIVATION_VERSION, written
 atomically under a lock so that parallel workers derive each formula once.
 """
@@ -37,23 +37,18 @@ atomically under a lock so that parallel workers derive each formula once.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import math
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from reference.oracles.sympy_rnn import (
-    _derivation_lock,
-    _exec_source,
-    _header,
-    _lambdify_source,
-    _symbol_array,
-    _write_atomically,
-    cache_dir,
+from reference.oracles.sympy_cache import (
+    CacheStats,
+    compiled_formula,
+    lambdify_source,
+    symbol_array,
+    sympy_version,
 )
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; sympy is imported lazily
@@ -119,11 +114,11 @@ def _derive_step_source(shape: StepShape) -> str:
     import sympy as sp
 
     N, D, H = shape
-    x, prev_h, prev_c = (_symbol_array("x", (N, D)), _symbol_array("prev_h", (N, H)),
-                         _symbol_array("prev_c", (N, H)))
-    Wx, Wh, b = (_symbol_array("Wx", (D, 4 * H)), _symbol_array("Wh", (H, 4 * H)),
-                 _symbol_array("b", (4 * H,)))
-    dnext_h, dnext_c = _symbol_array("dnext_h", (N, H)), _symbol_array("dnext_c", (N, H))
+    x, prev_h, prev_c = (symbol_array("x", (N, D)), symbol_array("prev_h", (N, H)),
+                         symbol_array("prev_c", (N, H)))
+    Wx, Wh, b = (symbol_array("Wx", (D, 4 * H)), symbol_array("Wh", (H, 4 * H)),
+                 symbol_array("b", (4 * H,)))
+    dnext_h, dnext_c = symbol_array("dnext_h", (N, H)), symbol_array("dnext_c", (N, H))
 
     M = sp.Matrix
     next_h, next_c = _symbolic_step(M(x.tolist()), M(prev_h.tolist()), M(prev_c.tolist()),
@@ -132,7 +127,7 @@ def _derive_step_source(shape: StepShape) -> str:
                  for n in range(N) for j in range(H)])
     wrt = [*x.ravel(), *prev_h.ravel(), *prev_c.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel()]
     grads = [sp.diff(L, s) for s in wrt]
-    return _lambdify_source([x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c], grads)
+    return lambdify_source([x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c], grads)
 
 
 def _derive_sequence_source(shape: SequenceShape) -> str:
@@ -141,10 +136,10 @@ def _derive_sequence_source(shape: SequenceShape) -> str:
     import sympy as sp
 
     N, T, D, H = shape
-    x, h0 = _symbol_array("x", (N, T, D)), _symbol_array("h0", (N, H))
-    Wx, Wh, b = (_symbol_array("Wx", (D, 4 * H)), _symbol_array("Wh", (H, 4 * H)),
-                 _symbol_array("b", (4 * H,)))
-    dh = _symbol_array("dh", (N, T, H))
+    x, h0 = symbol_array("x", (N, T, D)), symbol_array("h0", (N, H))
+    Wx, Wh, b = (symbol_array("Wx", (D, 4 * H)), symbol_array("Wh", (H, 4 * H)),
+                 symbol_array("b", (4 * H,)))
+    dh = symbol_array("dh", (N, T, H))
 
     M = sp.Matrix
     Wx_m, Wh_m, b_m = M(Wx.tolist()), M(Wh.tolist()), M([b.tolist()])
@@ -156,7 +151,7 @@ def _derive_sequence_source(shape: SequenceShape) -> str:
     L = sp.Add(*terms)
     wrt = [*x.ravel(), *h0.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel()]
     grads = [sp.diff(L, s) for s in wrt]
-    return _lambdify_source([x, h0, Wx, Wh, b, dh], grads)
+    return lambdify_source([x, h0, Wx, Wh, b, dh], grads)
 
 
 _DERIVERS: dict[str, Callable[[tuple[int, ...]], str]] = {
@@ -169,66 +164,25 @@ _DERIVERS: dict[str, Callable[[tuple[int, ...]], str]] = {
 # Compiled-function cache: memory, then disk, then derive
 # --------------------------------------------------------------------------------------
 
-_cache_stats = {"derived": 0, "loaded_from_disk": 0}
+CACHE_STATS = CacheStats()
 
 
 def cache_stats() -> dict[str, int]:
     """Counts, in this process, of LSTM formulas derived by SymPy and loaded from disk."""
-    return dict(_cache_stats)
+    return CACHE_STATS()
 
 
 def _cache_key(kind: str, shape: tuple[int, ...]) -> str:
     dims = "-".join(f"{name}{size}" for name, size in
                     zip("NDH" if kind == "lstm_step" else "NTDH", shape))
-    sympy_version = importlib.metadata.version("sympy")  # without importing sympy
-    return f"{kind}-{dims}-sympy{sympy_version}-v{DERIVATION_VERSION}"
-
-
-def _load_from_disk(path: Path, key: str) -> Callable[..., list] | None:
-    """The cached formula at path, or None if missing, for another key, or damaged."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    header = _header(key)
-    if not text.startswith(header):
-        return None
-    try:
-        f = _exec_source(text[len(header):])
-    except Exception:  # e.g. a SyntaxError from a truncated file
-        return None
-    _cache_stats["loaded_from_disk"] += 1
-    return f
-
-
-def _derive(kind: str, shape: tuple[int, ...]) -> tuple[str, Callable[..., list]]:
-    source = _DERIVERS[kind](shape)
-    _cache_stats["derived"] += 1
-    return source, _exec_source(source)
+    return f"{kind}-{dims}-sympy{sympy_version()}-v{DERIVATION_VERSION}"
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(kind: str, shape: tuple[int, ...]) -> Callable[..., list]:
     """The compiled formula for (kind, shape): from disk if present, else derived."""
-    key = _cache_key(kind, shape)
-    try:
-        path = cache_dir() / f"{key}.py"
-    except OSError as error:
-        warnings.warn(f"SymPy oracle disk cache disabled: {error}", stacklevel=3)
-        return _derive(kind, shape)[1]
-    f = _load_from_disk(path, key)
-    if f is not None:
-        return f
-    with _derivation_lock(path):
-        f = _load_from_disk(path, key)  # another process may have derived it meanwhile
-        if f is not None:
-            return f
-        source, f = _derive(kind, shape)
-        try:
-            _write_atomically(path, _header(key) + source)
-        except OSError as error:
-            warnings.warn(f"could not write SymPy oracle cache {path}: {error}", stacklevel=3)
-    return f
+    return compiled_formula(_cache_key(kind, shape), lambda: _DERIVERS[kind](shape),
+                            CACHE_STATS)
 
 
 # --------------------------------------------------------------------------------------

@@ -34,16 +34,12 @@ formula is compiled with ``sympy.lambdify(..., modules="numpy", cse=True)`` and 
 twice:
 
 - in memory, per (kind, N, T, D, H), for the life of the process;
-- on disk, as the generated Python source, so that another process (a second test
-  run, a pytest-xdist worker) loads it without deriving again. The directory is
-  ``$RNN_GRADE_CACHE_DIR``, else ``~/.cache/rnn-grade/sympy``, else a per-user
-  temporary directory if neither is writable. Files are keyed by kind, shape, SymPy
-  version and ``DERIVATION_VERSION``, written atomically (temporary file +
-  ``os.replace``), and a file that fails to load is derived again and replaced.
-  While one process derives a formula it holds a lock (flock) on it, so a parallel
-  worker needing the same formula waits and loads the result instead of repeating
-  the derivation. The cache holds executable Python: it must be a directory only you
-  can write.
+- on disk, as the generated Python source, by sympy_cache (``$RNN_GRADE_CACHE_DIR``,
+  else ``~/.cache/rnn-grade/sympy``; atomic writes, a per-formula lock, a header
+  check; see sympy_cache), so that another process (a second test run, a
+  pytest-xdist worker) loads it without deriving again. Files are keyed by kind,
+  shape, SymPy version and ``DERIVATION_VERSION``. The cache holds executable
+  Python: it must be a directory only you can write.
 
 SymPy itself is imported only when a formula has to be derived, so a warm process
 never pays for importing it.
@@ -51,21 +47,24 @@ never pays for importing it.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import importlib.metadata
-import inspect
-import math
-import os
-import tempfile
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from types import CodeType
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from reference.oracles.sympy_cache import (
+    CACHE_DIR_ENV,
+    CacheStats,
+    as_float_arrays,
+    cache_dir,
+    compiled_formula,
+    lambdify_source,
+    split_flat,
+    symbol_array,
+    sympy_version,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; sympy is imported lazily
     import sympy
@@ -74,7 +73,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only; sympy is imported lazily
 # it is part of every disk-cache key, so stale files are never loaded.
 DERIVATION_VERSION = 1
 
-CACHE_DIR_ENV = "RNN_GRADE_CACHE_DIR"
+__all__ = [  # CACHE_DIR_ENV and cache_dir are sympy_cache's, re-exported
+    "CACHE_DIR_ENV", "CACHE_STATS", "CLASSIFIER_ARGS", "DERIVATION_VERSION", "RNN_ARGS",
+    "SYMPY_AFFORDABLE", "AffordableShapes", "cache_dir", "cache_stats",
+    "symbolic_states", "sympy_affordable", "sympy_classifier_gradients",
+    "sympy_rnn_gradients",
+]
 
 RNN_ARGS = ("x", "h0", "Wx", "Wh", "b")
 CLASSIFIER_ARGS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
@@ -129,20 +133,6 @@ def sympy_affordable(N: int, T: int, D: int, H: int) -> bool:
 # --------------------------------------------------------------------------------------
 
 
-def _symbol_array(name: str, shape: tuple[int, ...]) -> np.ndarray:
-    """An object array of distinct real symbols name_i_j_k, one per entry.
-
-    NumPy object arrays give the symbols the same indexing and row-major ravel order
-    as the numeric arguments, so x[:, t, :] means the same thing in both worlds.
-    """
-    import sympy as sp
-
-    symbols = np.empty(shape, dtype=object)
-    for index in np.ndindex(shape):
-        symbols[index] = sp.Symbol("_".join([name, *map(str, index)]), real=True)
-    return symbols
-
-
 def _symbolic_states(
     x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray
 ) -> list[sympy.Matrix]:
@@ -183,29 +173,15 @@ def symbolic_states(
     return _symbolic_states(x, h0, Wx, Wh, b)
 
 
-def _lambdify_source(arg_groups: list[np.ndarray], outputs: list[sympy.Expr]) -> str:
-    """Python source of ``f(*flat_arg_groups) -> list of floats`` computing outputs.
-
-    Each argument of the generated function is one flat list (row-major) of the
-    symbols in the matching group. cse=True shares the many repeated subexpressions
-    (every tanh(a_t) appears in every derivative).
-    """
-    import sympy as sp
-
-    f = sp.lambdify([list(group.ravel()) for group in arg_groups], outputs,
-                    modules="numpy", cse=True)
-    return inspect.getsource(f)
-
-
 def _derive_rnn_source(shape: Shape) -> str:
     """Source of f(x, h0, Wx, Wh, b, dh) -> [∂L/∂x…, ∂L/∂h0…, ∂L/∂Wx…, ∂L/∂Wh…, ∂L/∂b…]
     with L = Σ_t ⟨h_t, dh_t⟩, every argument and result flattened row-major."""
     import sympy as sp
 
     N, T, D, H = shape
-    x, h0 = _symbol_array("x", (N, T, D)), _symbol_array("h0", (N, H))
-    Wx, Wh, b = _symbol_array("Wx", (D, H)), _symbol_array("Wh", (H, H)), _symbol_array("b", (H,))
-    dh = _symbol_array("dh", (N, T, H))
+    x, h0 = symbol_array("x", (N, T, D)), symbol_array("h0", (N, H))
+    Wx, Wh, b = symbol_array("Wx", (D, H)), symbol_array("Wh", (H, H)), symbol_array("b", (H,))
+    dh = symbol_array("dh", (N, T, H))
 
     states = _symbolic_states(x, h0, Wx, Wh, b)
     L = sp.Add(*[states[t][n, j] * dh[n, t, j]
@@ -213,7 +189,7 @@ def _derive_rnn_source(shape: Shape) -> str:
 
     wrt = [*x.ravel(), *h0.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel()]
     grads = [sp.diff(L, s) for s in wrt]
-    return _lambdify_source([x, h0, Wx, Wh, b, dh], grads)
+    return lambdify_source([x, h0, Wx, Wh, b, dh], grads)
 
 
 def _derive_classifier_source(shape: Shape) -> str:
@@ -236,9 +212,9 @@ def _derive_classifier_source(shape: Shape) -> str:
     from sympy.codegen.cfunctions import log1p  # prints as numpy.log1p
 
     N, T, D, H = shape
-    x, h0 = _symbol_array("x", (N, T, D)), _symbol_array("h0", (N, H))
-    Wx, Wh, b = _symbol_array("Wx", (D, H)), _symbol_array("Wh", (H, H)), _symbol_array("b", (H,))
-    W2, b2, y = _symbol_array("W2", (H,)), _symbol_array("b2", (1,)), _symbol_array("y", (N,))
+    x, h0 = symbol_array("x", (N, T, D)), symbol_array("h0", (N, H))
+    Wx, Wh, b = symbol_array("Wx", (D, H)), symbol_array("Wh", (H, H)), symbol_array("b", (H,))
+    W2, b2, y = symbol_array("W2", (H,)), symbol_array("b2", (1,)), symbol_array("y", (N,))
 
     h_T = _symbolic_states(x, h0, Wx, Wh, b)[-1]
 
@@ -253,7 +229,7 @@ def _derive_classifier_source(shape: Shape) -> str:
 
     wrt = [*x.ravel(), *h0.ravel(), *Wx.ravel(), *Wh.ravel(), *b.ravel(), *W2.ravel(), b2[0]]
     outputs = [L, *[sp.diff(L, s) for s in wrt]]
-    return _lambdify_source([x, y, h0, Wx, Wh, b, W2, b2], outputs)
+    return lambdify_source([x, y, h0, Wx, Wh, b, W2, b2], outputs)
 
 
 _DERIVERS: dict[str, Callable[[Shape], str]] = {
@@ -266,177 +242,29 @@ _DERIVERS: dict[str, Callable[[Shape], str]] = {
 # Compiled-function cache: memory, then disk, then derive
 # --------------------------------------------------------------------------------------
 
-# How each compiled function was obtained in this process. Tests use it to prove that a
-# warm process loads from disk instead of deriving (a count, not a timing).
-_cache_stats = {"derived": 0, "loaded_from_disk": 0}
+# How each compiled function was obtained in this process, for the RNN and classifier
+# formulas here and sympy_gru's (one count for both). Tests use it to prove that a warm
+# process loads from disk instead of deriving (a count, not a timing).
+CACHE_STATS = CacheStats()
 
 
 def cache_stats() -> dict[str, int]:
-    """Counts, in this process, of formulas derived by SymPy and loaded from disk."""
-    return dict(_cache_stats)
-
-
-def cache_dir() -> Path:
-    """The directory of the disk cache, created if needed.
-
-    ``$RNN_GRADE_CACHE_DIR`` if set, else ``~/.cache/rnn-grade/sympy``; if that cannot
-    be created or written, a per-user directory under the system temporary directory.
-    """
-    configured = os.environ.get(CACHE_DIR_ENV)
-    candidates = []
-    if configured:
-        candidates.append(Path(configured).expanduser())
-    else:
-        try:
-            candidates.append(Path.home() / ".cache" / "rnn-grade" / "sympy")
-        except RuntimeError:  # no home directory can be determined
-            pass
-    user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    candidates.append(Path(tempfile.gettempdir()) / f"rnn-grade-sympy-{user}")
-
-    for directory in candidates:
-        try:
-            directory.mkdir(parents=True, exist_ok=True)
-        except OSError:
-            continue
-        if os.access(directory, os.W_OK):
-            return directory
-    raise OSError(f"no writable cache directory among {[str(c) for c in candidates]}")
+    """Counts, in this process, of formulas derived by SymPy and loaded from disk
+    (this module's and sympy_gru's)."""
+    return CACHE_STATS()
 
 
 def _cache_key(kind: str, shape: Shape) -> str:
     """File stem naming everything the generated code depends on."""
     N, T, D, H = shape
-    sympy_version = importlib.metadata.version("sympy")  # without importing sympy
-    return f"{kind}-N{N}-T{T}-D{D}-H{H}-sympy{sympy_version}-v{DERIVATION_VERSION}"
-
-
-def _header(key: str) -> str:
-    """First line of a cache file; a file whose first line differs is not trusted."""
-    return f"# rnn-grade sympy oracle: {key}\n"
-
-
-def _global_names(code: CodeType) -> set[str]:
-    """Names a code object (and any code nested in it) looks up globally or as attributes."""
-    names = set(code.co_names)
-    for const in code.co_consts:
-        if isinstance(const, CodeType):
-            names |= _global_names(const)
-    return names
-
-
-def _exec_source(source: str) -> Callable[..., list]:
-    """Turn lambdify's generated source back into a function.
-
-    lambdify runs modules="numpy" code in ``import numpy; from numpy import *``: the
-    code calls tanh, exp, log1p unqualified. ``from numpy import *`` itself costs
-    ~0.3 s (it imports numpy's lazily loaded submodules), so the namespace here gets
-    only the NumPy names the code uses. Both the cold and the warm path go through
-    this function, so a name missing here fails on the first (cold) run already.
-    """
-    namespace: dict = {"numpy": np}
-    exec(compile(source, "<rnn-grade sympy oracle>", "exec"), namespace)  # defines f only
-    f = namespace["_lambdifygenerated"]
-    for name in _global_names(f.__code__) - namespace.keys():
-        if hasattr(np, name):
-            namespace[name] = getattr(np, name)
-    return f
-
-
-def _load_from_disk(path: Path, key: str) -> Callable[..., list] | None:
-    """The cached formula at path, or None if it is missing, for another key, or
-    damaged (then it is derived again and the file replaced)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    header = _header(key)
-    if not text.startswith(header):
-        return None
-    try:
-        f = _exec_source(text[len(header):])
-    except Exception:  # e.g. a SyntaxError from a truncated file
-        return None
-    _cache_stats["loaded_from_disk"] += 1
-    return f
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write text to path so that readers see the old file or the whole new one.
-
-    If two processes do write the same formula (see _derivation_lock for when),
-    os.replace makes the last writer win without a reader ever seeing a half-written
-    file.
-    """
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as tmp:
-            tmp.write(text)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def _derivation_lock(path: Path) -> Iterator[None]:
-    """Hold an exclusive lock on path's lock file while deriving its formula.
-
-    pytest-xdist workers often need the same shape at the same time; with the lock,
-    one derives and the others wait and then load its file, instead of each spending
-    seconds on the same derivation. Where locking is unavailable (no fcntl, or a file
-    system that refuses flock) this does nothing, and the atomic write still keeps
-    the cache consistent.
-    """
-    try:
-        import fcntl
-
-        fd = os.open(path.with_name(f".{path.stem}.lock"), os.O_CREAT | os.O_RDWR, 0o600)
-    except (ImportError, OSError):
-        yield
-        return
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:
-            pass
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-def _derive(kind: str, shape: Shape) -> tuple[str, Callable[..., list]]:
-    """Derive the formula with SymPy: (generated source, compiled function)."""
-    source = _DERIVERS[kind](shape)
-    f = _exec_source(source)
-    _cache_stats["derived"] += 1
-    return source, f
+    return f"{kind}-N{N}-T{T}-D{D}-H{H}-sympy{sympy_version()}-v{DERIVATION_VERSION}"
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(kind: str, shape: Shape) -> Callable[..., list]:
     """The compiled formula for (kind, shape): from disk if present, else derived."""
-    key = _cache_key(kind, shape)
-    try:
-        path = cache_dir() / f"{key}.py"
-    except OSError as error:
-        warnings.warn(f"SymPy oracle disk cache disabled: {error}", stacklevel=3)
-        return _derive(kind, shape)[1]
-
-    f = _load_from_disk(path, key)
-    if f is not None:
-        return f
-    with _derivation_lock(path):
-        # Another process may have derived it while this one waited for the lock.
-        f = _load_from_disk(path, key)
-        if f is not None:
-            return f
-        source, f = _derive(kind, shape)
-        try:
-            _write_atomically(path, _header(key) + source)
-        except OSError as error:
-            warnings.warn(f"could not write SymPy oracle cache {path}: {error}", stacklevel=3)
-    return f
+    return compiled_formula(_cache_key(kind, shape), lambda: _DERIVERS[kind](shape),
+                            CACHE_STATS)
 
 
 # --------------------------------------------------------------------------------------
@@ -449,29 +277,6 @@ def _checked_shape(N: int, T: int, D: int, H: int) -> Shape:
     if min(shape) < 1:
         raise ValueError(f"the SymPy oracle needs N, T, D, H >= 1, got {shape}")
     return shape
-
-
-def _as_float_arrays(
-    arrays: dict[str, np.ndarray], expected: dict[str, tuple[int, ...]]
-) -> dict[str, np.ndarray]:
-    """float64 copies of the arguments, after checking each shape."""
-    out = {}
-    for name, value in arrays.items():
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != expected[name]:
-            raise ValueError(f"{name} has shape {value.shape}, expected {expected[name]}")
-        out[name] = value
-    return out
-
-
-def _split(flat: np.ndarray, shapes: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """Cut a flat row-major vector into named arrays of the given shapes, in order."""
-    out, start = {}, 0
-    for name, shape in shapes.items():
-        size = math.prod(shape)
-        out[name] = flat[start:start + size].reshape(shape).copy()
-        start += size
-    return out
 
 
 def sympy_rnn_gradients(
@@ -504,11 +309,11 @@ def sympy_rnn_gradients(
     (N, T, D), H = x.shape, h0.shape[1]
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, H), "Wh": (H, H), "b": (H,),
               "dh": (N, T, H)}
-    args = _as_float_arrays({"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "dh": dh}, shapes)
+    args = as_float_arrays({"x": x, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "dh": dh}, shapes)
 
     f = _compiled("rnn", _checked_shape(N, T, D, H))
     flat = np.asarray(f(*[args[name].ravel().tolist() for name in shapes]), dtype=np.float64)
-    return _split(flat, {name: shapes[name] for name in RNN_ARGS})
+    return split_flat(flat, {name: shapes[name] for name in RNN_ARGS})
 
 
 def sympy_classifier_gradients(
@@ -547,7 +352,7 @@ def sympy_classifier_gradients(
     (N, T, D), H = x.shape, h0.shape[1]
     shapes = {"x": (N, T, D), "y": (N,), "h0": (N, H), "Wx": (D, H), "Wh": (H, H),
               "b": (H,), "W2": (H,), "b2": (1,)}
-    args = _as_float_arrays(
+    args = as_float_arrays(
         {"x": x, "y": y, "h0": h0, "Wx": Wx, "Wh": Wh, "b": b, "W2": W2, "b2": b2}, shapes)
 
     f = _compiled("classifier", _checked_shape(N, T, D, H))
@@ -559,4 +364,4 @@ def sympy_classifier_gradients(
         raise ValueError("SymPy classifier oracle is outside its domain: some logit "
                          "|z_n| ≳ 709 makes exp(±z_n) overflow")
     loss = float(flat[0])
-    return loss, _split(flat[1:], {name: shapes[name] for name in CLASSIFIER_ARGS})
+    return loss, split_flat(flat[1:], {name: shapes[name] for name in CLASSIFIER_ARGS})

@@ -31,8 +31,8 @@ valid for scores of any finite magnitude (tested against unshifted evaluation at
 moderate scores in tests/test_reference_embedding.py).
 
 Caching: derived formulas are compiled with ``sympy.lambdify(..., cse=True)`` and kept
-in memory per (kind, shape), and on disk in sympy_rnn's cache directory (same
-directory, atomic writes, per-formula lock and header check; see sympy_rnn), under
+in memory per (kind, shape), and on disk by sympy_cache (the directory the other
+oracles use, atomic writes, per-formula lock and header check; see sympy_cache), under
 keys prefixed ``temporal-`` so they never collide with the RNN's. Derivations here are
 cheap (no recurrence: well under a second at the shapes the tests use); SymPy is
 imported only when a formula has to be derived.
@@ -41,22 +41,17 @@ imported only when a formula has to be derived.
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import math
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
-from reference.oracles.sympy_rnn import (
-    _derivation_lock,
-    _exec_source,
-    _header,
-    _lambdify_source,
-    _symbol_array,
-    _write_atomically,
-    cache_dir,
+from reference.oracles.sympy_cache import (
+    CacheStats,
+    compiled_formula,
+    lambdify_source,
+    symbol_array,
+    sympy_version,
 )
 
 # Bump when a derivation below changes the generated code: part of every cache key.
@@ -67,12 +62,12 @@ AFFINE_DIMS = ("N", "T", "D", "M")
 SOFTMAX_DIMS = ("N", "T", "V")
 
 # Counts, in this process, of formulas derived by SymPy and loaded from disk.
-_cache_stats = {"derived": 0, "loaded_from_disk": 0}
+CACHE_STATS = CacheStats()
 
 
 def cache_stats() -> dict[str, int]:
     """Counts, in this process, of this module's formulas derived and loaded from disk."""
-    return dict(_cache_stats)
+    return CACHE_STATS()
 
 
 # --------------------------------------------------------------------------------------
@@ -85,11 +80,11 @@ def _derive_embedding_source(shape: tuple[int, ...]) -> str:
     import sympy as sp
 
     N, T, V, D = shape
-    X, W = _symbol_array("X", (N, T, V)), _symbol_array("W", (V, D))
-    dout = _symbol_array("dout", (N, T, D))
+    X, W = symbol_array("X", (N, T, V)), symbol_array("W", (V, D))
+    dout = symbol_array("dout", (N, T, D))
     L = sp.Add(*[X[n, t, v] * W[v, d] * dout[n, t, d]
                  for n in range(N) for t in range(T) for v in range(V) for d in range(D)])
-    return _lambdify_source([X, W, dout], [sp.diff(L, s) for s in W.ravel()])
+    return lambdify_source([X, W, dout], [sp.diff(L, s) for s in W.ravel()])
 
 
 def _derive_affine_source(shape: tuple[int, ...]) -> str:
@@ -98,12 +93,12 @@ def _derive_affine_source(shape: tuple[int, ...]) -> str:
     import sympy as sp
 
     N, T, D, M = shape
-    x, w, b = _symbol_array("x", (N, T, D)), _symbol_array("w", (D, M)), _symbol_array("b", (M,))
-    dout = _symbol_array("dout", (N, T, M))
+    x, w, b = symbol_array("x", (N, T, D)), symbol_array("w", (D, M)), symbol_array("b", (M,))
+    dout = symbol_array("dout", (N, T, M))
     L = sp.Add(*[(sp.Add(*[x[n, t, d] * w[d, m] for d in range(D)]) + b[m]) * dout[n, t, m]
                  for n in range(N) for t in range(T) for m in range(M)])
     wrt = [*x.ravel(), *w.ravel(), *b.ravel()]
-    return _lambdify_source([x, w, b, dout], [sp.diff(L, s) for s in wrt])
+    return lambdify_source([x, w, b, dout], [sp.diff(L, s) for s in wrt])
 
 
 def _derive_softmax_source(shape: tuple[int, ...]) -> str:
@@ -111,14 +106,14 @@ def _derive_softmax_source(shape: tuple[int, ...]) -> str:
     import sympy as sp
 
     N, T, V = shape
-    s, Y, m = _symbol_array("s", (N, T, V)), _symbol_array("Y", (N, T, V)), _symbol_array("m", (N, T))
+    s, Y, m = symbol_array("s", (N, T, V)), symbol_array("Y", (N, T, V)), symbol_array("m", (N, T))
     terms = []
     for n in range(N):
         for t in range(T):
             log_norm = sp.log(sp.Add(*[sp.exp(s[n, t, u]) for u in range(V)]))
             terms.append(m[n, t] * sp.Add(*[Y[n, t, v] * (s[n, t, v] - log_norm) for v in range(V)]))
     L = -sp.Add(*terms) / N
-    return _lambdify_source([s, Y, m], [L, *[sp.diff(L, sym) for sym in s.ravel()]])
+    return lambdify_source([s, Y, m], [L, *[sp.diff(L, sym) for sym in s.ravel()]])
 
 
 _DERIVERS: dict[str, tuple[tuple[str, ...], Callable[[tuple[int, ...]], str]]] = {
@@ -136,55 +131,14 @@ _DERIVERS: dict[str, tuple[tuple[str, ...], Callable[[tuple[int, ...]], str]]] =
 def _cache_key(kind: str, shape: tuple[int, ...]) -> str:
     dim_names, _ = _DERIVERS[kind]
     dims = "-".join(f"{name}{size}" for name, size in zip(dim_names, shape))
-    sympy_version = importlib.metadata.version("sympy")  # without importing sympy
-    return f"temporal-{kind}-{dims}-sympy{sympy_version}-v{DERIVATION_VERSION}"
-
-
-def _load_from_disk(path: Path, key: str) -> Callable[..., list] | None:
-    """The cached formula at path, or None if missing, for another key, or damaged."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
-    header = _header(key)
-    if not text.startswith(header):
-        return None
-    try:
-        f = _exec_source(text[len(header):])
-    except Exception:  # e.g. a SyntaxError from a truncated file
-        return None
-    _cache_stats["loaded_from_disk"] += 1
-    return f
-
-
-def _derive(kind: str, shape: tuple[int, ...]) -> tuple[str, Callable[..., list]]:
-    source = _DERIVERS[kind][1](shape)
-    _cache_stats["derived"] += 1
-    return source, _exec_source(source)
+    return f"temporal-{kind}-{dims}-sympy{sympy_version()}-v{DERIVATION_VERSION}"
 
 
 @functools.lru_cache(maxsize=None)
 def _compiled(kind: str, shape: tuple[int, ...]) -> Callable[..., list]:
     """The compiled formula for (kind, shape): from disk if present, else derived."""
-    key = _cache_key(kind, shape)
-    try:
-        path = cache_dir() / f"{key}.py"
-    except OSError as error:
-        warnings.warn(f"SymPy oracle disk cache disabled: {error}", stacklevel=3)
-        return _derive(kind, shape)[1]
-    f = _load_from_disk(path, key)
-    if f is not None:
-        return f
-    with _derivation_lock(path):
-        f = _load_from_disk(path, key)  # another process may have derived it meanwhile
-        if f is not None:
-            return f
-        source, f = _derive(kind, shape)
-        try:
-            _write_atomically(path, _header(key) + source)
-        except OSError as error:
-            warnings.warn(f"could not write SymPy oracle cache {path}: {error}", stacklevel=3)
-    return f
+    return compiled_formula(_cache_key(kind, shape), lambda: _DERIVERS[kind][1](shape),
+                            CACHE_STATS)
 
 
 # --------------------------------------------------------------------------------------
