@@ -45,6 +45,7 @@ import numpy as np
 
 from reference.oracles.sympy_cache import (
     CacheStats,
+    as_float_arrays,
     compiled_formula,
     lambdify_source,
     symbol_array,
@@ -190,16 +191,6 @@ def _compiled(kind: str, shape: tuple[int, ...]) -> Callable[..., list]:
 # --------------------------------------------------------------------------------------
 
 
-def _float_args(arrays: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]]) -> dict:
-    out = {}
-    for name, value in arrays.items():
-        value = np.asarray(value, dtype=np.float64)
-        if value.shape != shapes[name]:
-            raise ValueError(f"{name} has shape {value.shape}, expected {shapes[name]}")
-        out[name] = value
-    return out
-
-
 def _evaluate(kind: str, shape: tuple[int, ...], args: dict[str, np.ndarray],
               shapes: dict[str, tuple[int, ...]], names: tuple[str, ...]) -> dict:
     """Run the compiled formula and cut its flat result into arrays named `names`."""
@@ -245,7 +236,7 @@ def sympy_lstm_step_gradients(
     (N, D), H = x.shape, prev_h.shape[1]
     shapes = {"x": (N, D), "prev_h": (N, H), "prev_c": (N, H), "Wx": (D, 4 * H),
               "Wh": (H, 4 * H), "b": (4 * H,), "dnext_h": (N, H), "dnext_c": (N, H)}
-    args = _float_args(dict(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b,
+    args = as_float_arrays(dict(x=x, prev_h=prev_h, prev_c=prev_c, Wx=Wx, Wh=Wh, b=b,
                             dnext_h=dnext_h, dnext_c=dnext_c), shapes)
     return _evaluate("lstm_step", (N, D, H), args, shapes, LSTM_STEP_ARGS)
 
@@ -276,5 +267,5 @@ def sympy_lstm_gradients(
     (N, T, D), H = x.shape, h0.shape[1]
     shapes = {"x": (N, T, D), "h0": (N, H), "Wx": (D, 4 * H), "Wh": (H, 4 * H),
               "b": (4 * H,), "dh": (N, T, H)}
-    args = _float_args(dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh), shapes)
+    args = as_float_arrays(dict(x=x, h0=h0, Wx=Wx, Wh=Wh, b=b, dh=dh), shapes)
     return _evaluate("lstm", (N, T, D, H), args, shapes, LSTM_ARGS)
