@@ -47,6 +47,7 @@ import numpy as np
 from hypothesis import strategies as st
 
 from checks.engine.isolation.batch_calls import CacheOf
+from checks.engine.isolation.contract_returns import RETURNS
 from checks.finite_differences import difference_quotient, perturbed_pair
 from checks.verdicts import Discrepancy, PartialFailure, how_many_wrong
 
@@ -221,26 +222,49 @@ def assert_backprop_matches_own_forward(
     forward: str,
     backward: str,
     inputs: dict[str, np.ndarray],
-    upstream: np.ndarray,
+    upstream: np.ndarray | tuple[np.ndarray, ...],
     seed: int,
     gradient_names: Sequence[str],
+    constants: Sequence[str] = (),
 ) -> None:
     """The common case: L = Σ output ⊙ upstream of the submission's own ``forward`` (h, next_h, …).
 
-    Forward, ``backward(upstream, cache)`` and the joint ± pair go in one round trip.
+    Forward, ``backward(*upstream, cache)`` and the joint ± pair go in one round trip.
 
     - inputs: the forward's arguments, by name, in call order
-    - upstream: dL/d(output), of the output's shape
-    - gradient_names: what the backward calls its results, in the order of ``inputs`` ("dx", "dh0", …)
+    - upstream: dL/d(output), of the output's shape; or, for a forward returning several arrays (the
+      LSTM step's next_h and next_c), a tuple of one upstream gradient per array:
+      L = Σ_k Σ output_k ⊙ upstream_k
+    - gradient_names: what the backward calls its results, in the order of ``inputs`` less ``constants``
+      ("dx", "dh0", …)
+    - constants: inputs the backward gives no gradient for and finite differences never move (the
+      embedding's word indices)
     """
-    joint = Probe(joint_direction(inputs, seed))
+    upstreams = upstream if isinstance(upstream, tuple) else (upstream,)
+    moved = {name: a for name, a in inputs.items() if name not in constants}
+    joint = Probe(joint_direction(moved, seed))
     plus, minus = perturbed_arguments(inputs, [joint])
-    _, gradients, (out_plus, _), (out_minus, _) = sub.batch([
-        (forward, tuple(inputs.values())), (backward, (upstream, CacheOf(0))),
+    _, gradients, out_plus, out_minus = sub.batch([
+        (forward, tuple(inputs.values())), (backward, (*upstreams, CacheOf(0))),
         (forward, tuple(plus.values())), (forward, tuple(minus.values()))])
     assert_gradients_match_finite_differences(
-        sub.evaluator(forward), inputs, dict(zip(inputs, gradients)), lambda output: weighted_sum(output, upstream),
-        seed, gradient_names=dict(zip(inputs, gradient_names)), joint_outputs=(out_plus, out_minus))
+        sub.evaluator(forward), inputs, dict(zip(moved, gradients)), lambda output: weighted_sums(output, upstreams),
+        seed, gradient_names=dict(zip(moved, gradient_names)),
+        joint_outputs=(differentiated_outputs(forward, out_plus), differentiated_outputs(forward, out_minus)))
+
+
+def differentiated_outputs(forward: str, result: tuple) -> np.ndarray | tuple[np.ndarray, ...]:
+    """A forward's validated result without its cache, as ``Submission.evaluator`` gives it: one array
+    alone, several as a tuple."""
+    arrays = tuple(item for spec, item in zip(RETURNS[forward], result) if spec != "cache")
+    return arrays[0] if len(arrays) == 1 else arrays
+
+
+def weighted_sums(output: np.ndarray | tuple[np.ndarray, ...], upstreams: tuple[np.ndarray, ...]) -> tuple[float, float]:
+    """L = Σ_k Σ output_k ⊙ upstream_k over a forward's arrays (one, or a tuple); and Σ|terms|."""
+    outputs = output if isinstance(output, tuple) else (output,)
+    sums = [weighted_sum(o, u) for o, u in zip(outputs, upstreams)]
+    return sum(L for L, _ in sums), sum(size for _, size in sums)
 
 
 def assert_loss_gradients_match_finite_differences(

@@ -43,11 +43,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable
 
-from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS, CONTRACT_METHODS
 from checks.engine.run.profiles import hypothesis_settings, profile_from_environment
 from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
-GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene")
+GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene",
+          "lstm", "gru", "embedding", "temporal", "captioning")
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
 ASSIGNMENTS_FOLDER = Path(__file__).with_name("assignments")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
@@ -142,10 +143,10 @@ def check(
     if group not in known_groups():
         raise CheckDefinitionError(f"{where}: unknown group {group!r}; use one of {', '.join(known_groups())}, "
                                    f"or declare it in the points file's {COURSE_GROUPS_KEY}")
-    unknown = [name for name in needs if name not in CONTRACT_FUNCTIONS]
+    unknown = [name for name in needs if name not in (*CONTRACT_FUNCTIONS, *CONTRACT_METHODS)]
     if unknown:
         raise CheckDefinitionError(f"{where}: needs names functions outside the contract: {', '.join(unknown)}; "
-                                   f"the contract functions are {', '.join(CONTRACT_FUNCTIONS)}")
+                                   f"the contract functions are {', '.join((*CONTRACT_FUNCTIONS, *CONTRACT_METHODS))}")
     problem = points_problem(points)
     if problem:
         raise CheckDefinitionError(f"{where}: points={points!r}: {problem}")

@@ -31,15 +31,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from reference.embedding import (
+from .embedding import (
     temporal_affine_backward,
     temporal_affine_forward,
     temporal_softmax_loss,
     word_embedding_backward,
     word_embedding_forward,
 )
-from reference.lstm import lstm_backward, lstm_forward, lstm_step_forward
-from reference.rnn import rnn_backward, rnn_forward, rnn_step_forward
+from .lstm import lstm_backward, lstm_forward, lstm_step_forward
+from .rnn import rnn_backward, rnn_forward, rnn_step_forward
 
 PARAM_NAMES = ("W_embed", "W_proj", "b_proj", "Wx", "Wh", "b", "W_vocab", "b_vocab")
 

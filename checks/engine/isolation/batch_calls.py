@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, NamedTuple, Sequence
 
-from checks.engine.isolation.contract_returns import ARGUMENTS, RETURNS, describe_inputs, letters, sizes_of
+from checks.engine.isolation.contract_returns import RETURNS, call_sizes, describe_inputs, letters
 from checks.engine.isolation.trace import CacheRef
 
 
@@ -78,7 +78,7 @@ def describe_call(calls: Sequence["Call"], k: int) -> str:
     """``describe_inputs`` of call k of a batch, a ``CacheOf`` argument sized as the call that made it."""
     function, args, _ = calls[k]
     made_by = next((calls[arg.call] for arg in args if isinstance(arg, CacheOf)), None)
-    if made_by is not None and made_by.function in ARGUMENTS and made_by.function != "rnn_classifier_loss":
-        return letters(function, sizes_of(made_by.args[0], made_by.args[1]))
+    if made_by is not None and made_by.function in RETURNS:
+        return letters(function, call_sizes(made_by.function, made_by.args))
     return describe_inputs(function, args)
 

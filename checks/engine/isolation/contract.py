@@ -27,58 +27,13 @@ from checks.engine.isolation.confinement import Confinement
 from checks.engine.isolation.faults import FaultRecord
 from checks.engine.isolation.boundary import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.isolation.contract_returns import (ARGUMENTS, RETURNS, VALIDATORS, Cache, describe_inputs,
-                                                      first_output, letters, sizes_of, validate_batches,
-                                                      validate_classifier, validate_clip, validate_returns)
+                                                      call_sizes, first_output, letters, sizes_of,
+                                                      validate_batches,
+                                                      validate_captioning_loss, validate_captions, validate_classifier,
+                                                      validate_clip, validate_returns, validate_softmax_loss)
 from checks.engine.isolation.replies import Answer, MalformedReply, parse_batch, parse_call, parse_hello, parse_map
 from checks.engine.isolation.trace import Trace
 from checks.engine.isolation.validation import ContractViolation
-
-# Which contract function the standard assignment builds on which (as reference/ does): a wrong
-# rnn_step_backward makes rnn_backward wrong too, and everything built on rnn_backward. Static, so
-# only where a consequence may be looked for: a student may inline a step instead of calling it, and
-# ``checks.engine.run.root_cause`` says "probably follows" only where the student's own calls show it.
-# rnn_backward_truncated walks rnn_forward's cache with rnn_step_backward; the bidirectional and
-# classifier functions run the sequence functions; clipping and batching stand on their own.
-CALLS: dict[str, tuple[str, ...]] = {
-    "rnn_step_forward": (),
-    "rnn_step_backward": (),
-    "rnn_forward": ("rnn_step_forward",),
-    "rnn_backward": ("rnn_step_backward",),
-    "rnn_backward_truncated": ("rnn_forward", "rnn_step_backward"),
-    "clip_grad_norm": (),
-    "birnn_forward": ("rnn_forward",),
-    "birnn_backward": ("rnn_backward",),
-    "rnn_classifier_loss": ("rnn_forward", "rnn_backward"),
-    "tbptt_batches": (),
-}
-
-# From the most basic to the most derived: a check's subject is the last of its needs in this order
-# (step forward < sequence forward < step backward < sequence backward < truncated, bidirectional,
-# classifier; clipping and batching last, as they call none of the others and none calls them).
-DEPENDENCY_ORDER: tuple[str, ...] = (
-    "rnn_step_forward",
-    "rnn_forward",
-    "rnn_step_backward",
-    "rnn_backward",
-    "rnn_backward_truncated",
-    "birnn_forward",
-    "birnn_backward",
-    "rnn_classifier_loss",
-    "clip_grad_norm",
-    "tbptt_batches",
-)
-
-
-def builds_on(function: str) -> frozenset[str]:
-    """Every contract function ``function`` calls, directly or through others (``CALLS``), and itself."""
-    reached, waiting = {function}, [function]
-    while waiting:
-        for callee in CALLS.get(waiting.pop(), ()):
-            if callee not in reached:
-                reached.add(callee)
-                waiting.append(callee)
-    return frozenset(reached)
-
 
 class NotImplementedInSubmission(BaseException):
     """A function the check needs is missing or raises NotImplementedError.
@@ -240,15 +195,69 @@ class Submission:
         args = plain_numbers("tbptt_batches", (series, batch_size, window))
         return validate_batches(self._request("tbptt_batches", args), args)
 
+    def lstm_step_forward(self, x, prev_h, prev_c, Wx, Wh, b) -> tuple[np.ndarray, np.ndarray, Cache]:
+        return self._forward("lstm_step_forward", (x, prev_h, prev_c, Wx, Wh, b))
+
+    def lstm_step_backward(self, dnext_h, dnext_c, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("lstm_step_backward", (dnext_h, dnext_c, cache.handle), cache.sizes)
+
+    def lstm_forward(self, x, h0, Wx, Wh, b) -> tuple[np.ndarray, Cache]:
+        return self._forward("lstm_forward", (x, h0, Wx, Wh, b))
+
+    def lstm_backward(self, dh, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("lstm_backward", (dh, cache.handle), cache.sizes)
+
+    def gru_step_forward(self, x, prev_h, Wx, Wh, bx, bh) -> tuple[np.ndarray, Cache]:
+        return self._forward("gru_step_forward", (x, prev_h, Wx, Wh, bx, bh))
+
+    def gru_step_backward(self, dnext_h, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("gru_step_backward", (dnext_h, cache.handle), cache.sizes)
+
+    def gru_forward(self, x, h0, Wx, Wh, bx, bh) -> tuple[np.ndarray, Cache]:
+        return self._forward("gru_forward", (x, h0, Wx, Wh, bx, bh))
+
+    def gru_backward(self, dh, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("gru_backward", (dh, cache.handle), cache.sizes)
+
+    def word_embedding_forward(self, x, W) -> tuple[np.ndarray, Cache]:
+        return self._forward("word_embedding_forward", (x, W))
+
+    def word_embedding_backward(self, dout, cache: Cache) -> tuple[np.ndarray]:
+        """(dW,): the one array the function returns, as a tuple of one like every validated result."""
+        return self._call("word_embedding_backward", (dout, cache.handle), cache.sizes)
+
+    def temporal_affine_forward(self, x, w, b) -> tuple[np.ndarray, Cache]:
+        return self._forward("temporal_affine_forward", (x, w, b))
+
+    def temporal_affine_backward(self, dout, cache: Cache) -> tuple[np.ndarray, ...]:
+        return self._call("temporal_affine_backward", (dout, cache.handle), cache.sizes)
+
+    def temporal_softmax_loss(self, x, y, mask) -> tuple[float, np.ndarray]:
+        args = (x, y, mask)
+        return validate_softmax_loss(self._request("temporal_softmax_loss", args), args)
+
+    def captioning_loss(self, model: dict, params: dict, features, captions) -> tuple[float, dict[str, np.ndarray]]:
+        """``CaptioningRNN(**model).loss(features, captions)`` with the object's params set to ``params``."""
+        args = (model, params, features, captions)
+        return validate_captioning_loss(self._request("CaptioningRNN.loss", args), args)
+
+    def captioning_sample(self, model: dict, params: dict, features, max_length: int) -> tuple[np.ndarray]:
+        """``CaptioningRNN(**model).sample(features, max_length)`` with the object's params set to ``params``."""
+        args = plain_numbers("CaptioningRNN.sample", (model, params, features, max_length))
+        return validate_captions(self._request("CaptioningRNN.sample", args), args)
+
+    def _forward(self, function: str, args: tuple) -> tuple:
+        return self._call(function, args, call_sizes(function, args))
+
     # -- many calls in one round trip (finite differences) ----------------------------------
 
     def outputs_of_many(self, function: str, args_list: Sequence[tuple]) -> list:
         """The validated first output of ``function`` on every argument tuple, in one round trip.
 
-        For forward functions that is h (or next_h); for the classifier, the loss. Caches are
-        dropped inside the worker.
+        For forward functions that is h (or next_h; the LSTM step's (next_h, next_c)); for a function
+        returning (loss, grads), the loss. Caches are dropped inside the worker.
         """
-        cache_at = 1 if function in RETURNS and "cache" in RETURNS[function] else None
+        cache_at = RETURNS[function].index("cache") if "cache" in RETURNS.get(function, ()) else None
         answer = self._send({"op": "map", "fn": function, "args_list": [list(a) for a in args_list],
                              "cache_at": cache_at}, function, describe_inputs(function, args_list[0]) if args_list else "")
         return [first_output(function, value, args, self.allow_unit_axes) for value, args in zip(answer.value, args_list)]
@@ -321,8 +330,8 @@ class Submission:
         value = reply.value
         if function in VALIDATORS:
             return VALIDATORS[function](value, args)
-        made_by = next((calls[arg.call].args for arg in args if isinstance(arg, CacheOf)), args)
-        return validate_returns(function, value, sizes_of(made_by[0], made_by[1]), self.allow_unit_axes)
+        made_by = next((calls[arg.call] for arg in args if isinstance(arg, CacheOf)), calls[k])
+        return validate_returns(function, value, call_sizes(made_by.function, made_by.args), self.allow_unit_axes)
 
     # -- transport -----------------------------------------------------------------------------
 
@@ -406,6 +415,13 @@ PLAIN_NUMBERS: dict[str, dict[int, type]] = {
     "rnn_backward_truncated": {2: int},
     "clip_grad_norm": {1: float},
     "tbptt_batches": {1: int, 2: int},
+    "CaptioningRNN.sample": {3: int},
+}
+
+#: The methods' names, which are not those of ``Submission``'s (``captioning_loss``): what a report calls their arguments.
+METHOD_PARAMETERS: dict[str, list[str]] = {
+    "CaptioningRNN.loss": ["model", "params", "features", "captions"],
+    "CaptioningRNN.sample": ["model", "params", "features", "max_length"],
 }
 
 
@@ -417,6 +433,8 @@ def plain_numbers(function: str, args: Sequence) -> tuple:
 
 def parameter_names(function: str) -> list[str]:
     """The contract's names of ``function``'s arguments (docs/contract.md), from ``Submission``'s methods."""
+    if function in METHOD_PARAMETERS:
+        return METHOD_PARAMETERS[function]
     return list(inspect.signature(getattr(Submission, function)).parameters)[1:]  # without self
 
 

@@ -1,4 +1,4 @@
-"""The names of the contract's ten functions: the one list the worker and the grading process share.
+"""The names of the contract's functions and methods: the one list the worker and the grading process share.
 
 It is a module of its own, below both: the worker (``checks.engine.isolation.worker``) records which of these
 functions each call entered, ``checks.engine.isolation.replies`` accepts only these names in its replies, and
@@ -17,4 +17,32 @@ CONTRACT_FUNCTIONS: tuple[str, ...] = (
     "birnn_backward",
     "rnn_classifier_loss",
     "tbptt_batches",
+    "lstm_step_forward",
+    "lstm_step_backward",
+    "lstm_forward",
+    "lstm_backward",
+    "gru_step_forward",
+    "gru_step_backward",
+    "gru_forward",
+    "gru_backward",
+    "word_embedding_forward",
+    "word_embedding_backward",
+    "temporal_affine_forward",
+    "temporal_affine_backward",
+    "temporal_softmax_loss",
 )
+
+#: The contract's class and the methods a check calls, each called by the name "Class.method". The worker
+#: builds a fresh object for every call from the call's first two arguments, plain data both: the
+#: constructor's keyword arguments, and the arrays its ``params`` dict is given in place of the student's
+#: own random initialisation (``checks.engine.isolation.worker.call_method``).
+CONTRACT_CLASSES: dict[str, tuple[str, ...]] = {
+    "CaptioningRNN": ("loss", "sample"),
+}
+
+CONTRACT_METHODS: tuple[str, ...] = tuple(f"{cls}.{method}" for cls, methods in CONTRACT_CLASSES.items()
+                                          for method in methods)
+
+#: Where a package laid out as a course's (CS231n's ``cs231n/``) keeps the contract: a name the package's
+#: ``__init__`` does not provide is looked up in these of its modules, in order.
+COURSE_MODULES: tuple[str, ...] = ("rnn_layers", "classifiers.rnn")

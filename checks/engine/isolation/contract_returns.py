@@ -15,12 +15,13 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from checks.engine.isolation.protocol import Handle
-from checks.engine.isolation.validation import expect_array, expect_dict, expect_float, expect_tuple
+from checks.engine.isolation.validation import expect_array, expect_dict, expect_float, expect_indices, expect_tuple
 
 _BACKWARD = ("dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H")
 
 # What each array-returning function returns, "name:SHAPE" in the letters N, T, D, H ("2H" for
-# the bidirectional width); "cache" is the opaque cache, which never leaves the worker.
+# the bidirectional width, "4H" and "3H" for the stacked gates of the LSTM and the GRU), V words and
+# M outputs; "cache" is the opaque cache, which never leaves the worker.
 RETURNS: dict[str, tuple[str, ...]] = {
     "rnn_step_forward": ("next_h:N H", "cache"),
     "rnn_step_backward": ("dx:N D", "dprev_h:N H", "dWx:D H", "dWh:H H", "db:H"),
@@ -30,6 +31,28 @@ RETURNS: dict[str, tuple[str, ...]] = {
     "birnn_forward": ("h:N T 2H", "cache"),
     "birnn_backward": ("dx:N T D", "dh0_f:N H", "dWx_f:D H", "dWh_f:H H", "db_f:H",
                        "dh0_b:N H", "dWx_b:D H", "dWh_b:H H", "db_b:H"),
+    "lstm_step_forward": ("next_h:N H", "next_c:N H", "cache"),
+    "lstm_step_backward": ("dx:N D", "dprev_h:N H", "dprev_c:N H", "dWx:D 4H", "dWh:H 4H", "db:4H"),
+    "lstm_forward": ("h:N T H", "cache"),
+    "lstm_backward": ("dx:N T D", "dh0:N H", "dWx:D 4H", "dWh:H 4H", "db:4H"),
+    "gru_step_forward": ("next_h:N H", "cache"),
+    "gru_step_backward": ("dx:N D", "dprev_h:N H", "dWx:D 3H", "dWh:H 3H", "dbx:3H", "dbh:3H"),
+    "gru_forward": ("h:N T H", "cache"),
+    "gru_backward": ("dx:N T D", "dh0:N H", "dWx:D 3H", "dWh:H 3H", "dbx:3H", "dbh:3H"),
+    "word_embedding_forward": ("out:N T D", "cache"),
+    "word_embedding_backward": ("dW:V D",),
+    "temporal_affine_forward": ("out:N T M", "cache"),
+    "temporal_affine_backward": ("dx:N T D", "dw:D M", "db:M"),
+}
+
+#: The functions that return one array rather than a tuple; validated, it is a tuple of one all the same.
+SINGLE_VALUE = frozenset({"word_embedding_backward"})
+
+#: CaptioningRNN's parameters, with their shapes in the letters V words, I image features (input_dim),
+#: W word-vector size, H hidden units and kH stacked gates (k = 1 for the RNN, 4 for the LSTM).
+CAPTIONING_PARAMS: dict[str, str] = {
+    "W_embed": "V W", "W_proj": "I H", "b_proj": "H", "Wx": "W kH", "Wh": "H kH", "b": "kH",
+    "W_vocab": "H V", "b_vocab": "V",
 }
 
 CLASSIFIER_GRADIENTS = ("x", "h0", "Wx", "Wh", "b", "W2", "b2")
@@ -41,6 +64,9 @@ OUTPUT_NAMES: dict[str, tuple[str, ...]] = {
     "clip_grad_norm": ("clipped", "total_norm"),
     "rnn_classifier_loss": ("loss", "grads"),
     "tbptt_batches": ("batches",),
+    "temporal_softmax_loss": ("loss", "dx"),
+    "CaptioningRNN.loss": ("loss", "grads"),
+    "CaptioningRNN.sample": ("captions",),
 }
 
 # Argument names of the functions that finite differences evaluate many times.
@@ -49,6 +75,14 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "rnn_forward": ("x", "h0", "Wx", "Wh", "b"),
     "birnn_forward": ("x", "h0_f", "Wx_f", "Wh_f", "b_f", "h0_b", "Wx_b", "Wh_b", "b_b"),
     "rnn_classifier_loss": ("x", "y", "h0", "Wx", "Wh", "b", "W2", "b2"),
+    "lstm_step_forward": ("x", "prev_h", "prev_c", "Wx", "Wh", "b"),
+    "lstm_forward": ("x", "h0", "Wx", "Wh", "b"),
+    "gru_step_forward": ("x", "prev_h", "Wx", "Wh", "bx", "bh"),
+    "gru_forward": ("x", "h0", "Wx", "Wh", "bx", "bh"),
+    "word_embedding_forward": ("x", "W"),
+    "temporal_affine_forward": ("x", "w", "b"),
+    "temporal_softmax_loss": ("x", "y", "mask"),
+    "CaptioningRNN.loss": ("model", "params", "features", "captions"),
 }
 
 
@@ -61,15 +95,31 @@ class Cache:
 
 
 def sizes_of(x: np.ndarray, h: np.ndarray) -> dict[str, int]:
-    """The letters N, T, D, H (and 2H) from an input x of shape (N, D) or (N, T, D) and a state (N, H)."""
+    """The letters N, T, D, H (and 2H, 3H, 4H) from an input x of shape (N, D) or (N, T, D) and a state (N, H)."""
     N, H = h.shape
-    return {"N": N, "T": x.shape[1] if x.ndim == 3 else 1, "D": x.shape[-1], "H": H, "2H": 2 * H}
+    return {"N": N, "T": x.shape[1] if x.ndim == 3 else 1, "D": x.shape[-1], "H": H,
+            "2H": 2 * H, "3H": 3 * H, "4H": 4 * H}
+
+
+def call_sizes(function: str, args: Sequence) -> dict[str, int]:
+    """The letters of a call of a forward ``function`` on ``args``: N, T, D from x; H from the state, or
+    V (words) from the embedding's W, or M (outputs) from the temporal affine layer's w."""
+    x, second = args[0], args[1]
+    if function == "word_embedding_forward":
+        N, T = np.shape(x)
+        V, D = np.shape(second)
+        return {"N": N, "T": T, "V": V, "D": D}
+    if function == "temporal_affine_forward":
+        N, T, D = np.shape(x)
+        return {"N": N, "T": T, "D": D, "M": np.shape(second)[1]}
+    return sizes_of(x, second)
 
 
 def letters(function: str, sizes: dict[str, int]) -> str:
     """'N=2, T=300, D=3, H=2': the sizes of a call, in the contract's letters (no T for a single step)."""
-    names = ("N", "D", "H") if function.startswith("rnn_step") else ("N", "T", "D", "H")
-    return ", ".join(f"{name}={sizes[name]}" for name in names if name in sizes)
+    names = ("N", "T", "V", "D", "H", "M")
+    return ", ".join(f"{name}={sizes[name]}" for name in names
+                     if name in sizes and not (name == "T" and "_step_" in function))
 
 
 def describe_inputs(function: str, args: Sequence) -> str:
@@ -84,8 +134,8 @@ def describe_inputs(function: str, args: Sequence) -> str:
             return letters(function, cache.sizes)
         if function == "rnn_classifier_loss":
             return letters(function, sizes_of(args[0], args[2]))
-        if function in ARGUMENTS:
-            return letters(function, sizes_of(args[0], args[1]))
+        if function in RETURNS:
+            return letters(function, call_sizes(function, args))
         if function == "clip_grad_norm":
             return "gradients of shapes " + ", ".join(f"{name} {np.shape(g)}" for name, g in args[0].items())
         if function == "tbptt_batches":
@@ -111,7 +161,7 @@ def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_uni
     ``allow_unit_axes``: arrays off by axes of length 1 are reshaped (``expect_array``)."""
     specs = RETURNS[function]
     names = tuple(spec.split(":")[0] for spec in specs)
-    items = expect_tuple(value, names, function)
+    items = (value,) if function in SINGLE_VALUE else expect_tuple(value, names, function)
     validated = []
     for spec, item in zip(specs, items):
         if spec == "cache":
@@ -124,9 +174,14 @@ def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_uni
 
 
 def first_output(function: str, value: Any, args: tuple, allow_unit_axes: bool = False) -> Any:
-    if function == "rnn_classifier_loss":
-        return validate_classifier(value, args)[0]
-    return validate_returns(function, value, sizes_of(args[0], args[1]), allow_unit_axes)[0]
+    """What finite differences read of one forward result: the loss of a function returning (loss, grads);
+    else the arrays it returns without the cache, one alone as itself (h, next_h) and several as a tuple
+    (the LSTM step's (next_h, next_c))."""
+    if function in VALIDATORS:
+        return VALIDATORS[function](value, args)[0]
+    validated = validate_returns(function, value, call_sizes(function, args), allow_unit_axes)
+    arrays = tuple(item for spec, item in zip(RETURNS[function], validated) if spec != "cache")
+    return arrays[0] if len(arrays) == 1 else arrays
 
 
 def validate_clip(value: Any, args: tuple) -> tuple[dict[str, np.ndarray], float]:
@@ -151,6 +206,34 @@ def validate_classifier(value: Any, args: tuple) -> tuple[float, dict[str, np.nd
     return loss, grads
 
 
+def validate_softmax_loss(value: Any, args: tuple) -> tuple[float, np.ndarray]:
+    """temporal_softmax_loss's (loss, dx) for ``args`` = (x, y, mask): dx of x's shape (N, T, V)."""
+    loss, dx = expect_tuple(value, ("loss", "dx"), "temporal_softmax_loss")
+    return (expect_float(loss, "loss returned by temporal_softmax_loss"),
+            expect_array(dx, np.shape(args[0]), "dx returned by temporal_softmax_loss", "(N, T, V)"))
+
+
+def validate_captioning_loss(value: Any, args: tuple) -> tuple[float, dict[str, np.ndarray]]:
+    """CaptioningRNN.loss's (loss, grads) for ``args`` = (model, params, features, captions): grads has
+    the keys of params, each of its parameter's shape."""
+    params = args[1]
+    loss, grads = expect_tuple(value, ("loss", "grads"), "CaptioningRNN.loss")
+    loss = expect_float(loss, "loss returned by CaptioningRNN.loss")
+    expect_dict(grads, set(params), "grads returned by CaptioningRNN.loss")
+    for name, param in params.items():
+        expect_array(grads[name], np.shape(param), f"grads[{name!r}] returned by CaptioningRNN.loss",
+                     f"the shape of params[{name!r}] ({CAPTIONING_PARAMS.get(name, '')})")
+    return loss, grads
+
+
+def validate_captions(value: Any, args: tuple) -> tuple[np.ndarray]:
+    """CaptioningRNN.sample's captions for ``args`` = (model, params, features, max_length): an integer
+    array (N, max_length) of word indices 0 … V − 1 (one-tuple, as every validated result)."""
+    N, V = np.shape(args[2])[0], len(args[0]["word_to_idx"])
+    return (expect_indices(value, (N, int(args[3])), V, "captions returned by CaptioningRNN.sample",
+                           "(N, max_length)"),)
+
+
 def validate_batches(value: Any, args: tuple) -> np.ndarray:
     """tbptt_batches' array for ``args`` = (series, batch_size, window)."""
     return expect_array(value, batches_shape(*args), "batches returned by tbptt_batches",
@@ -163,6 +246,9 @@ VALIDATORS: dict[str, Callable[[Any, tuple], Any]] = {
     "clip_grad_norm": validate_clip,
     "rnn_classifier_loss": validate_classifier,
     "tbptt_batches": validate_batches,
+    "temporal_softmax_loss": validate_softmax_loss,
+    "CaptioningRNN.loss": validate_captioning_loss,
+    "CaptioningRNN.sample": validate_captions,
 }
 
 

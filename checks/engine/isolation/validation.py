@@ -56,6 +56,20 @@ def expect_array(
     return value
 
 
+def expect_indices(value: Any, shape: tuple[int, ...], count: int, name: str, dims: str) -> np.ndarray:
+    """Check ``value`` is an integer ndarray of exactly ``shape`` whose entries are indices 0 … count − 1."""
+    if type(value) is not np.ndarray:
+        raise ContractViolation(f"{name} must be an integer numpy array, but is {kind_of(value)}")
+    if value.dtype.kind not in "iu":
+        raise ContractViolation(f"{name} has dtype {value.dtype}; the contract says an integer dtype (int32)")
+    if value.shape != tuple(shape):
+        raise ContractViolation(f"{name} has shape {value.shape}; the contract says {dims} = {tuple(shape)}")
+    if value.size and (value.min() < 0 or value.max() >= count):
+        raise ContractViolation(f"{name} holds {int(value.min() if value.min() < 0 else value.max())}, "
+                                f"which is not a word index 0 … {count - 1}")
+    return value
+
+
 def differs_by_unit_axes(shape: tuple[int, ...], expected: tuple[int, ...]) -> bool:
     """True if the two shapes are equal once their axes of length 1 are dropped: (1, H) and (H,)."""
     return tuple(n for n in shape if n != 1) == tuple(n for n in expected if n != 1)

@@ -49,12 +49,15 @@ import resource
 import sys
 import sysconfig
 from pathlib import Path
+
+import numpy as np
 from types import FunctionType, ModuleType
 from typing import Any, Callable
 
 from checks.engine.isolation.caller_chain import caller_chain
 from checks.engine.isolation.confinement import Plan
-from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_CLASSES, CONTRACT_FUNCTIONS
+from checks.engine.isolation.course_package import gather_course_modules
 from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.protocol import PROGRESS, Handle, read_message, write_message
 
@@ -160,6 +163,8 @@ def load_submission(path: Path, extra_paths: list[str],
     sys.modules[SUBMISSION_MODULE] = module
     try:
         spec.loader.exec_module(module)
+        if is_package:
+            gather_course_modules(module, path, lambda exc: explain_import_failure(exc, path, allowed))
     except BaseException as exc:  # noqa: BLE001 - any failure at import is the submission's
         missing = exc.name if isinstance(exc, ModuleNotFoundError) and type(exc.name) is str else None
         return None, explain_import_failure(exc, path, allowed), missing
@@ -181,17 +186,24 @@ def explain_import_failure(exc: BaseException, path: Path, allowed: ImportPolicy
 
 
 def public_functions(module: ModuleType | None) -> list[str]:
+    """The module's public callables, and "Class.method" for each contract method its contract classes define."""
     if module is None:
         return []
-    return sorted(name for name, value in vars(module).items() if callable(value) and not name.startswith("_"))
+    names = {name for name, value in vars(module).items() if callable(value) and not name.startswith("_")}
+    for cls, methods in CONTRACT_CLASSES.items():
+        if isinstance(vars(module).get(cls), type):
+            names.update(f"{cls}.{method}" for method in methods
+                         if callable(getattr(vars(module)[cls], method, None)))
+    return sorted(names)
 
 
 def record_entries(module: ModuleType) -> None:
     """Wrap each contract function ``module`` defines so that entering it is noted in ``_entered``.
 
     The wrapper goes where student code looks the function up when it runs: the module's namespace,
-    and each contract function's own globals (a package's ``__init__`` that does ``from .layers
-    import *`` has functions that look names up in ``layers``). A name is replaced only where it is
+    and each contract function's and contract class method's own globals (a package's ``__init__`` that
+    does ``from .layers import *`` has functions that look names up in ``layers``; CS231n's
+    ``CaptioningRNN`` looks them up in ``classifiers/rnn.py``). A name is replaced only where it is
     that very function, so nothing else changes. A function held some other way (a closure, a
     default argument, another name) is not recorded: then nothing is said of it, the safe direction.
     """
@@ -200,7 +212,9 @@ def record_entries(module: ModuleType) -> None:
         originals = {name: function for name in CONTRACT_FUNCTIONS
                      if type(function := namespace.get(name)) is FunctionType}
         recorded = {name: entry_recorded(name, function) for name, function in originals.items()}
-        scopes = {id(scope): scope for scope in (namespace, *(f.__globals__ for f in originals.values()))}
+        methods = [method for cls in CONTRACT_CLASSES if isinstance(namespace.get(cls), type)
+                   for method in vars(namespace[cls]).values() if type(method) is FunctionType]
+        scopes = {id(scope): scope for scope in (namespace, *(f.__globals__ for f in (*originals.values(), *methods)))}
         for scope in scopes.values():
             for name, function in originals.items():
                 if scope.get(name) is function:
@@ -252,7 +266,7 @@ def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], or
 def outcome(module: ModuleType, request: dict, caches: dict[int, Any], origin: Path) -> dict:
     """How a "call" or "map" request ended: its value(s), what it raised, or that it is not implemented."""
     name = request["fn"]
-    function = getattr(module, name, None)
+    function = contract_callable(module, name)
     if not callable(function):
         return {"not_implemented": name}
     try:
@@ -268,6 +282,29 @@ def outcome(module: ModuleType, request: dict, caches: dict[int, Any], origin: P
         return {"raised": f"memory limit exceeded in {name}"}
     except BaseException as exc:  # noqa: BLE001 - SystemExit and KeyboardInterrupt included
         return {"raised": f"{name} raised {exception_text(exc)} ({submission_location(exc, origin)})"}
+
+
+def contract_callable(module: ModuleType, name: str) -> Any:
+    """The submission's function ``name``; for "Class.method", a function of (constructor keywords, params,
+    *arguments) that calls that method of a fresh object (``call_method``). None if there is none."""
+    if "." not in name:
+        return getattr(module, name, None)
+    class_name, method = name.split(".", 1)
+    cls = vars(module).get(class_name)
+    if not isinstance(cls, type) or not callable(getattr(cls, method, None)):
+        return None
+    return functools.partial(call_method, cls, method)
+
+
+def call_method(cls: type, method: str, keywords: dict, params: dict, *args: Any) -> Any:
+    """``cls(**keywords, dtype=np.float64).method(*args)``, with the object's ``params`` set to the grader's.
+
+    The constructor draws the student's own random initialisation; every entry of ``params`` then
+    replaces it, so the result depends only on the grader's arrays. The dict itself is kept (updated,
+    not replaced), in case the constructor handed it to something else."""
+    model = cls(**keywords, dtype=np.float64)
+    model.params.update(params)
+    return getattr(model, method)(*args)
 
 
 def answer_batch(module: ModuleType, calls: list[dict], caches: dict[int, Any], origin: Path) -> list[dict]:

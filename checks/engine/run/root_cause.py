@@ -4,7 +4,7 @@ A tanh-derivative bug in ``rnn_step_backward`` can fail a dozen checks in five g
 ``rnn_backward``, truncated BPTT, the bidirectional backward pass and the classifier may be built
 on it. A student should fix that one function first. So:
 
-- each check has a *subject*: the most derived function it needs (``contract.DEPENDENCY_ORDER``);
+- each check has a *subject*: the most derived function it needs (``contract_order.DEPENDENCY_ORDER``);
   a hygiene check, which looks at each function it needs on its own (``needs_any``), has none;
 - the *root cause* is the most basic subject among the failing checks;
 - a failing check about another function is a *consequence* of the root cause only on evidence,
@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from checks.engine.isolation.caller_chain import ARROW
-from checks.engine.isolation.contract import DEPENDENCY_ORDER, builds_on
+from checks.engine.isolation.contract_order import DEPENDENCY_ORDER, builds_on
 from checks.engine.run.results import CheckResult, Grade, RootCause
 
 if TYPE_CHECKING:

@@ -1,0 +1,1 @@
+"""captioning: property checks (being written)."""

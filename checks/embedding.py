@@ -1,0 +1,1 @@
+"""embedding: property checks (being written)."""

@@ -1,0 +1,1 @@
+"""gru: property checks (being written)."""

@@ -1,0 +1,1 @@
+"""lstm: property checks (being written)."""

@@ -1,0 +1,1 @@
+"""temporal: property checks (being written)."""
