@@ -77,6 +77,7 @@ class Check:
     policy: Policy = DEFAULT_POLICY
     reference: bool = False  # it compares with the reference solution: left out of a self-check
     stands_in_for: str = ""  # a self-check runs it instead of this reference check of its module
+    extra_credit: bool = False  # its points add to the score but not to the total it is out of (points table)
 
     @property
     def source(self) -> str:
@@ -342,6 +343,7 @@ class Entry:
     points: float
     visibility: str
     line: int
+    extra_credit: bool = False
 
 
 @dataclass(frozen=True)
@@ -390,9 +392,13 @@ def read_points(path: Path) -> PointsTable:
 def read_entry(where: str, name: str, value: object, group: str, line: int) -> Entry:
     """One ``name = points`` or ``name = { points = N, visibility = "..." }`` line, validated."""
     settings = value if type(value) is dict else {"points": value}
-    unknown = sorted(set(settings) - {"points", "visibility"})
+    unknown = sorted(set(settings) - {"points", "visibility", "extra_credit"})
     if unknown:
-        raise CheckDefinitionError(f"{where}: {name}: unknown setting {unknown[0]!r}; give points and visibility")
+        raise CheckDefinitionError(f"{where}: {name}: unknown setting {unknown[0]!r}; give points, visibility "
+                                   "and extra_credit")
+    extra_credit = settings.get("extra_credit", False)
+    if type(extra_credit) is not bool:
+        raise CheckDefinitionError(f"{where}: {name}: extra_credit = {extra_credit!r}; give true or false")
     if "points" not in settings:
         raise CheckDefinitionError(f"{where}: {name}: give its points, as {{ points = 4, ... }}")
     problem = points_problem(settings["points"])
@@ -401,7 +407,7 @@ def read_entry(where: str, name: str, value: object, group: str, line: int) -> E
     visibility = settings.get("visibility", "visible")
     if visibility not in VISIBILITIES:
         raise CheckDefinitionError(f"{where}: {name}: visibility {visibility!r}; use one of {', '.join(VISIBILITIES)}")
-    return Entry(group, float(settings["points"]), visibility, line)
+    return Entry(group, float(settings["points"]), visibility, line, extra_credit)
 
 
 def read_course_groups(path: Path, text: str, value: object) -> tuple[str, ...]:
@@ -464,7 +470,7 @@ def apply_points(found: list[Check], table: PointsTable, assignment: bool = Fals
         if entry is not None:
             if entry.points == 0:
                 continue
-            c = replace(c, points=entry.points, visibility=entry.visibility)
+            c = replace(c, points=entry.points, visibility=entry.visibility, extra_credit=entry.extra_credit)
         applied.append(replace(c, policy=table.policy))
     return scoped_to_assignment(applied)
 

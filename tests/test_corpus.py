@@ -1,9 +1,12 @@
 """The harness proves itself on a corpus of student-style submissions (tests/corpus/).
 
-- Every correct implementation (the reference and alternatives written differently) scores 100.
+- Every correct implementation (the reference and alternatives written differently) scores full marks.
 - Every buggy submission (one realistic bug each, declared in the file as BUG_GROUP and AFFECTED)
   loses points in BUG_GROUP, and keeps full points on every check that calls none of the
-  AFFECTED functions: a bug costs points where it belongs, and nowhere else.
+  AFFECTED functions: a bug costs points where it belongs, and nowhere else. A buggy file of the
+  gated cells, the embedding or the captioning model defines only its own group's functions, so it is
+  graded with the checks whose functions it defines (``defined_functions``); what it leaves out is
+  not part of its bug.
 
 Graded with the default profile, exactly as students are.
 """
@@ -36,6 +39,23 @@ def declared(path: Path) -> dict:
     }
 
 
+def defined_functions(path: Path) -> set[str]:
+    """The contract names a file defines at top level, read without importing it: its functions, and
+    "Class.method" for each method of its classes."""
+    names: set[str] = set()
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.ClassDef):
+            names |= {f"{node.name}.{item.name}" for item in node.body if isinstance(item, ast.FunctionDef)}
+    return names
+
+
+def runnable(checks: list, defined: set[str]) -> list:
+    """The checks that call only ``defined`` functions (a hygiene-like check: any of them)."""
+    return [c for c in checks if (set(c.needs) & defined if c.needs_any else set(c.needs) <= defined)]
+
+
 def failures(grade: Grade) -> str:
     return "\n".join(f"{r.check.group}/{r.check.name}: {r.score:g}/{r.check.points:g} {r.message[:400]}"
                      for r in grade.results if not r.passed)
@@ -49,7 +69,7 @@ def checks():
 @pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
 def test_correct_implementation_scores_full_marks(path, checks):
     grade = grade_submission(path, checks)
-    assert grade.score == grade.max_score == 100, failures(grade)
+    assert grade.score == grade.max_score == sum(c.points for c in checks), failures(grade)
 
 
 def test_corpus_is_large_enough():
@@ -60,7 +80,7 @@ def test_corpus_is_large_enough():
 def test_buggy_submission_loses_points_only_where_it_belongs(path, checks):
     bug = declared(path)
     assert bug.get("BUG_GROUP") and bug.get("AFFECTED"), f"{path.name} must declare BUG_GROUP and AFFECTED"
-    grade = grade_submission(path, checks)
+    grade = grade_submission(path, runnable(checks, defined_functions(path)))
     lost_in_group = [r for r in grade.results if r.check.group == bug["BUG_GROUP"] and not r.passed]
     assert lost_in_group, f"the bug went unnoticed by the {bug['BUG_GROUP']} checks"
     untouched = [r for r in grade.results if not set(r.check.needs) & set(bug["AFFECTED"])]

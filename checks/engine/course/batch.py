@@ -50,6 +50,7 @@ from checks.engine.course.fingerprint import fingerprint
 from checks.engine.inputs.intake import OUTPUT_MARKER
 from checks.engine.course.interrupts import NotedInterrupts, interrupts_noted, interrupts_raised_again
 from checks.engine.run.cpus import cores
+from checks.engine.run.results import out_of
 from checks.engine.inputs.display import inert, shown
 from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
@@ -106,7 +107,7 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     with grading_backend(settings, jobs, on_tick) as grade_pending:
         prepare_out(out)
         run = ClassRun()
-        max_score = sum(check.points for check in settings.checks)
+        max_score = out_of(settings.checks)
         row = partial(read_row, out, max_score=max_score)
         pending: list[tuple[Entry, str]] = []
         current: set[str] = set()  # ids whose report on disk is this run's or up to date (not a stale one)

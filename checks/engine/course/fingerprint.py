@@ -61,7 +61,7 @@ def settings_that_grade(settings: GradingSettings) -> dict:
     return {
         "version": grader_version(),
         "out_layout": OUT_LAYOUT,
-        "checks": [[check.group, check.name, check.points, check.examples, list(check.needs)]
+        "checks": [[check.group, check.name, check.points, check.examples, list(check.needs), check.extra_credit]
                    for check in settings.checks],
         "check_code": {name: file_digest(Path(name)) for name in check_files},
         "profile": settings.profile,

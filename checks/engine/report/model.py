@@ -106,7 +106,7 @@ def report_model(grade: Grade) -> ReportModel:
     """The model of ``grade``: built once, rendered by each format."""
     path, self_check = command_path(grade), bool(grade.left_out)
     briefs = briefs_of(grade, path, self_check)
-    views = tuple(CheckView(result, mark(result), points_text(result.score, result.check.points),
+    views = tuple(CheckView(result, mark(result), check_points_text(result),
                             tuple(feedback_blocks(result, path, self_check)), briefs.get(id(result)))
                   for result in grade.results)
     by_result = {id(view.result): view for view in views}
@@ -122,6 +122,12 @@ def report_model(grade: Grade) -> ReportModel:
         left_out=tuple(left_out_lines(grade.left_out)), files_left_out=tuple(files_left_out_lines(grade)),
         broken=tuple(broken_checks(grade)),
     )
+
+
+def check_points_text(result: CheckResult) -> str:
+    """'3/4', or '3/4 extra credit' for a check whose points the total is not out of."""
+    text = points_text(result.score, result.check.points)
+    return f"{text} extra credit" if result.check.extra_credit else text
 
 
 def as_model(report: Grade | ReportModel) -> ReportModel:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
 from checks.engine.inputs.display import shown
 from checks.engine.isolation.confinement import Confinement
@@ -83,7 +84,13 @@ class Grade:
 
     @property
     def max_score(self) -> float:
-        return sum(r.check.points for r in self.results)
+        """What the grade is out of: every check's points but extra credit's (``out_of``)."""
+        return out_of(r.check for r in self.results)
+
+
+def out_of(checks: Iterable[Check]) -> float:
+    """The total a grade of ``checks`` is out of: extra-credit checks add to the score only."""
+    return sum(check.points for check in checks if not check.extra_credit)
 
 
 @dataclass(frozen=True)
