@@ -1,7 +1,7 @@
 """Tests of the gru check group (checks/gru.py) and its strategies (checks/gru_problems.py).
 
-- The reference, and a correct student-style GRU written differently (per-gate slices, a dict cache),
-  get every gru check with full points: no false failures.
+- The reference, the corpus's correct submissions, and the student-style GRU of the buggy files with
+  its bug undone (per-gate slices, a dict cache) get every gru check with full points: no false failures.
 - Each buggy GRU of tests/corpus/buggy/gru_*.py fails exactly the checks it should, and no check
   that calls none of its AFFECTED functions; the consistent bugs (z and 1 − z swapped, the reset
   gate outside bh_n) pass finite differences, which is why the group also has value checks.
@@ -112,8 +112,11 @@ def test_points_add_up_to_twenty(gru_checks):
     assert set(EXPECTED_FAILURES) == {p.stem for p in BUGGY.glob("gru_*.py")}
 
 
-def test_reference_passes_every_gru_check_with_full_points(gru_checks):
-    grade = grade_submission(ROOT / "reference", gru_checks, simplify=False)
+@pytest.mark.parametrize("path", [ROOT / "reference", *sorted((ROOT / "tests" / "corpus" / "correct").glob("*.py"))],
+                         ids=lambda p: p.stem)
+def test_correct_implementations_pass_every_gru_check_with_full_points(path, gru_checks):
+    """The reference, and the corpus's three correct submissions (each GRU in a style of its own)."""
+    grade = grade_submission(path, gru_checks, simplify=False)
     assert [r.check.name for r in grade.results] == [c.name for c in gru_checks]
     assert all(r.passed and r.score == r.check.points for r in grade.results), report(grade)
     assert grade.score == grade.max_score == 20
