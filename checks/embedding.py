@@ -38,9 +38,9 @@ def lookup_mismatch(out: np.ndarray, x: np.ndarray, W: np.ndarray) -> str | None
     if np.array_equal(out, expected):
         return None
     n, t, d = (int(i) for i in np.argwhere(out != expected)[0])
-    return (f"word_embedding_forward's out[{n}, {t}, {d}] is {out[n, t, d]!r}, but it must be W[x[{n}, {t}], {d}] "
-            f"= W[{x[n, t]}, {d}] = {expected[n, t, d]!r} exactly: out[n, t] is row x[n, t] of W, copied, "
-            "with no arithmetic on it")
+    return (f"word_embedding_forward's out[{n}, {t}, {d}] is {float(out[n, t, d])!r}, but it must be "
+            f"W[x[{n}, {t}], {d}] = W[{int(x[n, t])}, {d}] = {float(expected[n, t, d])!r} exactly (out[n, t] "
+            "is a copy of row x[n, t] of W)")
 
 
 @check(group="embedding", points=2, needs=FUNCTIONS)

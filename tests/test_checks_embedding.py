@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import reference
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.errors import InvalidArgument
@@ -20,6 +21,7 @@ from checks.embedding_problems import affine_problems, embedding_problems, softm
 from checks.engine.run.runner import grade_submission
 from checks.registry import load_checks
 from checks.strategies import simple_values
+from checks.temporal import nonzero_at_masked, with_masked_sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 BUGGY = ROOT / "tests" / "corpus" / "buggy"
@@ -187,6 +189,33 @@ def test_simple_values_repeat_a_word_too(data):
     with simple_values():
         p = data.draw(embedding_problems())
     assert len(np.unique(p.x)) < p.x.size
+
+
+def per_count_loss(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> tuple[float, np.ndarray]:
+    """The reference's loss and dx divided by the number of unmasked positions instead of N."""
+    loss, dx = reference.temporal_softmax_loss(x, y, mask)
+    N, count = x.shape[0], mask.sum()
+    return loss * N / count, dx * N / count
+
+
+@settings(max_examples=200)
+@given(p=softmax_problems())
+def test_dividing_by_the_unmasked_count_breaks_the_batch_size_property_on_every_problem(p):
+    """The added sequence, masked everywhere, leaves a per-count loss as it was, where N/(N+1) times it is
+    due; every problem has an unmasked position and V >= 2, so the loss is never 0."""
+    N = p.x.shape[0]
+    loss, _ = per_count_loss(*p)
+    more_loss, _ = per_count_loss(*with_masked_sequence(p))
+    assert loss > 0 and not np.isclose(more_loss, loss * N / (N + 1), rtol=1e-6, atol=0)
+
+
+@settings(max_examples=200)
+@given(p=softmax_problems())
+def test_a_dx_without_the_mask_is_nonzero_at_a_masked_position_of_every_problem(p):
+    """What masked_positions_change_nothing looks at first: (softmax − onehot)/N has a nonzero entry in
+    every row, and every problem of two or more positions masks one."""
+    _, dx = reference.temporal_softmax_loss(p.x, p.y, np.ones_like(p.mask))  # the mask forgotten
+    assert (nonzero_at_masked(dx, p.mask, "dx") is not None) == (p.mask.size > 1)
 
 
 @settings(max_examples=200)
