@@ -1,5 +1,5 @@
 """Points files as assignment profiles: what they leave out, course groups, visibility, the
-grading policy, and the shipped ``--assignment cs231n``.
+grading policy, extra credit, and the shipped assignments (``cs231n``, ``cs231n-rnn``, ``rnn``).
 
 - A table given as the assignment runs only the checks it lists, at its points; 0 points leaves a
   check out. A table listing no check (policy only, or empty) leaves the decorators' points.
@@ -7,7 +7,11 @@ grading policy, and the shipped ``--assignment cs231n``.
   their decorators' points.
 - The policy: all-or-nothing turns partial credit into 0; a keepdims db (values right, shape
   (1, H)) is charged once, less than a genuinely wrong dWh, unless shape_mistakes = "every_check".
-- ``--assignment cs231n`` gives a correct CS231n-style file 100 and one with a missing transpose less.
+- ``--assignment cs231n-rnn`` gives a correct CS231n-style file 100 and one with a missing transpose less.
+- ``--assignment cs231n`` grades the whole RNN part out of 100 (40 RNN, 10 embedding, 30 LSTM, 20
+  captioning, temporal layers 0): a correct CS231n package scores 100, rnn_layers.py alone loses exactly
+  the captioning model's 20, and a real LSTM bug costs LSTM points only.
+- An extra-credit check adds to the score, not to the total.
 """
 
 from __future__ import annotations
@@ -75,7 +79,7 @@ def test_a_table_that_lists_no_check_keeps_the_decorators_points(tmp_path, tiny)
 def test_without_a_table_course_checks_keep_their_points_beside_the_built_in_table(tiny):
     checks = resolve_checks([tiny], None, builtin=True)
     builtin = [c for c in checks if c.name not in TINY]
-    assert sum(c.points for c in builtin) == 100 and {c.group for c in builtin} == set(GROUPS)
+    assert sum(c.points for c in builtin) == 160 and {c.group for c in builtin} == set(GROUPS) - {"captioning"}
     assert {name: points for name, points in points_of(checks).items() if name in TINY} == \
         {name: points for name, (_, points) in TINY.items()}
 
@@ -115,16 +119,21 @@ def lost(path: Path, checks) -> tuple[float, list[str]]:
     return grade.max_score - grade.score, [r.check.name for r in grade.results if not r.passed]
 
 
+def vanilla(checks: list) -> list:
+    """The checks of the vanilla RNN's groups: what the corpus's vanilla bugs are graded with."""
+    return [c for c in checks if c.group not in ("lstm", "gru", "embedding", "temporal", "captioning")]
+
+
 def test_a_keepdims_db_costs_less_than_a_wrong_dWh_and_is_charged_once(tmp_path):
-    checks = load_checks()
+    checks = vanilla(load_checks())
     keepdims, failed = lost(BUGGY / "db_keepdims.py", checks)
     assert failed == ["shapes_and_dtypes_are_exact_at_size_one"]
     assert keepdims == pytest.approx(2 / 7)  # rnn_step_backward's part of the check, one of seven
     wrong_dWh, _ = lost(BUGGY / "dWh_overwritten.py", checks)
     assert keepdims < wrong_dWh
     # The old behaviour, on request: every check that receives the (1, H) db fails.
-    every_check = load_checks(points_table=table(tmp_path, '[policy]\nshape_mistakes = "every_check"\n'),
-                              assignment=True)
+    every_check = vanilla(load_checks(points_table=table(tmp_path, '[policy]\nshape_mistakes = "every_check"\n'),
+                                      assignment=True))
     keepdims_everywhere, failed = lost(BUGGY / "db_keepdims.py", every_check)
     assert keepdims_everywhere >= 18 and len(failed) == 5
 
@@ -161,8 +170,8 @@ def test_hygiene_judges_each_implemented_function_on_its_own(tmp_path):
     assert (result.score, result.message) == (0, "not implemented: rnn_step_forward, rnn_forward, rnn_backward")
 
 
-def test_the_cs231n_profile_grades_exactly_the_four_rnn_functions_out_of_100():
-    checks = load_checks(points_table=assignment_table(None, "cs231n"), assignment=True)
+def test_the_cs231n_rnn_profile_grades_exactly_the_four_rnn_functions_out_of_100():
+    checks = load_checks(points_table=assignment_table(None, "cs231n-rnn"), assignment=True)
     assert sum(c.points for c in checks) == 100
     # Every check that calls only those functions, and the hygiene checks that look at them.
     every_such_check = {c.name for c in load_checks()
@@ -177,18 +186,18 @@ def test_assignment_names_a_shipped_profile_or_a_file_and_excludes_points(tmp_pa
     assert assignment_table(None, str(own)) == own
     with pytest.raises(UsageError, match="not both"):
         assignment_table(own, "cs231n")
-    with pytest.raises(UsageError, match=r"no shipped assignment of that name \(shipped: cs231n\)"):
+    with pytest.raises(UsageError, match=r"no shipped assignment of that name \(shipped: cs231n, cs231n-rnn, rnn\)"):
         assignment_table(None, "cs999")
 
 
 @pytest.mark.parametrize("full_marks", [True, False], ids=["correct", "dprev_h-untransposed"])
-def test_assignment_cs231n_gives_a_correct_solution_100_and_a_real_bug_less(tmp_path, full_marks):
+def test_assignment_cs231n_rnn_gives_a_correct_solution_100_and_a_real_bug_less(tmp_path, full_marks):
     source = (CS231N / "rnn_layers.py").read_text()
     submission = tmp_path / "rnn_layers.py"
     submission.write_text(source if full_marks else source.replace(*DPREV_H_BUG))
     assert submission.read_text() != source or full_marks
     results = tmp_path / "results.json"
-    run = rnn_grade(str(submission), "--assignment", "cs231n", "--path", str(CS231N / "course"),
+    run = rnn_grade(str(submission), "--assignment", "cs231n-rnn", "--path", str(CS231N / "course"),
                     "--results", str(results))
     report = json.loads(results.read_text())
     assert run.returncode == (0 if full_marks else 1), run.stderr
@@ -204,3 +213,55 @@ def test_assignment_cs231n_gives_a_correct_solution_100_and_a_real_bug_less(tmp_
 def test_the_cs231n_files_need_their_course_package():
     grade = grade_submission(CS231N / "rnn_layers.py", load_checks(), options=WorkerOptions())
     assert grade.import_error and "cs231n" in grade.import_error
+
+
+PACKAGE = Path(__file__).resolve().parent / "corpus" / "cs231n_package" / "cs231n"
+CS231N_SPLIT = {"forward": 11, "backward": 17, "tanh": 8, "hygiene": 4, "embedding": 10, "lstm": 30, "captioning": 20}
+
+
+def cs231n_checks() -> list:
+    return load_checks(points_table=assignment_table(None, "cs231n"), assignment=True)
+
+
+def test_the_cs231n_profile_is_the_whole_rnn_part_out_of_100_with_the_stated_split():
+    checks = cs231n_checks()
+    split = {group: sum(c.points for c in checks if c.group == group) for group in {c.group for c in checks}}
+    assert split == CS231N_SPLIT and sum(split.values()) == 100
+    assert not any(c.group in ("temporal", "gru") for c in checks)  # provided by the course / not in CS231n
+
+
+def test_assignment_cs231n_gives_a_correct_package_100(tmp_path):
+    results = tmp_path / "results.json"
+    run = rnn_grade(str(PACKAGE), "--assignment", "cs231n", "--results", str(results))
+    report = json.loads(results.read_text())
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert report["score"] == 100 == sum(test["max_score"] for test in report["tests"])
+
+
+def test_under_cs231n_rnn_layers_alone_loses_exactly_the_captioning_model(tmp_path):
+    grade = grade_submission(PACKAGE / "rnn_layers.py", cs231n_checks())
+    lost = {r.check.group for r in grade.results if not r.passed}
+    assert lost == {"captioning"} and grade.score == 80
+    assert all(r.message.startswith("not implemented: CaptioningRNN") for r in grade.results if not r.passed)
+
+
+def test_under_cs231n_a_real_lstm_bug_costs_lstm_points_only(tmp_path):
+    layers = (PACKAGE / "rnn_layers.py").read_text()
+    forgets_forget_gate = layers.replace("dprev_c = dnext_c * f", "dprev_c = dnext_c")
+    assert forgets_forget_gate != layers
+    submission = tmp_path / "rnn_layers.py"
+    submission.write_text(forgets_forget_gate)
+    checks = [c for c in cs231n_checks() if c.group != "captioning"]
+    grade = grade_submission(submission, checks)
+    assert {r.check.group for r in grade.results if not r.passed} == {"lstm"}
+
+
+def test_an_extra_credit_check_adds_to_the_score_but_not_to_the_total(tmp_path, tiny):
+    points = table(tmp_path, "[forward]\ntiny_step_forward = 5\n[backward]\n"
+                             "tiny_step_backward = { points = 2, extra_credit = true }\n")
+    checks = load_checks([tiny], points, builtin=False, assignment=True)
+    grade = grade_submission(write_submission(tmp_path, "correct"), checks)
+    assert (grade.score, grade.max_score) == (7, 5)
+    with pytest.raises(CheckDefinitionError, match="extra_credit = 'yes'; give true or false"):
+        load_checks([tiny], table(tmp_path, "[forward]\ntiny_step_forward = { points = 1, extra_credit = 'yes' }\n"),
+                    builtin=False, assignment=True)
