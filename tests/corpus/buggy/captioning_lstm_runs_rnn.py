@@ -1,0 +1,204 @@
+"""Deliberately buggy submission for the harness tests (bug group: captioning).
+
+CaptioningRNN ignores cell_type in loss and sample: the LSTM model runs the vanilla RNN
+functions on its (W, 4H), (H, 4H) weights, which raises (a copy of the RNN branch; the student
+never wrote the LSTM layers). The RNN model is right.
+
+Otherwise the CS231n-style student captioning file every tests/corpus/buggy/captioning_*.py file
+starts from: CaptioningRNN as the CS231n solutions write it (classifiers/rnn.py), with the layers it
+calls copied in from rnn_layers.py as a student writes them (loops over the step functions, tuple and
+list caches; the same code as tests/corpus/correct/cs231n_style.py), whose sample stops a caption at
+its <END>. Without this bug it scores full marks.
+"""
+import numpy as np
+
+BUG_GROUP = "captioning"
+AFFECTED = ('CaptioningRNN.loss', 'CaptioningRNN.sample')
+MISCONCEPTION = None
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    """One timestep of a vanilla RNN with a tanh activation: x (N, D), prev_h (N, H) -> next_h (N, H)."""
+    a = x.dot(Wx) + prev_h.dot(Wh) + b
+    next_h = np.tanh(a)
+    cache = (x, prev_h, Wx, Wh, next_h)
+    return next_h, cache
+
+
+def rnn_step_backward(dnext_h, cache):
+    """Backward pass of one timestep. Returns dx, dprev_h, dWx, dWh, db."""
+    x, prev_h, Wx, Wh, next_h = cache
+    da = dnext_h * (1 - next_h ** 2)
+    dx = da.dot(Wx.T)
+    dprev_h = da.dot(Wh.T)
+    dWx = x.T.dot(da)
+    dWh = prev_h.T.dot(da)
+    db = np.sum(da, axis=0)
+    return dx, dprev_h, dWx, dWh, db
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """Run a vanilla RNN forward on a whole sequence x (N, T, D); returns h (N, T, H)."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    cache = []
+    prev_h = h0
+    for t in range(T):
+        next_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        h[:, t, :] = next_h
+        cache.append(step_cache)
+        prev_h = next_h
+    return h, cache
+
+
+def rnn_backward(dh, cache):
+    """Full backpropagation through time. dh (N, T, H) is the upstream gradient of every h_t."""
+    N, T, H = dh.shape
+    D = cache[0][0].shape[1]
+    dx = np.zeros((N, T, D))
+    dWx = np.zeros((D, H))
+    dWh = np.zeros((H, H))
+    db = np.zeros(H)
+    dprev_h = np.zeros((N, H))
+    for t in reversed(range(T)):
+        dx_t, dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t, :] + dprev_h, cache[t])
+        dx[:, t, :] = dx_t
+        dWx += dWx_t
+        dWh += dWh_t
+        db += db_t
+    dh0 = dprev_h
+    return dx, dh0, dWx, dWh, db
+
+
+def word_embedding_forward(x, W):
+    """Word vectors out[n, t] = W[x[n, t]] of shape (N, T, D), and a cache."""
+    out = W[x]
+    cache = (x, W)
+    return out, cache
+
+
+def word_embedding_backward(dout, cache):
+    """Gradient dW (V, D) of the word vectors; repeated words accumulate (np.add.at)."""
+    x, W = cache
+    dW = np.zeros_like(W)
+    np.add.at(dW, x, dout)
+    return dW
+
+
+def temporal_affine_forward(x, w, b):
+    """The affine layer out[n, t] = x[n, t].dot(w) + b at every timestep; out (N, T, M)."""
+    N, T, D = x.shape
+    M = b.shape[0]
+    out = x.reshape(N * T, D).dot(w).reshape(N, T, M) + b
+    cache = x, w, b, out
+    return out, cache
+
+
+def temporal_affine_backward(dout, cache):
+    """Backward pass of the temporal affine layer. Returns dx, dw, db."""
+    x, w, b, out = cache
+    N, T, D = x.shape
+    M = b.shape[0]
+    dx = dout.reshape(N * T, M).dot(w.T).reshape(N, T, D)
+    dw = dout.reshape(N * T, M).T.dot(x.reshape(N * T, D)).T
+    db = dout.sum(axis=(0, 1))
+    return dx, dw, db
+
+
+def temporal_softmax_loss(x, y, mask, verbose=False):
+    """Masked softmax loss summed over time and divided by N. Returns loss and dx (N, T, V)."""
+    N, T, V = x.shape
+    x_flat = x.reshape(N * T, V)
+    y_flat = y.reshape(N * T)
+    mask_flat = mask.reshape(N * T)
+    shifted = x_flat - np.max(x_flat, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    probs = np.exp(log_probs)
+    loss = -np.sum(mask_flat * log_probs[np.arange(N * T), y_flat]) / N
+    dx_flat = probs.copy()
+    dx_flat[np.arange(N * T), y_flat] -= 1
+    dx_flat /= N
+    dx_flat *= mask_flat[:, None]
+    if verbose:
+        print("dx_flat: ", dx_flat.shape)
+    dx = dx_flat.reshape(N, T, V)
+    return loss, dx
+
+
+class CaptioningRNN:
+    """CS231n's image-captioning model: image features give h0, an RNN or LSTM reads the caption."""
+
+    def __init__(self, word_to_idx, input_dim=512, wordvec_dim=128, hidden_dim=128, cell_type="rnn",
+                 dtype=np.float32):
+        if cell_type not in {"rnn", "lstm"}:
+            raise ValueError('Invalid cell_type "%s"' % cell_type)
+        self.cell_type = cell_type
+        self.dtype = dtype
+        self.word_to_idx = word_to_idx
+        self.idx_to_word = {i: w for w, i in word_to_idx.items()}
+        self.params = {}
+        vocab_size = len(word_to_idx)
+        self._null = word_to_idx["<NULL>"]
+        self._start = word_to_idx.get("<START>", None)
+        self._end = word_to_idx.get("<END>", None)
+
+        self.params["W_embed"] = np.random.randn(vocab_size, wordvec_dim) / 100
+        self.params["W_proj"] = np.random.randn(input_dim, hidden_dim) / np.sqrt(input_dim)
+        self.params["b_proj"] = np.zeros(hidden_dim)
+        dim_mul = {"lstm": 4, "rnn": 1}[cell_type]
+        self.params["Wx"] = np.random.randn(wordvec_dim, dim_mul * hidden_dim) / np.sqrt(wordvec_dim)
+        self.params["Wh"] = np.random.randn(hidden_dim, dim_mul * hidden_dim) / np.sqrt(hidden_dim)
+        self.params["b"] = np.zeros(dim_mul * hidden_dim)
+        self.params["W_vocab"] = np.random.randn(hidden_dim, vocab_size) / np.sqrt(hidden_dim)
+        self.params["b_vocab"] = np.zeros(vocab_size)
+        for k, v in self.params.items():
+            self.params[k] = v.astype(self.dtype)
+
+    def loss(self, features, captions):
+        """Training loss and gradients: captions (N, T + 1) are fed in shifted by one, <NULL> ignored."""
+        captions_in = captions[:, :-1]
+        captions_out = captions[:, 1:]
+        mask = captions_out != self._null
+        W_proj, b_proj = self.params["W_proj"], self.params["b_proj"]
+        W_embed = self.params["W_embed"]
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        W_vocab, b_vocab = self.params["W_vocab"], self.params["b_vocab"]
+
+        h0 = features.dot(W_proj) + b_proj
+        x, cache_embed = word_embedding_forward(captions_in, W_embed)
+        h, cache_rnn = rnn_forward(x, h0, Wx, Wh, b)
+        scores, cache_scores = temporal_affine_forward(h, W_vocab, b_vocab)
+        loss, dscores = temporal_softmax_loss(scores, captions_out, mask)
+
+        grads = {}
+        dh, grads["W_vocab"], grads["b_vocab"] = temporal_affine_backward(dscores, cache_scores)
+        dx, dh0, grads["Wx"], grads["Wh"], grads["b"] = rnn_backward(dh, cache_rnn)
+        grads["W_embed"] = word_embedding_backward(dx, cache_embed)
+        grads["W_proj"] = features.T.dot(dh0)
+        grads["b_proj"] = dh0.sum(axis=0)
+        return loss, grads
+
+    def sample(self, features, max_length=30):
+        """Greedy sampling from <START>; a caption stops at its <END>, <NULL> fills the rest."""
+        N = features.shape[0]
+        captions = self._null * np.ones((N, max_length), dtype=np.int32)
+        W_proj, b_proj = self.params["W_proj"], self.params["b_proj"]
+        W_embed = self.params["W_embed"]
+        Wx, Wh, b = self.params["Wx"], self.params["Wh"], self.params["b"]
+        W_vocab, b_vocab = self.params["W_vocab"], self.params["b_vocab"]
+
+        prev_h = features.dot(W_proj) + b_proj
+        prev_c = np.zeros_like(prev_h)
+        word = self._start * np.ones(N, dtype=np.int32)
+        finished = np.zeros(N, dtype=bool)
+        for t in range(max_length):
+            x = W_embed[word]
+            prev_h, _ = rnn_step_forward(x, prev_h, Wx, Wh, b)
+            scores = prev_h.dot(W_vocab) + b_vocab
+            word = np.argmax(scores, axis=1)
+            captions[~finished, t] = word[~finished]
+            finished = finished | (word == self._end)
+            if finished.all():
+                break
+        return captions

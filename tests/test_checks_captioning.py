@@ -1,0 +1,261 @@
+"""The captioning check group: correct CaptioningRNNs keep full points (a sampler that stops at <END>
+and one that goes on to max_length alike), each realistic bug fails exactly the checks it should,
+removing the bug restores full points, and the strategies draw what the checks rely on.
+
+Buggy files (tests/corpus/buggy/captioning_*.py) define CaptioningRNN and the layers it calls, so each
+is graded here with the captioning checks alone.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.errors import InvalidArgument
+
+from checks import captioning
+from checks.captioning_problems import (CaptioningSizes, captioning_problem_from_seed, captioning_problems,
+                                        captioning_sizes, vocabulary)
+from checks.engine.run.runner import grade_submission
+from checks.registry import load_checks
+from checks.strategies import simple_values
+
+ROOT = Path(__file__).resolve().parent.parent
+BUGGY = ROOT / "tests" / "corpus" / "buggy"
+CORRECT = [ROOT / "reference", *(ROOT / "tests" / "corpus" / "correct" / f"{name}.py"
+                                 for name in ("cs231n_style", "einsum_dict_cache", "consuming_cache"))]
+
+FD, SHIFT, MASK = ("captioning_gradients_match_finite_differences", "loss_predicts_each_word_from_the_words_before_it",
+                   "loss_ignores_null_targets")
+REFERENCE, GREEDY, HYGIENE = ("captioning_loss_matches_reference", "sample_is_greedy_from_start",
+                              "captioning_leaves_inputs_unchanged")
+ALL = {FD, SHIFT, MASK, REFERENCE, GREEDY, HYGIENE}
+
+# Each buggy file: the checks it must fail (all the others keep full points), and the edit that removes
+# its bug (buggy line(s) -> correct line(s)), after which it must score full points.
+BUGS = {
+    "captioning_loss_not_shifted": (
+        {SHIFT, MASK, REFERENCE},
+        [("        captions_out = captions[:, :-1]\n", "        captions_out = captions[:, 1:]\n")]),
+    "captioning_mask_forgotten": (
+        {MASK, REFERENCE},
+        [("        mask = np.ones_like(captions_out, dtype=bool)\n", "        mask = captions_out != self._null\n")]),
+    "captioning_null_hard_coded_zero": (
+        {SHIFT, MASK, REFERENCE},
+        [("        mask = captions_out != 0\n", "        mask = captions_out != self._null\n")]),
+    "captioning_b_proj_gradient_mean_over_batch": (
+        {FD, REFERENCE},
+        [('grads["b_proj"] = dh0.mean(axis=0)', 'grads["b_proj"] = dh0.sum(axis=0)')]),
+    "captioning_loss_overwrites_null_targets": (
+        {HYGIENE},
+        [("        captions_out[~mask] = 0  # ignored by the mask anyway\n", "")]),
+    "captioning_sample_starts_from_null": (
+        {GREEDY},
+        [("word = self._null * np.ones(N, dtype=np.int32)", "word = self._start * np.ones(N, dtype=np.int32)")]),
+    "captioning_sample_start_in_column_zero": (
+        {GREEDY},
+        [("        captions[:, 0] = self._start\n        for t in range(1, max_length):\n",
+          "        for t in range(max_length):\n")]),
+    "captioning_lstm_runs_rnn": (ALL, None),  # the fix is the LSTM layers the file lacks
+}
+
+
+@pytest.fixture(scope="module")
+def checks():
+    """At their decorators' points (the default table leaves the group out: only checks/assignments/cs231n.toml
+    grades the captioning model)."""
+    return [c for c in load_checks(points_table=None) if c.group == "captioning"]
+
+
+def failed(grade) -> set[str]:
+    return {r.check.name for r in grade.results if not r.passed}
+
+
+def report(grade) -> str:
+    return "\n".join(f"{r.check.name}: {r.score:g}/{r.check.points:g} {r.message[:400]}"
+                     for r in grade.results if not r.passed)
+
+
+# --------------------------------------------------------------------------- the group
+
+
+def test_group_is_six_checks_worth_20_points(checks):
+    assert {c.name for c in checks} == ALL
+    assert sum(c.points for c in checks) == 20
+    assert {c.name for c in checks if c.reference} == {REFERENCE, GREEDY}
+    for c in checks:
+        assert set(c.needs) <= {"CaptioningRNN.loss", "CaptioningRNN.sample"}
+
+
+@pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
+def test_correct_captioning_models_score_full_points(path, checks):
+    """The reference (samples to max_length), cs231n_style (stops each caption at its <END>) and the other
+    correct corpus files, each written differently."""
+    grade = grade_submission(path, checks)
+    assert grade.score == grade.max_score == 20, report(grade)
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_each_bug_fails_exactly_its_checks(bug, checks):
+    path = BUGGY / f"{bug}.py"
+    expected, _ = BUGS[bug]
+    declared = {node.targets[0].id: ast.literal_eval(node.value) for node in ast.parse(path.read_text()).body
+                if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)}
+    assert declared["BUG_GROUP"] == "captioning" and declared["MISCONCEPTION"] is None
+    grade = grade_submission(path, checks, simplify=False)  # the same verdicts, without the search for simple examples
+    assert failed(grade) == expected, report(grade)
+    # A check that calls none of the AFFECTED methods keeps its points (the corpus rule).
+    for result in grade.results:
+        if not set(result.check.needs) & set(declared["AFFECTED"]):
+            assert result.passed, result.message
+
+
+@pytest.mark.parametrize("bug", sorted(name for name, (_, fix) in BUGS.items() if fix))
+def test_removing_the_bug_restores_full_points(bug, checks, tmp_path):
+    """Each file's one bug is all that is wrong with it: undone, the file scores 20."""
+    text = (BUGGY / f"{bug}.py").read_text()
+    for buggy, correct in BUGS[bug][1]:
+        assert text.count(buggy) == 1, buggy
+        text = text.replace(buggy, correct)
+    fixed = tmp_path / f"{bug}_fixed.py"
+    fixed.write_text(text)
+    grade = grade_submission(fixed, checks)
+    assert grade.score == grade.max_score == 20, report(grade)
+
+
+def test_group_grade_time_on_the_reference(checks):
+    """Measured, and bounded loosely (the machine may be loaded): about 3 s on a busy 2-core machine."""
+    start = time.perf_counter()
+    grade = grade_submission(ROOT / "reference", checks)
+    elapsed = time.perf_counter() - start
+    assert grade.score == 20
+    assert elapsed < 30, f"the captioning group took {elapsed:.1f} s on the reference"
+
+
+# --------------------------------------------------------------------------- what the checks rely on
+
+
+def test_explicit_examples_are_an_rnn_and_an_lstm_with_null_away_from_zero():
+    examples = (captioning.RNN_EXAMPLE, captioning.LSTM_EXAMPLE)
+    assert [p.cell_type for p in examples] == ["rnn", "lstm"]
+    assert all(p.null != 0 for p in examples)
+
+
+@pytest.mark.parametrize("p", [captioning.RNN_EXAMPLE, captioning.LSTM_EXAMPLE], ids=["rnn", "lstm"])
+def test_explicit_examples_sample_an_end_with_words_after_it(p):
+    """So every grade tells a sampler that stops at <END> (then <NULL>) from one that goes on: both pass."""
+    sample = captioning.reference_model(p).sample(p.features, 8)
+    assert any((row == p.end).any() and (row[np.argmax(row == p.end) + 1:] != p.null).any() for row in sample)
+
+
+def greedy_scores(V: int, best: list[int]) -> np.ndarray:
+    """(L, V) scores whose argmax at step t is best[t], by a margin of 1."""
+    scores = np.zeros((len(best), V))
+    scores[np.arange(len(best)), best] = 1.0
+    return scores
+
+
+def test_first_non_greedy_accepts_stopping_at_end_and_going_on():
+    null, end = 3, 2
+    scores = greedy_scores(5, [1, 2, 0, 4])
+    assert captioning.first_non_greedy(np.array([1, 2, 0, 4]), scores, null, end) is None  # went on
+    assert captioning.first_non_greedy(np.array([1, 2, 3, 3]), scores, null, end) is None  # stopped at <END>
+    assert captioning.first_non_greedy(np.array([1, 2, 0, 3]), scores, null, end) is None  # stopped a bit later
+
+
+def test_first_non_greedy_rejects_other_words_and_early_null():
+    null, end = 3, 2
+    scores = greedy_scores(5, [1, 2, 0, 4])
+    assert captioning.first_non_greedy(np.array([0, 2, 0, 4]), scores, null, end) == 0  # not the argmax
+    assert captioning.first_non_greedy(np.array([1, 3, 3, 3]), scores, null, end) == 1  # <NULL> before any <END>
+    assert captioning.first_non_greedy(np.array([1, 2, 3, 4]), scores, null, end) == 2  # words after the <NULL>
+
+
+def test_first_non_greedy_accepts_either_word_of_a_tie():
+    scores = np.array([[0.5, 0.5 - 1e-12, 0.0]])
+    assert captioning.first_non_greedy(np.array([1]), scores, null=2, end=2) is None
+    assert captioning.first_non_greedy(np.array([2]), scores, null=1, end=1) == 0
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def assert_well_formed(p) -> None:
+    """What captioning_problems' docstring promises."""
+    N, columns = p.captions.shape
+    T, V = columns - 1, p.V
+    H, k = p.model["hidden_dim"], {"rnn": 1, "lstm": 4}[p.cell_type]
+    assert sorted(p.word_to_idx.values()) == list(range(V))
+    assert {"<NULL>", "<START>", "<END>"} <= set(p.word_to_idx)
+    shapes = {"W_embed": (V, p.model["wordvec_dim"]), "W_proj": (p.model["input_dim"], H), "b_proj": (H,),
+              "Wx": (p.model["wordvec_dim"], k * H), "Wh": (H, k * H), "b": (k * H,), "W_vocab": (H, V), "b_vocab": (V,)}
+    assert {name: a.shape for name, a in p.params.items()} == shapes
+    assert all(a.dtype == np.float64 for a in p.params.values())
+    assert p.features.shape == (N, p.model["input_dim"]) and p.captions.dtype.kind == "i"
+    special = {p.null, p.start, p.end}
+    for row in p.captions:
+        assert row[0] == p.start
+        end = int(np.flatnonzero(row == p.end)[0])
+        assert not special & set(row[1:end].tolist())
+        assert (row[end + 1:] == p.null).all()
+    assert (p.captions[:, -1] != p.null).any(), "the longest caption fills the last column"
+
+
+@settings(max_examples=200, database=None, deadline=None)
+@given(p=captioning_problems())
+def test_captioning_problems_are_well_formed(p):
+    assert_well_formed(p)
+
+
+@settings(max_examples=50, database=None, deadline=None)
+@given(st.data())
+def test_simple_value_problems_are_well_formed_halves(data):
+    with simple_values():
+        p = data.draw(captioning_problems())
+    assert_well_formed(p)
+    for a in (p.features, *p.params.values()):
+        assert set(np.unique(a * 2)) <= {-2.0, -1.0, 0.0, 1.0, 2.0}
+
+
+def test_both_cell_types_and_both_vocabulary_orders_occur():
+    seen = set()
+
+    @settings(max_examples=100, database=None, deadline=None)
+    @given(p=captioning_problems())
+    def collect(p):
+        seen.add((p.cell_type, p.null == 0 and p.start == 1 and p.end == 2))
+
+    collect()
+    assert seen == {("rnn", True), ("rnn", False), ("lstm", True), ("lstm", False)}
+
+
+def test_problem_from_seed_is_deterministic():
+    sizes = CaptioningSizes(N=2, T=3, D=2, W=2, H=2, V=5)
+    a, b = (captioning_problem_from_seed(sizes, 7, "lstm", shuffled=True) for _ in range(2))
+    assert a.model == b.model and (a.captions == b.captions).all()
+    assert all((a.params[name] == b.params[name]).all() for name in a.params)
+
+
+def test_vocabulary_puts_special_words_first_unless_permuted():
+    assert vocabulary(5) == {"<NULL>": 0, "<START>": 1, "<END>": 2, "w3": 3, "w4": 4}
+    assert vocabulary(4, [3, 2, 1, 0]) == {"<NULL>": 3, "<START>": 2, "<END>": 1, "w3": 0}
+
+
+@pytest.mark.parametrize("build, bad", [
+    (lambda: captioning_sizes(max_v=3), "max_v=3"),
+    (lambda: captioning_sizes(min_t=4, max_t=2), "min_t=4"),
+    (lambda: captioning_sizes(max_n=0), "max_n=0"),
+    (lambda: captioning_sizes(max_h=2.5), "max_h=2.5"),
+    (lambda: captioning_problems(cell_types=("gru",)), "cell_types=('gru',)"),
+    (lambda: captioning_problems(cell_types="rnn"), "cell_types='rnn'"),
+    (lambda: captioning_problems(cell_types=()), "cell_types=()"),
+    (lambda: captioning_problem_from_seed(CaptioningSizes(1, 1, 1, 1, 1, 4), 0, "gru"), "cell_type='gru'"),
+])
+def test_strategies_validate_their_arguments_when_built(build, bad):
+    with pytest.raises(InvalidArgument, match=bad.replace("(", r"\(").replace(")", r"\)")):
+        build()
