@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Callable
 
-from . import batching, bidirectional, classifier, clipping, sequences, steps, truncation
+from . import batching, bidirectional, classifier, clipping, embedding, gated, sequences, steps, truncation
 from .composition import affected, compose
 
 
@@ -50,7 +50,7 @@ class Misconception:
 
 def _collect() -> tuple[Misconception, ...]:
     models = []
-    for module in (steps, sequences, truncation, clipping, bidirectional, classifier, batching):
+    for module in (steps, sequences, truncation, clipping, bidirectional, classifier, batching, gated, embedding):
         for id, variant, explanation, replaces in module.MODELS:
             models.append(Misconception(id, variant, explanation, replaces))
     return tuple(models)

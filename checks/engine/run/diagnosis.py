@@ -5,8 +5,9 @@ values on two examples: the simple example shown, and a larger failing example w
 mistakes give different numbers (``Counterexample.confirming``: N >= 2, T >= 3, D != H, see
 ``counterexample.tells_apart``). On each, every output where the student differs from the
 reference must be the model's output, to tight tolerance, the model must differ from the reference
-there too, and at least one of them must be a value: an exception's type alone is never enough
-(many mistakes raise the same ValueError). When two different mistakes fit, neither is named.
+there too, every output where the student is right must be the model's too, and at least one wrong
+output must be a value: an exception's type alone is never enough (many mistakes raise the same
+ValueError). When two different mistakes fit, neither is named.
 
 Mistakes seen in the calls themselves are named without a model, when both the example shown
 and a second failing one show them: an input changed in place, an array right but for an axis of
@@ -21,13 +22,12 @@ from typing import Any, Iterator
 
 import numpy as np
 
-import reference
 from checks.engine.isolation.contract import parameter_names
 from checks.engine.isolation.contract_returns import OUTPUT_NAMES
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.isolation.protocol import Handle
 from checks.engine.isolation.trace import CacheRef, Call, Trace, replay
-from reference.misconceptions import LIBRARY, SEEN_IN_CALLS, Misconception
+from reference.misconceptions import LIBRARY, SEEN_IN_CALLS, Misconception, compose
 
 # Tight: correct implementations written differently agree far better than this; a real mistake
 # is off by far more.
@@ -163,12 +163,23 @@ class Example:
         """The wrong outputs that are values: those of calls where neither the student nor the reference raised."""
         return [(i, name) for i, name in self.wrong if name != "raised"]
 
+    @cached_property
+    def right(self) -> list[tuple[int, str]]:
+        """(call, output) where the student returned the reference's value (calls where neither raised)."""
+        wrong = set(self.wrong)
+        return [(i, name) for i, ((s_raised, s_out), (e_raised, _)) in enumerate(zip(self.student, self.expected))
+                if not s_raised and not e_raised for name in s_out if (i, name) not in wrong]
+
     def fits(self, model: Misconception) -> bool:
+        """The model gives the student's values: the wrong ones (where it differs from the reference too), and
+        the right ones (a model that changes an output the student got right is not the student's mistake:
+        e.g. one dividing the loss and dx by mask.sum() does not describe a dx off by a factor alone)."""
         wrong = self.wrong
         if not wrong or not all(self.can_change(model, i) for i, _ in wrong):
             return False
         outcomes = replayed_outcomes(self.trace, model.functions)
-        return agree_at(wrong, self.student, outcomes) and differ_at(wrong, outcomes, self.expected)
+        return (agree_at(wrong, self.student, outcomes) and differ_at(wrong, outcomes, self.expected)
+                and agree_at(self.right, self.student, outcomes))
 
     def can_change(self, model: Misconception, call: int) -> bool:
         """The model changes this call's function, or the function that made a cache it is given."""
@@ -176,7 +187,9 @@ class Example:
         return bool({self.trace.calls[call].function, *made_by} & model.affects)
 
 
-REFERENCE = {name: getattr(reference, name) for name in reference.__all__}
+# The reference as the models are built (a model with nothing replaced): every contract function by the
+# name a trace calls it, CaptioningRNN's methods as "CaptioningRNN.loss" / "CaptioningRNN.sample" included.
+REFERENCE = compose({})
 
 
 def diagnose(example: Counterexample) -> Diagnosis | None:
