@@ -19,7 +19,8 @@ What makes bugs show:
   a short caption padded with <NULL> is. So a mask forgotten anywhere shows, and the number of
   unmasked positions is never simply N·T (nor 0).
 - **Scores.** O(1) scores by default (``scale`` 3: softmax is far from one-hot, every gradient
-  entry matters); scale 3e3 for stability, where exp of an unshifted score overflows.
+  entry matters); scale 3e3 for stability, where exp of an unshifted score overflows: one score
+  of an unmasked position is always +scale, so it overflows on every example.
 
 Shapes, CS231n-style: N sequences, T steps, V words, D word-vector (input) features, M outputs.
 """
@@ -35,8 +36,7 @@ from hypothesis.errors import InvalidArgument
 from hypothesis.extra import numpy as hnp
 
 # Private helpers of checks.strategies, reused rather than copied (to be made public there).
-from checks.strategies import (Dims, SEEDS, _capped, _check_bool, _check_int, _check_order, _check_scale,
-                               _Values, dims, in_simple_mode)
+from checks.strategies import Dims, _capped, _check_bool, _check_int, _check_order, _check_scale, _Values, dims
 
 SOFTMAX_SCALE = 3.0  # default scores in [-3, 3): probabilities spread, none saturated
 HUGE_SCALE = 3e3  # scores in the thousands: exp(709.8) is float64's largest finite exponential
@@ -179,6 +179,10 @@ def softmax_problems(
     positions is >= 1 and never simply N·T); at N = T = 1 the one position is unmasked. min_v = 2
     by default: with one word every probability is 1 and the loss is identically 0.
 
+    One score at a position the mask keeps, for a drawn word, is then set to +scale, the largest a
+    score can be: with scale 3e3, exp of an unshifted score overflows at a position that counts in
+    every example.
+
     Raises InvalidArgument unless the sizes are ints >= 1 with min_v <= max_v, and scale is finite
     and > 0.
     """
@@ -197,12 +201,15 @@ def _softmax_problems(draw: st.DrawFn, max_n: int, max_t: int, max_v: int, min_v
     values = _Values(draw)
     x = values.uniform((N, T, V), scale, simple_scale=scale)
     y = word_indices(draw, values, (N, T), V)
-    return SoftmaxProblem(x, y, drawn_mask(draw, values, N, T))
+    mask, kept = drawn_mask(draw, values, N, T)
+    n, t = divmod(kept, T)
+    x[n, t, drawn_below(draw, values, V)] = scale  # the peak, at a position that counts
+    return SoftmaxProblem(x, y, mask)
 
 
-def drawn_mask(draw: st.DrawFn, values: _Values, N: int, T: int) -> np.ndarray:
-    """A bool (N, T) mask as ``softmax_problems`` describes (simple mode: shrinks towards all kept
-    but the one forced masked position)."""
+def drawn_mask(draw: st.DrawFn, values: _Values, N: int, T: int) -> tuple[np.ndarray, int]:
+    """A bool (N, T) mask as ``softmax_problems`` describes, and the flat position it always keeps
+    (simple mode: shrinks towards all kept but the one forced masked position)."""
     if values.rng is not None:
         mask = values.rng.random((N, T)) < 0.6
         whole = N >= 2 and values.rng.integers(WHOLE_SEQUENCE_MASKED) == 0
@@ -211,14 +218,14 @@ def drawn_mask(draw: st.DrawFn, values: _Values, N: int, T: int) -> np.ndarray:
         whole = N >= 2 and draw(st.integers(0, WHOLE_SEQUENCE_MASKED - 1)) == WHOLE_SEQUENCE_MASKED - 1
     if N * T == 1:  # the one position counts: a loss that is 0 by construction would test nothing
         mask[0, 0] = True
-        return mask
+        return mask, 0
     kept, dropped = distinct_positions(draw, values, N * T)
     mask.flat[kept], mask.flat[dropped] = True, False
     if whole:
         kept_row = kept // T
         row = (kept_row + 1 + drawn_below(draw, values, N - 1)) % N  # any sequence but the kept one's
         mask[row] = False
-    return mask
+    return mask, kept
 
 
 def drawn_below(draw: st.DrawFn, values: _Values, count: int) -> int:
