@@ -163,8 +163,9 @@ def gate_equations_message(actual: dict, expected: dict, dc: np.ndarray, wrong: 
              "the gates i, f, o, g recomputed from your inputs and your own next_c:"]
     wrong_blocks = []
     for k, (block, equation, derivative) in enumerate(GATE_BLOCKS):
-        problem = np.shape(actual["db"]) == (4 * H,) and mismatch(actual["db"][gate_block(k, H)],
-                                                                  expected["db"][gate_block(k, H)])
+        # Block by block only if db as a whole is wrong: each block is then judged at its own scale.
+        problem = ("db" in wrong and np.shape(actual["db"]) == (4 * H,)
+                   and mismatch(actual["db"][gate_block(k, H)], expected["db"][gate_block(k, H)]))
         if problem:
             wrong_blocks.append(block)
             lines.append(f"  the {block} of db, db[{k}H:{k + 1}H] = Σ_n da_{'ifog'[k]}, is wrong ({problem}): "
