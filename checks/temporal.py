@@ -36,10 +36,11 @@ AFFINE_FORWARD, AFFINE_BACKWARD, LOSS = "temporal_affine_forward", "temporal_aff
 AFFINE = (AFFINE_FORWARD, AFFINE_BACKWARD)
 AFFINE_ARGUMENTS, AFFINE_GRADIENTS = ("x", "w", "b"), ("dx", "dw", "db")
 LOSS_ARGUMENTS = ("x", "y", "mask")
-# Fractions of the profile's examples (default 50). Every bug these checks target shows on any example
-# with probability 1 (every problem masks a position and keeps one, and its peak score overflows an
-# unshifted exp; finite differences along a random direction; values off by O(1)), so a few examples
-# lose no power and keep the group's grade fast; finite differences, the most informative, keep the most.
+# Fractions of the profile's examples (default 50). Every bug these checks target shows on almost every
+# example (every problem of two or more positions masks one and keeps one, and its peak score overflows an
+# unshifted exp; most have T >= 2 for a sum over time; finite differences along a random direction; values
+# off by O(1)), so a few examples lose no power and keep the group's grade fast; finite differences, the
+# most informative, keep the most.
 FEW, FEWEST = 0.4, 0.2
 # The hygiene check's parts, in the order of its probes: inputs unchanged, then exact shapes at size one.
 HYGIENE_PARTS = ((AFFINE_FORWARD,), AFFINE, (LOSS,)) * 2
