@@ -15,7 +15,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from checks.engine.isolation.protocol import Handle
-from checks.engine.isolation.validation import expect_array, expect_dict, expect_float, expect_indices, expect_tuple
+from checks.engine.isolation.validation import (ContractViolation, expect_array, expect_dict, expect_float, expect_indices,
+                                                expect_tuple, kind_of)
 
 _BACKWARD = ("dx:N T D", "dh0:N H", "dWx:D H", "dWh:H H", "db:H")
 
@@ -161,6 +162,9 @@ def validate_returns(function: str, value: Any, sizes: dict[str, int], allow_uni
     ``allow_unit_axes``: arrays off by axes of length 1 are reshaped (``expect_array``)."""
     specs = RETURNS[function]
     names = tuple(spec.split(":")[0] for spec in specs)
+    if function in SINGLE_VALUE and type(value) in (tuple, list):
+        raise ContractViolation(f"{function} must return {names[0]} alone, an array, but returned "
+                                f"{kind_of(value)} of length {len(value)}")
     items = (value,) if function in SINGLE_VALUE else expect_tuple(value, names, function)
     validated = []
     for spec, item in zip(specs, items):

@@ -192,9 +192,18 @@ def public_functions(module: ModuleType | None) -> list[str]:
     names = {name for name, value in vars(module).items() if callable(value) and not name.startswith("_")}
     for cls, methods in CONTRACT_CLASSES.items():
         if isinstance(vars(module).get(cls), type):
-            names.update(f"{cls}.{method}" for method in methods
-                         if callable(getattr(vars(module)[cls], method, None)))
+            names.update(f"{cls}.{method}" for method in methods if defined_method(vars(module)[cls], method))
     return sorted(names)
+
+
+def defined_method(cls: type, method: str) -> Callable | None:
+    """``cls``'s attribute ``method`` if it is callable, else None; whatever looking it up raises (a
+    metaclass's ``__getattr__`` is the submission's code) means it has none."""
+    try:
+        found = getattr(cls, method, None)
+        return found if callable(found) else None
+    except Exception:  # noqa: BLE001 - a hostile class only loses that method
+        return None
 
 
 def record_entries(module: ModuleType) -> None:
@@ -291,7 +300,7 @@ def contract_callable(module: ModuleType, name: str) -> Any:
         return getattr(module, name, None)
     class_name, method = name.split(".", 1)
     cls = vars(module).get(class_name)
-    if not isinstance(cls, type) or not callable(getattr(cls, method, None)):
+    if not isinstance(cls, type) or defined_method(cls, method) is None:
         return None
     return functools.partial(call_method, cls, method)
 
@@ -303,6 +312,8 @@ def call_method(cls: type, method: str, keywords: dict, params: dict, *args: Any
     replaces it, so the result depends only on the grader's arrays. The dict itself is kept (updated,
     not replaced), in case the constructor handed it to something else."""
     model = cls(**keywords, dtype=np.float64)
+    if type(getattr(model, "params", None)) is not dict:
+        raise TypeError(f"{cls.__name__}'s constructor must set self.params to a dict of the model's arrays")
     model.params.update(params)
     return getattr(model, method)(*args)
 
