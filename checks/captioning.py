@@ -134,8 +134,8 @@ def shift_message(p: CaptioningProblem, prefix: np.ndarray, words: Sequence[int]
 @example(p=RNN_EXAMPLE)
 @example(p=LSTM_EXAMPLE)
 def loss_ignores_null_targets(sub, p):
-    """<NULL> targets cost nothing: appending a <NULL> column, or adding a caption with nothing to predict,
-    changes N·loss not at all."""
+    """<NULL> targets cost nothing: appending a <NULL> column to the captions, or adding a caption with nothing
+    to predict, leaves N·loss unchanged."""
     N, columns = p.captions.shape
     with_column = np.hstack([p.captions, np.full((N, 1), p.null)])
     empty = np.array([[p.start] + [p.null] * (columns - 1)])  # <START>, <NULL>, …: every target masked
