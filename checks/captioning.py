@@ -83,7 +83,9 @@ def loss_call(p: CaptioningProblem, params: dict | None = None) -> tuple:
 @example(p=LSTM_EXAMPLE, seed=0)
 def captioning_gradients_match_finite_differences(sub, p, seed):
     """Every gradient CaptioningRNN.loss returns, for all eight params, equals central differences of your own loss."""
-    # The loss and the joint ± pair in one round trip; the localising probes only if they disagree.
+    # The loss and the joint ± pair in one round trip; the localising probes only if they disagree. The
+    # tolerance is checks.gradcheck's, with Σ|terms of L| = loss (every term −log p ≥ 0); on the reference
+    # |fd − bp| stays below 2% of it (300 examples, both cells, every localising probe too).
     plus, minus = perturbed_arguments(p.params, [Probe(joint_direction(p.params, seed))])
     (_, grads), (loss_plus, _), (loss_minus, _) = sub.batch([(LOSS, loss_call(p, params))
                                                              for params in (p.params, plus, minus)])
