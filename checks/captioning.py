@@ -128,7 +128,8 @@ def shift_message(p: CaptioningProblem, prefix: np.ndarray, words: Sequence[int]
             f"{' '.join(names[int(w)] for w in prefix)} followed by each possible word v (b_vocab[<NULL>] lowered by "
             f"1000, so <NULL> has probability 0), p(v) = exp(loss without v − loss with v) should sum to 1 over "
             f"the {len(words)} words, but gives {shown}: sum {total:.6g}. The words fed in must be "
-            "captions[:, :-1] and the words predicted captions[:, 1:], each masked where it is <NULL>.")
+            "captions[:, :-1] and the words predicted captions[:, 1:], each masked where it is <NULL>, and the "
+            "loss their cross-entropies summed and divided by N.")
 
 
 @check(group="captioning", points=3, needs=(LOSS,), examples=0.3)

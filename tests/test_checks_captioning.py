@@ -128,6 +128,26 @@ def test_removing_the_bug_restores_full_points(bug, checks, tmp_path):
     assert grade.score == grade.max_score == 20, report(grade)
 
 
+def test_a_loss_divided_by_the_number_of_words_fails_the_padding_caption_identity(checks, tmp_path):
+    """The mask check's second identity bites: a temporal_softmax_loss normalised by the unmasked words
+    instead of N (loss and dx alike, so its gradients match its own loss) is unchanged by a <NULL> column
+    but not by an extra caption with nothing to predict. (Its loss differences are no longer log-probabilities
+    either, so the shift check fails too.)"""
+    text = (BUGGY / "captioning_mask_forgotten.py").read_text()
+    for buggy, correct in [*BUGS["captioning_mask_forgotten"][1],
+                           ("    loss = -np.sum(mask_flat * log_probs[np.arange(N * T), y_flat]) / N\n",
+                            "    loss = -np.sum(mask_flat * log_probs[np.arange(N * T), y_flat]) / np.sum(mask_flat)\n"),
+                           ("    dx_flat /= N\n", "    dx_flat /= np.sum(mask_flat)\n")]:
+        assert text.count(buggy) == 1, buggy
+        text = text.replace(buggy, correct)
+    path = tmp_path / "per_word_normalisation.py"
+    path.write_text(text)
+    grade = grade_submission(path, checks, simplify=False)
+    assert failed(grade) == {SHIFT, MASK, REFERENCE}, report(grade)
+    mask_message = next(r.message for r in grade.results if r.check.name == MASK)
+    assert "extra caption" in mask_message and "after appending a column" not in mask_message
+
+
 def test_group_grade_time_on_the_reference(checks):
     """Measured, and bounded loosely (the machine may be loaded): about 3 s on a busy 2-core machine."""
     start = time.perf_counter()
