@@ -311,11 +311,11 @@ def lstm_forward_is_the_step_composed_from_a_zero_cell(sub, p: LSTMProblem):
 def first_difference(t: int | None) -> str:
     """Where the composition first goes wrong: at h_1 (the start, c0) or later (the states passed on)."""
     if t is None:
-        return "Each h_t is close to the step's alone, but not all of them together."
+        return "Each h_t alone is within the tolerance, but h as a whole is not."
     if t == 0:
-        return ("Already h_1 differs: the first step must be lstm_step_forward(x_1, h0, c0) with "
+        return ("Already h_1 is wrong: the first step must be lstm_step_forward(x_1, h0, c0) with "
                 "c0 = np.zeros((N, H)), not h0 or anything else.")
-    return (f"h_1 … h_{t} agree; h_{t + 1} is the first that differs: pass each step's next_h and next_c "
+    return (f"h_1 … h_{t} are correct and h_{t + 1} is the first wrong one: pass each step's next_h and next_c "
             "to the next.")
 
 

@@ -23,6 +23,7 @@ from hypothesis import given, settings
 from hypothesis.errors import InvalidArgument
 
 import reference
+from checks.engine.report.feedback import plain_feedback
 from checks.engine.run.runner import grade_submission
 from checks.lstm import (UPSTREAM_REUSE, held_memory_gradients, lecture_gates, lecture_step_gradients)
 from checks.lstm_problems import (GATE_SATURATION, gate_block, lstm_problem_from_seed, lstm_problems,
@@ -30,6 +31,7 @@ from checks.lstm_problems import (GATE_SATURATION, gate_block, lstm_problem_from
 from checks.registry import load_checks
 from checks.strategies import Dims, simple_values
 from checks.verdicts import mismatch
+from test_wording import JARGON, OTHER_WORDS, is_contract_name, result_names
 
 ROOT = Path(__file__).resolve().parent.parent
 BUGGY = ROOT / "tests" / "corpus" / "buggy"
@@ -171,6 +173,17 @@ def test_upstream_message_says_why_it_matters(lstm_checks):
 def test_memory_message_says_the_gradient_vanished(lstm_checks):
     message = message_of(graded("lstm_dc_forgets_dnext_h", lstm_checks), MEMORY)
     assert "has vanished" in message, message
+
+
+def test_feedback_uses_the_one_vocabulary(lstm_checks):
+    """tests/test_wording.py's rules on every failing lstm check's feedback: "correct" and "wrong" only, no
+    Hypothesis jargon, every result named as the contract returns it."""
+    for name in sorted(CAUGHT):
+        grade = graded(name, lstm_checks)
+        for result in (r for r in grade.results if not r.passed):
+            text = plain_feedback(result, f"{name}.py")
+            assert not OTHER_WORDS.search(text) and not [word for word in JARGON if word in text], text
+            assert all(is_contract_name(n) for n in result_names(text)), (name, result_names(text))
 
 
 # -- the strategies --------------------------------------------------------------------------------------------
