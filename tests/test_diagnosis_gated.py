@@ -49,6 +49,7 @@ UNNAMED = {
     "gru_dWh_one_entry_off": "gru",
     "embedding_dW_halved": "embedding",
     "temporal_softmax_dx_doubled": "temporal",
+    "temporal_softmax_dx_by_mask_sum": "temporal",  # half the mistake of a model: its loss is right
 }
 NEW_IDS = {id for _, id in NAMED.values()}
 NEW_MODELS = [m for m in LIBRARY if m.id in NEW_IDS]
@@ -204,14 +205,15 @@ def graded(stem: str, group: str) -> Grade:
 
 
 def failing(grade: Grade) -> list:
-    return [r for r in grade.results if not r.passed]
+    """The checks that failed on an example (not those of a function the file does not define)."""
+    return [r for r in grade.results if not r.passed and r.example is not None]
 
 
 def assert_correct_code_gets_no_diagnosis(lost: list, correct: dict[str, Submission], group: str) -> None:
     """Each failing example, replayed on correct code (the reference; for the GRU a student's too): no output
     differs from the reference's, so diagnosis says nothing."""
     subs = [correct["reference"], *([correct["gru"]] if group == "gru" else [])]
-    for result in (r for r in lost if r.example is not None):
+    for result in lost:
         for sub in subs:
             trace = record_example(result.check, sub, result.example.arguments)[0]
             example = Counterexample(result.example.arguments, trace, "", second=trace, confirming=trace)
@@ -237,10 +239,62 @@ def test_bug_with_no_model_gets_none(stem, correct):
     assert lost, "the group's checks do not catch the bug"
     assert [r.misconception for r in lost] == [None] * len(lost), {r.check.name: r.misconception for r in lost}
     assert all(r.misconception_explanation.startswith("no known misconception matches") for r in lost
-               if r.example is not None and r.misconception_explanation)
+               if r.misconception_explanation)
     assert_correct_code_gets_no_diagnosis(lost, correct, UNNAMED[stem])
 
 
 def test_the_students_correct_gru_passes_its_group():
     """The correct GRU the failing examples are replayed on is correct by the group's own checks."""
     assert not failing(grade_submission(EXAMPLES / "gru_correct.py", list(checks_of("gru"))))
+
+
+# -- CaptioningRNN's calls replay on the models' layers ---------------------------------------------
+
+def captioning_problem(seed: int, N: int, T: int, cell_type: str) -> tuple:
+    """(model, params, features, captions) as the grader passes them: V = 6 words (<NULL> 0, <START> 1,
+    <END> 2), input_dim 3, wordvec_dim 4, hidden_dim 3; every caption repeats a word and ends in <NULL>
+    padding (so mask.sum() is neither N nor N·T)."""
+    rng = np.random.default_rng(seed)
+    V, I, W, H = 6, 3, 4, 3
+    k = 4 if cell_type == "lstm" else 1
+    model = {"word_to_idx": {"<NULL>": 0, "<START>": 1, "<END>": 2, "a": 3, "b": 4, "c": 5}, "input_dim": I,
+             "wordvec_dim": W, "hidden_dim": H, "cell_type": cell_type}
+    shapes = {"W_embed": (V, W), "W_proj": (I, H), "b_proj": (H,), "Wx": (W, k * H), "Wh": (H, k * H), "b": (k * H,),
+              "W_vocab": (H, V), "b_vocab": (V,)}
+    params = {name: rng.standard_normal(shape) for name, shape in shapes.items()}
+    captions = np.zeros((N, T + 1), dtype=np.int64)
+    for n in range(N):
+        length = T - n % 2  # the odd captions end one word early: <NULL> after it
+        captions[n, :length + 1] = [1, *rng.integers(3, 6, size=length - 1), 2]
+        captions[n, 2] = captions[n, 1]  # a repeated word: dW[x] += dout keeps one of its gradients
+    return model, params, rng.standard_normal((N, I)), captions
+
+
+def captioning_diagnosis(path: Path):
+    """Diagnosis of CaptioningRNN.loss calls of ``path`` on three problems (shown, second, confirming)."""
+    sub = Submission(path)
+    try:
+        problems = [captioning_problem(1, 2, 4, "rnn"), captioning_problem(2, 3, 4, "lstm"),
+                    captioning_problem(3, 4, 5, "lstm")]
+        traces = []
+        for problem in problems:
+            with sub.recording() as trace:
+                sub.captioning_loss(*problem)
+            traces.append(trace)
+    finally:
+        sub.close()
+    return diagnose(Counterexample({}, traces[0], "", second=traces[1], confirming=traces[2]))
+
+
+@pytest.mark.parametrize("stem, due", [("captioning_softmax_by_mask_sum", "softmax-normalised-by-unmasked"),
+                                       ("captioning_embedding_fancy_index", "embedding-fancy-index-accumulate")])
+def test_a_layer_mistake_is_named_on_captioning_calls(stem, due):
+    """CaptioningRNN.loss of a whole assignment whose layer makes a known mistake: diagnosis replays the call
+    on every model, whose CaptioningRNN calls the model's layers, and names the mistake."""
+    diagnosis = captioning_diagnosis(EXAMPLES / f"{stem}.py")
+    assert diagnosis is not None and diagnosis.misconception == due, diagnosis
+
+
+def test_correct_captioning_gets_no_diagnosis():
+    assert captioning_diagnosis(Path(reference.__file__).parent) is None
+    assert captioning_diagnosis(EXAMPLES.parent / "corpus" / "correct" / "cs231n_style.py") is None
