@@ -22,7 +22,7 @@ the 36.74 beyond which σ(a) rounds to exactly 1.0 in float64 (exp(-a) < 2**-53,
 keeps below 60 (max_d + max_h <= 59), so a gate set to ±GATE_SATURATION is at least 40 from zero:
 
 - ``"hold"``: b_i = -100 (input gate shut, i < 1e-17) and b_f = +100 (forget gate open, f == 1.0):
-  one step keeps its cell, next_c == prev_c, up to i·g < 1e-17 (below rounding unless |prev_c| < 0.1).
+  one step keeps its cell, next_c == prev_c, up to i·g < 1e-17 (below rounding unless |prev_c| < 0.04).
 - ``"memory"``: also b_o = +100 (output gate open, o == 1.0), the first input feature a write flag
   (x[:, 0, 0] = 1, x[:, t, 0] = 0 for t >= 1) with Wx[0, :H] = 200, so the input gate is open
   (i == 1.0) at the first step only, and dh is zero except at the last step. From c0 = 0 the cell
