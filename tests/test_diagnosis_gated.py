@@ -40,6 +40,7 @@ NAMED = {
     "gru_sigmoid_prime_squared": ("gru", "sigmoid-derivative-squared"),
     "gru_update_gate_swapped": ("gru", "gru-update-gate-swapped"),
     "gru_reset_outside": ("gru", "gru-reset-outside"),
+    "gru_reset_before_matmul": ("gru", "gru-reset-before-matmul"),
     "embedding_fancy_index": ("embedding", "embedding-fancy-index-accumulate"),
     "temporal_softmax_by_mask_sum": ("temporal", "softmax-normalised-by-unmasked"),
 }

@@ -164,6 +164,30 @@ def gru_step_backward_reset_outside(dnext_h, cache):
     return gru_gradients(da_r, da_z, da_n, da_n * r, dnext_h * z, cache, dbh_n=da_n)  # bh_n outside r
 
 
+def gru_step_forward_reset_before_matmul(x, prev_h, Wx, Wh, bx, bh):
+    H = prev_h.shape[1]
+    ax = x @ Wx + bx
+    a_rz = ax[:, :2 * H] + prev_h @ Wh[:, :2 * H] + bh[:2 * H]
+    r, z = sigmoid(a_rz[:, :H]), sigmoid(a_rz[:, H:])
+    n = np.tanh(ax[:, 2 * H:] + (r * prev_h) @ Wh[:, 2 * H:] + bh[2 * H:])  # mistake: r ⊙ prev_h before Wh_n
+    next_h = (1 - z) * n + z * prev_h
+    return next_h, (x, prev_h, Wx, Wh, r, z, n, r * prev_h)
+
+
+def gru_step_backward_reset_before_matmul(dnext_h, cache):
+    x, prev_h, Wx, Wh, r, z, n, reset_h = cache
+    H = prev_h.shape[1]
+    da_n = dnext_h * (1 - z) * (1 - n**2)
+    dreset_h = da_n @ Wh[:, 2 * H:].T  # the forward's own chain: (r ⊙ prev_h)·Wh_n
+    da_r = dreset_h * prev_h * sigmoid_prime(r)
+    da_z = dnext_h * (prev_h - n) * sigmoid_prime(z)
+    da_rz = np.concatenate([da_r, da_z], axis=1)
+    dax = np.concatenate([da_rz, da_n], axis=1)
+    dprev_h = dnext_h * z + da_rz @ Wh[:, :2 * H].T + dreset_h * r
+    dWh = np.concatenate([prev_h.T @ da_rz, reset_h.T @ da_n], axis=1)
+    return dax @ Wx.T, dprev_h, x.T @ dax, dWh, dax.sum(axis=0), dax.sum(axis=0)
+
+
 # -- the library's entries ---------------------------------------------------------------------------
 
 GATE_ORDERS = {"ifgo": "torch's and Keras's i, f, g, o", "igfo": "TensorFlow's i, j, f, o"}
@@ -200,4 +224,9 @@ MODELS = [
      "your {outputs} {equal} what you get when the reset gate multiplies prev_h·Wh_n alone, with bh_n added "
      "outside: r must multiply (prev_h·Wh_n + bh_n), bias included",
      {"gru_step_forward": gru_step_forward_reset_outside, "gru_step_backward": gru_step_backward_reset_outside}),
+    ("gru-reset-before-matmul", "n = tanh(x·Wx_n + bx_n + (r ⊙ prev_h)·Wh_n + bh_n), forward and backward",
+     "your {outputs} {equal} what you get when the reset gate multiplies prev_h before Wh_n, "
+     "(r ⊙ prev_h)·Wh_n + bh_n (the original GRU paper's form), where r ⊙ (prev_h·Wh_n + bh_n) is due",
+     {"gru_step_forward": gru_step_forward_reset_before_matmul,
+      "gru_step_backward": gru_step_backward_reset_before_matmul}),
 ]
