@@ -17,7 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from reference.lstm import sigmoid
+from reference.gru import gru_step_backward, gru_step_forward
+from reference.lstm import lstm_step_backward, lstm_step_forward, sigmoid
 
 CORRECT_ORDER = "ifog"
 
@@ -188,6 +189,75 @@ def gru_step_backward_reset_before_matmul(dnext_h, cache):
     return dax @ Wx.T, dprev_h, x.T @ dax, dWh, dax.sum(axis=0), dax.sum(axis=0)
 
 
+# -- over the sequence (the vanilla RNN's mistakes, made in the gated cells' loops) ---------------------
+
+def lstm_forward_from(start: str) -> Callable:
+    """lstm_forward whose first states are ``start``: "zeros" (h0 ignored) or "h0 as c0" (c0 = h0)."""
+
+    def lstm_forward(x, h0, Wx, Wh, b):
+        N, T, _ = x.shape
+        h, step_caches = np.empty((N, T, h0.shape[1])), []
+        if start == "zeros":
+            prev_h, prev_c = np.zeros(h0.shape), np.zeros(h0.shape)  # mistake: h0 is not where it starts
+        else:
+            prev_h, prev_c = h0, h0  # mistake: the cell state starts from h0, where c0 = 0
+        for t in range(T):
+            prev_h, prev_c, step_cache = lstm_step_forward(x[:, t, :], prev_h, prev_c, Wx, Wh, b)
+            h[:, t, :] = prev_h
+            step_caches.append(step_cache)
+        return h, (x, h0, Wx, Wh, step_caches)
+
+    return lstm_forward
+
+
+def gru_forward_from_zeros(x, h0, Wx, Wh, bx, bh):
+    N, T, _ = x.shape
+    h, step_caches = np.empty((N, T, h0.shape[1])), []
+    prev_h = np.zeros(h0.shape)  # mistake: starts from zeros, not h0
+    for t in range(T):
+        prev_h, step_cache = gru_step_forward(x[:, t, :], prev_h, Wx, Wh, bx, bh)
+        h[:, t, :] = prev_h
+        step_caches.append(step_cache)
+    return h, (x, h0, Wx, Wh, step_caches)
+
+
+def lstm_backward_overwriting(weight: int) -> Callable:
+    """lstm_backward where the gradient of parameter number ``weight`` (0 dWx, 1 dWh, 2 db) is assigned per step."""
+
+    def lstm_backward(dh, cache):
+        x, h0, Wx, Wh, step_caches = cache
+        dx = np.zeros(x.shape)
+        sums = [np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(Wh.shape[1])]
+        dprev_h, dprev_c = np.zeros(h0.shape), np.zeros(h0.shape)
+        for t in reversed(range(x.shape[1])):
+            dx[:, t, :], dprev_h, dprev_c, *grads_t = lstm_step_backward(dh[:, t, :] + dprev_h, dprev_c, step_caches[t])
+            # mistake: one parameter's gradient is overwritten (=) instead of summed (+=)
+            sums = [grad_t if i == weight else total + grad_t for i, (total, grad_t) in enumerate(zip(sums, grads_t))]
+        return dx, dprev_h, *sums
+
+    return lstm_backward
+
+
+def gru_backward_overwriting(weight: int) -> Callable:
+    """gru_backward where the gradient of parameter number ``weight`` (0 dWx, 1 dWh, 2 dbx, 3 dbh) is assigned per step."""
+
+    def gru_backward(dh, cache):
+        x, h0, Wx, Wh, step_caches = cache
+        dx = np.zeros(x.shape)
+        sums = [np.zeros(Wx.shape), np.zeros(Wh.shape), np.zeros(Wx.shape[1]), np.zeros(Wh.shape[1])]
+        dprev_h = np.zeros(h0.shape)
+        for t in reversed(range(x.shape[1])):
+            dx[:, t, :], dprev_h, *grads_t = gru_step_backward(dh[:, t, :] + dprev_h, step_caches[t])
+            # mistake: one parameter's gradient is overwritten (=) instead of summed (+=)
+            sums = [grad_t if i == weight else total + grad_t for i, (total, grad_t) in enumerate(zip(sums, grads_t))]
+        return dx, dprev_h, *sums
+
+    return gru_backward
+
+
+OVERWRITTEN = "your {outputs} {equal} what you get when {name} is assigned at each step instead of summed " \
+              "over time (the same weights are used at every step)"
+
 # -- the library's entries ---------------------------------------------------------------------------
 
 GATE_ORDERS = {"ifgo": "torch's and Keras's i, f, g, o", "igfo": "TensorFlow's i, j, f, o"}
@@ -229,4 +299,17 @@ MODELS = [
      "(r ⊙ prev_h)·Wh_n + bh_n (the original GRU paper's form), where r ⊙ (prev_h·Wh_n + bh_n) is due",
      {"gru_step_forward": gru_step_forward_reset_before_matmul,
       "gru_step_backward": gru_step_backward_reset_before_matmul}),
+    ("ignores-h0", "lstm_forward starts from zeros",
+     "your {outputs} {equal} what you get when the forward pass starts from zeros instead of h0",
+     {"lstm_forward": lstm_forward_from("zeros")}),
+    ("ignores-h0", "gru_forward starts from zeros",
+     "your {outputs} {equal} what you get when the forward pass starts from zeros instead of h0",
+     {"gru_forward": gru_forward_from_zeros}),
+    ("lstm-c0-from-h0", "lstm_forward's cell state starts from h0",
+     "your {outputs} {equal} what you get when the cell state starts from h0; it starts from zeros (c0 = 0)",
+     {"lstm_forward": lstm_forward_from("h0 as c0")}),
+    *[("weights-overwritten-not-summed", f"{name} assigned per step in lstm_backward", OVERWRITTEN.replace("{name}", name),
+       {"lstm_backward": lstm_backward_overwriting(weight)}) for weight, name in enumerate(("dWx", "dWh", "db"))],
+    *[("weights-overwritten-not-summed", f"{name} assigned per step in gru_backward", OVERWRITTEN.replace("{name}", name),
+       {"gru_backward": gru_backward_overwriting(weight)}) for weight, name in enumerate(("dWx", "dWh", "dbx", "dbh"))],
 ]
