@@ -12,8 +12,10 @@ so the step that predicts word t + 1 has read words 0 … t only, and a <NULL> t
 ``sample`` is greedy: from h0 and the input <START>, each step stores the highest-scoring word and
 feeds it back; column 0 is the first sampled word. After <END> a caption may go on or hold <NULL>.
 
-The properties, each for both cell types (the cell type is drawn, and an explicit RNN and LSTM
-example, with the special words away from indices 0, 1, 2, runs on every grade):
+Each property is a pair of checks, one per cell type: ``rnn_captioning_…`` draws RNN models only and
+``lstm_captioning_…`` LSTM models only, each running its cell type's explicit example (the special words
+away from indices 0, 1, 2) on every grade. So a course can weight the LSTM apart (2021-2024 made it extra
+credit), and a model whose LSTM is missing, or raises NotImplementedError, loses only the LSTM's checks:
 
 - every gradient of the loss (all eight params) equals central differences of the same loss;
 - shifted by one: with <NULL>'s score pushed to −1000, the probabilities exp(−Δloss) that the loss
@@ -49,6 +51,7 @@ LOSS, SAMPLE = "CaptioningRNN.loss", "CaptioningRNN.sample"
 LOSS_ARGUMENTS = ("model", "params", "features", "captions")
 SAMPLE_ARGUMENTS = ("model", "params", "features", "max_length")
 MAX_LENGTHS = st.integers(1, 8)
+RNN, LSTM = ("rnn",), ("lstm",)  # the cell types each check of a pair draws
 
 # <NULL>'s score offset in the shift check: exp(−1000) underflows to 0, so <NULL>, whose probability
 # the masked loss cannot show, has none, and the other words' probabilities must sum to exactly one.
@@ -62,10 +65,10 @@ SUM_TOLERANCE = 1e-8
 # this (or in simple values, where halves do tie) accepts either word rather than fail a correct sampler.
 TIE_TOLERANCE = 1e-8
 
-# Every grade runs the RNN and the LSTM, each with a vocabulary whose <NULL> is not 0. Seeds chosen so
-# that in both the greedy captions (max_length 8) hold an <END> followed by other words (a sampler that
-# stops there fills <NULL> instead: both must pass) and differ between images and from a sampler
-# started from <NULL>.
+# Every grade runs the RNN checks on RNN_EXAMPLE and the LSTM checks on LSTM_EXAMPLE, each with a vocabulary
+# whose <NULL> is not 0. Seeds chosen so that in both the greedy captions (max_length 8) hold an <END>
+# followed by other words (a sampler that stops there fills <NULL> instead: both must pass) and differ
+# between images and from a sampler started from <NULL>.
 RNN_EXAMPLE = captioning_problem_from_seed(CaptioningSizes(N=2, T=4, D=3, W=2, H=3, V=6), seed=0, cell_type="rnn",
                                            shuffled=True)
 LSTM_EXAMPLE = captioning_problem_from_seed(CaptioningSizes(N=3, T=3, D=2, W=3, H=2, V=7), seed=44,
@@ -77,12 +80,30 @@ def loss_call(p: CaptioningProblem, params: dict | None = None) -> tuple:
     return p.model, p.params if params is None else params, p.features, p.captions
 
 
-@check(group="captioning", points=5, needs=(LOSS,), examples=0.5)
-@given(p=captioning_problems(), seed=probe_seeds())
+# Each property below is a function of the problem, and two thin checks run it: one draws RNN models and
+# one LSTM models, each with half the examples the property had for both, so the group's cost is unchanged.
+
+
+@check(group="captioning", points=3, needs=(LOSS,), examples=0.25)
+@given(p=captioning_problems(cell_types=RNN), seed=probe_seeds())
 @example(p=RNN_EXAMPLE, seed=0)
+def rnn_captioning_gradients_match_finite_differences(sub, p, seed):
+    """With cell_type='rnn', every gradient CaptioningRNN.loss returns, for all eight params, equals central
+    differences of your own loss."""
+    gradients_match_finite_differences(sub, p, seed)
+
+
+@check(group="captioning", points=2, needs=(LOSS,), examples=0.25)
+@given(p=captioning_problems(cell_types=LSTM), seed=probe_seeds())
 @example(p=LSTM_EXAMPLE, seed=0)
-def captioning_gradients_match_finite_differences(sub, p, seed):
-    """Every gradient CaptioningRNN.loss returns, for all eight params, equals central differences of your own loss."""
+def lstm_captioning_gradients_match_finite_differences(sub, p, seed):
+    """With cell_type='lstm', every gradient CaptioningRNN.loss returns, for all eight params, equals central
+    differences of your own loss."""
+    gradients_match_finite_differences(sub, p, seed)
+
+
+def gradients_match_finite_differences(sub, p: CaptioningProblem, seed: int) -> None:
+    """Every gradient ``loss`` returns for ``p``'s params equals central differences of the same loss."""
     # The loss and the joint ± pair in one round trip; the localising probes only if they disagree. The
     # tolerance is checks.gradcheck's, with Σ|terms of L| = loss (every term −log p ≥ 0); on the reference
     # |fd − bp| stays below 2% of it (300 examples, both cells, every localising probe too).
@@ -96,11 +117,25 @@ def captioning_gradients_match_finite_differences(sub, p, seed):
         gradient_names={name: f"grads[{name!r}]" for name in p.params}, joint_outputs=(loss_plus, loss_minus))
 
 
-@check(group="captioning", points=3, needs=(LOSS,), examples=0.3)
-@given(p=captioning_problems(min_t=2))
+@check(group="captioning", points=2, needs=(LOSS,), examples=0.15)
+@given(p=captioning_problems(cell_types=RNN, min_t=2))
 @example(p=RNN_EXAMPLE)
+def rnn_captioning_loss_predicts_each_word_from_the_words_before_it(sub, p):
+    """With cell_type='rnn', the loss is shifted by one: the step that predicts a word has read only the words
+    before it."""
+    loss_predicts_each_word_from_the_words_before_it(sub, p)
+
+
+@check(group="captioning", points=1, needs=(LOSS,), examples=0.15)
+@given(p=captioning_problems(cell_types=LSTM, min_t=2))
 @example(p=LSTM_EXAMPLE)
-def loss_predicts_each_word_from_the_words_before_it(sub, p):
+def lstm_captioning_loss_predicts_each_word_from_the_words_before_it(sub, p):
+    """With cell_type='lstm', the loss is shifted by one: the step that predicts a word has read only the words
+    before it."""
+    loss_predicts_each_word_from_the_words_before_it(sub, p)
+
+
+def loss_predicts_each_word_from_the_words_before_it(sub, p: CaptioningProblem) -> None:
     """The loss is shifted by one: the step that predicts a word has read only the words before it.
 
     One caption c of the batch without <NULL> (T ≥ 2), b_vocab[<NULL>] lowered by 1000 so that <NULL> has
@@ -132,11 +167,25 @@ def shift_message(p: CaptioningProblem, prefix: np.ndarray, words: Sequence[int]
             "loss their cross-entropies summed and divided by N.")
 
 
-@check(group="captioning", points=3, needs=(LOSS,), examples=0.3)
-@given(p=captioning_problems())
+@check(group="captioning", points=2, needs=(LOSS,), examples=0.15)
+@given(p=captioning_problems(cell_types=RNN))
 @example(p=RNN_EXAMPLE)
+def rnn_captioning_loss_ignores_null_targets(sub, p):
+    """With cell_type='rnn', <NULL> targets cost nothing: appending a <NULL> column to the captions, or adding a
+    caption with nothing to predict, leaves N·loss unchanged."""
+    loss_ignores_null_targets(sub, p)
+
+
+@check(group="captioning", points=1, needs=(LOSS,), examples=0.15)
+@given(p=captioning_problems(cell_types=LSTM))
 @example(p=LSTM_EXAMPLE)
-def loss_ignores_null_targets(sub, p):
+def lstm_captioning_loss_ignores_null_targets(sub, p):
+    """With cell_type='lstm', <NULL> targets cost nothing: appending a <NULL> column to the captions, or adding
+    a caption with nothing to predict, leaves N·loss unchanged."""
+    loss_ignores_null_targets(sub, p)
+
+
+def loss_ignores_null_targets(sub, p: CaptioningProblem) -> None:
     """<NULL> targets cost nothing: appending a <NULL> column to the captions, or adding a caption with nothing
     to predict, leaves N·loss unchanged."""
     N, columns = p.captions.shape
@@ -153,12 +202,24 @@ def loss_ignores_null_targets(sub, p):
                  "by the number of captions N)")
 
 
-@check(group="captioning", points=3, needs=(LOSS,), reference=True, examples=0.5)
-@given(p=captioning_problems())
+@check(group="captioning", points=2, needs=(LOSS,), reference=True, examples=0.25)
+@given(p=captioning_problems(cell_types=RNN))
 @example(p=RNN_EXAMPLE)
+def rnn_captioning_loss_matches_reference(sub, p):
+    """With cell_type='rnn', CaptioningRNN.loss's loss and all eight gradients equal the reference's."""
+    loss_matches_reference(sub, p)
+
+
+@check(group="captioning", points=1, needs=(LOSS,), reference=True, examples=0.25)
+@given(p=captioning_problems(cell_types=LSTM))
 @example(p=LSTM_EXAMPLE)
-def captioning_loss_matches_reference(sub, p):
-    """CaptioningRNN.loss's loss and all eight gradients equal the reference's, for the RNN and the LSTM."""
+def lstm_captioning_loss_matches_reference(sub, p):
+    """With cell_type='lstm', CaptioningRNN.loss's loss and all eight gradients equal the reference's."""
+    loss_matches_reference(sub, p)
+
+
+def loss_matches_reference(sub, p: CaptioningProblem) -> None:
+    """``loss``'s loss and all eight gradients for ``p`` equal the reference's."""
     loss, grads = sub.captioning_loss(*p)
     expected_loss, expected_grads = reference_model(p).loss(p.features, p.captions)
     assert_close(np.array(loss), np.array(expected_loss), f"loss ({p.cell_type})",
@@ -179,13 +240,28 @@ def reference_model(p: CaptioningProblem):
     return model
 
 
-@check(group="captioning", points=4, needs=(SAMPLE,), reference=True, examples=0.5)
-@given(p=captioning_problems(), max_length=MAX_LENGTHS)
+@check(group="captioning", points=2, needs=(SAMPLE,), reference=True, examples=0.25)
+@given(p=captioning_problems(cell_types=RNN), max_length=MAX_LENGTHS)
 @example(p=RNN_EXAMPLE, max_length=8)
+def rnn_captioning_sample_is_greedy_from_start(sub, p, max_length):
+    """With cell_type='rnn', sample feeds <START> first and then each sampled word back, and stores the
+    highest-scoring word of every step (column 0 is the first sampled word); after <END> a caption may go on
+    or hold <NULL>."""
+    sample_is_greedy_from_start(sub, p, max_length)
+
+
+@check(group="captioning", points=2, needs=(SAMPLE,), reference=True, examples=0.25)
+@given(p=captioning_problems(cell_types=LSTM), max_length=MAX_LENGTHS)
 @example(p=LSTM_EXAMPLE, max_length=8)
-def sample_is_greedy_from_start(sub, p, max_length):
-    """sample feeds <START> first and then each sampled word back, and stores the highest-scoring word of every
-    step (column 0 is the first sampled word); after <END> a caption may go on or hold <NULL>."""
+def lstm_captioning_sample_is_greedy_from_start(sub, p, max_length):
+    """With cell_type='lstm', sample feeds <START> first and then each sampled word back, and stores the
+    highest-scoring word of every step (column 0 is the first sampled word); after <END> a caption may go on
+    or hold <NULL>."""
+    sample_is_greedy_from_start(sub, p, max_length)
+
+
+def sample_is_greedy_from_start(sub, p: CaptioningProblem, max_length: int) -> None:
+    """``sample`` from ``p``'s features is greedy from <START> under the reference's scores (``first_non_greedy``)."""
     (captions,) = sub.captioning_sample(p.model, p.params, p.features, max_length)
     scores = teacher_forced_scores(p, captions)
     for n in range(len(captions)):
@@ -233,12 +309,27 @@ def greedy_message(p: CaptioningProblem, captions: np.ndarray, scores: np.ndarra
             "sampled word, and store the argmax of every step: column 0 is the first sampled word, not <START>.")
 
 
-@check(group="captioning", points=2, needs=(LOSS, SAMPLE), needs_any=True, parts=((LOSS,), (SAMPLE,)),
-       examples=0.2)
-@given(p=captioning_problems(), max_length=MAX_LENGTHS)
+@check(group="captioning", points=1, needs=(LOSS, SAMPLE), needs_any=True, parts=((LOSS,), (SAMPLE,)),
+       examples=0.1)
+@given(p=captioning_problems(cell_types=RNN), max_length=MAX_LENGTHS)
+@example(p=RNN_EXAMPLE, max_length=3)
+def rnn_captioning_leaves_inputs_unchanged(sub, p, max_length):
+    """With cell_type='rnn', CaptioningRNN.loss and sample (those you implemented) never modify features,
+    captions, params or word_to_idx."""
+    leaves_inputs_unchanged(sub, p, max_length)
+
+
+@check(group="captioning", points=1, needs=(LOSS, SAMPLE), needs_any=True, parts=((LOSS,), (SAMPLE,)),
+       examples=0.1)
+@given(p=captioning_problems(cell_types=LSTM), max_length=MAX_LENGTHS)
 @example(p=LSTM_EXAMPLE, max_length=3)
-def captioning_leaves_inputs_unchanged(sub, p, max_length):
-    """CaptioningRNN.loss and sample (those you implemented) never modify features, captions, params or
-    word_to_idx."""
+def lstm_captioning_leaves_inputs_unchanged(sub, p, max_length):
+    """With cell_type='lstm', CaptioningRNN.loss and sample (those you implemented) never modify features,
+    captions, params or word_to_idx."""
+    leaves_inputs_unchanged(sub, p, max_length)
+
+
+def leaves_inputs_unchanged(sub, p: CaptioningProblem, max_length: int) -> None:
+    """Neither method (of those implemented) modifies its arguments for ``p``."""
     examine(sub, [unchanged(LOSS, LOSS_ARGUMENTS, loss_call(p)),
                   unchanged(SAMPLE, SAMPLE_ARGUMENTS, (p.model, p.params, p.features, max_length))])

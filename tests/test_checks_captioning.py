@@ -2,6 +2,10 @@
 and one that goes on to max_length alike), each realistic bug fails exactly the checks it should,
 removing the bug restores full points, and the strategies draw what the checks rely on.
 
+Each property is a pair of checks, rnn_captioning_* and lstm_captioning_*: a bug in code both cell types
+run fails both checks of its properties, a bug in one cell type's path only that cell type's, and a model
+whose LSTM raises NotImplementedError loses exactly the lstm_captioning_* checks.
+
 Buggy files (tests/corpus/buggy/captioning_*.py) define CaptioningRNN and the layers it calls, so each
 is graded here with the captioning checks alone.
 """
@@ -22,7 +26,7 @@ from checks import captioning
 from checks.captioning_problems import (CaptioningSizes, captioning_problem_from_seed, captioning_problems,
                                         captioning_sizes, vocabulary)
 from checks.engine.run.runner import grade_submission
-from checks.registry import load_checks
+from checks.registry import ASSIGNMENTS_FOLDER, load_checks
 from checks.strategies import simple_values
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,38 +34,51 @@ BUGGY = ROOT / "tests" / "corpus" / "buggy"
 CORRECT = [ROOT / "reference", *(ROOT / "tests" / "corpus" / "correct" / f"{name}.py"
                                  for name in ("cs231n_style", "einsum_dict_cache", "consuming_cache"))]
 
-FD, SHIFT, MASK = ("captioning_gradients_match_finite_differences", "loss_predicts_each_word_from_the_words_before_it",
+FD, SHIFT, MASK = ("gradients_match_finite_differences", "loss_predicts_each_word_from_the_words_before_it",
                    "loss_ignores_null_targets")
-REFERENCE, GREEDY, HYGIENE = ("captioning_loss_matches_reference", "sample_is_greedy_from_start",
-                              "captioning_leaves_inputs_unchanged")
-ALL = {FD, SHIFT, MASK, REFERENCE, GREEDY, HYGIENE}
+REFERENCE, GREEDY, HYGIENE = "loss_matches_reference", "sample_is_greedy_from_start", "leaves_inputs_unchanged"
+PROPERTIES = (FD, SHIFT, MASK, REFERENCE, GREEDY, HYGIENE)
+CELL_TYPES = ("rnn", "lstm")
+# The split of the 20 points: (rnn, lstm) for each property, the RNN 12 and the LSTM 8.
+POINTS = {FD: (3, 2), SHIFT: (2, 1), MASK: (2, 1), REFERENCE: (2, 1), GREEDY: (2, 2), HYGIENE: (1, 1)}
+
+
+def named(properties, cell_types=CELL_TYPES) -> set[str]:
+    """The checks of ``properties`` for ``cell_types``: e.g. rnn_captioning_loss_ignores_null_targets."""
+    return {f"{cell}_captioning_{prop}" for prop in properties for cell in cell_types}
+
+
+RNN_CHECKS, LSTM_CHECKS = named(PROPERTIES, ("rnn",)), named(PROPERTIES, ("lstm",))
+ALL = RNN_CHECKS | LSTM_CHECKS
 
 # Each buggy file: the checks it must fail (all the others keep full points), and the edit that removes
-# its bug (buggy line(s) -> correct line(s)), after which it must score full points.
+# its bug (buggy line(s) -> correct line(s)), after which it must score full points. A bug in code both cell
+# types run fails the checks of both; one in the LSTM's path (captioning_lstm_runs_rnn) the LSTM's only.
 BUGS = {
     "captioning_loss_not_shifted": (
-        {SHIFT, MASK, REFERENCE},
+        named({SHIFT, MASK, REFERENCE}),
         [("        captions_out = captions[:, :-1]\n", "        captions_out = captions[:, 1:]\n")]),
     "captioning_mask_forgotten": (
-        {MASK, REFERENCE},
+        named({MASK, REFERENCE}),
         [("        mask = np.ones_like(captions_out, dtype=bool)\n", "        mask = captions_out != self._null\n")]),
     "captioning_null_hard_coded_zero": (
-        {SHIFT, MASK, REFERENCE},
+        named({SHIFT, MASK, REFERENCE}),
         [("        mask = captions_out != 0\n", "        mask = captions_out != self._null\n")]),
     "captioning_b_proj_gradient_mean_over_batch": (
-        {FD, REFERENCE},
+        named({FD, REFERENCE}),
         [('grads["b_proj"] = dh0.mean(axis=0)', 'grads["b_proj"] = dh0.sum(axis=0)')]),
     "captioning_loss_overwrites_null_targets": (
-        {HYGIENE},
+        named({HYGIENE}),
         [("        captions_out[~mask] = 0  # ignored by the mask anyway\n", "")]),
     "captioning_sample_starts_from_null": (
-        {GREEDY},
+        named({GREEDY}),
         [("word = self._null * np.ones(N, dtype=np.int32)", "word = self._start * np.ones(N, dtype=np.int32)")]),
     "captioning_sample_start_in_column_zero": (
-        {GREEDY},
+        named({GREEDY}),
         [("        captions[:, 0] = self._start\n        for t in range(1, max_length):\n",
           "        for t in range(max_length):\n")]),
-    "captioning_lstm_runs_rnn": (ALL, None),  # the fix is the LSTM layers the file lacks
+    # The LSTM model raises (the RNN functions on its 4H weights): every LSTM check fails, every RNN one passes.
+    "captioning_lstm_runs_rnn": (LSTM_CHECKS, None),  # the fix is the LSTM layers the file lacks
 }
 
 
@@ -84,12 +101,27 @@ def report(grade) -> str:
 # --------------------------------------------------------------------------- the group
 
 
-def test_group_is_six_checks_worth_20_points(checks):
-    assert {c.name for c in checks} == ALL
-    assert sum(c.points for c in checks) == 20
-    assert {c.name for c in checks if c.reference} == {REFERENCE, GREEDY}
-    for c in checks:
-        assert set(c.needs) <= {"CaptioningRNN.loss", "CaptioningRNN.sample"}
+def test_group_is_six_pairs_of_checks_worth_20_points(checks):
+    """Six properties, each an RNN check and an LSTM check (12 points and 8), with the same needs."""
+    assert {c.name for c in checks} == ALL and len(checks) == 12
+    assert {c.name: c.points for c in checks} == {
+        f"{cell}_captioning_{prop}": points[i] for prop, points in POINTS.items() for i, cell in enumerate(CELL_TYPES)}
+    assert sum(c.points for c in checks) == 20 and sum(c.points for c in checks if c.name in LSTM_CHECKS) == 8
+    assert {c.name for c in checks if c.reference} == named({REFERENCE, GREEDY})
+    by_name = {c.name: c for c in checks}
+    for prop in PROPERTIES:
+        rnn, lstm = (by_name[f"{cell}_captioning_{prop}"] for cell in CELL_TYPES)
+        assert (rnn.needs, rnn.needs_any, rnn.parts) == (lstm.needs, lstm.needs_any, lstm.parts)
+        assert set(rnn.needs) <= {"CaptioningRNN.loss", "CaptioningRNN.sample"}
+
+
+def test_the_cs231n_assignment_gives_the_pairs_the_decorators_points(checks):
+    """checks/assignments/cs231n.toml weights the group as the decorators do (20: the RNN 12, the LSTM 8),
+    and the default table leaves every captioning check out."""
+    weighted = {c.name: c.points for c in load_checks(points_table=ASSIGNMENTS_FOLDER / "cs231n.toml", assignment=True)
+                if c.group == "captioning"}
+    assert weighted == {c.name: c.points for c in checks}
+    assert not [c for c in load_checks() if c.group == "captioning"]
 
 
 @pytest.mark.parametrize("path", CORRECT, ids=lambda p: p.stem)
@@ -128,6 +160,29 @@ def test_removing_the_bug_restores_full_points(bug, checks, tmp_path):
     assert grade.score == grade.max_score == 20, report(grade)
 
 
+# The four functions of each cell type, as a student leaves them undone: each raises NotImplementedError.
+STUBS = {cell: "".join(f"\n\ndef {cell}_{name}(*args):\n    raise NotImplementedError\n"
+                       for name in ("step_forward", "step_backward", "forward", "backward"))
+         for cell in CELL_TYPES}
+
+
+@pytest.mark.parametrize("undone", CELL_TYPES)
+def test_a_model_without_one_cell_type_loses_exactly_that_cell_types_checks(undone, checks, tmp_path):
+    """A correct CaptioningRNN whose LSTM layers (or RNN layers) raise NotImplementedError, as the starter code's
+    do, loses every check of that cell type as "not implemented" and keeps every check of the other: 8 points
+    lost without an LSTM (the LSTM as extra credit), 12 without an RNN. So each check draws its own cell type
+    only, and the other's functions are never called."""
+    path = tmp_path / f"no_{undone}.py"
+    path.write_text((ROOT / "tests" / "corpus" / "correct" / "cs231n_style.py").read_text() + STUBS[undone])
+    grade = grade_submission(path, checks, simplify=False)
+    lost = named(PROPERTIES, (undone,))
+    assert failed(grade) == lost, report(grade)
+    for result in grade.results:
+        if result.check.name in lost:
+            assert result.score == 0 and "not implemented" in result.message, (result.check.name, result.message)
+    assert grade.score == 20 - sum(points[CELL_TYPES.index(undone)] for points in POINTS.values())
+
+
 def test_a_loss_divided_by_the_number_of_words_fails_the_padding_caption_identity(checks, tmp_path):
     """The mask check's second identity bites: a temporal_softmax_loss normalised by the unmasked words
     instead of N (loss and dx alike, so its gradients match its own loss) is unchanged by a <NULL> column
@@ -143,9 +198,10 @@ def test_a_loss_divided_by_the_number_of_words_fails_the_padding_caption_identit
     path = tmp_path / "per_word_normalisation.py"
     path.write_text(text)
     grade = grade_submission(path, checks, simplify=False)
-    assert failed(grade) == {SHIFT, MASK, REFERENCE}, report(grade)
-    mask_message = next(r.message for r in grade.results if r.check.name == MASK)
-    assert "extra caption" in mask_message and "after appending a column" not in mask_message
+    assert failed(grade) == named({SHIFT, MASK, REFERENCE}), report(grade)
+    for mask_check in named({MASK}):
+        mask_message = next(r.message for r in grade.results if r.check.name == mask_check)
+        assert "extra caption" in mask_message and "after appending a column" not in mask_message
 
 
 def test_group_grade_time_on_the_reference(checks):
