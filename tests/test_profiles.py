@@ -17,6 +17,7 @@ grading policy, extra credit, and the shipped assignments (``cs231n``, ``cs231n-
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -186,7 +187,7 @@ def test_assignment_names_a_shipped_profile_or_a_file_and_excludes_points(tmp_pa
     assert assignment_table(None, str(own)) == own
     with pytest.raises(UsageError, match="not both"):
         assignment_table(own, "cs231n")
-    with pytest.raises(UsageError, match=r"no shipped assignment of that name \(shipped: cs231n, cs231n-rnn, rnn\)"):
+    with pytest.raises(UsageError, match=r"no shipped assignment of that name \(shipped: cs231n, cs231n-lstm-extra-credit, cs231n-rnn, rnn\)"):
         assignment_table(None, "cs999")
 
 
@@ -265,3 +266,22 @@ def test_an_extra_credit_check_adds_to_the_score_but_not_to_the_total(tmp_path, 
     with pytest.raises(CheckDefinitionError, match="extra_credit = 'yes'; give true or false"):
         load_checks([tiny], table(tmp_path, "[forward]\ntiny_step_forward = { points = 1, extra_credit = 'yes' }\n"),
                     builtin=False, assignment=True)
+
+
+LSTM_STUBS = "".join(f"\n\ndef {name}(*args):\n    raise NotImplementedError\n" for name in
+                     ("lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward"))
+
+
+def test_with_the_lstm_as_extra_credit_a_package_without_it_still_scores_100_and_one_with_it_more(tmp_path):
+    checks = load_checks(points_table=assignment_table(None, "cs231n-lstm-extra-credit"), assignment=True)
+    assert sum(c.points for c in checks if not c.extra_credit) == 100
+    assert {c.group for c in checks if c.extra_credit} == {"lstm", "captioning"}
+    assert all(c.name.startswith("lstm_") for c in checks if c.extra_credit)
+    whole = grade_submission(PACKAGE, checks)
+    assert (whole.score, whole.max_score) == (110, 100)
+    package = tmp_path / "cs231n"
+    shutil.copytree(PACKAGE, package)
+    (package / "rnn_layers.py").write_text((PACKAGE / "rnn_layers.py").read_text() + LSTM_STUBS)
+    without = grade_submission(package, checks)
+    assert (without.score, without.max_score) == (100, 100)
+    assert all(r.check.extra_credit for r in without.results if not r.passed)
