@@ -2,7 +2,7 @@
 
 Grades a correct submission that counts its own calls (``write_counting_submission``: a copy of
 tests/corpus/correct/einsum_dict_cache.py behind wrappers that print "|<coordinates>" when a new
-example starts and "f" / "b" for each forward / backward call) on the finite-difference checks,
+example starts and "f" / "b" for each forward / backward call) on the finite-difference checks (every group's, the captioning model's included),
 and prints, per check, the forward evaluations per verdict next to the CS231n-style count for the
 same verdicts (2 forward evaluations per input coordinate) and their ratio.
 
@@ -75,6 +75,43 @@ def birnn_backward(*args):
 rnn_backward_truncated = _impl.rnn_backward_truncated
 clip_grad_norm = _impl.clip_grad_norm
 tbptt_batches = _impl.tbptt_batches
+
+
+def _counted_forward(name, moved=0):
+    """The implementation's forward ``name``, counted; ``moved`` is the argument finite differences always
+    move (the embedding's word indices never move: its W does). Coordinates are the float arguments'."""
+    function = getattr(_impl, name)
+
+    def counted(*args):
+        _forward(args[moved], [a for a in args if np.asarray(a).dtype.kind == "f"])  # what is differentiated
+        return function(*args)
+    return counted
+
+
+def _counted_backward(name):
+    function = getattr(_impl, name)
+
+    def counted(*args):
+        print("b", end="")
+        return function(*args)
+    return counted
+
+
+for _name in ("lstm_step_forward", "lstm_forward", "gru_step_forward", "gru_forward", "temporal_affine_forward",
+              "temporal_softmax_loss"):
+    globals()[_name] = _counted_forward(_name)
+word_embedding_forward = _counted_forward("word_embedding_forward", moved=1)
+for _name in ("lstm_step_backward", "lstm_backward", "gru_step_backward", "gru_backward", "word_embedding_backward",
+              "temporal_affine_backward"):
+    globals()[_name] = _counted_backward(_name)
+
+
+class CaptioningRNN(_impl.CaptioningRNN):
+    """The implementation's model, its loss counted (every param moves: W_embed marks a new example)."""
+
+    def loss(self, features, captions):
+        _forward(self.params["W_embed"], list(self.params.values()))
+        return super().loss(features, captions)
 '''
 
 
@@ -92,6 +129,7 @@ def counts(output: str) -> list[tuple[int, int]]:
 
 
 def finite_difference_checks(checks: list) -> list:
+    """The checks of ``checks`` that compare backprop with finite differences (by name, as every one is)."""
     return [check for check in checks if "finite_differences" in check.name]
 
 
@@ -101,7 +139,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         grade = grade_submission(write_counting_submission(Path(folder)),
-                                 finite_difference_checks(load_checks(profile="default")))
+                                 finite_difference_checks(load_checks(points_table=None, profile="default")))
     print("| check | verdicts | forward evaluations per verdict | CS231n-style (2 per coordinate) | ratio |")
     print("|---|---|---|---|---|")
     for result in grade.results:

@@ -90,13 +90,18 @@ def top(model: ReportModel, screen: Screen) -> list[Text]:
 
 
 def table(model: ReportModel, screen: Screen) -> list[Text]:
-    """The points by group: every check under its group with -v, else one line a group."""
+    """The points by group: every check under its group with -v; else one line a group that lost points,
+    and the groups at full marks together (the whole assignment has 13 groups: a line each would push
+    the failing checks off the first screen)."""
     lines: list[Text] = []
-    for group in model.groups:
-        if not screen.verbose:
-            losing = f" ({group.losing} of {len(group.checks)} checks lost points)" if group.losing else ""
+    if not screen.verbose:
+        for group in (group for group in model.groups if group.losing):
+            losing = f" ({group.losing} of {len(group.checks)} checks lost points)"
             lines += row(Text(group.name + losing), group.points, screen.width)
-            continue
+        full = [f"{group.name} {group.points.split(' / ')[-1]}" for group in model.groups if not group.losing]
+        if full:
+            lines += wrapped("full marks: " + ", ".join(full), screen.width, "", INDENT)
+    for group in model.groups if screen.verbose else ():
         lines += row(Text(group.name), group.points, screen.width)
         for view in group.checks:
             lines += row(Text.assemble("  ", marked(view.mark), f"  {view.name}"), view.points, screen.width)

@@ -10,7 +10,7 @@ import numpy as np
 
 BUG_GROUP = "embedding"
 AFFECTED = ("word_embedding_backward",)
-MISCONCEPTION = None
+MISCONCEPTION = "embedding-fancy-index-accumulate"
 
 
 def word_embedding_forward(x, W):

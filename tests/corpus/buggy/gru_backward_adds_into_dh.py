@@ -14,7 +14,7 @@ import numpy as np
 
 BUG_GROUP = "gru"
 AFFECTED = ('gru_backward',)
-MISCONCEPTION = None
+MISCONCEPTION = "mutates-input"
 
 
 def sigmoid(x):

@@ -13,7 +13,7 @@ import numpy as np
 
 BUG_GROUP = "gru"
 AFFECTED = ('gru_backward',)
-MISCONCEPTION = None
+MISCONCEPTION = "weights-overwritten-not-summed"
 
 
 def sigmoid(x):

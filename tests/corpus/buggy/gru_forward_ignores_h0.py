@@ -15,7 +15,7 @@ import numpy as np
 
 BUG_GROUP = "gru"
 AFFECTED = ('gru_forward', 'gru_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "ignores-h0"
 
 
 def sigmoid(x):

@@ -16,7 +16,7 @@ import numpy as np
 
 BUG_GROUP = "gru"
 AFFECTED = ('gru_step_forward', 'gru_step_backward', 'gru_forward', 'gru_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "gru-update-gate-swapped"
 
 
 def sigmoid(x):

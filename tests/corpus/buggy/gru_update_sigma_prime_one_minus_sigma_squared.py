@@ -13,7 +13,7 @@ import numpy as np
 
 BUG_GROUP = "gru"
 AFFECTED = ('gru_step_backward', 'gru_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "sigmoid-derivative-squared"
 
 
 def sigmoid(x):

@@ -11,7 +11,7 @@ import numpy as np
 
 BUG_GROUP = "lstm"
 AFFECTED = ('lstm_forward', 'lstm_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "lstm-c0-from-h0"
 
 
 def sigmoid(x):

@@ -11,7 +11,7 @@ import numpy as np
 
 BUG_GROUP = "lstm"
 AFFECTED = ('lstm_step_backward', 'lstm_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "lstm-dc-forgets-dnext-h"
 
 
 def sigmoid(x):

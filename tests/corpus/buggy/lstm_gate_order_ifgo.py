@@ -13,7 +13,7 @@ import numpy as np
 
 BUG_GROUP = "lstm"
 AFFECTED = ('lstm_step_forward', 'lstm_step_backward', 'lstm_forward', 'lstm_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "lstm-gate-order"
 
 
 def sigmoid(x):

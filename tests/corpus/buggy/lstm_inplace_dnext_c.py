@@ -12,7 +12,7 @@ import numpy as np
 
 BUG_GROUP = "lstm"
 AFFECTED = ('lstm_step_backward',)
-MISCONCEPTION = None
+MISCONCEPTION = "mutates-input"
 
 
 def sigmoid(x):

@@ -12,7 +12,7 @@ import numpy as np
 
 BUG_GROUP = "lstm"
 AFFECTED = ('lstm_step_backward', 'lstm_backward')
-MISCONCEPTION = None
+MISCONCEPTION = "sigmoid-derivative-squared"
 
 
 def sigmoid(x):

@@ -9,7 +9,7 @@ import numpy as np
 
 BUG_GROUP = "temporal"
 AFFECTED = ("temporal_softmax_loss",)
-MISCONCEPTION = None
+MISCONCEPTION = "softmax-normalised-by-unmasked"
 
 
 def temporal_affine_forward(x, w, b):
