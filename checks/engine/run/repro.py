@@ -25,7 +25,16 @@ function at (nearly) the same arguments: the perturbed forwards of finite differ
 the script compares that forward and its backward with the reference, and takes central
 differences of the student's own forward itself, along random ±1 directions, with the grader's
 tolerance (``checks.gradcheck``): a forward whose rounding is too coarse for finite differences
-(float32 inside) fails there even when every value is close to the reference's.
+(float32 inside) fails there even when every value is close to the reference's. The objective is
+L = Σ_k Σ output_k ⊙ upstream_k over the forward's arrays and the backward's upstream gradients
+(the LSTM step: next_h ⊙ dnext_h + next_c ⊙ dnext_c), or the loss itself; each gradient is matched
+to the forward's argument it is the gradient of by the contract's names (``gradient_map``: dθ is
+θ's, grads[θ] too; CaptioningRNN's grads[θ] is params[θ]'s), so the embedding's dW is W's and its
+integer x, like the softmax loss's y and mask, is never perturbed.
+
+CaptioningRNN's methods ("CaptioningRNN.loss", "CaptioningRNN.sample") are called as the grader's
+worker calls them: on a fresh ``CaptioningRNN(**model, dtype=np.float64)`` whose ``params`` are
+updated with the example's, then the method on the remaining arguments.
 """
 
 from __future__ import annotations
@@ -57,6 +66,7 @@ from checks.verdicts import RTOL, TINY
 MARKER = REPRO_SCRIPT_MARKER  # the first line of every script (and no such file is ever graded)
 TIME_LIMIT = 60  # seconds per call before the script calls it a hang
 NEAR = 1e-5  # a call whose arguments all lie this close to an earlier call's repeats it (finite differences)
+NOT_IMPLEMENTED = "not implemented:"  # how a check's message starts when it needs a missing function
 CACHE = "CACHE"  # in an expected result: the submission's cache, kept for later calls, not compared
 # The script tells where your code raised with the worker's own functions, copied in.
 CALLER_CHAIN_SOURCE = "\n\n".join(inspect.getsource(f) for f in (
@@ -71,12 +81,14 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
     """
     if reference is None:
         import reference
-    calls, finite_differences = calls_to_replay(example.trace)
+    calls, pairs = calls_to_replay(example.trace)
     expected = []
-    for call, result, error in replay(Trace(calls), lambda name: getattr(reference, name)):
+    for call, result, error in replay(Trace(calls), lambda name: contract_function(reference, name)):
         if error is not None:
             raise NotReproducible(f"the reference raised on {call.function}: {error}")
         expected.append(result)
+    finite_differences = [(forward, backward, gradient_map(calls, forward, backward, expected))
+                          for forward, backward in pairs]
     names = Names()
     steps = [step_text(number, call, result, names, parameter_names(call.function))
              for number, (call, result) in enumerate(zip(calls, expected), start=1)]
@@ -88,8 +100,10 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
         *names.definitions, "",
         "# Each step: (function, arguments, the reference's result on them).",
         "STEPS = [", *(textwrap.indent(step, "    ") for step in steps), "]", "",
-        "# Steps whose gradients are checked by finite differences of your own forward: (forward, backward or None).",
-        f"FINITE_DIFFERENCES = {finite_differences!r}", "",
+        "# Steps whose gradients are checked by finite differences of your own forward: (forward step, its",
+        "# backward step or None for a loss, [(gradient, where it is among the results, the forward's argument",
+        "# it is the gradient of)]): results[step][position][key], arguments[position][key].",
+        f"FINITE_DIFFERENCES = {fd_text(finite_differences)}", "",
         "if __name__ == \"__main__\":", "    sys.exit(main(sys.argv[1:]))", "",
     ])
 
@@ -149,10 +163,11 @@ def script_files(grade: Grade, folder_name: str) -> dict[str, str]:
 
 
 def script_or_reason(result: CheckResult, with_reference: bool) -> tuple[str, str]:
-    """(the failing check's script, "") or ("", why it has none); ("", "") for a passing check.
+    """(the failing check's script, "") or ("", why it has none); ("", "") for a passing check, and for
+    one that failed because functions are not implemented (nothing to reproduce, nothing to say).
     A fault here must not cost the grade: the staff is told (``best_effort``)."""
-    if result.passed:
-        return "", ""
+    if result.passed or result.message.startswith(NOT_IMPLEMENTED):
+        return "", ""  # a missing function: there is no failure to reproduce
     if result.example is None:
         return "", "no single failing example was kept (the failure did not repeat, or the search for one stopped)"
     with best_effort(result.feedback_left_out, f"the reproduction script of {result.check.name}"):
@@ -220,10 +235,87 @@ def calls_to_replay(trace: Trace) -> tuple[list[Call], list[tuple[int, int | Non
 
 def finite_difference_pair(calls: list[Call], forward: int) -> tuple[int, int | None] | None:
     """(forward, the backward that takes its cache) for a forward; (forward, None) for a loss; else None."""
-    if calls[forward].function == "rnn_classifier_loss":
+    if calls[forward].function in LOSSES:
         return forward, None
     backward = next((i for i, call in enumerate(calls) if forward in cache_sources(call)), None)
     return (forward, backward) if backward is not None else None
+
+
+# The functions that return (loss, gradients): their gradients come with the loss, checked against it.
+LOSSES = frozenset(function for function, names in OUTPUT_NAMES.items() if names[0] == "loss")
+
+Place = tuple  # where a value is among nested results or arguments: (position, key, ...)
+
+
+def gradient_map(calls: list[Call], forward: int, backward: int | None,
+                 expected: list[Any]) -> list[tuple[str, Place, Place]]:
+    """[(the gradient's name, where it is among the results, where its argument is among the forward's)].
+
+    By the contract's names: a backward's gradient dθ is the gradient of the forward's argument θ
+    (the embedding's dW of W; its x is word indices, never perturbed); a loss's gradients are its
+    second result: the array dθ (temporal_softmax_loss's dx, of x: y and mask are constant), or a dict
+    whose key θ is the argument θ (the classifier) or the entry θ of the argument params (CaptioningRNN).
+    Raises NotReproducible for a gradient with no such argument, rather than check it against the wrong one.
+    """
+    arguments = parameter_names(calls[forward].function)
+    if backward is not None:
+        names = OUTPUT_NAMES[calls[backward].function]
+        if not isinstance(expected[backward], tuple):  # one gradient returned alone (the embedding's dW)
+            return [(names[0], (backward,), argument_of(names[0], arguments))]
+        return [(name, (backward, i), argument_of(name, arguments)) for i, name in enumerate(names)]
+    gradients, label = expected[forward][1], OUTPUT_NAMES[calls[forward].function][1]
+    if not isinstance(gradients, dict):
+        return [(label, (forward, 1), argument_of(label, arguments))]
+    return [(f"{label}[{key!r}]", (forward, 1, key), argument_named(key, arguments, calls[forward].args))
+            for key in gradients]
+
+
+def argument_named(key: str, arguments: Sequence[str], values: tuple) -> Place:
+    """The place of the argument ``key``, or of the entry ``key`` of the argument params (CaptioningRNN's)."""
+    if key in arguments:
+        return (list(arguments).index(key),)
+    if "params" in arguments and key in values[list(arguments).index("params")]:
+        return (list(arguments).index("params"), key)
+    return unmatched(key)
+
+
+def argument_of(gradient: str, arguments: Sequence[str]) -> Place:
+    """The place of the argument θ that the gradient named dθ belongs to."""
+    if gradient.startswith("d") and gradient[1:] in arguments:
+        return (list(arguments).index(gradient[1:]),)
+    return unmatched(gradient)
+
+
+def unmatched(gradient: str) -> Place:
+    raise NotReproducible(f"the gradient {gradient} matches no argument of its forward by name")
+
+
+def fd_text(finite_differences: list) -> str:
+    """FINITE_DIFFERENCES as Python source, one finite-difference check a line."""
+    if not finite_differences:
+        return "[]"
+    entries = [f"    ({forward!r}, {backward!r}, [\n" + "".join(f"        {gradient!r},\n" for gradient in gradients)
+               + "    ]),\n" for forward, backward, gradients in finite_differences]
+    return "[\n" + "".join(entries) + "]"
+
+
+def contract_function(module: Any, name: str) -> Any:
+    """``module``'s function ``name``; for "Class.method", a function of (model, params, *arguments)
+    calling the method on a fresh ``Class(**model, dtype=np.float64)`` whose params are updated with
+    ``params``, as the grader's worker calls it. The constructor's random draws leave np.random as it was."""
+    if "." not in name:
+        return getattr(module, name)
+    class_name, method = name.split(".", 1)
+
+    def call(model: dict, params: dict, *args: Any) -> Any:
+        state = np.random.get_state()
+        try:
+            obj = getattr(module, class_name)(**model, dtype=np.float64)
+        finally:
+            np.random.set_state(state)
+        obj.params.update(params)
+        return getattr(obj, method)(*args)
+    return call
 
 
 def cache_sources(call: Call) -> set[int]:
@@ -242,8 +334,10 @@ def is_near_repeat(call: Call, earlier: Call) -> bool:
 
 def near(a: Any, b: Any) -> bool:
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                and a.dtype == b.dtype and bool(np.all(np.abs(a - b) <= NEAR)))
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype):
+            return False
+        # Only floats are perturbed: indices and masks (int, bool) repeat exactly or not at all.
+        return bool(np.all(np.abs(a - b) <= NEAR)) if a.dtype.kind == "f" else bool(np.array_equal(a, b))
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(near(a[key], b[key]) for key in a)
     return type(a) is type(b) and a == b

@@ -91,21 +91,29 @@ def differences(got, expected, name):
         if not abs(got - expected) <= RTOL * 2 * abs(expected) + TINY:
             return [f"{{name}}: expected {{expected!r}}, got {{float(got)!r}}"]
         return []
-    if not isinstance(got, np.ndarray) or got.dtype != np.float64:
-        return [f"{{name}} should be a float64 numpy array, but is {{describe(got)}}"]
+    integers = expected.dtype.kind in "iu"  # word indices (sampled captions): compared exactly
+    if not isinstance(got, np.ndarray) or (got.dtype.kind not in "iu" if integers else got.dtype != np.float64):
+        kind = "an integer" if integers else "a float64"
+        return [f"{{name}} should be {{kind}} numpy array, but is {{describe(got)}}"]
     if got.shape != expected.shape:
         return [f"{{name}} has shape {{got.shape}}, expected {{expected.shape}}"]
+    if integers:
+        return wrong_entries(name, got, expected, got != expected, (got != expected).astype(float), int)
     error = np.abs(got - expected)
     allowed = RTOL * (np.abs(expected) + np.max(np.abs(expected), initial=0.0)) + TINY
     wrong = ~(error <= allowed)  # NaN counts as wrong
+    return wrong_entries(name, got, expected, wrong, np.where(np.isnan(error), np.inf, error - allowed), float)
+
+
+def wrong_entries(name, got, expected, wrong, badness, kind):
+    """The count of wrong entries and the worst (largest badness) of them, expected against got."""
     if not wrong.any():
         return []
     lines = [f"{{name}}: {{how_many_wrong(int(wrong.sum()), wrong.size, 'entry', 'entries')}}; the worst:"]
-    badness = np.where(np.isnan(error), np.inf, error - allowed)
     for flat in np.argsort(-badness, axis=None, kind="stable")[:min(SHOWN, int(wrong.sum()))]:
         index = np.unravel_index(flat, got.shape)
         where = "[" + ", ".join(map(str, index)) + "]"
-        lines.append(f"    {{name}}{{where}}: expected {{float(expected[index])!r}}, got {{float(got[index])!r}}")
+        lines.append(f"    {{name}}{{where}}: expected {{kind(expected[index])!r}}, got {{kind(got[index])!r}}")
     return lines
 
 
@@ -168,54 +176,92 @@ def timed(function, arguments):
             signal.alarm(0)
 
 
-def finite_difference_problems(module, forward, backward, results):
+def finite_difference_problems(module, forward, backward, gradients, results):
     """Your gradients against central differences of your own forward, along random ±1 directions v:
-    <gradient, v> must equal (L(θ + εv) − L(θ − εv)) / 2ε, for L = Σ output ⊙ upstream (or the loss)."""
+    <gradient, v> must equal (L(θ + εv) − L(θ − εv)) / 2ε, for L = Σ_k Σ output_k ⊙ upstream_k over
+    the forward's arrays and the backward's upstream gradients (those before the cache), or the loss."""
     function, arguments, _ = STEPS[forward]
     if results[forward] is None or (backward is not None and results[backward] is None):
         return []  # the call raised: already reported
-    if backward is None:  # a loss: the gradients come with it, by parameter name
-        gradients = {{i: results[forward][1].get(name) for i, name in enumerate(PARAMETERS[function])
-                     if isinstance(results[forward][1], dict) and name in results[forward][1]}}
-        labels, upstream = {{i: f"grads[{{name!r}}]" for i, name in enumerate(PARAMETERS[function])}}, None
-    else:
-        gradients, labels = dict(enumerate(results[backward])), dict(enumerate(OUTPUTS[STEPS[backward][0]]))
-        upstream = STEPS[backward][1][0]
+    upstream = None
+    if backward is not None:
+        given = STEPS[backward][1]
+        upstream = given[:next((k for k, a in enumerate(given) if isinstance(a, Cache)), len(given))]
     rng, problems = np.random.default_rng(0), []
-    for i, gradient in gradients.items():
+    for label, where, argument in gradients:
+        try:
+            gradient, value = at(results, where), at(arguments, argument)
+        except (KeyError, IndexError, TypeError):
+            continue  # a missing gradient: already reported
         for _ in range(FD_PROBES):
-            v = rng.choice([-1.0, 1.0], size=np.shape(arguments[i]))
+            v = rng.choice([-1.0, 1.0], size=np.shape(value))
             try:
                 backprop = float(np.sum(gradient * v))
                 (plus, plus_size), (minus, minus_size) = (
-                    objective(timed(getattr(module, function), [*arguments[:i], point, *arguments[i + 1:]]), upstream)
-                    for point in (arguments[i] + FD_EPS * v, arguments[i] - FD_EPS * v))
+                    objective(timed(function_of(module, function), perturbed(arguments, argument, point)), upstream)
+                    for point in (value + FD_EPS * v, value - FD_EPS * v))
             except Exception:
                 break  # a shape or a crash, already reported
             difference = (plus - minus) / (2 * FD_EPS)
             if abs(difference - backprop) > FD_RTOL * (abs(difference) + abs(backprop)) + \
                     FD_ATOL * (1 + max(plus_size, minus_size)):
-                problems.append(f"{{labels[i]}}: along a random ±1 direction v, <{{labels[i]}}, v> = "
+                problems.append(f"{{label}}: along a random ±1 direction v, <{{label}}, v> = "
                                 f"{{backprop!r}} but finite differences of your own {{function}} give {{difference!r}}")
                 break
     return problems
 
 
+def at(values, place):
+    """values[place[0]][place[1]]...: a result, an argument, or an entry of a dict among them."""
+    for key in place:
+        values = values[key]
+    return values
+
+
+def perturbed(arguments, place, point):
+    """A copy of the arguments with the one at `place` (an argument, or an entry of a dict argument) set to `point`."""
+    changed = copy.deepcopy(list(arguments))
+    holder = at(changed, place[:-1])
+    holder[place[-1]] = point
+    return changed
+
+
 def objective(output, upstream):
-    """(L, Σ|terms of L|): L = Σ output[0] ⊙ upstream, or the loss output[0] itself."""
+    """(L, Σ|terms of L|): L = Σ_k Σ output[k] ⊙ upstream[k], or the loss output[0] itself."""
     if upstream is None:
         return float(output[0]), abs(float(output[0]))
-    terms = output[0] * upstream
-    return float(np.sum(terms)), float(np.sum(np.abs(terms)))
+    terms = [np.asarray(out) * up for out, up in zip(output, upstream)]
+    return float(sum(np.sum(t) for t in terms)), float(sum(np.sum(np.abs(t)) for t in terms))
+
+
+def function_of(module, name):
+    """Your function `name`; for a method "CaptioningRNN.loss", a function of (model, params, *arguments)
+    that calls it as the grader does: on a fresh CaptioningRNN(**model, dtype=np.float64) whose params
+    are updated with `params`. None if your submission has none."""
+    if "." not in name:
+        found = getattr(module, name, None)
+        return found if callable(found) else None
+    class_name, method = name.split(".", 1)
+    cls = getattr(module, class_name, None)
+    if not isinstance(cls, type) or not callable(getattr(cls, method, None)):
+        return None
+
+    def call(model, params, *arguments):
+        obj = cls(**model, dtype=np.float64)
+        if not isinstance(getattr(obj, "params", None), dict):
+            raise TypeError(f"{{class_name}}'s constructor must set self.params to a dict of the model's arrays")
+        obj.params.update(params)
+        return getattr(obj, method)(*arguments)
+    return call
 
 
 def run_step(module, number, function, arguments, results, submission):
     """Call one function of yours; return the lines saying what is wrong (empty: all right)."""
-    if not callable(getattr(module, function, None)):
+    if function_of(module, function) is None:
         return [f"your submission has no function {{function}}"]
     given = tuple(results[a.step][a.position] if isinstance(a, Cache) else copy.deepcopy(a) for a in arguments)
     try:
-        results.append(timed(getattr(module, function), given))
+        results.append(timed(function_of(module, function), given))
     except Hang:
         results.append(None)
         return [f"{{function}} did not finish within {{TIME_LIMIT}} s (an endless loop?)"]
@@ -226,7 +272,10 @@ def run_step(module, number, function, arguments, results, submission):
     names = PARAMETERS.get(function, ())
     problems = [line for i, (before, after) in enumerate(zip(arguments, given)) if not isinstance(before, Cache)
                 for line in modified(before, after, names[i] if i < len(names) else f"argument {{i + 1}}")]
-    return problems + differences(results[-1], STEPS[number][2], function)
+    expected, names = STEPS[number][2], OUTPUTS.get(function, ())
+    # One result, not a tuple (the embedding's dW, sampled captions): named as the contract names it.
+    label = names[0] if len(names) == 1 and not isinstance(expected, tuple) else function
+    return problems + differences(results[-1], expected, label)
 
 
 OUTPUTS = {outputs}  # the names of each function's results
@@ -260,8 +309,8 @@ def main(argv):
         for line in problems:
             print(f"    {{line}}")
         failed += bool(problems)
-    for forward, backward in FINITE_DIFFERENCES:
-        problems = finite_difference_problems(module, forward, backward, results)
+    for forward, backward, gradients in FINITE_DIFFERENCES:
+        problems = finite_difference_problems(module, forward, backward, gradients, results)
         verdict = "WRONG" if problems else "correct"
         print(f"your gradients of step {{forward + 1}}, against finite differences: {{verdict}}")
         for line in problems:
