@@ -1,8 +1,9 @@
 """Fair partial credit: a missing function, or one that raises NotImplementedError, costs exactly the
-checks that need it, and nothing else (README: "It may define any subset of the ten contract functions").
+checks that need it, and nothing else (README: "It may define any subset of the contract functions").
 
-- Each partial submission of tests/corpus/partial/ (built from the reference, with the starter's stubs in
-  several combinations, declared in the file as STUBBED) scores exactly what its implemented functions earn,
+- Each partial submission of tests/corpus/partial/ (built from the reference's vanilla RNN, with the starter's
+  stubs in several combinations, declared in the file as STUBBED), graded as the vanilla RNN assignment
+  (``--assignment rnn``, out of 100), scores exactly what its implemented functions earn,
   computed here from the registry: a check's points if it needs only implemented functions; for a check that
   judges several functions each on its own (hygiene, ``needs_any``), the share of its parts whose functions
   are all implemented.
@@ -34,6 +35,17 @@ PARTIAL = sorted((Path(__file__).resolve().parent / "corpus" / "partial").glob("
 @pytest.fixture(scope="module")
 def checks() -> list[Check]:
     return load_checks()
+
+
+@pytest.fixture(scope="module")
+def rnn_checks() -> list[Check]:
+    """The vanilla RNN assignment's checks (``--assignment rnn``): what the partial corpus implements."""
+    return load_checks(points_table=assignment_table(None, "rnn"), assignment=True)
+
+
+def vanilla_functions(rnn_checks: list[Check]) -> set[str]:
+    """The contract functions the vanilla RNN assignment's checks call: the starter's ten."""
+    return {function for c in rnn_checks for function in c.needs}
 
 
 def declared_stubs(source: str) -> set[str]:
@@ -76,19 +88,22 @@ def scores(grade: Grade) -> dict[str, float]:
     return {r.check.name: r.score for r in grade.results}
 
 
-def test_the_corpus_covers_several_combinations_of_stubs():
+def test_the_corpus_covers_several_combinations_of_stubs(rnn_checks):
     combinations = {frozenset(declared_stubs(path.read_text())) for path in PARTIAL}
     assert len(PARTIAL) >= 6 and len(combinations) == len(PARTIAL)
-    assert frozenset(CONTRACT_FUNCTIONS) in combinations  # the starter, as handed out
+    vanilla = vanilla_functions(rnn_checks)
+    assert vanilla == set(CONTRACT_FUNCTIONS[:10])  # the contract lists the vanilla RNN's ten first
+    assert frozenset(vanilla) in combinations  # the vanilla RNN's starter, as handed out
     assert any(len(stubs) == 1 for stubs in combinations)
 
 
 @pytest.mark.parametrize("path", PARTIAL, ids=lambda p: p.stem)
-def test_a_partial_submission_scores_exactly_what_its_functions_earn(path: Path, tmp_path: Path, checks):
+def test_a_partial_submission_scores_exactly_what_its_functions_earn(path: Path, tmp_path: Path, rnn_checks):
+    checks = rnn_checks
     source = path.read_text()
     deleted_source, stubs = without_stubs(source)
     assert stubs == declared_stubs(source), "STUBBED must name exactly the functions that raise NotImplementedError"
-    implemented = set(CONTRACT_FUNCTIONS) - stubs
+    implemented = vanilla_functions(checks) - stubs
     deleted = tmp_path / path.name
     deleted.write_text(deleted_source)
 
