@@ -21,6 +21,7 @@ import sys
 import pytest
 
 from checks.engine.run.runner import grade_submission
+from checks.engine.run.assignments import assignment_table
 from checks.registry import ASSIGNMENTS_FOLDER, load_checks, self_check_split
 from tiny_grading import REPO, clean_environment
 
@@ -28,9 +29,14 @@ CORPUS = REPO / "tests" / "corpus"
 CORRECT = sorted((CORPUS / "correct").glob("*.py"))
 TANH_BUG = CORPUS / "buggy" / "tanh_derivative_from_preactivation.py"
 CALLS_REFERENCE = re.compile(r"\breference\.[A-Za-z_]|^\s*(import|from) reference\b", re.M)
-# The built-in checks without the reference: 100 points less the 23 of the six that compare with it
-# and have no stand-in (the forward pass's three have one each, with their 12 points).
-SELF_CHECK_POINTS, LEFT_OUT_COUNT = 77, 6
+# The built-in checks without the reference: the default assignment's 160 points less the 36 of the 18 that
+# compare with it and have no stand-in (the forward pass's three have one each, with their 12 points):
+# the vanilla RNN's six (23 points) and the LSTM's, GRU's, embedding's and temporal layers' twelve (13 points).
+TOTAL_POINTS, SELF_CHECK_POINTS, LEFT_OUT_COUNT, LEFT_OUT_POINTS = 160, 124, 18, 36
+# The same for the vanilla RNN alone (--assignment rnn, out of 100): its six comparisons, 23 points.
+RNN_SELF_CHECK_POINTS, RNN_LEFT_OUT_COUNT = 77, 6
+VANILLA_GROUPS = {"forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching",
+                  "hygiene"}
 FORWARD_STAND_INS = {"step_forward_matches_reference": "step_forward_is_the_lecture_step",
                      "sequence_forward_matches_reference": "sequence_forward_is_the_lecture_step_over_time",
                      "saturated_forward_is_plus_or_minus_one": "saturated_forward_follows_the_lecture_step"}
@@ -63,22 +69,31 @@ def test_a_check_is_marked_as_needing_the_reference_exactly_when_its_code_calls_
                                          f"marked reference={check.reference}"
 
 
-def test_the_self_check_leaves_out_the_six_reference_comparisons_without_a_stand_in(checks):
+@pytest.mark.parametrize("assignment", [None, "rnn"], ids=["built-in", "rnn"])
+def test_the_self_check_leaves_out_the_reference_comparisons_without_a_stand_in(assignment, checks):
+    if assignment is not None:
+        checks = load_checks(points_table=assignment_table(None, assignment), assignment=True)
     run, left_out = self_check_split(checks)
-    assert len(left_out) == LEFT_OUT_COUNT and all("reference" in c.name or "huge_logits" in c.name
-                                                   for c in left_out)
+    assert all("reference" in c.name or "_is_stable_for_huge_" in c.name for c in left_out)
+    assert all(c.reference for c in left_out) and not [c for c in run if c.reference]
     assert not {c.group for c in left_out} & {"forward"}
-    assert sum(c.points for c in run) == SELF_CHECK_POINTS
-    covered = {c.group for c in run}  # what issue 8 asks a self-check to run, and the forward pass (issue 21)
-    assert covered == {"forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier",
-                       "batching", "hygiene"}
+    # what issue 8 asks a self-check to run, the forward pass (issue 21), and the new groups (issue 22)
+    covered = {c.group for c in run}
+    if assignment == "rnn":
+        assert (len(left_out), sum(c.points for c in run)) == (RNN_LEFT_OUT_COUNT, RNN_SELF_CHECK_POINTS)
+        assert covered == VANILLA_GROUPS
+    else:
+        assert (len(left_out), sum(c.points for c in left_out)) == (LEFT_OUT_COUNT, LEFT_OUT_POINTS)
+        assert sum(c.points for c in run) == SELF_CHECK_POINTS == TOTAL_POINTS - LEFT_OUT_POINTS
+        assert covered == VANILLA_GROUPS | {"lstm", "gru", "embedding", "temporal"}  # captioning is at 0
 
 
-@pytest.mark.parametrize("table", [None, ASSIGNMENTS_FOLDER / "cs231n.toml"], ids=["built-in", "cs231n"])
-def test_each_stand_in_takes_its_counterparts_place_and_points_and_the_full_grade_is_unchanged(table):
+@pytest.mark.parametrize(("table", "total"), [(None, TOTAL_POINTS), (ASSIGNMENTS_FOLDER / "cs231n.toml", 100)],
+                         ids=["built-in", "cs231n"])
+def test_each_stand_in_takes_its_counterparts_place_and_points_and_the_full_grade_is_unchanged(table, total):
     checks = load_checks(points_table=table, assignment=table is not None) if table else load_checks()
     assert not [c.name for c in checks if c.stands_in_for]  # a full grade never runs a stand-in
-    assert sum(c.points for c in checks) == 100
+    assert sum(c.points for c in checks) == total
     run, _ = self_check_split(checks)
     by_name = {c.name: c for c in checks}
     stand_ins = [c for c in run if c.stands_in_for]
@@ -95,14 +110,17 @@ def test_each_stand_in_takes_its_counterparts_place_and_points_and_the_full_grad
 # Buggy forward passes written from the CS231n-style solution, whose rnn_forward calls its rnn_step_forward.
 FORWARD_VARIANTS = {
     # the step leaves out b, and rnn_forward, calling it, inherits the mistake
-    "step_forgets_bias.py": ("    a = x.dot(Wx) + prev_h.dot(Wh) + b\n", "    a = x.dot(Wx) + prev_h.dot(Wh)\n"),
+    "step_forgets_bias.py": ("    a = x.dot(Wx) + prev_h.dot(Wh) + b\n    next_h = np.tanh(a)\n",
+                             "    a = x.dot(Wx) + prev_h.dot(Wh)\n    next_h = np.tanh(a)\n"),
     # rnn_forward does not use the (right) step: it writes its own, without b
     "forward_not_using_the_step.py": (
         "        next_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)\n",
         "        next_h, step_cache = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)\n"
         "        next_h = np.tanh(x[:, t, :].dot(Wx) + prev_h.dot(Wh))\n"),
     # rnn_forward starts from zeros, not h0
-    "forward_ignores_h0.py": ("    prev_h = h0\n", "    prev_h = np.zeros_like(h0)\n"),
+    "forward_ignores_h0.py": ("    prev_h = h0\n    for t in range(T):\n        next_h, step_cache = rnn_step_forward(",
+                              "    prev_h = np.zeros_like(h0)\n    for t in range(T):\n"
+                              "        next_h, step_cache = rnn_step_forward("),
 }
 # Which stand-ins each buggy forward pass must fail (each stand-in bites at least one of them).
 MUST_FAIL = {
@@ -140,8 +158,8 @@ def forward_scores(path, checks) -> dict:
 def test_the_forward_stand_ins_pass_every_correct_solution(path, forward_checks):
     _, stand_ins = forward_checks
     extra = ["--path", str(REPO / "tests" / "cs231n" / "course")] if path.parent.name == "cs231n" else []
-    if extra:  # the CS231n file imports its course's package: graded from the command line
-        run = rnn_grade("--self-check", str(path), "--assignment", "cs231n", *extra)
+    if extra:  # the CS231n file (the vanilla RNN only) imports its course's package: graded from the command line
+        run = rnn_grade("--self-check", str(path), "--assignment", "cs231n-rnn", *extra)
         assert run.returncode == 0 and "80 / 80" in run.stdout, run.stdout + run.stderr
         return
     scores = forward_scores(path, stand_ins)
@@ -183,14 +201,14 @@ def test_the_report_names_what_was_left_out_and_totals_the_checks_run(tmp_path, 
     run = rnn_grade("--self-check", str(CORRECT[0]), "--results", str(results))
     assert run.returncode == 0, run.stdout + run.stderr
     left_out = [c.name for c in self_check_split(checks)[1]]
-    assert "left out: 6 checks (23 points) compare with the reference solution, which is not shipped to students" \
-        in " ".join(run.stdout.split())
+    assert f"left out: {LEFT_OUT_COUNT} checks ({LEFT_OUT_POINTS} points) compare with the reference solution, " \
+           "which is not shipped to students" in " ".join(run.stdout.split())
     assert all(name in run.stdout for name in left_out)
     report = json.loads(results.read_text())
     assert report["score"] == report["extra_data"]["max_score"] == SELF_CHECK_POINTS
     assert [entry["check"] for entry in report["extra_data"]["left_out"]] == left_out
     assert not {test["extra_data"]["check"] for test in report["tests"]} & set(left_out)
-    assert "left out: 6 checks" in report["output"]
+    assert f"left out: {LEFT_OUT_COUNT} checks" in report["output"]
 
 
 def test_the_pytest_front_end_self_checks_too():
@@ -198,8 +216,8 @@ def test_the_pytest_front_end_self_checks_too():
                           "--submission", str(CORRECT[0]), "--self-check", "-q"],
                          capture_output=True, text=True, cwd=REPO, env=clean_environment(), timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert ": 77 / 77 points of the checks run" in run.stdout  # named by file or by stem
-    assert "left out: 6 checks (23 points)" in run.stdout
+    assert f": {SELF_CHECK_POINTS} / {SELF_CHECK_POINTS} points of the checks run" in run.stdout  # by file or stem
+    assert f"left out: {LEFT_OUT_COUNT} checks ({LEFT_OUT_POINTS} points)" in run.stdout
 
 
 def test_without_the_reference_a_full_grade_is_refused_and_says_to_self_check():
