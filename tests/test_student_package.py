@@ -25,7 +25,10 @@ CORPUS = REPO / "tests" / "corpus"
 CORRECT = CORPUS / "correct" / "einsum_dict_cache.py"
 TANH_BUG = CORPUS / "buggy" / "tanh_derivative_from_preactivation.py"
 BIAS_BUG = CORPUS / "buggy" / "step_forward_forgets_bias.py"
-SELF_CHECK_POINTS = 77  # the forward pass's stand-ins included (tests/test_self_check.py)
+# The default assignment's self-check: 124 of its 160 points, the forward pass's stand-ins included; 18 checks
+# (36 points) compare with the reference and are left out (tests/test_self_check.py).
+SELF_CHECK_POINTS, LEFT_OUT_COUNT, LEFT_OUT_POINTS = 124, 18, 36
+RNN_SELF_CHECK_POINTS = 77  # the same under --assignment rnn, the vanilla RNN alone (out of 100)
 # Nothing of the reference solution or its oracles may be in the student's installation.
 SOLUTION_PARTS = ("reference", "oracles", "sympy_rnn", "autograd_rnn", "identities")
 FINDS = "import importlib.util, sys; print([n for n in sys.argv[1:] if importlib.util.find_spec(n)])"
@@ -91,18 +94,20 @@ def test_a_correct_submission_gets_full_marks_of_the_self_check(student):
     graded, results = self_check(bin_folder, CORRECT)
     assert graded.returncode == 0, graded.stdout + graded.stderr
     assert results["score"] == results["extra_data"]["max_score"] == SELF_CHECK_POINTS
-    assert "left out: 6 checks (23 points) compare with the reference solution" in " ".join(graded.stdout.split())
+    assert f"left out: {LEFT_OUT_COUNT} checks ({LEFT_OUT_POINTS} points) compare with the reference solution" \
+        in " ".join(graded.stdout.split())
 
 
 def test_a_buggy_submission_loses_points_in_its_group(student):
+    """The file implements the vanilla RNN only: graded as that assignment, its losses are the bug's."""
     _, bin_folder = student
-    graded, results = self_check(bin_folder, TANH_BUG)
+    graded, results = self_check(bin_folder, TANH_BUG, "--assignment", "rnn")
     assert graded.returncode == 1, graded.stdout + graded.stderr
     tanh = [test for test in results["tests"] if test["tags"] == ["tanh"]]
     assert tanh and all(test["score"] == 0 for test in tanh)
     assert all("d/dz tanh(z) = 1 - tanh(z)**2" in test["output"] for test in tanh)
     assert not [test for test in results["tests"] if test["extra_data"]["status"] == "error"]
-    assert results["score"] < SELF_CHECK_POINTS
+    assert results["score"] < results["extra_data"]["max_score"] == RNN_SELF_CHECK_POINTS
 
 
 def test_a_full_grade_in_the_student_package_says_it_needs_the_reference(student):
