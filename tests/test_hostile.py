@@ -689,10 +689,13 @@ def test_pytest_grades_every_submission_even_after_one_crashes_at_import(tmp_pat
 
 
 def test_a_correct_submission_that_floods_and_dawdles_gets_full_marks_on_the_real_checks(tmp_path):
-    """flood_correct_full: ~150 MB of output and ~15 000 short sleeps over a full default grade."""
+    """flood_correct_full: ~150 MB of output and ~15 000 short sleeps over a full vanilla-RNN grade.
+
+    The file implements the vanilla RNN only, so it is graded as the ``rnn`` assignment (out of 100).
+    """
     path, _ = copy_case("flood_correct_full", tmp_path / "submission")
     results = tmp_path / "results.json"
-    run = rnn_grade(str(path), "--results", str(results), timeout=600)
+    run = rnn_grade(str(path), "--assignment", "rnn", "--results", str(results), timeout=600)
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads(results.read_text())
     assert report["score"] == report["extra_data"]["max_score"] == 100

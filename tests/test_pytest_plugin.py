@@ -237,7 +237,9 @@ def test_the_buggy_example_fails_the_tanh_check_the_reference_passes_under_n_2(t
     buggy = tmp_path / "example_buggy.py"
     buggy.write_text((REPO / "submissions" / "example_buggy.py").read_text())
     run = pytest_run("--pyargs", "checks", "--submission", str(buggy), "--submission", str(REPO / "reference"),
-                     "-k", "step_backward_uses_one_minus_h_squared or step_forward_matches_reference",
+                     # group-name ids: exactly the tanh check and the vanilla step's reference check (the bare
+                     # names are also substrings of lstm_step_forward_matches_reference and its gru twin)
+                     "-k", "tanh-step_backward_uses_one_minus_h_squared or forward-step_forward_matches_reference",
                      "-n", "2", "-rf", cwd=tmp_path)
     assert run.returncode == 1, run.stdout + run.stderr
     assert "1 failed, 3 passed" in run.stdout, run.stdout
