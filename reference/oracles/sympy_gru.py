@@ -145,6 +145,20 @@ def symbolic_gru_states(
     return states
 
 
+def symbolic_gru_step_scalar(x, prev_h, Wx, Wh, bx, bh) -> sympy.Expr:
+    """next_h of one step at N = D = H = 1 as a SymPy expression of scalar symbols.
+
+    Inputs: SymPy scalars x, prev_h, and sequences Wx, Wh, bx, bh of three scalars each,
+    one per gate in the order r, z, n (Wx[k] = Wx[0, k], bx[k] = bx[k]).
+    """
+    def row(values) -> np.ndarray:
+        return np.array(list(values), dtype=object)
+
+    states = symbolic_gru_states(np.array([[[x]]], dtype=object), np.array([[prev_h]], dtype=object),
+                                 row(Wx).reshape(1, 3), row(Wh).reshape(1, 3), row(bx), row(bh))
+    return states[0][0, 0]
+
+
 def _derive_gru_source(shape: Shape) -> str:
     """Source of f(x, h0, Wx, Wh, bx, bh, dh) -> [∂L/∂x…, ∂L/∂h0…, ∂L/∂Wx…, ∂L/∂Wh…,
     ∂L/∂bx…, ∂L/∂bh…] with L = Σ_t ⟨h_t, dh_t⟩, every argument and result flattened

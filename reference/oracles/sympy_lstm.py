@@ -108,6 +108,19 @@ def _symbolic_step(x, prev_h, prev_c, Wx, Wh, b) -> tuple[sympy.Matrix, sympy.Ma
     return next_h, next_c
 
 
+def symbolic_lstm_step_scalars(x, prev_h, prev_c, Wx, Wh, b) -> tuple[sympy.Expr, sympy.Expr]:
+    """(next_h, next_c) of one step at N = D = H = 1 as SymPy expressions of scalar symbols.
+
+    Inputs: SymPy scalars x, prev_h, prev_c, and sequences Wx, Wh, b of four scalars each,
+    one per gate in CS231n's block order i, f, o, g (Wx[k] = Wx[0, k], b[k] = b[k]).
+    """
+    import sympy as sp
+
+    next_h, next_c = _symbolic_step(sp.Matrix([[x]]), sp.Matrix([[prev_h]]), sp.Matrix([[prev_c]]),
+                                    sp.Matrix([list(Wx)]), sp.Matrix([list(Wh)]), sp.Matrix([list(b)]))
+    return next_h[0, 0], next_c[0, 0]
+
+
 def _derive_step_source(shape: StepShape) -> str:
     """Source of f(x, prev_h, prev_c, Wx, Wh, b, dnext_h, dnext_c) -> [∂L/∂x…,
     ∂L/∂prev_h…, ∂L/∂prev_c…, ∂L/∂Wx…, ∂L/∂Wh…, ∂L/∂b…], every argument and result

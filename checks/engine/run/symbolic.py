@@ -30,7 +30,6 @@ example: a passing grade and the student self-check never import SymPy.
 from __future__ import annotations
 
 import importlib.util
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,14 +38,13 @@ import numpy as np
 from checks.engine.isolation.contract_returns import RETURNS, shape_of
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.isolation.trace import CacheRef, Trace
+# The gated cells' module holds the text helpers both share (it imports nothing from here: no cycle).
+from checks.engine.run.symbolic_gates import AGREEMENT, TEXT_LIMIT, gated_explanation, latex_entry, unicode_text
+
+__all__ = ["AGREEMENT", "TEXT_LIMIT", "TINY_STEPS", "latex_entry", "symbolic_explanation", "unicode_text"]
 
 TINY_STEPS = 2  # the largest T explained
-TEXT_LIMIT = 160  # characters of the expression's line
 FORWARD_OF = {"rnn_step_backward": "rnn_step_forward", "rnn_backward": "rnn_forward"}
-# How close the formula's value must be to the expected value the failure states: a reference's is
-# the same up to rounding, central differences (a finite-difference check's) up to their error.
-AGREEMENT = {"rtol": 1e-5, "atol": 1e-8}
-SUPERSCRIPTS = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
 
 
 @dataclass(frozen=True)
@@ -70,9 +68,12 @@ class GradientCall:
 
 def symbolic_explanation(example: Counterexample) -> tuple[str, str] | None:
     """(text, LaTeX) of the expected value of the example's worst wrong gradient entry, or None when
-    the example is not tiny, the entry is not a gradient of that call, SymPy is missing, or it is too long."""
+    the example is not tiny, the entry is not a gradient of that call, SymPy is missing, or it is too long.
+    A tiny LSTM or GRU step is written with its gates (``checks.engine.run.symbolic_gates``)."""
     call = tiny_gradient_call(example.trace)
     worst = next(iter(example.discrepancies), None)
+    if call is None and worst is not None:  # perhaps a tiny LSTM or GRU step, written with its gates
+        return gated_explanation(example.trace, worst.name, tuple(worst.index), worst.expected)
     if call is None or worst is None or not is_entry_of(call, worst.name, tuple(worst.index)):
         return None
     if importlib.util.find_spec("sympy") is None:
@@ -221,17 +222,3 @@ class Symbols:
             return sp.factor(expanded)
         by_first = sp.collect(expanded, self.slope[0], evaluate=False)
         return sp.Add(*[sp.factor(key) * sp.factor(value) for key, value in by_first.items()])
-
-
-def unicode_text(expression: Any) -> str:
-    """SymPy's text with · for products, superscript powers and a true minus sign."""
-    import sympy as sp
-
-    text = sp.sstr(expression)
-    text = re.sub(r"\*\*(\d+)", lambda power: power.group(1).translate(SUPERSCRIPTS), text)
-    return text.replace("*", "·").replace("-", "−")
-
-
-def latex_entry(name: str, index: tuple[int, ...]) -> str:
-    """\\mathrm{dW_h}[0, 0] style: the gradient's name as the contract returns it, and the entry."""
-    return rf"\mathrm{{{name}}}[{', '.join(map(str, index))}]".replace("_", r"\_")
