@@ -36,7 +36,7 @@ from checks.registry import load_checks
 
 ROOT = Path(__file__).resolve().parent.parent
 BUGGY = ROOT / "tests/corpus/buggy"
-CORRECT = [ROOT / "reference", ROOT / "tests/corpus/correct/einsum_dict_cache.py"]
+CORRECT = [ROOT / "reference", *sorted((ROOT / "tests/corpus/correct").glob("*.py"))]
 
 
 class Case(NamedTuple):
@@ -228,3 +228,22 @@ def test_every_backward_gradient_has_its_argument():
         calls = [Call(forward, ()), Call(backward, (None, CacheRef(0, 1)))]
         places = [place for _, _, place in gradient_map(calls, 0, 1, [None, (None,) * len(RETURNS[backward])])]
         assert len(set(places)) == len(RETURNS[backward]), backward
+
+
+def test_captions_may_hold_null_after_end_as_the_grader_allows():
+    """A sampler that stops at <END> (then <NULL>) is as right as one that goes on; words before <END>
+    must be the reference's, and once yours leave the reference's after <END> they must be <NULL>."""
+    from checks.engine.run.repro import runtime
+
+    script: dict = {}
+    exec(runtime(None, [], 60), script)  # the script's own code, as a student runs it
+    END, NULL = 2, 3
+    expected = script["Captions"](np.array([[1, 2, 0, 1], [2, 0, 1, 2]]), end=END, null=NULL)
+    differences = script["differences"]
+    assert differences(np.array([[1, 2, 0, 1], [2, 0, 1, 2]]), expected, "captions") == []
+    assert differences(np.array([[1, 2, 3, 3], [2, 0, 3, 3]]), expected, "captions") == []
+    assert differences(np.array([[1, 2, 3, 1], [2, 3, 3, 3]]), expected, "captions")[0] == \
+        "captions: 1 entry of 8 is wrong; the worst:"
+    assert differences(np.array([[3, 2, 0, 1], [2, 0, 1, 2]]), expected, "captions")[1] == \
+        "    captions[0, 0]: expected 1, got 3"
+    assert "integer" in differences(np.zeros((2, 4)), expected, "captions")[0]

@@ -368,6 +368,9 @@ def step_text(number: int, call: Call, result: Any, names: Names, parameters: Se
     labels = list(parameters) + [f"arg{i}" for i in range(len(parameters), len(call.args))]
     arguments = [literal(arg, names, label) for arg, label in zip(call.args, labels)]
     expected = expected_literal(call.function, result, names, number)
+    if call.function == "CaptioningRNN.sample":  # after <END>, a caption may go on or hold <NULL> (Captions)
+        words = call.args[0]["word_to_idx"]
+        expected = f"Captions({expected}, end={words['<END>']!r}, null={words['<NULL>']!r})"
     return f"({call.function!r}, ({', '.join(arguments)}{',' if len(arguments) == 1 else ''}), {expected}),"
 
 

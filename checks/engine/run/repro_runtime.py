@@ -52,6 +52,15 @@ class Cache:
         return f"your cache from step {{self.step + 1}}"
 
 
+class Captions:
+    """The reference's sampled captions (N, max_length). Yours must equal them up to each row's first
+    <END>; after it a caption may go on as the reference's does, then hold <NULL> to the end (a sampler
+    that stopped), as the grader allows."""
+
+    def __init__(self, words, end, null):
+        self.words, self.end, self.null = words, end, null
+
+
 def array(dtype, shape, chunks):
     """An array rebuilt exactly from base64 of its bytes."""
     return np.frombuffer(base64.b64decode("".join(chunks)), dtype=dtype).reshape(shape).copy()
@@ -83,6 +92,8 @@ def differences(got, expected, name):
         if not isinstance(got, dict) or set(got) != set(expected):
             return [f"{{name}} should be a dict with keys {{sorted(expected)}}, but is {{describe(got)}}"]
         return [line for key in expected for line in differences(got[key], expected[key], f"{{name}}[{{key!r}}]")]
+    if isinstance(expected, Captions):
+        return caption_differences(got, expected, name)
     if isinstance(expected, float):
         if isinstance(got, np.ndarray) and got.shape == () and got.dtype == np.float64:
             got = got[()]
@@ -103,6 +114,22 @@ def differences(got, expected, name):
     allowed = RTOL * (np.abs(expected) + np.max(np.abs(expected), initial=0.0)) + TINY
     wrong = ~(error <= allowed)  # NaN counts as wrong
     return wrong_entries(name, got, expected, wrong, np.where(np.isnan(error), np.inf, error - allowed), float)
+
+
+def caption_differences(got, expected, name):
+    """Sentences saying where your sampled captions `got` are not the reference's (Captions)."""
+    words = expected.words
+    if not isinstance(got, np.ndarray) or got.dtype.kind not in "iu":
+        return [f"{{name}} should be an integer numpy array, but is {{describe(got)}}"]
+    if got.shape != words.shape:
+        return [f"{{name}} has shape {{got.shape}}, expected {{words.shape}}"]
+    wrong = got != words
+    for n in range(len(words)):
+        ends = np.flatnonzero(words[n] == expected.end)
+        if ends.size and not wrong[n, :ends[0] + 1].any() and wrong[n, ends[0] + 1:].any():
+            stop = ends[0] + 1 + int(np.argmax(wrong[n, ends[0] + 1:]))  # where yours leaves the reference's
+            wrong[n, stop:] = got[n, stop:] != expected.null
+    return wrong_entries(name, got, words, wrong, wrong.astype(float), int)
 
 
 def wrong_entries(name, got, expected, wrong, badness, kind):
