@@ -501,3 +501,20 @@ def test_the_class_reports_discovery_keeps_clear_of_are_the_summaries_own():
     from checks.engine.course.classroom import CLASS_REPORTS
 
     assert CLASS_REPORTS == {summary.GRADES_CSV, summary.CHECKS_CSV, summary.REPORT_HTML}
+
+
+def test_a_student_folder_holding_only_a_course_package_is_graded_through_that_package(tmp_path):
+    """alice/cs231n/ (a package, no .py file beside it) is alice's submission; a second package, or a .py file
+    beside it, makes the choice ambiguous and the usual rules apply."""
+    package = tmp_path / "class" / "alice" / "cs231n"
+    (package / "classifiers").mkdir(parents=True)
+    for name in ("__init__.py", "rnn_layers.py", "classifiers/__init__.py", "classifiers/rnn.py"):
+        (package / name).write_text("")
+    (tmp_path / "class" / "bob").mkdir()
+    (tmp_path / "class" / "bob" / "rnn_layers.py").write_text("")
+    entries = {entry.id: entry for entry in discover([tmp_path / "class"])}
+    assert entries["alice"].path == package and entries["alice"].problem is None
+    assert entries["bob"].path.name == "rnn_layers.py"
+    (package.parent / "other").mkdir()
+    (package.parent / "other" / "__init__.py").write_text("")
+    assert discover([tmp_path / "class"])[0].problem.startswith("nothing to grade in alice/")

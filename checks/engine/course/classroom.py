@@ -17,8 +17,9 @@ name the files instead (``rnn-grade class/*.py --out OUT``).
 
 In a class folder each .py file directly in it is one submission, graded alone (its siblings are
 classmates, not helpers), and each subfolder is one submission: a package, or a student folder
-graded through the file named by ``--file``, else its only .py file, else ``rnn_layers.py``; a
-student folder with none of those is still listed, with the reason, so it gets a row of zeros
+graded through the file named by ``--file``, else its only .py file, else ``rnn_layers.py``, else,
+when it holds no .py file, its only package (a course's package handed in whole: ``alice/cs231n/``);
+a student folder with none of those is still listed, with the reason, so it gets a row of zeros
 rather than vanishing from the class.
 
 Discovery only looks at names and kinds (``lstat``: no link is followed, no file opened but to
@@ -205,7 +206,7 @@ def student_folder(folder: Path, origin: Path, file_name: str | None) -> Entry:
     name = shown(Path(os.path.abspath(folder)).name)  # "." names its folder
     if present(folder / "__init__.py"):
         return Entry(name, folder, origin, name=name)
-    chosen = graded_file(folder, file_name)
+    chosen = graded_file(folder, file_name) or only_package(folder)
     if chosen is None:
         wanted = f"--file {shown(file_name)}" if file_name else f"its only .py file, or {DEFAULT_FILE}"
         found = [shown(found) for found in python_files(folder)] or ["no .py file"]
@@ -213,6 +214,15 @@ def student_folder(folder: Path, origin: Path, file_name: str | None) -> Entry:
                    f"found {', '.join(found)}")
         return Entry(name, folder, origin, problem=problem, name=name)
     return Entry(name, chosen, origin, name=name)
+
+
+def only_package(folder: Path) -> Path | None:
+    """The one package folder (a subfolder with ``__init__.py``) of a student's folder that holds no .py file:
+    a course's package handed in whole, as ``alice/cs231n/`` (``--assignment cs231n``)."""
+    if python_files(folder):
+        return None
+    packages = [member for member in subfolders(folder) if present(member / "__init__.py")]
+    return packages[0] if len(packages) == 1 else None
 
 
 def present(path: Path) -> bool:
