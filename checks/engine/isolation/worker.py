@@ -49,10 +49,10 @@ import resource
 import sys
 import sysconfig
 from pathlib import Path
-
-import numpy as np
 from types import FunctionType, ModuleType
 from typing import Any, Callable
+
+import numpy as np
 
 from checks.engine.isolation.caller_chain import caller_chain
 from checks.engine.isolation.confinement import Plan
