@@ -43,7 +43,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import AbstractSet, Callable, Iterable
 
-from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS, CONTRACT_METHODS
+from checks.engine.isolation.contract_functions import KNOWN_NAMES
 from checks.engine.run.profiles import hypothesis_settings, profile_from_environment
 from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
@@ -144,10 +144,10 @@ def check(
     if group not in known_groups():
         raise CheckDefinitionError(f"{where}: unknown group {group!r}; use one of {', '.join(known_groups())}, "
                                    f"or declare it in the points file's {COURSE_GROUPS_KEY}")
-    unknown = [name for name in needs if name not in (*CONTRACT_FUNCTIONS, *CONTRACT_METHODS)]
+    unknown = [name for name in needs if name not in KNOWN_NAMES]
     if unknown:
         raise CheckDefinitionError(f"{where}: needs names functions outside the contract: {', '.join(unknown)}; "
-                                   f"the contract functions are {', '.join((*CONTRACT_FUNCTIONS, *CONTRACT_METHODS))}")
+                                   f"the contract functions are {', '.join(KNOWN_NAMES)}")
     problem = points_problem(points)
     if problem:
         raise CheckDefinitionError(f"{where}: points={points!r}: {problem}")

@@ -98,6 +98,7 @@ class WorkerOptions:
     memory_limit: int | None = DEFAULT_MEMORY_LIMIT
     deadline: float | None = None
     allowed_packages: tuple[str, ...] = ()
+    preload: tuple[str, ...] = ()  # packages the worker imports before its lock-down (the assignment's torch)
     require_sandbox: bool = False
     copy_siblings: bool = True  # a file's sibling .py files come along (False in a class folder: classmates)
 
@@ -143,7 +144,8 @@ class Worker:
         confined = self._exchange(
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
              "memory_limit": self.options.memory_limit, "plan": scratch.plan.as_data(),
-             "allowed_packages": [package.as_data() for package in scratch.packages]},
+             "allowed_packages": [package.as_data() for package in scratch.packages],
+             "preload": list(self.options.preload)},
             doing="confining the worker",
             at_least=IMPORT_TIMEOUT,
         )

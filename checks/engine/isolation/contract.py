@@ -335,6 +335,12 @@ class Submission:
 
     # -- transport -----------------------------------------------------------------------------
 
+    def send(self, message: dict, function: str, inputs: str = "") -> Answer | list[Answer]:
+        """One request of another API's view of this submission (``checks.engine.isolation.column_major``,
+        ``torch_contract``), with the same charging of faults as the contract's own methods: the typed answer,
+        or NotImplementedInSubmission, SubmissionRaised, WorkerFault. ``inputs``: their sizes, in words."""
+        return self._send(message, function, inputs)
+
     def _call(self, function: str, args: tuple, sizes: dict[str, int]) -> tuple:
         cache_at = RETURNS[function].index("cache") if "cache" in RETURNS[function] else None
         value = self._send({"op": "call", "fn": function, "args": list(args), "cache_at": cache_at}, function,

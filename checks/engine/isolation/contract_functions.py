@@ -46,3 +46,39 @@ CONTRACT_METHODS: tuple[str, ...] = tuple(f"{cls}.{method}" for cls, methods in 
 #: Where a package laid out as a course's (CS231n's ``cs231n/``) keeps the contract: a name the package's
 #: ``__init__`` does not provide is looked up in these of its modules, in order.
 COURSE_MODULES: tuple[str, ...] = ("rnn_layers", "classifiers.rnn")
+
+#: deeplearning.ai's Sequence Models week 1 functions (``--assignment dlai-c5w1``): column-major, with dict
+#: parameters and dict gradients. rnn_forward, rnn_backward, lstm_forward and lstm_backward share the row-vector
+#: contract's names but not its signatures, so a check reaches these through their own view
+#: (``checks.engine.isolation.column_major``), never through ``Submission``'s row-vector methods.
+COLUMN_MAJOR_FUNCTIONS: tuple[str, ...] = (
+    "rnn_cell_forward",
+    "rnn_forward",
+    "rnn_cell_backward",
+    "rnn_backward",
+    "lstm_cell_forward",
+    "lstm_forward",
+    "lstm_cell_backward",
+    "lstm_backward",
+)
+
+#: CS231n's PyTorch functions from 2025 (``--assignment cs231n-pytorch``): forward only, backward by autograd.
+#: Same names as the NumPy contract's, other returns (no caches), so reached through their own view
+#: (``checks.engine.isolation.torch_contract``).
+TORCH_FUNCTIONS: tuple[str, ...] = (
+    "rnn_step_forward",
+    "rnn_forward",
+    "word_embedding_forward",
+    "lstm_step_forward",
+    "lstm_forward",
+)
+
+#: ``nn.Module`` classes named and parameterised as ``torch.nn``'s cells (``--assignment torch-cells``).
+TORCH_MODULES: tuple[str, ...] = ("RNNCell", "LSTMCell")
+
+#: Every name a check may need and a worker may report entering, whatever the API.
+KNOWN_NAMES: tuple[str, ...] = tuple(dict.fromkeys(
+    (*CONTRACT_FUNCTIONS, *CONTRACT_METHODS, *COLUMN_MAJOR_FUNCTIONS, *TORCH_FUNCTIONS, *TORCH_MODULES)))
+
+#: The functions whose entry the worker records (``checks.engine.isolation.worker.record_entries``).
+RECORDED_FUNCTIONS: tuple[str, ...] = tuple(dict.fromkeys((*CONTRACT_FUNCTIONS, *COLUMN_MAJOR_FUNCTIONS)))

@@ -19,7 +19,7 @@ Replies (``checks.engine.isolation.worker``), and what they become:
 A key a reply is not expected to have is ignored: it reaches nothing, since only these dataclasses
 leave this module. ``arguments_after`` is expected exactly where the call asked for it. Any call or
 map answer may hold ``"entered"``: the other contract functions the call ran, distinct names of
-``CONTRACT_FUNCTIONS`` (absent: none). Forged, it can only change what the student's own feedback
+``RECORDED_FUNCTIONS`` (absent: none). Forged, it can only change what the student's own feedback
 says follows from what (``checks.engine.run.root_cause``).
 """
 
@@ -29,7 +29,7 @@ import reprlib
 from dataclasses import dataclass
 from typing import Any, Sequence
 
-from checks.engine.isolation.contract_functions import CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import RECORDED_FUNCTIONS
 
 # The keys that say how a call ended; a call's answer holds exactly one of them.
 OUTCOMES = ("value", "raised", "not_implemented")
@@ -144,8 +144,8 @@ def _one_outcome(reply: dict) -> str:
 def _entered(reply: dict) -> tuple[str, ...]:
     """The answer's ``entered``, sorted: distinct contract function names, at most all of them (absent: none)."""
     entered = reply.get("entered", [])
-    if (type(entered) is not list or len(entered) > len(CONTRACT_FUNCTIONS)
-            or not all(type(name) is str and name in CONTRACT_FUNCTIONS for name in entered)
+    if (type(entered) is not list or len(entered) > len(RECORDED_FUNCTIONS)
+            or not all(type(name) is str and name in RECORDED_FUNCTIONS for name in entered)
             or len(set(entered)) != len(entered)):
         raise MalformedReply(f"'entered' must list distinct contract functions, got {_shown(entered)}")
     return tuple(sorted(entered))

@@ -56,7 +56,7 @@ import numpy as np
 
 from checks.engine.isolation.caller_chain import caller_chain
 from checks.engine.isolation.confinement import Plan
-from checks.engine.isolation.contract_functions import CONTRACT_CLASSES, CONTRACT_FUNCTIONS
+from checks.engine.isolation.contract_functions import CONTRACT_CLASSES, RECORDED_FUNCTIONS
 from checks.engine.isolation.course_package import gather_course_modules
 from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.protocol import PROGRESS, Handle, read_message, write_message
@@ -66,6 +66,7 @@ HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: n
 _handle_numbers = itertools.count(1)
 _progress: list[int | None] = [None]  # the file where note_progress writes (None: in the grader's process)
 _entered: set[str] = set()  # the contract functions entered since the running call began (record_entries)
+_torch_calls: list[ModuleType | None] = [None]  # checks.engine.isolation.torch_calls, once preload imported torch
 
 
 def main() -> None:
@@ -73,6 +74,7 @@ def main() -> None:
     responses = os.fdopen(int(sys.argv[2]), "wb")
     _progress[0] = int(sys.argv[3])
     hello = read_message(requests)
+    preload(hello.get("preload", []))
     limit_memory(hello.get("memory_limit"))
     confinement = lock_down(Plan.from_data(hello["plan"]))
     write_message(responses, {"confinement": confinement.as_data()})  # before any student code runs
@@ -85,6 +87,17 @@ def main() -> None:
         return
     record_entries(module)
     serve(module, submission_root(Path(hello["submission"])), requests, responses)
+
+
+def preload(packages: list) -> None:
+    """Import what the assignment's API needs before the lock-down: torch's import reads hundreds of files and
+    starts thread pools, which a confined worker may not do. Its worker-side calls
+    (``checks.engine.isolation.torch_calls``) come with it; a grade without torch never imports either."""
+    if "torch" in packages:
+        from checks.engine.isolation import torch_calls  # imports torch
+
+        torch_calls.prepare()
+        _torch_calls[0] = torch_calls
 
 
 class ImportPolicy:
@@ -218,7 +231,7 @@ def record_entries(module: ModuleType) -> None:
     """
     try:
         namespace = vars(module)
-        originals = {name: function for name in CONTRACT_FUNCTIONS
+        originals = {name: function for name in RECORDED_FUNCTIONS
                      if type(function := namespace.get(name)) is FunctionType}
         recorded = {name: entry_recorded(name, function) for name, function in originals.items()}
         methods = [method for cls in CONTRACT_CLASSES if isinstance(namespace.get(cls), type)
@@ -265,7 +278,10 @@ def answer_request(module: ModuleType, request: dict, caches: dict[int, Any], or
     if request["op"] == "batch":
         return {"answers": answer_batch(module, request["calls"], caches, origin)}
     _entered.clear()
-    answer = outcome(module, request, caches, origin)
+    if request["op"].startswith("torch_") and _torch_calls[0] is not None:
+        answer = _torch_calls[0].outcome(module, request, origin)
+    else:
+        answer = outcome(module, request, caches, origin)
     entered = sorted(_entered - {request["fn"]})  # a function calling itself enters nothing else
     if entered:
         answer["entered"] = entered
