@@ -96,7 +96,7 @@ def preload(packages: list) -> None:
     if "torch" in packages:
         from checks.engine.isolation import torch_calls  # imports torch
 
-        torch_calls.prepare()
+        torch_calls.prepare(exception_text, submission_location)  # the worker's words for a student's error
         _torch_calls[0] = torch_calls
 
 
