@@ -162,7 +162,6 @@ def test_the_profile_comes_from_the_environment_and_is_recorded(tmp_path, tiny):
         (lambda tmp: [str(tmp / "ok.py"), "--jobs", "0"], "must be 1 or more"),
         (lambda tmp: [str(tmp / "ok.py"), "--out", str(tmp)], "was not written by rnn-grade"),
         (lambda tmp: [str(tmp / "notes.txt")], "is not a .py file"),
-        (lambda tmp: [str(tmp / "rnn.ipynb")], "Export it as a .py file"),
         (lambda tmp: [str(tmp / "ok.py"), "--frobnicate"], "unrecognized arguments: --frobnicate"),
         (lambda tmp: [str(tmp / "ok.py"), "--profile", "fast"], "argument --profile: invalid choice: 'fast'"),
         (lambda tmp: [str(tmp / "ok.py"), "--call-timeout", "0"], "must be a positive number of seconds"),

@@ -130,7 +130,6 @@ def test_the_memory_limit_is_given_in_mib_and_the_plugin_grades_the_submissions_
     [
         (["{tmp}/missing.py"], "submission {tmp}/missing.py: no such file or folder"),
         (["{tmp}/empty"], "class folder {tmp}/empty holds no submission"),
-        (["{tmp}/rnn.ipynb"], "is a notebook. Export it as a .py file"),
         (["{tmp}/notes.txt"], "is not a .py file"),
         (["{ok}", "--results", "{tmp}"], "--results {tmp} is a folder"),
         (["{ok}", "--path", "{tmp}/nowhere"], "--path {tmp}/nowhere: no such folder"),

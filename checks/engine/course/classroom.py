@@ -2,7 +2,8 @@
 
 A PATH is a submission, a student's folder, or a class folder:
 
-- a .py file, or a package folder (one with ``__init__.py``), is one submission;
+- a .py file, a notebook (``.ipynb``: its code cells' definitions are read as Python,
+  ``checks.engine.inputs.notebook``), or a package folder (one with ``__init__.py``), is one submission;
 - a **student folder** is a folder that holds the file a student's work is graded through
   directly in it (``--file NAME``, else ``rnn_layers.py``), and no subfolder that holds one (or an
   ``__init__.py``) itself: ``rnn-grade alice/`` grades alice as one submission through that file,
@@ -15,12 +16,14 @@ class folder of loose files (``alice.py``, ``bob.py``) holds none named so; to g
 ``rnn_layers.py`` in a class folder as a classmate rather than take the folder for a student's,
 name the files instead (``rnn-grade class/*.py --out OUT``).
 
-In a class folder each .py file directly in it is one submission, graded alone (its siblings are
-classmates, not helpers), and each subfolder is one submission: a package, or a student folder
-graded through the file named by ``--file``, else its only .py file, else ``rnn_layers.py``, else,
-when it holds no .py file, its only package (a course's package handed in whole: ``alice/cs231n/``);
-a student folder with none of those is still listed, with the reason, so it gets a row of zeros
-rather than vanishing from the class.
+In a class folder each .py file and each notebook directly in it is one submission, graded alone
+(its siblings are classmates, not helpers), and each subfolder is one submission: a package, or a
+student folder graded through the file named by ``--file``, else its only .py file (when it holds no
+notebook), else ``rnn_layers.py``, else, when it holds no .py file, its only package (a course's
+package handed in whole: ``alice/cs231n/``), else its only notebook, whose .py files are then its
+helpers (a course's ``rnn_utils.py`` beside it; a ``rnn.py`` exported from it too); a student folder
+with none of those is still listed, with the reason, so it gets a row of zeros rather than vanishing
+from the class.
 
 Discovery only looks at names and kinds (``lstat``: no link is followed, no file opened but to
 tell a reproduction script rnn-grade wrote): what a submission holds is read by
@@ -66,6 +69,7 @@ IGNORED_PREFIXES = (".", "_")  # hidden files, __pycache__, __init__-less privat
 # What a class run writes at the top of --out (checks.engine.course.summary): no submission's id may start so.
 CLASS_REPORTS = frozenset({"grades.csv", "checks.csv", "report.html"})
 SUFFIX = ".py"
+NOTEBOOK_SUFFIX = ".ipynb"
 
 
 class DiscoveryError(ValueError):
@@ -108,7 +112,8 @@ def discover(paths: Sequence[Path], file_name: str | None = None) -> list[Entry]
         else:
             found = class_members(path, file_name)
         if not found:
-            raise DiscoveryError(f"class folder {shown(path)} holds no submission: no .py file and no subfolder")
+            raise DiscoveryError(f"class folder {shown(path)} holds no submission: no .py file, no notebook and "
+                                 "no subfolder")
         entries += found
     return unique_ids(entries)
 
@@ -128,24 +133,23 @@ def subfolders(folder: Path) -> list[Path]:
 
 
 def direct_submission(path: Path) -> Entry:
-    """A submission named on the command line: a .py file or a package folder."""
+    """A submission named on the command line: a .py file, a notebook or a package folder."""
     if not path.exists():
         raise DiscoveryError(f"submission {shown(path)}: no such file or folder. Pass your .py file or a folder with "
                              "__init__.py (or a class folder of submissions).")
-    if path.suffix == ".ipynb":
-        raise DiscoveryError(f"submission {shown(path)} is a notebook. Export it as a .py file (File > Download as > "
-                             "Python) and pass that.")
-    if path.is_file() and path.suffix != SUFFIX:
-        raise DiscoveryError(f"submission {shown(path)} is not a .py file. Pass the Python file that defines your "
-                             "functions.")
+    if path.is_file() and path.suffix not in (SUFFIX, NOTEBOOK_SUFFIX):
+        raise DiscoveryError(f"submission {shown(path)} is not a .py file or a notebook. Pass the Python file or the "
+                             "notebook (.ipynb) that defines your functions.")
     absolute = Path(os.path.abspath(path))  # "." names its folder
     return Entry(student_id(absolute.name), path, absolute.parent, name=shown(absolute.name))
 
 
 def student_id(name: str) -> str:
-    """The id a file or folder called ``name`` gives its student: the name without ``.py``, escaped."""
-    stem = name[: -len(SUFFIX)] if name.endswith(SUFFIX) and len(name) > len(SUFFIX) else name
-    return shown(stem)
+    """The id a file or folder called ``name`` gives its student: the name without ``.py`` or ``.ipynb``, escaped."""
+    for suffix in (SUFFIX, NOTEBOOK_SUFFIX):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return shown(name[: -len(suffix)])
+    return shown(name)
 
 
 def class_members(folder: Path, file_name: str | None) -> list[Entry]:
@@ -161,7 +165,7 @@ def class_members(folder: Path, file_name: str | None) -> list[Entry]:
                                  "file or folder there"))
         elif stat.S_ISDIR(mode):
             entries += [] if written_by_rnn_grade(member) else [student_folder(member, folder, file_name)]
-        elif member.suffix == SUFFIX:  # a file, or a special file named like one: intake says what it is
+        elif member.suffix in (SUFFIX, NOTEBOOK_SUFFIX):  # a file, or a special file named like one: intake says
             entries.append(Entry(student_id(member.name), member, folder, alone=True, name=shown(member.name)))
     return entries
 
@@ -191,12 +195,13 @@ def written_by_rnn_grade(folder: Path) -> bool:
     return bool(scripts) and all(is_repro_script(folder / name) for name in scripts)
 
 
-def python_files(folder: Path) -> list[str]:
-    """The names of ``folder``'s .py entries that are not folders (links and special files included), sorted."""
+def python_files(folder: Path, suffix: str = SUFFIX) -> list[str]:
+    """The names of ``folder``'s .py entries (or ``suffix``'s) that are not folders (links and special files
+    included), sorted."""
     try:
         with os.scandir(folder) as found:
-            return sorted(entry.name for entry in found if entry.name.endswith(SUFFIX) and not entry.name.startswith(".")
-                          and not stat.S_ISDIR(kind_of(Path(entry.path))))
+            return sorted(entry.name for entry in found if entry.name.endswith(suffix)
+                          and not entry.name.startswith(".") and not stat.S_ISDIR(kind_of(Path(entry.path))))
     except OSError:
         return []
 
@@ -206,9 +211,10 @@ def student_folder(folder: Path, origin: Path, file_name: str | None) -> Entry:
     name = shown(Path(os.path.abspath(folder)).name)  # "." names its folder
     if present(folder / "__init__.py"):
         return Entry(name, folder, origin, name=name)
-    chosen = graded_file(folder, file_name) or only_package(folder)
+    chosen = graded_file(folder, file_name) or only_package(folder) or only_notebook(folder, file_name)
     if chosen is None:
-        wanted = f"--file {shown(file_name)}" if file_name else f"its only .py file, or {DEFAULT_FILE}"
+        wanted = f"--file {shown(file_name)}" if file_name else \
+            f"its only .py file, or {DEFAULT_FILE}, or its only notebook"
         found = [shown(found) for found in python_files(folder)] or ["no .py file"]
         problem = (f"nothing to grade in {name}/: expected {wanted} (or an __init__.py), "
                    f"found {', '.join(found)}")
@@ -225,6 +231,12 @@ def only_package(folder: Path) -> Path | None:
     return packages[0] if len(packages) == 1 else None
 
 
+def only_notebook(folder: Path, file_name: str | None) -> Path | None:
+    """The one notebook of a student's folder (its .py files are its helpers), unless --file names the file."""
+    notebooks = python_files(folder, NOTEBOOK_SUFFIX)
+    return folder / notebooks[0] if len(notebooks) == 1 and not file_name else None
+
+
 def present(path: Path) -> bool:
     """True if ``path`` is there and is not a folder (a link or a special file counts: intake judges it)."""
     mode = kind_of(path)
@@ -232,12 +244,13 @@ def present(path: Path) -> bool:
 
 
 def graded_file(folder: Path, file_name: str | None) -> Path | None:
-    """--file NAME if given (and nothing else), else the folder's only .py file, else rnn_layers.py."""
+    """--file NAME if given (and nothing else), else the folder's only .py file if it holds no notebook, else
+    rnn_layers.py."""
     if file_name:
         candidate = folder / file_name
         return candidate if present(candidate) else None
     files = python_files(folder)
-    if len(files) == 1:
+    if len(files) == 1 and not python_files(folder, NOTEBOOK_SUFFIX):
         return folder / files[0]
     default = folder / DEFAULT_FILE
     return default if present(default) else None

@@ -27,6 +27,13 @@ lead out. Every other link is left out, with the reason: one that points outside
 file of the folder that is not part of the submission), one to a folder, and one to another link
 (which is how loops are refused).
 
+A notebook (``rnn.ipynb``, the submission's own file) is read with a limit of its own,
+``MAX_NOTEBOOK_BYTES`` (outputs and images make notebooks large, and none of that is kept), and is
+not kept itself: ``checks.engine.inputs.notebook`` turns it into Python, which the snapshot holds as
+``rnn.ipynb.py``, the file to import (a sibling .py of that very name is left out), and its account
+of the cells used joins the sentences of ``left_out``, so it reaches the student by the same path.
+Its .py siblings are its helpers, as a .py file's are.
+
 Special files (named pipes, sockets, devices) are left out and never opened. So are files past
 the limits: ``MAX_FILE_BYTES`` per file, ``MAX_SUBMISSION_BYTES`` for all files together
 (copies of linked files included), ``MAX_ENTRIES`` names looked at and ``MAX_DEPTH`` folder levels.
@@ -43,6 +50,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.engine.inputs.display import shown
+from checks.engine.inputs.notebook import MAX_NOTEBOOK_BYTES, NotebookUnreadable, generated_name, is_notebook, \
+    read_notebook
 
 MAX_FILE_BYTES = 1024 * 1024  # a student's .py file is some kilobytes
 MAX_SUBMISSION_BYTES = 10 * 1024 * 1024
@@ -115,6 +124,7 @@ class Walk:
     left_out: list[str] = field(default_factory=list)
     entries: int = 0
     budget: int = 0  # bytes that may still be read (read_submission starts it at MAX_SUBMISSION_BYTES)
+    notebook: str = ""  # the submission's notebook, if it is one: read as Python (module docstring)
 
     def leave_out(self, name: str, reason: str) -> None:
         self.left_out.append(f"{shown(name)} was left out: {reason}")
@@ -136,7 +146,8 @@ def read_submission(path: Path, with_siblings: bool = True) -> Snapshot:
             mode = os.stat(path.name, dir_fd=parent, follow_symlinks=False).st_mode
         except OSError as error:
             raise SubmissionUnreadable(f"{shown(path)}: {error.strerror}") from None
-        walk = Walk(budget=MAX_SUBMISSION_BYTES)
+        notebook = path.name if is_notebook(path.name) and not stat.S_ISDIR(mode) else ""
+        walk = Walk(budget=MAX_SUBMISSION_BYTES, notebook=notebook)
         if stat.S_ISDIR(mode):
             read_package(parent, path.name, walk)
         else:
@@ -144,8 +155,8 @@ def read_submission(path: Path, with_siblings: bool = True) -> Snapshot:
         copy_links(walk)
     finally:
         os.close(parent)
-    return Snapshot(path.name, stat.S_ISDIR(mode), tuple(sorted(walk.files.items())), tuple(walk.folders),
-                    tuple(walk.left_out))
+    return Snapshot(generated_name(notebook) if notebook else path.name, stat.S_ISDIR(mode),
+                    tuple(sorted(walk.files.items())), tuple(walk.folders), tuple(walk.left_out))
 
 
 class WalkFull(Exception):
@@ -160,6 +171,9 @@ def read_file_with_helpers(folder: int, name: str, with_siblings: bool, walk: Wa
         with os.scandir(folder) as found:
             helpers = sorted(entry.name for entry in found if entry.name != name and not entry.name.startswith(".")
                              and entry.name.endswith(HELPER_SUFFIX))
+    if walk.notebook and generated_name(name) in helpers:
+        helpers.remove(generated_name(name))
+        walk.leave_out(generated_name(name), f"the Python read from your notebook {shown(name)} takes its name")
     try:
         for member in [name, *helpers]:
             read_entry(folder, member, member, walk, depth=None)
@@ -252,14 +266,33 @@ def read_regular_file(folder: int, name: str, relative: str, walk: Walk) -> None
         if not stat.S_ISREG(mode):  # swapped since it was looked at
             walk.leave_out(relative, f"it is {special_kind(mode)}, not a file")
             return
-        content = bounded_read(descriptor, min(MAX_FILE_BYTES, walk.budget) + 1)
+        limit = MAX_NOTEBOOK_BYTES if relative == walk.notebook else min(MAX_FILE_BYTES, walk.budget)
+        content = bounded_read(descriptor, limit + 1)
     except OSError as error:
         walk.leave_out(relative, unreadable(error))
         return
     finally:
         os.close(descriptor)
-    if keep(relative, content, walk):
+    if relative == walk.notebook:
+        keep_notebook(relative, content, walk)
+    elif keep(relative, content, walk):
         walk.files[relative] = content
+
+
+def keep_notebook(relative: str, content: bytes, walk: Walk) -> None:
+    """Keep the Python read from the notebook ``content`` (not the notebook), and its account."""
+    if len(content) > MAX_NOTEBOOK_BYTES:
+        walk.leave_out(relative, f"it is larger than {size_text(MAX_NOTEBOOK_BYTES)}, the limit for a notebook")
+        return
+    try:
+        read = read_notebook(content, relative)
+    except NotebookUnreadable as error:
+        walk.left_out.append(str(error))
+        return
+    walk.left_out += read.account
+    source = read.source.encode("utf-8")
+    if keep(generated_name(relative), source, walk):
+        walk.files[generated_name(relative)] = source
 
 
 def keep(relative: str, content: bytes, walk: Walk) -> bool:

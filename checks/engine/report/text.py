@@ -107,14 +107,19 @@ def left_out_lines(left_out: Sequence[Check]) -> list[str]:
 
 
 FILES_LEFT_OUT_HEADING = "Some files of your submission were left out, so they were not graded:"
+NOTEBOOK_HEADING = "Your notebook was read as Python: only its definitions were graded, nothing else was run:"
 
 
 def files_left_out_lines(grade: Grade) -> list[str]:
     """What of the submission was not copied for grading, and why (``checks.engine.inputs.intake``); nothing
-    when the import error already says it."""
-    if not grade.files_left_out or grade.import_error:
+    when the import error already says it. A notebook's account of its cells (``checks.engine.inputs.notebook``)
+    comes by the same path, under a heading of its own, and is kept after an import error, which it explains."""
+    notebook = grade.submission.suffix == ".ipynb"
+    notes = [note for note in grade.files_left_out if not grade.import_error or (notebook and note not in
+                                                                                  grade.import_error)]
+    if not notes:
         return []
-    return [FILES_LEFT_OUT_HEADING, *(f"- {note}" for note in grade.files_left_out)]
+    return [NOTEBOOK_HEADING if notebook else FILES_LEFT_OUT_HEADING, *(f"- {note}" for note in notes)]
 
 
 def instructor_notes(grade: Grade) -> list[str]:
