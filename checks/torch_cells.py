@@ -1,0 +1,570 @@
+"""torch_rnn_cell, torch_lstm_cell: nn.Module cells graded against torch.nn itself (--assignment torch-cells).
+
+A submission defines ``RNNCell`` and ``LSTMCell``, named and parameterised as torch.nn's: built as
+``RNNCell(input_size, hidden_size, bias=True)``, with parameters weight_ih (kH, D), weight_hh (kH, H), bias_ih
+(kH,), bias_hh (kH,) (k = 1, or 4 for the LSTM), called as ``cell(input, hx=None)``. Row-vector, the weights
+stored (kH, ·) and applied transposed, for input (N, D), h and c (N, H):
+
+    RNNCell:   h' = tanh(input·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)
+    LSTMCell:  a = input·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh, in blocks of H columns in the order i, f, g, o
+               i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   o = σ(a_o)
+               c' = f ⊙ c + i ⊙ g       h' = o ⊙ tanh(c')
+
+hx is h for the RNN cell and the tuple (h, c) for the LSTM cell; hx=None means zeros. The RNN cell returns h',
+the LSTM cell the tuple (h', c').
+
+How a cell is called. The worker, in the submission's process, builds the cell from plain data, converts it to
+float64 (``.double()``), copies the grader's weights into its parameters, calls it, and sends back detached
+numpy copies of its outputs with their dtype, and, for L = ⟨h', dh⟩ (+ ⟨c', dc⟩), autograd's gradients of the
+input, of each tensor of hx and of every parameter (``checks.engine.isolation.torch_calls``). The expected
+values come from torch.nn.RNNCell and torch.nn.LSTMCell themselves, given the same weights, run here in the
+grading process (never in the worker, where a submission could patch torch.nn): an oracle independent of
+this project's own NumPy reference, which it agrees with (tests/test_checks_torch_cells.py).
+
+The checks of each cell (points in checks/assignments/torch-cells.toml):
+
+- its parameters are torch.nn's: exactly weight_ih, weight_hh, bias_ih, bias_hh, of torch.nn's shapes;
+- its outputs equal torch.nn's with the same weights (a CS231n-order LSTM, i, f, o, g, is named as such);
+- autograd's gradients through it equal torch.nn's (a gradient that never arrives, from a .detach(), is named);
+- gradcheck: its own autograd gradients equal central finite differences of its own forward, in float64
+  (``checks.gradcheck``: one random direction, then each input alone; tolerances reasoned there);
+- hx=None means zeros: cell(input) equals cell(input, zeros);
+- float64 in, float64 out (torch.nn keeps the input's dtype);
+- built with bias=False, it has only the two weights and still equals torch.nn's;
+- unbatched input (D,) with hx (H,) gives (H,), as torch.nn accepts: 0 points in the shipped table (not
+  run), for an instructor to turn on; the batched call is what every other check grades.
+
+Cost: every example is one round trip (two for hx=None, two for gradcheck) and one torch.nn call here; each
+check draws a fifth of the profile's examples (10 by default): every corpus bug shows on almost every example.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Callable, NamedTuple
+
+import numpy as np
+from hypothesis import example, given
+
+from checks.engine.isolation.contract import SubmissionRaised
+from checks.engine.isolation.validation import ContractViolation
+from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sums
+from checks.registry import check
+from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, GATE_COUNT, OBLONG_LSTM_CELL,
+                                        OBLONG_RNN_CELL, PARAMETER_NAMES, CellProblem, cell_problems,
+                                        cs231n_gate_order)
+from checks.verdicts import PartialFailure, assert_all_close, how_many_wrong, mismatch
+
+RNN_GROUP, LSTM_GROUP = "torch_rnn_cell", "torch_lstm_cell"
+OUTPUT_NAMES = {"RNNCell": ("h'",), "LSTMCell": ("h'", "c'")}
+FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+CUT_GRAPH = ("a .detach(), .data, .numpy() or torch.tensor(...) on the way makes a copy that autograd cannot see "
+             "through")
+
+
+# -- the worker's answer, checked ---------------------------------------------------------------------------------
+
+
+class TensorOut(NamedTuple):
+    """One output of the cell: its values (a detached copy), torch dtype name, and whether autograd tracks it."""
+
+    array: np.ndarray
+    dtype: str
+    requires_grad: bool
+    has_grad_fn: bool
+
+
+class CellRun(NamedTuple):
+    """What one call of the student's cell gave: its parameters as it built them ({name: (shape, dtype)}), why
+    the grader's weights could not be copied in (or None: then the outputs), and with upstream gradients,
+    autograd's gradients by name ("input", "h", "c", "weight_ih", …; None where none arrived) or its refusal."""
+
+    parameters: dict[str, tuple[tuple[int, ...], str]]
+    parameter_problem: str | None
+    outputs: tuple[TensorOut | str, ...]  # a str: the type name of an output that is not a tensor
+    grads: dict[str, np.ndarray | None] | None
+    backward_error: str | None
+
+
+def run_cell(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
+             params: dict[str, np.ndarray] | None = None) -> CellRun:
+    """Build the student's ``p.cell`` with ``p.init``, in float64, with ``p.params`` (or ``params``) copied in, and
+    call it on p.input and p.hx (no hx if ``hx`` is False); with ``gradients``, autograd's gradients of
+    L = Σ_k ⟨output_k, upstream_k⟩. One round trip."""
+    params = p.params if params is None else params
+    message = {"op": "torch_module", "fn": p.cell, "init": p.init, "params": params, "input": p.input,
+               "hx": p.hx if hx else None, "upstream": p.upstream if gradients else None, "double": True}
+    return parsed_run(sub.send(message, p.cell, sizes_in_words(p)).value, p, tuple(params) if gradients else None)
+
+
+def run_as_built(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
+                 params: dict[str, np.ndarray] | None = None) -> tuple[CellRun, dict[str, np.ndarray]]:
+    """``run_cell``, and the weights it ran with: torch.nn's (or ``params``), or, if the cell's parameters differ
+    from those (a missing bias_hh), weights of its own parameters' names and shapes (``own_parameters``), in a
+    second round trip. The checks of what a cell does with any weights (gradcheck, hx=None, dtype) judge it so:
+    a cell that cannot take torch.nn's weights is charged for it once, by its parameters check."""
+    params = p.params if params is None else params
+    run = run_cell(sub, p, hx, gradients, params)
+    if run.parameter_problem is None:
+        return run, params
+    own = own_parameters(p, run.parameters)
+    return run_cell(sub, p, hx, gradients, own), own
+
+
+#: At most this many parameter entries are made for a cell whose parameters are not torch.nn's: the largest
+#: legitimate cell drawn has 4·5·(5 + 5) + 2·4·5 = 240.
+OWN_PARAMETER_LIMIT = 4096
+
+
+def own_parameters(p: CellProblem, built: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, np.ndarray]:
+    """Weights for the parameters the cell built ({name: (shape, dtype)}): torch.nn's array where name and shape
+    agree, else uniform in ±1/sqrt(hidden_size) (torch.nn's initialisation), from a seed made of the problem's
+    input, so the same problem gets the same weights. Fails if the cell holds implausibly many entries."""
+    if sum(int(np.prod(shape)) for shape, _ in built.values()) > OWN_PARAMETER_LIMIT:
+        raise AssertionError(f"your {p.cell} holds more than {OWN_PARAMETER_LIMIT} parameter entries for "
+                             f"{sizes_in_words(p)}; torch.nn's holds {sum(a.size for a in p.params.values())}.")
+    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(p.input.tobytes()).digest()[:8], "little"))
+    bound = 1 / np.sqrt(p.sizes[2])
+    return {name: p.params[name] if name in p.params and p.params[name].shape == shape
+            else rng.uniform(-bound, bound, size=shape) for name, (shape, _) in built.items()}
+
+
+def sizes_in_words(p: CellProblem) -> str:
+    N, D, H = p.sizes
+    return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.init["bias"] else ", bias=False")
+
+
+def parsed_run(value: object, p: CellProblem, gradients: tuple[str, ...] | None = None) -> CellRun:
+    """The worker's value, every field checked (it comes from the submission's process), as a CellRun; with
+    ``gradients`` (the names of the parameters sent, when gradients were asked for), it must hold the gradients
+    of the input, hx and exactly those parameters, or autograd's refusal."""
+    reply = _typed(value, dict, "the reply")
+    parameters = {}
+    for name, spec in _typed(reply.get("parameters"), dict, "'parameters'").items():
+        spec = _typed(spec, dict, "a parameter")
+        shape = _typed(spec.get("shape"), list, "a parameter's shape")
+        if type(name) is not str or not all(type(n) is int for n in shape) or type(spec.get("dtype")) is not str:
+            raise ContractViolation("the worker's description of the parameters is malformed")
+        parameters[name] = (tuple(shape), spec["dtype"])
+    if "parameter_problem" in reply:
+        return CellRun(parameters, _typed(reply["parameter_problem"], str, "'parameter_problem'"), (), None, None)
+    outputs = tuple(parsed_output(item) for item in _typed(reply.get("outputs"), list, "'outputs'"))
+    grads = None if reply.get("grads") is None or gradients is None else parsed_grads(reply["grads"], p, gradients)
+    error = reply.get("backward_error")
+    if gradients is not None and grads is None and error is None:
+        raise ContractViolation("the worker sent neither the gradients asked for nor autograd's refusal")
+    return CellRun(parameters, None, outputs, grads, None if error is None else _typed(error, str, "the error"))
+
+
+def parsed_output(item: object) -> TensorOut | str:
+    item = _typed(item, dict, "an output")
+    if "not_a_tensor" in item:
+        return _typed(item["not_a_tensor"], str, "an output's type")
+    array = item.get("array")
+    if (type(array) is not np.ndarray or array.dtype.kind != "f" or item.get("dtype") not in FLOAT_DTYPES
+            or type(item.get("requires_grad")) is not bool or type(item.get("has_grad_fn")) is not bool):
+        raise ContractViolation("the worker's description of an output is malformed")
+    return TensorOut(array, item["dtype"], item["requires_grad"], item["has_grad_fn"])
+
+
+def parsed_grads(grads: object, p: CellProblem, names: tuple[str, ...]) -> dict[str, np.ndarray | None]:
+    """{"input", "h", ("c"), each parameter: array or None}, from the worker's {"input", "hx": [...], name: ...}."""
+    grads = _typed(grads, dict, "'grads'")
+    hx = _typed(grads.get("hx"), list, "the gradients of hx")
+    if len(hx) != len(p.state) or set(grads) != {"input", "hx", *names}:
+        raise ContractViolation("the worker's gradients are not those of the input, hx and the parameters")
+    found = {"input": grads["input"], **dict(zip(p.state, hx)), **{name: grads[name] for name in names}}
+    for name, grad in found.items():
+        if grad is not None and (type(grad) is not np.ndarray or grad.dtype.kind != "f"):
+            raise ContractViolation(f"the worker's gradient of {name} is malformed")
+    return found
+
+
+def _typed(value: object, kind: type, what: str):
+    if type(value) is not kind:
+        raise ContractViolation(f"the worker's {what} is not a {kind.__name__}")
+    return value
+
+
+# -- the oracle: torch.nn itself, in the grading process ---------------------------------------------------------
+
+
+class Expected(NamedTuple):
+    """torch.nn's outputs by name ("h'", "c'") and its gradients by name ("input", "h", "c", "weight_ih", …)."""
+
+    outputs: dict[str, np.ndarray]
+    grads: dict[str, np.ndarray]
+
+
+def torch_nn_cell(p: CellProblem, hx: bool = True, unbatched: bool = False) -> Expected:
+    """torch.nn.RNNCell or torch.nn.LSTMCell built with ``p.init``, in float64, ``p.params`` copied in, called on
+    p.input and p.hx (or with no hx; or on the first row of each, unbatched: input (D,), h and c (H,)), and
+    the gradients of L = Σ_k ⟨output_k, upstream_k⟩ with respect to the input, h, c and every parameter."""
+    import torch
+
+    row = (lambda a: a[0]) if unbatched else (lambda a: a)
+    module = getattr(torch.nn, p.cell)(**p.init).double()
+    with torch.no_grad():
+        for name, value in p.params.items():
+            getattr(module, name).copy_(torch.from_numpy(value))
+    x = torch.tensor(row(p.input), requires_grad=True)
+    state = {name: torch.tensor(row(a), requires_grad=True) for name, a in p.state.items()}
+    hx_tensors = state["h"] if p.c is None else (state["h"], state["c"])
+    result = module(x, hx_tensors) if hx else module(x)
+    outputs = result if isinstance(result, tuple) else (result,)
+    L = sum((out * torch.from_numpy(row(up))).sum() for out, up in zip(outputs, p.upstream))
+    targets = {"input": x, **(state if hx else {}), **dict(module.named_parameters())}
+    grads = torch.autograd.grad(L, list(targets.values()))
+    return Expected({name: out.detach().numpy() for name, out in zip(OUTPUT_NAMES[p.cell], outputs)},
+                    {name: g.numpy() for name, g in zip(targets, grads)})
+
+
+# -- what a student reads -------------------------------------------------------------------------------------------
+
+
+def grad_label(p: CellProblem, name: str) -> str:
+    """How a gradient is called in a message: input.grad, hx.grad (hx[0].grad, hx[1].grad), weight_ih.grad."""
+    if name in ("h", "c") and p.c is not None:
+        return f"hx[{'hc'.index(name)}].grad"
+    return "hx.grad" if name == "h" else f"{name}.grad"
+
+
+def outputs_of(run: CellRun, p: CellProblem) -> dict[str, TensorOut]:
+    """The run's outputs by name, h' (and c'), after checking there are as many tensors as torch.nn returns;
+    fails naming the weights that could not be copied, or what the cell returned instead."""
+    if run.parameter_problem is not None:
+        raise AssertionError(f"torch.nn's weights could not be copied into your {p.cell}: {run.parameter_problem}. "
+                             f"This check compares your {p.cell} with torch.nn's given the same weights, so it "
+                             "could not run: give your cell torch.nn's parameters (see its parameters check).")
+    names = OUTPUT_NAMES[p.cell]
+    wanted = "h' alone, one tensor" if len(names) == 1 else "the tuple (h', c') of two tensors"
+    if len(run.outputs) != len(names) or not all(isinstance(out, TensorOut) for out in run.outputs):
+        got = ", ".join(out if isinstance(out, str) else "a tensor" for out in run.outputs)
+        raise AssertionError(f"your {p.cell} returned {len(run.outputs)} value(s) ({got}); torch.nn.{p.cell} "
+                             f"returns {wanted}.")
+    return dict(zip(names, run.outputs))
+
+
+def arrays(outputs: dict[str, TensorOut]) -> dict[str, np.ndarray]:
+    return {name: out.array for name, out in outputs.items()}
+
+
+def with_weights_transposed(p: CellProblem) -> CellProblem | None:
+    """For a square cell (D = H): p with each (kH, H) block of weight_ih and weight_hh transposed, which a cell
+    computing input·W_ih instead of input·W_ihᵀ meets with p's weights; None if D ≠ H (that cell then crashes)."""
+    _, D, H = p.sizes
+    if D != H:
+        return None
+    k = GATE_COUNT[p.cell]
+    blocks = lambda W: np.concatenate([W[j * H:(j + 1) * H].T for j in range(k)])  # noqa: E731
+    return p._replace(weight_ih=blocks(p.weight_ih), weight_hh=blocks(p.weight_hh))
+
+
+def likely_cause(p: CellProblem, actual: dict[str, np.ndarray]) -> str:
+    """A last line naming the mistake, if the outputs equal torch.nn's on rearranged weights, or ""."""
+    equal = lambda q: all(mismatch(actual[n], e) is None for n, e in torch_nn_cell(q).outputs.items())  # noqa: E731
+    if p.cell == "LSTMCell" and equal(cs231n_gate_order(p)):
+        return ("Your cell reads the gate blocks in CS231n's order i, f, o, g; torch.nn's order is i, f, g, o: "
+                "rows 2H:3H of weight_ih, weight_hh and the biases are the candidate g (tanh), rows 3H:4H the "
+                "output gate o (σ).")
+    transposed = with_weights_transposed(p)
+    if transposed is not None and equal(transposed):
+        return ("Your cell uses the weights untransposed (input @ weight_ih): torch.nn stores weight_ih as "
+                "(k·hidden_size, input_size) and computes input @ weight_ih.T (likewise weight_hh); yours only "
+                "runs when input_size = hidden_size.")
+    return ""
+
+
+# -- the properties, shared by both cells ---------------------------------------------------------------------------
+
+
+def assert_parameters_are_torch_nn_s(sub, p: CellProblem) -> None:
+    """The cell built with ``p.init`` has exactly torch.nn's parameters, of its shapes."""
+    # No weights sent: the worker then cannot copy any in, so it reports the parameters without calling the cell.
+    run = run_cell(sub, p, gradients=False, params={})
+    expected = {name: np.shape(value) for name, value in p.params.items()}
+    problems = parameter_problems(run.parameters, expected)
+    if problems:
+        _, D, H = p.sizes
+        raise AssertionError(f"{p.cell}(input_size={D}, hidden_size={H}, bias={p.init['bias']}) should have "
+                             f"exactly the parameters {describe_shapes(expected)}, as torch.nn.{p.cell} does "
+                             f"(k = {GATE_COUNT[p.cell]} blocks of hidden_size rows); yours has "
+                             f"{describe_shapes({n: s for n, (s, _) in run.parameters.items()}) or 'none'}:\n"
+                             + "\n".join(f"  {problem}" for problem in problems))
+
+
+def parameter_problems(built: dict[str, tuple[tuple[int, ...], str]], expected: dict[str, tuple]) -> list[str]:
+    """What differs between the parameters built ({name: (shape, dtype)}) and those expected ({name: shape})."""
+    problems = [f"{name} is missing" for name in expected if name not in built]
+    problems += [f"{name} is not a parameter of torch.nn's cell" for name in built if name not in expected]
+    for name, shape in expected.items():
+        if name in built and built[name][0] != shape:
+            hint = (": the transpose of torch.nn's, which stores the weights (rows = gates, columns = inputs) and "
+                    "multiplies by their transpose" if built[name][0] == shape[::-1] else "")
+            problems.append(f"{name} has shape {built[name][0]}, expected {shape}{hint}")
+    if "bias_hh" in expected and "bias_hh" not in built:
+        problems.append("torch.nn's cells add two biases, bias_ih and bias_hh (a = input·W_ihᵀ + b_ih + h·W_hhᵀ + "
+                        "b_hh): a single bias cannot take torch.nn's weights (or load its state_dict)")
+    return problems
+
+
+def describe_shapes(shapes: dict[str, tuple]) -> str:
+    return ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
+
+
+def assert_matches_torch_nn(sub, p: CellProblem) -> None:
+    """The cell's outputs equal torch.nn's given the same weights."""
+    actual = arrays(outputs_of(run_cell(sub, p, gradients=False), p))
+    bias = "" if p.init["bias"] else " (bias=False)"
+    assert_all_close(actual, torch_nn_cell(p).outputs, f"torch.nn.{p.cell}{bias} given the same weights",
+                     note=lambda: likely_cause(p, actual))
+
+
+def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
+    """Autograd's gradients through the cell equal those through torch.nn's, for L = Σ_k ⟨output_k, upstream_k⟩."""
+    run = run_cell(sub, p)
+    outputs_of(run, p)
+    if run.backward_error is not None:
+        raise AssertionError(backward_refused(p, run.backward_error))
+    expected = torch_nn_cell(p).grads
+    labels = {name: grad_label(p, name) for name in expected}
+    missing = [name for name in expected if run.grads[name] is None]
+    wrong = [name for name in expected if name in missing or mismatch(run.grads[name], expected[name])]
+    if not wrong:
+        return
+    L = "⟨h', dh⟩" + (" + ⟨c', dc⟩" if p.c is not None else "")
+    lines = [f"{how_many_wrong(len(wrong), len(expected), 'gradient')}, compared with autograd through "
+             f"torch.nn.{p.cell} given the same weights (L = {L}):"]
+    for name in wrong:
+        lines.append(f"  {labels[name]}: " + (f"no gradient reached {name if name == 'input' else labels[name][:-5]}"
+                                                f": your forward cuts it from the graph ({CUT_GRAPH})"
+                                                if name in missing else mismatch(run.grads[name], expected[name])))
+    right = [labels[name] for name in expected if name not in wrong]
+    if right:
+        lines.append(f"  correct: {', '.join(right)}")
+    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected))
+
+
+def backward_refused(p: CellProblem, error: str) -> str:
+    """Autograd's refusal, in plain words first."""
+    if "modified by an inplace operation" in error:
+        cause = ("an in-place write (h[:, …] = …, +=, .add_()) changed a tensor autograd had saved for the "
+                 "backward pass; write into a new tensor instead")
+    elif "does not require grad" in error or "does not have a grad_fn" in error:
+        cause = f"your outputs are not connected to the input, hx or the weights: {CUT_GRAPH}"
+    else:
+        cause = "autograd could not differentiate your forward"
+    return f"Backpropagating through your {p.cell} failed: {cause}.\n  autograd said: {error}"
+
+
+def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:
+    """gradcheck: the cell's autograd gradients equal central finite differences of its own forward, in float64."""
+    run, params = run_as_built(sub, p)
+    outputs_of(run, p)
+    if run.backward_error is not None:
+        raise AssertionError(backward_refused(p, run.backward_error))
+    arguments = {"input": p.input, **p.state, **params}
+    cut = [name for name in arguments if run.grads[name] is None]
+    gradients = {name: np.zeros_like(a) if name in cut else run.grads[name] for name, a in arguments.items()}
+    try:
+        assert_gradients_match_finite_differences(
+            evaluator(sub, p, tuple(params)), arguments, gradients, lambda out: weighted_sums(out, tuple(p.upstream)), seed,
+            gradient_names={name: grad_label(p, name) for name in arguments})
+    except PartialFailure as failure:
+        if cut:
+            failure.args = (f"{failure.args[0]}\n  No gradient reached {', '.join(grad_label(p, n)[:-5] for n in cut)}"
+                            f" at all: your forward cuts it from the graph ({CUT_GRAPH}).",)
+        raise
+
+
+def evaluator(sub, p: CellProblem, names: tuple[str, ...]) -> Callable[[list[dict]], list]:
+    """Runs the student's cell (no gradients) on many argument dicts {"input", "h", ("c"), the parameters
+    ``names``} in one round trip; each forward's outputs, one array (RNN) or a tuple (LSTM)."""
+    def evaluate_many(calls: list[dict]) -> list:
+        args_list = [{"params": {n: call[n] for n in names}, "input": call["input"],
+                      "hx": call["h"] if p.c is None else [call["h"], call["c"]]} for call in calls]
+        message = {"op": "torch_module_map", "fn": p.cell, "init": p.init, "double": True, "args_list": args_list}
+        values = _typed(sub.send(message, p.cell, sizes_in_words(p)).value, list, "reply")
+        if len(values) != len(calls):
+            raise ContractViolation("the worker answered another number of forwards than it was sent")
+        runs = [outputs_of(parsed_run({"parameters": {}, **value} if type(value) is dict else
+                                      {"parameters": {}, "outputs": value}, p), p) for value in values]
+        return [tuple(out.array for out in run.values()) if p.c is not None else run["h'"].array for run in runs]
+    return evaluate_many
+
+
+def assert_zero_state_without_hx(sub, p: CellProblem) -> None:
+    """cell(input) equals cell(input, hx) with hx all zeros."""
+    zeros = p.zero_state()
+    run, params = run_as_built(sub, zeros, gradients=False)
+    with_zeros = arrays(outputs_of(run, zeros))
+    try:
+        without = arrays(outputs_of(run_cell(sub, p, hx=False, gradients=False, params=params), p))
+    except SubmissionRaised as error:
+        raise SubmissionRaised(f"called with no hx, as cell(input), {error}") from None
+    state = "h = 0" if p.c is None else "h = c = 0"
+    assert_all_close(without, with_zeros, f"your own {p.cell} given hx = zeros ({state}): called as cell(input), "
+                     "with no hx, torch.nn's cells start from zeros")
+
+
+def assert_keeps_float64(sub, p: CellProblem) -> None:
+    """Given a float64 input, hx and parameters, every output is float64, as torch.nn keeps the input's dtype."""
+    outputs = outputs_of(run_as_built(sub, p, gradients=False)[0], p)
+    drifted = {name: out.dtype for name, out in outputs.items() if out.dtype != "float64"}
+    if drifted:
+        raise AssertionError(
+            f"your {p.cell} returned {', '.join(f'{n} as {d}' for n, d in drifted.items())}, although the input, hx "
+            "and every parameter are float64 (torch.nn keeps the input's dtype). A .float(), a .to(torch.float32), "
+            "or a tensor made without dtype= (torch.zeros(N, H) is float32) turns the computation to float32, "
+            "which keeps 7 of float64's 16 digits: too few for gradcheck.")
+
+
+def assert_unbatched(sub, p: CellProblem) -> None:
+    """An unbatched input (D,), with h (and c) of shape (H,), gives torch.nn's unbatched outputs, of shape (H,)."""
+    row = p._replace(input=p.input[0], h=p.h[0], c=None if p.c is None else p.c[0])
+    message = {"op": "torch_module", "fn": p.cell, "init": p.init, "params": p.params, "input": row.input,
+               "hx": row.hx, "upstream": None, "double": True}
+    actual = arrays(outputs_of(parsed_run(sub.send(message, p.cell, "an unbatched input").value, p), p))
+    assert_all_close(actual, torch_nn_cell(p, unbatched=True).outputs,
+                     f"torch.nn.{p.cell} on the unbatched input (input_size,) and hx (hidden_size,)")
+
+
+# -- the checks ------------------------------------------------------------------------------------------------------
+
+RNN, LSTM = ("RNNCell",), ("LSTMCell",)
+NO_BIAS = 0.1  # fraction of the profile's examples for the bias=False and unbatched checks (5 by default)
+
+
+@check(group=RNN_GROUP, points=4, needs=RNN, examples=0.2)
+@given(p=cell_problems("RNNCell"))
+@example(p=OBLONG_RNN_CELL)
+def rnn_cell_has_torch_nn_parameters(sub, p: CellProblem):
+    """RNNCell has exactly torch.nn's parameters weight_ih (H, D), weight_hh (H, H), bias_ih (H,), bias_hh (H,)."""
+    assert_parameters_are_torch_nn_s(sub, p)
+
+
+@check(group=RNN_GROUP, points=10, needs=RNN, examples=0.2)
+@given(p=cell_problems("RNNCell"))
+@example(p=DEGENERATE_RNN_CELL)
+@example(p=OBLONG_RNN_CELL)
+def rnn_cell_matches_torch_nn(sub, p: CellProblem):
+    """RNNCell's h' equals torch.nn.RNNCell's given the same weights: h' = tanh(input·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)."""
+    assert_matches_torch_nn(sub, p)
+
+
+@check(group=RNN_GROUP, points=10, needs=RNN, examples=0.2)
+@given(p=cell_problems("RNNCell"))
+@example(p=DEGENERATE_RNN_CELL)
+def rnn_cell_gradients_match_torch_nn(sub, p: CellProblem):
+    """Autograd's gradients of the input, hx and every parameter through RNNCell equal those through
+    torch.nn.RNNCell (L = ⟨h', dh⟩)."""
+    assert_gradients_match_torch_nn(sub, p)
+
+
+@check(group=RNN_GROUP, points=8, needs=RNN, examples=0.2)
+@given(p=cell_problems("RNNCell"), seed=probe_seeds())
+@example(p=DEGENERATE_RNN_CELL, seed=0)
+def rnn_cell_gradients_match_finite_differences(sub, p: CellProblem, seed: int):
+    """gradcheck in float64: RNNCell's autograd gradients equal central differences of its own forward."""
+    assert_gradcheck(sub, p, seed)
+
+
+@check(group=RNN_GROUP, points=4, needs=RNN, examples=0.2)
+@given(p=cell_problems("RNNCell"))
+@example(p=DEGENERATE_RNN_CELL)
+def rnn_cell_without_hx_starts_from_zeros(sub, p: CellProblem):
+    """RNNCell called without hx, cell(input), returns what it returns given hx = zeros."""
+    assert_zero_state_without_hx(sub, p)
+
+
+@check(group=RNN_GROUP, points=2, needs=RNN, examples=NO_BIAS)
+@given(p=cell_problems("RNNCell"))
+@example(p=DEGENERATE_RNN_CELL)
+def rnn_cell_keeps_float64(sub, p: CellProblem):
+    """RNNCell given float64 input, hx and parameters returns a float64 h'."""
+    assert_keeps_float64(sub, p)
+
+
+@check(group=RNN_GROUP, points=2, needs=RNN, examples=NO_BIAS)
+@given(p=cell_problems("RNNCell", bias=False))
+@example(p=OBLONG_RNN_CELL._replace(bias_ih=None, bias_hh=None))
+def rnn_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
+    """RNNCell(…, bias=False) has only weight_ih and weight_hh, and equals torch.nn.RNNCell(…, bias=False)."""
+    assert_parameters_are_torch_nn_s(sub, p)
+    assert_matches_torch_nn(sub, p)
+
+
+@check(group=RNN_GROUP, points=1, needs=RNN, examples=NO_BIAS)
+@given(p=cell_problems("RNNCell"))
+@example(p=OBLONG_RNN_CELL)
+def rnn_cell_accepts_unbatched_input(sub, p: CellProblem):
+    """RNNCell on an unbatched input (D,) and hx (H,) returns torch.nn.RNNCell's h' (H,) (not required by default)."""
+    assert_unbatched(sub, p)
+
+
+@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=0.2)
+@given(p=cell_problems("LSTMCell"))
+@example(p=OBLONG_LSTM_CELL)
+def lstm_cell_has_torch_nn_parameters(sub, p: CellProblem):
+    """LSTMCell has exactly torch.nn's parameters weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,)."""
+    assert_parameters_are_torch_nn_s(sub, p)
+
+
+@check(group=LSTM_GROUP, points=16, needs=LSTM, examples=0.2)
+@given(p=cell_problems("LSTMCell"))
+@example(p=DEGENERATE_LSTM_CELL)
+@example(p=OBLONG_LSTM_CELL)
+def lstm_cell_matches_torch_nn(sub, p: CellProblem):
+    """LSTMCell's (h', c') equal torch.nn.LSTMCell's given the same weights, gate blocks in the order i, f, g, o."""
+    assert_matches_torch_nn(sub, p)
+
+
+@check(group=LSTM_GROUP, points=14, needs=LSTM, examples=0.2)
+@given(p=cell_problems("LSTMCell"))
+@example(p=DEGENERATE_LSTM_CELL)
+def lstm_cell_gradients_match_torch_nn(sub, p: CellProblem):
+    """Autograd's gradients of the input, hx = (h, c) and every parameter through LSTMCell equal those through
+    torch.nn.LSTMCell (L = ⟨h', dh⟩ + ⟨c', dc⟩)."""
+    assert_gradients_match_torch_nn(sub, p)
+
+
+@check(group=LSTM_GROUP, points=12, needs=LSTM, examples=0.2)
+@given(p=cell_problems("LSTMCell"), seed=probe_seeds())
+@example(p=DEGENERATE_LSTM_CELL, seed=0)
+def lstm_cell_gradients_match_finite_differences(sub, p: CellProblem, seed: int):
+    """gradcheck in float64: LSTMCell's autograd gradients equal central differences of its own forward."""
+    assert_gradcheck(sub, p, seed)
+
+
+@check(group=LSTM_GROUP, points=6, needs=LSTM, examples=0.2)
+@given(p=cell_problems("LSTMCell"))
+@example(p=DEGENERATE_LSTM_CELL)
+def lstm_cell_without_hx_starts_from_zeros(sub, p: CellProblem):
+    """LSTMCell called without hx, cell(input), returns what it returns given hx = (zeros, zeros)."""
+    assert_zero_state_without_hx(sub, p)
+
+
+@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=NO_BIAS)
+@given(p=cell_problems("LSTMCell"))
+@example(p=DEGENERATE_LSTM_CELL)
+def lstm_cell_keeps_float64(sub, p: CellProblem):
+    """LSTMCell given float64 input, hx and parameters returns float64 h' and c'."""
+    assert_keeps_float64(sub, p)
+
+
+@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=NO_BIAS)
+@given(p=cell_problems("LSTMCell", bias=False))
+@example(p=OBLONG_LSTM_CELL._replace(bias_ih=None, bias_hh=None))
+def lstm_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
+    """LSTMCell(…, bias=False) has only weight_ih and weight_hh, and equals torch.nn.LSTMCell(…, bias=False)."""
+    assert_parameters_are_torch_nn_s(sub, p)
+    assert_matches_torch_nn(sub, p)
+
+
+@check(group=LSTM_GROUP, points=1, needs=LSTM, examples=NO_BIAS)
+@given(p=cell_problems("LSTMCell"))
+@example(p=OBLONG_LSTM_CELL)
+def lstm_cell_accepts_unbatched_input(sub, p: CellProblem):
+    """LSTMCell on an unbatched input (D,) and hx ((H,), (H,)) returns torch.nn.LSTMCell's (h', c'), each (H,)
+    (not required by default)."""
+    assert_unbatched(sub, p)
