@@ -49,10 +49,22 @@ from checks.policy import DEFAULT_POLICY, Policy, policy_problem
 
 GROUPS = ("forward", "backward", "tanh", "truncated", "clipping", "bidirectional", "classifier", "batching", "hygiene",
           "lstm", "gru", "embedding", "temporal", "captioning")
+#: The groups of the other APIs, each with the module of ``checks`` that defines its checks. Those modules are
+#: imported only when the points table lists one of their groups: the default grade neither runs their checks
+#: nor pays for their imports (torch's), and an assignment of another API runs only its own.
+API_GROUPS: dict[str, str] = {
+    # deeplearning.ai's column-major API (--assignment dlai-c5w1): one group per function, as the course grades
+    **{name: "dlai" for name in ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward",
+                                 "lstm_cell_forward", "lstm_forward", "lstm_cell_backward", "lstm_backward")},
+    # CS231n's PyTorch functions from 2025 (--assignment cs231n-pytorch)
+    **{name: "torch_functions" for name in ("torch_rnn", "torch_embedding", "torch_lstm")},
+    # nn.Module cells as torch.nn's (--assignment torch-cells)
+    **{name: "torch_cells" for name in ("torch_rnn_cell", "torch_lstm_cell")},
+}
 DEFAULT_POINTS_TABLE = Path(__file__).with_name("points.toml")
 ASSIGNMENTS_FOLDER = Path(__file__).with_name("assignments")
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")  # Gradescope's
-COURSE_GROUPS_KEY, POLICY_SECTION = "course_groups", "policy"
+COURSE_GROUPS_KEY, POLICY_SECTION, COURSE_SECTION = "course_groups", "policy", "course"
 
 
 @dataclass(frozen=True)
@@ -184,7 +196,7 @@ def check(
 
 def known_groups() -> tuple[str, ...]:
     """The built-in groups, then the course groups of the points table being loaded."""
-    return (*GROUPS, *_course_groups)
+    return (*GROUPS, *API_GROUPS, *_course_groups)
 
 
 def caller_location(depth: int = 2) -> tuple[str, int]:
@@ -235,6 +247,8 @@ def load_checks(
     modules = set()
     if builtin:
         modules |= {importlib.import_module(f"checks.{group}").__name__ for group in GROUPS}
+        listed = {entry.group for entry in table.entries.values()} & API_GROUPS.keys()
+        modules |= {importlib.import_module(f"checks.{API_GROUPS[group]}").__name__ for group in listed}
     for folder in extra_dirs:
         modules |= import_folder(Path(folder))
     # Only the checks of the modules asked for now: an earlier call in the same process may have
@@ -347,6 +361,19 @@ class Entry:
 
 
 @dataclass(frozen=True)
+class CourseNeeds:
+    """What an assignment's submissions need besides numpy: its table's ``[course]`` section.
+
+    ``requires``: packages the submissions import (``["torch"]``), installed with the grader and allowed
+    in the worker as ``--allow-package`` allows one. ``paths``: the course's helper modules' folders (as
+    ``--path`` gives them), relative to the table's own folder in the file and absolute here.
+    """
+
+    requires: tuple[str, ...] = ()
+    paths: tuple[Path, ...] = ()
+
+
+@dataclass(frozen=True)
 class PointsTable:
     """A points table, validated: the checks it names, its course groups and its policy."""
 
@@ -354,6 +381,7 @@ class PointsTable:
     entries: dict[str, Entry] = field(default_factory=dict)
     course_groups: tuple[str, ...] = ()
     policy: Policy = DEFAULT_POLICY
+    course: CourseNeeds = CourseNeeds()
 
     def where(self, line: int) -> str:
         return f"{self.path}, line {line}"
@@ -362,7 +390,7 @@ class PointsTable:
 def read_points(path: Path) -> PointsTable:
     """The table in TOML ``path``: one section per group, ``name = points`` or
     ``name = { points = 4, visibility = "hidden" }``; optionally a top-level
-    ``course_groups = ["..."]`` and a ``[policy]`` table.
+    ``course_groups = ["..."]``, a ``[policy]`` table and a ``[course]`` table (``CourseNeeds``).
 
     Every mistake (an unknown group, points that are not a number >= 0, a check listed twice, an
     unknown visibility or policy) is a CheckDefinitionError naming the line of the table.
@@ -374,11 +402,12 @@ def read_points(path: Path) -> PointsTable:
         raise CheckDefinitionError(f"{path}: not valid TOML: {error}") from None
     course_groups = read_course_groups(path, text, table.pop(COURSE_GROUPS_KEY, []))
     policy = read_policy(path, text, table.pop(POLICY_SECTION, {}))
+    course = read_course_needs(path, text, table.pop(COURSE_SECTION, {}))
     entries: dict[str, Entry] = {}
     for group, section in table.items():
-        if group not in (*GROUPS, *course_groups) or type(section) is not dict:
+        if group not in (*GROUPS, *API_GROUPS, *course_groups) or type(section) is not dict:
             raise CheckDefinitionError(f"{path}, line {line_of(text, group)}: [{group}] is not a group; the groups "
-                                       f"are {', '.join((*GROUPS, *course_groups))} (declare a course group in "
+                                       f"are {', '.join((*GROUPS, *API_GROUPS, *course_groups))} (declare a course group in "
                                        f"{COURSE_GROUPS_KEY})")
         for name, value in section.items():
             line = line_of(text, name, after=group)
@@ -386,7 +415,7 @@ def read_points(path: Path) -> PointsTable:
                 raise CheckDefinitionError(f"{path}, line {line}: {name} is listed twice (also under "
                                            f"[{entries[name].group}])")
             entries[name] = read_entry(f"{path}, line {line}", name, value, group, line)
-    return PointsTable(Path(path), entries, course_groups, policy)
+    return PointsTable(Path(path), entries, course_groups, policy, course)
 
 
 def read_entry(where: str, name: str, value: object, group: str, line: int) -> Entry:
@@ -416,7 +445,8 @@ def read_course_groups(path: Path, text: str, value: object) -> tuple[str, ...]:
     if type(value) is not list or not all(type(name) is str and name.isidentifier() for name in value):
         raise CheckDefinitionError(f"{where}: {COURSE_GROUPS_KEY} must be a list of names, "
                                    'as course_groups = ["attention"]')
-    clashes = [name for name in value if name in (*GROUPS, POLICY_SECTION, COURSE_GROUPS_KEY)]
+    clashes = [name for name in value if name in (*GROUPS, *API_GROUPS, POLICY_SECTION, COURSE_SECTION,
+                                                  COURSE_GROUPS_KEY)]
     if clashes or len(set(value)) != len(value):
         taken = clashes[0] if clashes else next(name for name in value if value.count(name) > 1)
         raise CheckDefinitionError(f"{where}: the course group {taken!r} is already a group or a reserved name")
@@ -432,6 +462,26 @@ def read_policy(path: Path, text: str, section: object) -> Policy:
         if problem:
             raise CheckDefinitionError(f"{path}, line {line_of(text, key, after=POLICY_SECTION)}: {problem}")
     return Policy(**section)
+
+
+def read_course_needs(path: Path, text: str, section: object) -> CourseNeeds:
+    """The ``[course]`` table: ``requires = ["torch"]`` and ``paths = ["folder"]``, both optional."""
+    where = f"{path}, line {line_of(text, COURSE_SECTION)}"
+    if type(section) is not dict:
+        raise CheckDefinitionError(f"{where}: [{COURSE_SECTION}] must be a table")
+    unknown = sorted(set(section) - {"requires", "paths"})
+    if unknown:
+        raise CheckDefinitionError(f"{where}: [{COURSE_SECTION}] has no setting {unknown[0]!r}; give requires and paths")
+    requires, paths = section.get("requires", []), section.get("paths", [])
+    if type(requires) is not list or not all(type(name) is str and name.isidentifier() for name in requires):
+        raise CheckDefinitionError(f'{where}: requires must list top-level package names, as requires = ["torch"]')
+    if type(paths) is not list or not all(type(folder) is str and folder for folder in paths):
+        raise CheckDefinitionError(f'{where}: paths must list folders, as paths = ["course_helpers"]')
+    folders = tuple(Path(path).parent / folder for folder in paths)
+    missing = [str(folder) for folder in folders if not folder.is_dir()]
+    if missing:
+        raise CheckDefinitionError(f"{where}: paths: no such folder {missing[0]}")
+    return CourseNeeds(tuple(dict.fromkeys(requires)), folders)
 
 
 def line_of(text: str, key: str, after: str | None = None) -> int:

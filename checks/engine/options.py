@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 from checks.engine.inputs.display import inert, shown
 from checks.engine.course.classroom import (DEFAULT_FILE, DiscoveryError, Entry, discover, is_class_folder,
                                            is_student_folder)
-from checks.engine.isolation.boundary import DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, WorkerFault, WorkerOptions, probe_confinement
+from checks.engine.isolation.boundary import (DEFAULT_CALL_TIMEOUT, DEFAULT_MEMORY_LIMIT, PRELOADED, WorkerFault,
+                                               WorkerOptions, probe_confinement)
 from checks.engine.output_paths import OutputPathError, inputs_of, refuse_inputs, require_writable
 from checks.engine.run.profiles import DEFAULT_SEED, MAX_EXAMPLES, PROFILE_ENVIRONMENT, profile_from_environment
 from checks.engine.run.repro import ReproFolderError, prepare_folder
@@ -32,7 +33,7 @@ from checks.engine.isolation.sandbox import find_package
 from checks.engine.course.shards import Shard, ShardError, parse_shard, select
 from checks.engine.course.settings import CLUSTER_EXTRA, GradingSettings
 from checks.engine.inputs.usage import UsageError
-from checks.engine.run.assignments import CheckSource, assignment_table, existing_folder
+from checks.engine.run.assignments import CheckSource, assignment_table, course_needs, existing_folder
 from checks.registry import Check
 
 if TYPE_CHECKING:
@@ -238,11 +239,14 @@ def resolve(
     points_table = assignment_table(values["points"], values["assignment"])
     check_output_paths(report_files, entries, points_table, values)
     profile = resolve_profile(values["profile"])
+    needs = course_needs(points_table)  # the assignment's own packages and helper folders
     worker_options = WorkerOptions(
-        import_paths=tuple(existing_folder("--path", Path(p)) for p in values["paths"]),
+        import_paths=(*needs.paths, *(existing_folder("--path", Path(p)) for p in values["paths"])),
         call_timeout=values["call_timeout"],
         memory_limit=values["memory_limit"] * MIB or None,
-        allowed_packages=tuple(dict.fromkeys(package_name(name) for name in values["allowed_packages"])),
+        allowed_packages=tuple(dict.fromkeys((*needs.requires,
+                                              *(package_name(name) for name in values["allowed_packages"])))),
+        preload=tuple(name for name in needs.requires if name in PRELOADED),
         require_sandbox=values["require_sandbox"],
     )
     check_source = CheckSource(tuple(Path(folder) for folder in values["checks_dirs"]), points_table,

@@ -84,6 +84,10 @@ class WorkerTimeout(WorkerFault):
         self.seconds, self.by_deadline = seconds, by_deadline
 
 
+# The packages a worker imports before its lock-down when the assignment requires them (worker.preload).
+PRELOADED = ("torch",)
+
+
 @dataclass(frozen=True)
 class WorkerOptions:
     """How a worker runs its submission, fixed when the worker is made.

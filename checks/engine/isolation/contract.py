@@ -313,8 +313,7 @@ class Submission:
         Returns both validated results, as the two methods return them: (output, Cache) and the
         gradients. A hang or crash is charged to the one of the two that was running.
         """
-        forward_result, gradients = self.batch(forward_then_backward(forward, args, backward, upstream, *extra))
-        return forward_result, gradients
+        return tuple(self.batch(forward_then_backward(forward, args, backward, upstream, *extra)))
 
     def _forget_last_calls(self, count: int) -> None:
         """Take the last ``count`` calls out of the trace being recorded (if any)."""
@@ -336,9 +335,7 @@ class Submission:
     # -- transport -----------------------------------------------------------------------------
 
     def send(self, message: dict, function: str, inputs: str = "") -> Answer | list[Answer]:
-        """One request of another API's view of this submission (``checks.engine.isolation.column_major``,
-        ``torch_contract``), with the same charging of faults as the contract's own methods: the typed answer,
-        or NotImplementedInSubmission, SubmissionRaised, WorkerFault. ``inputs``: their sizes, in words."""
+        """A request of another API's view (``column_major``, ``torch_contract``), its faults charged as ours are."""
         return self._send(message, function, inputs)
 
     def _call(self, function: str, args: tuple, sizes: dict[str, int]) -> tuple:

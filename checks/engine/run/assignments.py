@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Sequence
 
 from checks.engine.inputs.usage import UsageError
-from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, load_checks,
-                             self_check_split)
+from checks.registry import (ASSIGNMENTS_FOLDER, DEFAULT_POINTS_TABLE, Check, CheckDefinitionError, CourseNeeds,
+                             load_checks, read_points, self_check_split)
 
 
 @dataclass(frozen=True)
@@ -57,6 +57,27 @@ def assignment_table(points: Path | None, assignment: str | None) -> Path | None
     names = ", ".join(sorted(path.stem for path in ASSIGNMENTS_FOLDER.glob("*.toml")))
     raise UsageError(f"--assignment {assignment}: no shipped assignment of that name (shipped: {names}) "
                      "and no such file")
+
+
+#: What to install for a package an assignment requires, when it is missing: {package: pip's command}.
+INSTALL = {"torch": "pip install 'rnn-grade[torch]'"}
+
+
+def course_needs(points: Path | None) -> CourseNeeds:
+    """The ``[course]`` needs of the assignment's table (none for the built-in one), each package required
+    checked to be installed: else a UsageError (exit 2) saying what to install."""
+    if points is None or not Path(points).is_file():
+        return CourseNeeds()
+    try:
+        needs = read_points(Path(points)).course
+    except CheckDefinitionError as error:
+        raise UsageError(f"could not load the checks: {error}") from None
+    for name in needs.requires:
+        if importlib.util.find_spec(name) is None:
+            install = INSTALL.get(name, f"pip install {name}")
+            raise UsageError(f"this assignment ({Path(points).stem}) grades code that uses {name}, which is not "
+                             f"installed for this Python; install it with: {install}")
+    return needs
 
 
 def resolve_checks(
