@@ -145,8 +145,9 @@ def code_cells(content: bytes, name: str) -> tuple[list[tuple[int, str]], str]:
         source = source if isinstance(source, str) else "".join(s for s in source or [] if isinstance(s, str))
         total += len(source.encode("utf-8", "surrogatepass"))
         if total > MAX_CODE_BYTES:
-            return cells, (f"cells {number} to {len(found)} were not read: the code cells together pass "
-                           f"{MAX_CODE_BYTES // (1024 * 1024)} MiB, the limit for a submission's code")
+            unread = f"cell {number} was" if number == len(found) else f"cells {number}-{len(found)} were"
+            return cells, (f"{unread} not read: the code cells together pass {MAX_CODE_BYTES // (1024 * 1024)} MiB, "
+                           "the limit for a submission's code")
         cells.append((number, source))
     return cells, ""
 
