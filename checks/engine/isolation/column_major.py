@@ -228,11 +228,20 @@ class ColumnMajor:
         return [differentiated(function, r) for r in results] if differentiated_only else results
 
     def send(self, message: dict, function: str, inputs: str) -> Any:
-        """``Submission.send``, a NameError's message completed with its likely cause (a notebook global)."""
+        """``Submission.send``, kept out of the submission's trace, a NameError's message completed with its likely
+        cause (a notebook global).
+
+        The trace (``Submission.recording``) is replayed on the row-vector reference and its misconception
+        models, and its calls are shown with the row-vector contract's argument names: rnn_forward(x, h0, Wx, …)
+        is not the course's rnn_forward(x, a0, parameters). A column-major call noted there would be diagnosed
+        and shown wrongly, so none is: a failing example is shown by its drawn sizes and values instead."""
+        previous, self.sub.trace = self.sub.trace, None
         try:
             return self.sub.send(message, function, inputs)
         except SubmissionRaised as raised:
             raise SubmissionRaised(undefined_name_hint(str(raised))) from None
+        finally:
+            self.sub.trace = previous
 
 
 def validate_map_item(function: str, value: Any, sizes: dict[str, int], allow_unit_axes: bool) -> tuple:
