@@ -305,6 +305,9 @@ def notebook_class(tmp_path_factory) -> tuple[Path, list[dict], Path]:
         "carol.ipynb": ["import numpy as np", STEP_FORWARD, STEP_BACKWARD.replace("(dnext_h, cache)", "(dnext_h, cache")],
         "dave.ipynb": ["import numpy as np", "parameters = {'Wh': np.eye(4)}", GLOBAL_FORWARD, STEP_BACKWARD],
         "erin/my $ 'rnn\".ipynb": ["import numpy as np", STEP_FORWARD, STEP_BACKWARD],
+        # A decorator from a module the grader cannot import: the import is left out, so the module fails.
+        "frank.ipynb": ["import numpy as np\nfrom ipywidgets import interact", STEP_FORWARD, STEP_BACKWARD,
+                        "@interact(n=(1, 10))\ndef demo(n):\n    print(rnn_step_forward)\n"],
     }
     for name, cells in students.items():
         (folder / name).parent.mkdir(exist_ok=True)
@@ -321,7 +324,8 @@ def test_a_class_of_notebooks_is_graded_later_definitions_winning(notebook_class
     assert {row["submission"]: (row["score"], row["forward"], row["backward"], row["hygiene"], row["status"])
             for row in rows} == {"alice": ("6", "2", "3", "1", "graded"), "bob": ("0", "0", "0", "0", "graded"),
                                  "carol": ("3", "2", "0", "1", "graded"), "dave": ("0", "0", "0", "0", "graded"),
-                                 "erin": ("6", "2", "3", "1", "graded")}
+                                 "erin": ("6", "2", "3", "1", "graded"),
+                                 "frank": ("0", "0", "0", "0", "import-error")}
     assert "Read the notebook my $ 'rnn\".ipynb: used code cells 1-3" in (out / "erin" / "feedback.md").read_text()
 
 
@@ -340,3 +344,12 @@ def test_a_function_that_reads_a_notebook_global_fails_with_a_name_error_naming_
            "next_h = np.tanh(x @ Wx + prev_h @ parameters['Wh'] + b))" in feedback
     assert "cell 3 at line 13" in feedback  # so line 14 is the line 2 of cell 3 that reads the global
     assert "a function that uses a global they set (parameters) fails with a NameError" in feedback
+
+
+def test_the_account_explains_an_import_error(notebook_class):
+    out, _, _ = notebook_class
+    feedback = (out / "frank" / "feedback.md").read_text()
+    assert "NameError: name 'interact' is not defined" in feedback
+    # The import error says what the notebook's account says: the import of interact may be left out.
+    assert "Cell 1 imports ipywidgets: an import the grader cannot make is left out, and the names it would " \
+           "provide are then missing." in feedback

@@ -113,13 +113,11 @@ NOTEBOOK_HEADING = "Your notebook was read as Python: only its definitions were 
 def files_left_out_lines(grade: Grade) -> list[str]:
     """What of the submission was not copied for grading, and why (``checks.engine.inputs.intake``); nothing
     when the import error already says it. A notebook's account of its cells (``checks.engine.inputs.notebook``)
-    comes by the same path, under a heading of its own, and is kept after an import error, which it explains."""
-    notebook = grade.submission.suffix == ".ipynb"
-    notes = [note for note in grade.files_left_out if not grade.import_error or (notebook and note not in
-                                                                                  grade.import_error)]
-    if not notes:
+    comes by the same path, under a heading of its own."""
+    if not grade.files_left_out or grade.import_error:
         return []
-    return [NOTEBOOK_HEADING if notebook else FILES_LEFT_OUT_HEADING, *(f"- {note}" for note in notes)]
+    heading = NOTEBOOK_HEADING if grade.submission.suffix == ".ipynb" else FILES_LEFT_OUT_HEADING
+    return [heading, *(f"- {note}" for note in grade.files_left_out)]
 
 
 def instructor_notes(grade: Grade) -> list[str]:
