@@ -15,8 +15,8 @@ from __future__ import annotations
 CALLS: dict[str, tuple[str, ...]] = {
     "rnn_step_forward": (),
     "rnn_step_backward": (),
-    "rnn_forward": ("rnn_step_forward",),
-    "rnn_backward": ("rnn_step_backward",),
+    "rnn_forward": ("rnn_step_forward", "rnn_cell_forward"),  # a column-major rnn_forward runs rnn_cell_forward
+    "rnn_backward": ("rnn_step_backward", "rnn_cell_backward"),
     "rnn_backward_truncated": ("rnn_forward", "rnn_step_backward"),
     "clip_grad_norm": (),
     "birnn_forward": ("rnn_forward",),
@@ -25,8 +25,8 @@ CALLS: dict[str, tuple[str, ...]] = {
     "tbptt_batches": (),
     "lstm_step_forward": (),
     "lstm_step_backward": (),
-    "lstm_forward": ("lstm_step_forward",),
-    "lstm_backward": ("lstm_step_backward",),
+    "lstm_forward": ("lstm_step_forward", "lstm_cell_forward"),
+    "lstm_backward": ("lstm_step_backward", "lstm_cell_backward"),
     "gru_step_forward": (),
     "gru_step_backward": (),
     "gru_forward": ("gru_step_forward",),
@@ -40,6 +40,14 @@ CALLS: dict[str, tuple[str, ...]] = {
                            "lstm_forward", "lstm_backward", "temporal_affine_forward", "temporal_affine_backward",
                            "temporal_softmax_loss"),
     "CaptioningRNN.sample": ("rnn_step_forward", "lstm_step_forward"),
+    # deeplearning.ai's column-major cells; the sequence functions share the row-vector contract's names above
+    "rnn_cell_forward": (),
+    "rnn_cell_backward": (),
+    "lstm_cell_forward": (),
+    "lstm_cell_backward": (),
+    # torch.nn-style cells (nn.Module classes)
+    "RNNCell": (),
+    "LSTMCell": (),
 }
 
 # From the most basic to the most derived: a check's subject is the last of its needs in this order
@@ -47,8 +55,10 @@ CALLS: dict[str, tuple[str, ...]] = {
 # classifier; clipping and batching last, as they call none of the others and none calls them).
 DEPENDENCY_ORDER: tuple[str, ...] = (
     "rnn_step_forward",
+    "rnn_cell_forward",
     "rnn_forward",
     "rnn_step_backward",
+    "rnn_cell_backward",
     "rnn_backward",
     "rnn_backward_truncated",
     "birnn_forward",
@@ -57,8 +67,10 @@ DEPENDENCY_ORDER: tuple[str, ...] = (
     "clip_grad_norm",
     "tbptt_batches",
     "lstm_step_forward",
+    "lstm_cell_forward",
     "lstm_forward",
     "lstm_step_backward",
+    "lstm_cell_backward",
     "lstm_backward",
     "gru_step_forward",
     "gru_forward",
@@ -71,6 +83,8 @@ DEPENDENCY_ORDER: tuple[str, ...] = (
     "temporal_softmax_loss",
     "CaptioningRNN.loss",
     "CaptioningRNN.sample",
+    "RNNCell",
+    "LSTMCell",
 )
 
 
