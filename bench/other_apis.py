@@ -42,7 +42,7 @@ def grade_seconds(submission: Path, assignment: str, folder: Path) -> tuple[floa
     if run.returncode not in (0, 1):
         raise SystemExit(f"{submission.name} under {assignment}: exit {run.returncode}\n{run.stderr}")
     data = json.loads(results.read_text())
-    return seconds, f"{data['score']:g}/{data["max_score"]:g}"
+    return seconds, f"{data['score']:g}/{data['max_score']:g}"
 
 
 def main() -> None:
