@@ -221,7 +221,8 @@ def backward_refused(function: str, error: str) -> str:
         cause = CUT
     else:
         cause = "autograd could not compute the gradients of your forward."
-    return f"backward() through {function}: {cause}\n  autograd said: {error.splitlines()[0][:300]}"
+    said = error.splitlines()[0].split(" Hint:")[0][:300]  # torch's hint is about its anomaly mode, not this code
+    return f"backward() through {function}: {cause}\n  autograd said: {said}"
 
 
 @check(group=RNN, points=10, needs=("rnn_step_forward",), examples=0.4)

@@ -1,0 +1,65 @@
+"""Buggy CS231n 2025 PyTorch file (bug group: torch_embedding): a .numpy() round trip.
+
+word_embedding_forward looks the words up in NumPy (W.detach().numpy()[x.numpy()]) and wraps the result
+back into a tensor: the values are right, but the output is no longer in autograd's graph, so W gets no
+gradient.
+
+Otherwise identical to tests/corpus/torch/rnn_layers_pytorch_correct.py.
+"""
+
+import torch
+
+BUG_GROUP = 'torch_embedding'
+AFFECTED = ('torch_word_embedding_gradient_matches_finite_differences',)
+
+
+def rnn_step_forward(x, prev_h, Wx, Wh, b):
+    """One step of a vanilla RNN: next_h = tanh(x Wx + prev_h Wh + b).
+
+    Inputs: x (N, D), prev_h (N, H), Wx (D, H), Wh (H, H), b (H,). Returns next_h (N, H)."""
+    next_h = torch.tanh(x.mm(Wx) + prev_h.mm(Wh) + b)
+    return next_h
+
+
+def rnn_forward(x, h0, Wx, Wh, b):
+    """A vanilla RNN over a whole sequence: x (N, T, D), h0 (N, H) -> h (N, T, H)."""
+    N, T, _ = x.shape
+    prev_h = h0
+    hs = []
+    for t in range(T):
+        prev_h = rnn_step_forward(x[:, t, :], prev_h, Wx, Wh, b)
+        hs.append(prev_h)
+    h = torch.stack(hs, dim=1)
+    return h
+
+
+def word_embedding_forward(x, W):
+    """Word embeddings: x (N, T) integer indices into W (V, D) -> out (N, T, D)."""
+    out = torch.from_numpy(W.detach().numpy()[x.numpy()])
+    return out
+
+
+def lstm_step_forward(x, prev_h, prev_c, Wx, Wh, b):
+    """One LSTM step, gates in the order i, f, o, g: x (N, D), prev_h, prev_c (N, H), Wx (D, 4H), Wh (H, 4H),
+    b (4H,) -> (next_h, next_c), each (N, H)."""
+    H = prev_h.shape[1]
+    a = x.mm(Wx) + prev_h.mm(Wh) + b
+    i = torch.sigmoid(a[:, :H])
+    f = torch.sigmoid(a[:, H:2 * H])
+    o = torch.sigmoid(a[:, 2 * H:3 * H])
+    g = torch.tanh(a[:, 3 * H:])
+    next_c = f * prev_c + i * g
+    next_h = o * torch.tanh(next_c)
+    return next_h, next_c
+
+
+def lstm_forward(x, h0, Wx, Wh, b):
+    """An LSTM over a whole sequence from c0 = 0: x (N, T, D), h0 (N, H) -> h (N, T, H)."""
+    N, T, _ = x.shape
+    prev_h, prev_c = h0, torch.zeros_like(h0)
+    hs = []
+    for t in range(T):
+        prev_h, prev_c = lstm_step_forward(x[:, t, :], prev_h, prev_c, Wx, Wh, b)
+        hs.append(prev_h)
+    h = torch.stack(hs, dim=1)
+    return h
