@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from checks.engine.bundles.gradescope_bundle import Course, course_members
+from checks.engine.bundles.gradescope_bundle import Course, course_members, grader_extras
 from tiny_grading import REPO, SUBMISSIONS, TINY, clean_environment, write_tiny_checks
 
 TEMPLATES = REPO / "templates"
@@ -102,6 +102,7 @@ def test_the_zip_holds_the_scripts_the_grader_and_the_course(autograder_zip):
     assert "course/checks/tiny_checks/tiny.py" in modes and "course/points.toml" in modes
     assert archive.read("rnn-grade-options").decode().split("\n") == [
         "--points", "course/points.toml", "--checks-dir", "course/checks/tiny_checks", "--no-builtin-checks", ""]
+    assert archive.read("rnn-grade-extras") == b""  # no extra: setup.sh installs the wheel alone
 
 
 def test_setup_makes_the_reference_and_the_source_unreadable_to_other_users(autograder):
@@ -151,6 +152,16 @@ def test_the_bundle_refuses_a_broken_points_file_before_building(tmp_path):
                    "--points", str(tmp_path / "points.toml")], tmp_path)
     assert refused.returncode == 2 and "points.toml" in refused.stderr
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_a_pytorch_assignment_has_setup_install_the_torch_extra(tmp_path):
+    assert grader_extras(Course(assignment="torch-cells")) == ("torch",)
+    assert grader_extras(Course(assignment="cs231n")) == grader_extras(Course()) == ()
+    points = tmp_path / "mine.toml"
+    points.write_text('[course]\nrequires = ["torch", "pygments"]\n')  # only torch is an extra of the grader
+    assert grader_extras(Course(points=points)) == ("torch",)
+    setup = (TEMPLATES / "gradescope" / "setup.sh").read_text()
+    assert 'if [ -s "$source/rnn-grade-extras" ]' in setup and "download.pytorch.org/whl/cpu" in setup
 
 
 def test_a_shipped_assignment_is_named_and_a_points_file_copied(tmp_path):

@@ -3,7 +3,8 @@
 The zip holds, at its root, ``setup.sh`` and ``run_autograder`` (templates/gradescope/), a wheel of
 the whole grader, reference included, and the course's points file and checks folders under
 ``course/``; ``rnn-grade-options`` records, one argument per line, the options run_autograder
-passes to rnn-grade. On Gradescope, setup.sh installs the wheel into /autograder/venv and makes
+passes to rnn-grade, and ``rnn-grade-extras`` the grader's extras setup.sh installs with it (``torch``,
+for an assignment whose table's ``[course]`` requires it). On Gradescope, setup.sh installs the wheel into /autograder/venv and makes
 the reference and the zip's contents unreadable to other users (the worker grades student code as
 ``nobody``); run_autograder grades the file in /autograder/submission and writes
 /autograder/results/results.json.
@@ -26,9 +27,9 @@ from pathlib import Path
 from typing import Sequence
 
 import checks
-from checks.registry import ASSIGNMENTS_FOLDER
+from checks.registry import ASSIGNMENTS_FOLDER, read_points
 from checks.engine.inputs.usage import UsageError
-from checks.engine.run.assignments import assignment_table, resolve_checks
+from checks.engine.run.assignments import INSTALL, assignment_table, resolve_checks
 from checks.engine.bundles.student_package import pip_wheel
 
 REPOSITORY = Path(checks.__file__).resolve().parents[1]
@@ -36,6 +37,7 @@ TEMPLATES = REPOSITORY / "templates" / "gradescope"
 SCRIPTS = ("setup.sh", "run_autograder")
 PROJECT = ("pyproject.toml", "README.md", "checks", "reference")  # what pip needs to build the grader
 OPTIONS_FILE = "rnn-grade-options"
+EXTRAS_FILE = "rnn-grade-extras"
 COURSE = "course"  # the zip's folder for the course's points file and checks
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)  # a fixed date: the same inputs give the same members
 
@@ -78,12 +80,14 @@ def build(out: Path, course: Course) -> Path:
     """Write the autograder zip to ``out`` and return it; an existing ``out`` is a UsageError."""
     refuse_existing(out)
     members, options = course_members(course)
+    extras = grader_extras(course)
     require_repository()
     with tempfile.TemporaryDirectory(prefix="rnn-grade-gradescope-") as temporary:
         wheel = grader_wheel(Path(temporary))
         members |= {name: TEMPLATES / name for name in SCRIPTS} | {wheel.name: wheel}
         partial = Path(temporary, "autograder.zip")
-        write_zip(partial, members, "".join(f"{option}\n" for option in options))
+        write_zip(partial, members, {OPTIONS_FILE: "".join(f"{option}\n" for option in options),
+                                     EXTRAS_FILE: "".join(f"{extra}\n" for extra in extras)})
         try:  # "x": created here, so a file that appeared while pip ran is not overwritten either
             with open(out, "xb") as target, open(partial, "rb") as built:
                 shutil.copyfileobj(built, target)
@@ -125,6 +129,15 @@ def course_members(course: Course) -> tuple[dict[str, Path], list[str]]:
     return members, options
 
 
+def grader_extras(course: Course) -> tuple[str, ...]:
+    """The grader's extras the assignment needs (``torch``): the packages its table's ``[course]`` requires that
+    an extra of rnn-grade installs. Read from the table, not imported: torch need not be installed where the zip
+    is built."""
+    table = assignment_table(course.points, course.assignment)
+    requires = read_points(table).course.requires if table is not None else ()
+    return tuple(name for name in requires if name in INSTALL)
+
+
 def course_files(folder: Path) -> list[Path]:
     return sorted(file for file in folder.rglob("*") if file.is_file() and "__pycache__" not in file.parts)
 
@@ -148,12 +161,14 @@ def grader_wheel(temporary: Path) -> Path:
     return pip_wheel(project, temporary / "wheel", package="the grader's wheel")
 
 
-def write_zip(path: Path, members: dict[str, Path], options: str) -> None:
-    """The zip, members in name order, the scripts executable (Gradescope runs them as they are)."""
+def write_zip(path: Path, members: dict[str, Path], texts: dict[str, str]) -> None:
+    """The zip, members in name order, then the ``texts`` written here; the scripts executable (Gradescope
+    runs them as they are)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(members):
             archive.writestr(member_info(name), members[name].read_bytes())
-        archive.writestr(member_info(OPTIONS_FILE), options)
+        for name, text in texts.items():
+            archive.writestr(member_info(name), text)
 
 
 def member_info(name: str) -> zipfile.ZipInfo:
