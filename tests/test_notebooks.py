@@ -106,10 +106,11 @@ def test_a_name_call_attribute_or_anything_else_is_not_constant(expression):
 
 def test_ipython_syntax_is_read_as_calls_and_left_out():
     reading = read("%matplotlib inline\nimport numpy as np\n!pip install numpy\nfiles = !ls\nnp.zeros?\n",
-                   "%%time\ndef inside_time_cell():\n    return 1\n",
-                   "%load_ext autoreload\ndef kept():\n    return 2\n")
-    assert top_level(reading.source) == ["import numpy as np", "def kept"]  # nothing of the %%time cell
-    assert reading.account[1] == ("Not run: 6 top-level statements in cells 1-3 (only definitions, imports "
+                   "%%time\ndef timed():\n    return 1\ntimed()\n",
+                   "%load_ext autoreload\ndef kept():\n    return 2\n", "%%bash\ndef not_python():\n")
+    assert top_level(reading.source) == ["import numpy as np", "def timed", "def kept"]  # %%time runs its cell
+    assert run_module(reading.source)["timed"]() == 1
+    assert reading.account[1] == ("Not run: 7 top-level statements in cells 1-4 (only definitions, imports "
                                   "and constants are read); a function that uses a global they set (files) fails "
                                   "with a NameError.")
 
@@ -120,6 +121,14 @@ def test_later_definitions_win_as_in_the_notebook():
     assert (names["f"](), names["K"]) == ("second", 2)
     names = run_module(read("def f():\n    return 'second'\n", "def f():\n    return 'first'\n").source)
     assert names["f"]() == "first"
+
+
+def test_a_kept_global_rebound_by_a_statement_left_out_is_unbound_as_in_the_notebook():
+    names = run_module(read("N = 5\nimport json as codec\ndef f():\n    return N\n",
+                            "N = len('data')\ncodec = make()\n", "def g():\n    return 1\ng = g()\n").source)
+    with pytest.raises(NameError, match="'N' is not defined"):
+        names["f"]()
+    assert "codec" not in names and "g" not in names
 
 
 def test_a_cell_that_does_not_parse_is_named_and_skipped():

@@ -10,7 +10,9 @@ student of which cells were used. Nothing of the notebook is executed while read
 - Code cells are taken in order; they are numbered 1, 2, ... among the code cells only (markdown
   cells are not counted), the number reports use for them. A cell that parses as Python is taken as
   it is; one that does not is first transformed by IPython (``%magic``, ``%%cell magic``, ``!shell``,
-  ``x = !ls``, ``obj?`` become calls of ``get_ipython()``), which only rewrites text.
+  ``x = !ls``, ``obj?`` become calls of ``get_ipython()``), which only rewrites text. A cell that
+  starts with ``%%time`` or ``%%capture``, which run the rest of the cell as Python in the
+  notebook, is read as that rest.
 - Of each cell, only these top-level statements are kept, in order, so that a later definition
   replaces an earlier one as it does in the notebook:
 
@@ -25,7 +27,9 @@ student of which cells were used. Nothing of the notebook is executed while read
   Everything else (calls, prints, loops, ``np.random.seed(1)``, ``if __name__ == "__main__":``, an
   assignment from a call) is left out, not run. A function that reads a global left out so fails
   when called, with a NameError naming it: what a function that uses a notebook global instead of
-  its parameters deserves.
+  its parameters deserves. A global that a kept statement bound and a later statement left out
+  rebinds (``N = 5``, then ``N = len(data)``) is unbound at that point, since the notebook's ``N``
+  is not 5 after it.
 - An import of a module other than ``REQUIRED_MODULES`` is run through a small wrapper: where the
   grader cannot import the module (a notebook's ``from public_tests import *``, matplotlib), that
   import is left out and the names it provides are missing. Which modules the grader can import is
@@ -54,6 +58,7 @@ from __future__ import annotations
 import ast
 import re
 import warnings
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from checks.engine.inputs.display import shown
@@ -67,6 +72,8 @@ NAMES_SHOWN = 8  # names listed in a sentence before "and N more"
 DEFINES = re.compile(r"^(?:async[ \t]+def|def|class)[ \t]+([^\W\d]\w*)", re.MULTILINE)
 CONSTANT_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow)
 CONSTANT_UNARY = (ast.UAdd, ast.USub, ast.Not, ast.Invert)
+# The cell magics that run the rest of their cell as Python in the notebook's namespace.
+PYTHON_CELL_MAGIC = re.compile(r"%%(time|capture)\b")
 IMPORT_WRAPPER = "_rnn_grade_import"
 PREAMBLE = f'''# Python read by rnn-grade from a notebook: the top-level definitions, imports and constants of its
 # code cells, in order (see "# cell N" below). Nothing else of the notebook is run.
@@ -96,13 +103,22 @@ class ReadNotebook:
 class Reading:
     """What has been found so far, cell by cell (cell numbers are 1-based among code cells)."""
 
-    used: dict[int, list[str]] = field(default_factory=dict)  # cell -> the lines of its part of the module
+    lines: dict[int, list[str]] = field(default_factory=dict)  # cell -> the lines of its part of the module
+    used: set[int] = field(default_factory=set)  # cells of which a statement was kept
     defined: list[str] = field(default_factory=list)  # names of the kept def and class, in order
+    bound: set[str] = field(default_factory=set)  # the names kept statements bind (but star imports')
     dropped: dict[int, int] = field(default_factory=dict)  # cell -> top-level statements left out
     dropped_names: list[str] = field(default_factory=list)  # globals those statements assign
     wrapped: dict[int, list[str]] = field(default_factory=dict)  # cell -> modules that may be left out
     problems: list[str] = field(default_factory=list)  # a sentence per cell that could not be read
-    unparsed: set[int] = field(default_factory=set)  # cells that do not parse (their module lines undo definitions)
+
+    def undo(self, names: list[str]) -> str:
+        """The line that unbinds those of ``names`` a kept statement bound ('' if none): a later statement
+        of the notebook that rebinds them, but is not kept, or does not parse, leaves them missing."""
+        undone = [name for name in dict.fromkeys(names) if name in self.bound]
+        self.bound.difference_update(undone)
+        self.defined = [name for name in self.defined if name not in undone]
+        return "; ".join(f"globals().pop({name!r}, None)" for name in undone)
 
 
 def generated_name(notebook: str) -> str:
@@ -176,8 +192,11 @@ def read_cell(number: int, text: str, reading: Reading) -> None:
         if kind is None:
             reading.dropped[number] = reading.dropped.get(number, 0) + 1
             reading.dropped_names += assigned_names(node)
+            place(lines, node, reading.undo(assigned_names(node)))
             continue
         place(lines, node, statement_text(source, node, kind, reading.wrapped.setdefault(number, [])))
+        reading.used.add(number)
+        reading.bound.update(bound_names(node))
         if kind == "definition":
             reading.defined.append(node.name)
     if not reading.wrapped.get(number, True):
@@ -185,7 +204,7 @@ def read_cell(number: int, text: str, reading: Reading) -> None:
     while lines and not lines[-1]:
         lines.pop()
     if lines:
-        reading.used[number] = lines
+        reading.lines[number] = lines
 
 
 def parse_cell(text: str) -> tuple[str, list[ast.stmt]] | str:
@@ -195,6 +214,8 @@ def parse_cell(text: str) -> tuple[str, list[ast.stmt]] | str:
     except UnicodeEncodeError:
         return "it holds a character that is not text"
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # one newline, as Python's own line numbers count
+    if PYTHON_CELL_MAGIC.match(text):  # %%time runs its cell as Python: read it so, on the same lines
+        text = "\n" + text.partition("\n")[2]
     error = syntax_problem(text)
     if error is None:
         return text, ast.parse(text).body
@@ -229,17 +250,15 @@ def ipython_transformed(text: str) -> str | None:
 
 def not_parsed(number: int, text: str, reason: str, reading: Reading) -> None:
     """A cell that does not parse: its functions could not be read; earlier definitions of them are undone."""
-    reading.unparsed.add(number)
     names = list(dict.fromkeys(DEFINES.findall(text)))
     if not names:
         reading.problems.append(f"cell {number} does not parse ({reason}) and was skipped")
         return
     reading.problems.append(f"cell {number} does not parse ({reason}): {names_text(names)} "
                             f"could not be read, so {'it is' if len(names) == 1 else 'they are'} missing")
-    undone = [name for name in names if name in reading.defined]
-    if undone:
-        reading.used[number] = [f"globals().pop({name!r}, None)" for name in undone]
-        reading.defined = [name for name in reading.defined if name not in undone]
+    undo = reading.undo(names)
+    if undo:
+        reading.lines[number] = [undo]
 
 
 def kept_kind(node: ast.stmt) -> str | None:
@@ -282,6 +301,15 @@ def assigned_names(node: ast.stmt) -> list[str]:
     return names
 
 
+def bound_names(node: ast.stmt) -> list[str]:
+    """The names a kept statement binds: a definition's, an assignment's targets, an import's aliases."""
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return [node.name]
+    if isinstance(node, (ast.Import, ast.ImportFrom)):
+        return [alias.asname or alias.name.partition(".")[0] for alias in node.names if alias.name != "*"]
+    return assigned_names(node)
+
+
 def statement_text(source: str, node: ast.stmt, kind: str, wrapped: list[str]) -> str:
     """The text to write for the kept ``node`` of ``source``: whole lines for a definition (its
     decorators included), the statement itself for the others; an import through the wrapper."""
@@ -303,6 +331,8 @@ def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
 
 def place(lines: list[str], node: ast.stmt, text: str) -> None:
     """Write ``text`` from ``node``'s first line on, after any kept statement already on that line."""
+    if not text:
+        return
     first = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))]) - 1
     for offset, line in enumerate(text.split("\n")):
         here = first + offset
@@ -314,19 +344,18 @@ def module_source(reading: Reading) -> tuple[str, dict[int, int]]:
     module where each used cell's first line is."""
     lines = PREAMBLE.rstrip("\n").split("\n")
     starts = {}
-    for number in sorted(reading.used):
+    for number in sorted(reading.lines):
         lines.append(f"# cell {number}")
         starts[number] = len(lines) + 1
-        lines += reading.used[number]
+        lines += reading.lines[number]
     return "\n".join(lines) + "\n", starts
 
 
 def account(name: str, reading: Reading, starts: dict[int, int], cells: int, unread: str) -> tuple[str, ...]:
     """A few sentences for the student: what was used, what was not run, what could not be read."""
     defined = list(dict.fromkeys(reversed(reading.defined)))[::-1]  # each name once, where it is last defined
-    used = {number: True for number in starts if number not in reading.unparsed}
     if defined:
-        sentences = [f"Read the notebook {shown(name)}: used code cells {numbers_text(used)} (code cells are "
+        sentences = [f"Read the notebook {shown(name)}: used code cells {numbers_text(reading.used)} (code cells are "
                      f"numbered 1, 2, ... without the markdown cells), which define {names_text(defined)}."]
     else:
         sentences = [f"Read the notebook {shown(name)}: none of its {cells} code cells defines a function to grade."]
@@ -354,7 +383,7 @@ def account(name: str, reading: Reading, starts: dict[int, int], cells: int, unr
     return tuple(sentences)
 
 
-def numbers_text(numbers: dict[int, object]) -> str:
+def numbers_text(numbers: Collection[int]) -> str:
     """'2, 3 and 5' for cells 2, 3 and 5; a run of three or more as '1-25'."""
     runs: list[list[int]] = []
     for number in sorted(numbers):
