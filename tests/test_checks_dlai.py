@@ -1,0 +1,319 @@
+"""Tests of --assignment dlai-c5w1 (checks/dlai.py, its strategies and its column-major view).
+
+- A correct course-style file scores full marks (100, and the backward groups' 20 points of extra credit), and
+  so does the same code handed in as a notebook with magics, a demo cell using a notebook global and a training
+  loop.
+- Each buggy corpus file tests/corpus/dlai/*.py loses points exactly in the groups it declares (AFFECTED: its
+  function's group, and the groups whose checks call that function), fails exactly the checks of CAUGHT, and the
+  message names the cause. Every check of the assignment bites on a corpus file or a one-line variant of the
+  correct file (VARIANTS).
+- lstm_backward is graded against the mathematics: the implementation the course's printed expectation comes from
+  fails, and is told so; the misconception models reproduce the buggy files' gradients, wrong and right alike.
+- The view validates replies (keys, shapes, keepdims) and names a notebook global in plain words; the strategies
+  refuse bad arguments, naming the value.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis.errors import InvalidArgument
+
+from checks.column_major_problems import SMALL_LSTM, SMALL_RNN, column_problem_from_seed, column_problems
+from checks.engine.isolation.boundary import WorkerOptions
+from checks.engine.isolation.column_major import undefined_name_hint, validate_gradients
+from checks.engine.isolation.validation import ContractViolation
+from checks.engine.run.runner import grade_submission
+from checks.registry import load_checks
+from reference import column_major
+from reference.misconceptions.column_major import MODELS
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "corpus" / "dlai"
+TABLE = ROOT / "checks" / "assignments" / "dlai-c5w1.toml"
+HELPERS = ROOT / "checks" / "assignments" / "dlai-c5w1"
+GROUPS = ("rnn_cell_forward", "rnn_forward", "rnn_cell_backward", "rnn_backward", "lstm_cell_forward", "lstm_forward",
+          "lstm_cell_backward", "lstm_backward")
+
+
+def names(group: str, *checks: str) -> set[str]:
+    """The full names of checks of ``group``: "matches_reference" → "dlai_<group>_matches_reference"."""
+    return {f"dlai_{group}_{check}" for check in checks}
+
+
+FD, REF, SHAPES = "matches_finite_differences", "matches_reference", "shapes_are_exact_at_size_one"
+HOLD = {"dlai_lstm_cell_with_open_forget_gate_keeps_the_cell"}
+RNN_COMPOSED = {"dlai_rnn_forward_is_the_cell_composed"}
+LSTM_COMPOSED = {"dlai_lstm_forward_is_the_cell_composed_from_a_zero_cell"}
+SOFTMAX = "yt_pred_is_a_softmax_of_each_column"
+
+# The checks each corpus file fails, and only those.
+CAUGHT = {
+    "lstm_backward_no_gradient_between_steps": names("lstm_backward", FD, REF),
+    "rnn_backward_no_gradient_between_steps": names("rnn_backward", FD, REF),
+    # The backward is the course's, given the swapped forward's cache: it differentiates neither.
+    "lstm_cell_forward_gates_swapped": (names("lstm_cell_forward", REF) | HOLD | names("lstm_forward", REF)
+                                        | names("lstm_cell_backward", FD, REF) | names("lstm_backward", FD, REF)),
+    # Judged by value elsewhere (shape_mistakes = "charged_once"); rnn_backward's dba += dbat cannot broadcast.
+    "rnn_cell_backward_dba_without_keepdims": names("rnn_cell_backward", SHAPES) | names("rnn_backward", FD, REF),
+    # (1, m) cannot be judged by value: every check that reads dba fails, except at size one, where it is right.
+    "rnn_cell_backward_dba_wrong_axis": names("rnn_cell_backward", FD, REF) | names("rnn_backward", FD, REF),
+    "lstm_forward_reads_global_parameters": names("lstm_forward", REF, SHAPES) | LSTM_COMPOSED
+                                            | names("lstm_backward", FD, REF, SHAPES),
+    # y is not differentiated: the backward groups are untouched. The composition uses the same wrong cell.
+    "rnn_cell_forward_softmax_wrong_axis": names("rnn_cell_forward", REF, SOFTMAX) | names("rnn_forward", REF),
+    "lstm_forward_c0_from_a0": names("lstm_forward", REF) | LSTM_COMPOSED | names("lstm_backward", FD, REF),
+}
+
+# The cause each corpus file's messages must name, in the check that shows it.
+CAUSES = {
+    "lstm_backward_no_gradient_between_steps": ("dlai_lstm_backward_matches_reference",
+                                                "The course notebook's printed expected output for lstm_backward is "
+                                                "that of this same implementation"),
+    "rnn_backward_no_gradient_between_steps": ("dlai_rnn_backward_matches_reference", "passes no gradient between steps"),
+    "lstm_cell_forward_gates_swapped": ("dlai_lstm_cell_with_open_forget_gate_keeps_the_cell",
+                                        "Check that the forget gate (Wf, bf) multiplies c_prev and the input gate"),
+    "rnn_cell_backward_dba_without_keepdims": ("dlai_rnn_cell_backward_shapes_are_exact_at_size_one",
+                                               "gradients['dba'] returned by rnn_cell_backward has shape (1,); the "
+                                               "contract says (n_a, 1)"),
+    "rnn_cell_backward_dba_wrong_axis": ("dlai_rnn_cell_backward_matches_reference",
+                                         "gradients['dba'] returned by rnn_cell_backward has shape (1, "),
+    "lstm_forward_reads_global_parameters": ("dlai_lstm_forward_matches_reference",
+                                             "Your function uses parameters_tmp, which is neither one of its arguments "
+                                             "nor defined in your file"),
+    "rnn_cell_forward_softmax_wrong_axis": ("dlai_rnn_cell_forward_yt_pred_is_a_softmax_of_each_column",
+                                            "Each row sums to 1 instead of each column"),
+    "lstm_forward_c0_from_a0": ("dlai_lstm_forward_is_the_cell_composed_from_a_zero_cell",
+                                "the cell state starts at c0 = np.zeros((n_a, m)), not a0"),
+}
+
+# One-line variants of correct.py for the checks no corpus bug reaches: (old, new, the checks it fails). A squeezed
+# (1, 1) array breaks the sequence that stores it where n_y or m is 1 (could not broadcast (2,) into (2, 1)): those
+# variants fail their shapes check, and may fail checks of the sequence forward and backward (SQUEEZE_ALSO).
+VARIANTS = {
+    "rnn_cell_forward_squeezes_yt_pred": ("    return a_next, yt_pred, cache", "    return a_next, np.squeeze(yt_pred), cache",
+                                          names("rnn_cell_forward", SHAPES)),
+    "rnn_forward_float32": ("    a = np.zeros((n_a, m, T_x))\n    y_pred", "    a = np.zeros((n_a, m, T_x), "
+                            "dtype=np.float32)\n    y_pred", names("rnn_forward", REF, SHAPES) | RNN_COMPOSED
+                            | names("rnn_backward", FD, REF, SHAPES)),
+    "rnn_forward_reuses_a0": ("a_next, yt_pred, cache = rnn_cell_forward(xt, a_next, parameters)",
+                              "a_next, yt_pred, cache = rnn_cell_forward(xt, a0, parameters)",
+                              names("rnn_forward", REF) | RNN_COMPOSED | names("rnn_backward", FD, REF)),
+    "rnn_backward_squeezes_da0": ("    da0 = da_prevt\n", "    da0 = np.squeeze(da_prevt)\n",
+                                  names("rnn_backward", SHAPES)),
+    "lstm_cell_forward_sigmoid_output": ("yt_pred = softmax(np.dot(Wy, a_next) + by)",
+                                         "yt_pred = sigmoid(np.dot(Wy, a_next) + by)",
+                                         names("lstm_cell_forward", REF, SOFTMAX) | names("lstm_forward", REF)),
+    "lstm_cell_forward_squeezes_yt_pred": ("    return a_next, c_next, yt_pred, cache",
+                                           "    return a_next, c_next, np.squeeze(yt_pred), cache",
+                                          names("lstm_cell_forward", SHAPES)),
+    "lstm_forward_float32": ("    y = np.zeros((n_y, m, T_x))", "    y = np.zeros((n_y, m, T_x), dtype=np.float32)",
+                             names("lstm_forward", REF, SHAPES) | LSTM_COMPOSED | names("lstm_backward", FD, REF, SHAPES)),
+    "lstm_cell_backward_dbo_without_keepdims": ("dbo = np.sum(dot, axis=1, keepdims=True)", "dbo = np.sum(dot, axis=1)",
+                                                names("lstm_cell_backward", SHAPES) | names("lstm_backward", FD, REF)),
+    "lstm_backward_squeezes_da0": ('    da0 = gradients["da_prev"]', '    da0 = np.squeeze(gradients["da_prev"])',
+                                   names("lstm_backward", SHAPES)),
+}
+SQUEEZE_ALSO = {"rnn_cell_forward_squeezes_yt_pred": ("rnn_forward", "rnn_backward"),
+                "lstm_cell_forward_squeezes_yt_pred": ("lstm_forward", "lstm_backward")}
+
+
+@pytest.fixture(scope="module")
+def dlai_checks():
+    """The assignment's checks, with its table's points (the backward groups' as extra credit)."""
+    return load_checks(points_table=TABLE, assignment=True)
+
+
+_grades: dict[Path, object] = {}
+
+
+def graded(path: Path, checks) -> object:
+    """The grade of ``path`` with the course's helpers importable (as [course] paths gives them); once per file."""
+    if path not in _grades:
+        _grades[path] = grade_submission(path, checks, options=WorkerOptions(import_paths=(HELPERS,)))
+    return _grades[path]
+
+
+def declared(path: Path) -> dict:
+    """BUG_GROUP, AFFECTED and MISCONCEPTION, read without importing the file."""
+    tree = ast.parse(path.read_text())
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id in ("BUG_GROUP", "AFFECTED", "MISCONCEPTION")}
+
+
+def failed(grade) -> set[str]:
+    return {r.check.name for r in grade.results if not r.passed}
+
+
+def report(grade) -> str:
+    return "\n".join(f"{r.check.name}: {r.score:g}/{r.check.points:g} {r.message[:300]}"
+                     for r in grade.results if not r.passed)
+
+
+# -- the assignment ------------------------------------------------------------------------------------------------
+
+
+def test_the_assignment_has_a_group_per_function_forwards_out_of_100(dlai_checks):
+    by_group = {group: [c for c in dlai_checks if c.group == group] for group in GROUPS}
+    assert {c.group for c in dlai_checks} == set(GROUPS) and len(dlai_checks) == 25
+    assert all(sum(c.points for c in by_group[g]) == 25 and not any(c.extra_credit for c in by_group[g])
+               for g in GROUPS if g.endswith("forward"))
+    assert all(sum(c.points for c in by_group[g]) == 5 and all(c.extra_credit for c in by_group[g])
+               for g in GROUPS if g.endswith("backward"))
+
+
+def test_correct_file_scores_full_marks(dlai_checks):
+    grade = graded(CORPUS / "correct.py", dlai_checks)
+    assert failed(grade) == set(), report(grade)
+    assert grade.max_score == 100 and grade.score == 120  # the backward groups' extra credit on top
+
+
+def test_correct_notebook_scores_full_marks(dlai_checks, tmp_path):
+    """The same functions as a notebook, as students hand it in: a magic, the helpers' import, one function a cell,
+    a demo cell that uses a notebook global, and a training loop. Only the definitions are graded."""
+    nbformat = pytest.importorskip("nbformat")
+    source = (CORPUS / "correct.py").read_text()
+    functions = source.split("\n\n\ndef ")
+    cells = ["%matplotlib inline\nimport numpy as np\nfrom rnn_utils import *",
+             *("def " + f for f in functions[1:]),
+             "np.random.seed(1)\nparameters_tmp = {'Wax': np.random.randn(5, 3)}\n"
+             "a_next_tmp, yt_tmp, cache_tmp = rnn_cell_forward(np.random.randn(3, 10), np.random.randn(5, 10), "
+             "parameters_tmp)\nprint(a_next_tmp[4])",
+             "for epoch in range(10 ** 9):\n    pass"]
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    path = tmp_path / "Building_a_Recurrent_Neural_Network_Step_by_Step.ipynb"
+    nbformat.write(notebook, str(path))
+    grade = grade_submission(path, dlai_checks, options=WorkerOptions(import_paths=(HELPERS,)))
+    assert failed(grade) == set(), report(grade)
+    assert grade.score == 120
+
+
+# -- the buggy corpus ------------------------------------------------------------------------------------------------
+
+
+def test_every_corpus_file_is_listed_and_every_check_bites(dlai_checks):
+    assert {path.stem for path in CORPUS.glob("*.py")} - {"correct"} == set(CAUGHT) == set(CAUSES)
+    assert set().union(*CAUGHT.values(), *(v[2] for v in VARIANTS.values())) == {c.name for c in dlai_checks}
+
+
+@pytest.mark.parametrize("name", sorted(CAUGHT))
+def test_buggy_file_loses_points_only_where_it_should(name, dlai_checks):
+    bug = declared(CORPUS / f"{name}.py")
+    grade = graded(CORPUS / f"{name}.py", dlai_checks)
+    assert failed(grade) == CAUGHT[name], report(grade)
+    assert {r.check.group for r in grade.results if not r.passed} == set(bug["AFFECTED"])
+    assert bug["BUG_GROUP"] in bug["AFFECTED"]
+    check, cause = CAUSES[name]
+    message = next(r.message for r in grade.results if r.check.name == check)
+    assert cause in message, message
+
+
+@pytest.mark.parametrize("name", sorted(VARIANTS))
+def test_variant_fails_exactly_its_checks(name, dlai_checks, tmp_path):
+    old, new, caught = VARIANTS[name]
+    source = (CORPUS / "correct.py").read_text()
+    assert source.count(old) == 1
+    path = tmp_path / f"{name}.py"
+    path.write_text(source.replace(old, new))
+    grade = grade_submission(path, dlai_checks, options=WorkerOptions(import_paths=(HELPERS,)))
+    if name not in SQUEEZE_ALSO:
+        assert failed(grade) == caught, report(grade)
+    allowed = {c.group for c in dlai_checks if c.name in caught} | set(SQUEEZE_ALSO.get(name, ()))
+    assert caught <= failed(grade) and {r.check.group for r in grade.results if not r.passed} <= allowed, report(grade)
+
+
+# -- lstm_backward against the mathematics, and the misconception models -----------------------------------------------
+
+
+def imported(path: Path):
+    """A corpus file imported in this process (trusted test data), with the course's helpers on the path."""
+    sys.path.insert(0, str(HELPERS))
+    try:
+        spec = importlib.util.spec_from_file_location(f"dlai_corpus_{path.stem}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(HELPERS))
+
+
+@pytest.mark.parametrize("model_id, forward", [("lstm-backward-no-gradient-between-steps", "lstm_forward"),
+                                               ("dlai-rnn-backward-no-gradient-between-steps", "rnn_forward")])
+def test_models_reproduce_the_buggy_files_gradients_right_and_wrong(model_id, forward):
+    path = next(p for p in CORPUS.glob("*.py") if declared(p).get("MISCONCEPTION") == model_id)
+    student = imported(path)
+    model, explanation = MODELS[model_id]
+    backward = forward.replace("forward", "backward")
+    for seed, sizes in enumerate([(2, 3, 2, 2, 3), (3, 2, 1, 1, 4), (1, 1, 1, 1, 1)]):
+        p = column_problem_from_seed(forward.split("_")[0], sizes, seed)
+        *_, caches = getattr(student, forward)(*p.sequence_args)
+        got = getattr(student, backward)(p.da, caches)
+        *_, reference_caches = getattr(column_major, forward)(*p.sequence_args)
+        expected = model(p.da, reference_caches)
+        assert set(got) == set(expected)
+        for key in expected:
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-14, err_msg=key)
+    assert "no gradient between steps" in explanation
+
+
+def test_the_no_gradient_model_differs_from_the_mathematics_whenever_a_later_step_matters():
+    """So the note cannot be given to a correct lstm_backward: with T_x >= 2, dx at the first step differs."""
+    for seed in range(5):
+        p = column_problem_from_seed("lstm", (2, 3, 2, 2, 2), seed)
+        *_, caches = column_major.lstm_forward(*p.sequence_args)
+        wrong, right = MODELS["lstm-backward-no-gradient-between-steps"][0](p.da, caches), column_major.lstm_backward(
+            p.da, caches)
+        assert np.abs(wrong["dx"][:, :, 0] - right["dx"][:, :, 0]).max() > 1e-6
+
+
+# -- the view and the strategies -------------------------------------------------------------------------------------------
+
+
+def test_gradient_dicts_are_validated_key_by_key_with_keepdims_shapes():
+    sizes = {"n_x": 2, "n_a": 3, "m": 4, "n_a+n_x": 5, "1": 1}
+    good = {"dxt": np.zeros((2, 4)), "da_prev": np.zeros((3, 4)), "dWax": np.zeros((3, 2)), "dWaa": np.zeros((3, 3)),
+            "dba": np.zeros((3, 1))}
+    assert validate_gradients("rnn_cell_backward", good, sizes).keys() == good.keys()
+    with pytest.raises(ContractViolation, match=r"gradients\['dba'\] returned by rnn_cell_backward has shape \(3,\); "
+                                                r"the contract says \(n_a, 1\) = \(3, 1\)"):
+        validate_gradients("rnn_cell_backward", {**good, "dba": np.zeros(3)}, sizes)
+    with pytest.raises(ContractViolation, match=r"missing \['dba'\], unexpected \['db'\]"):
+        validate_gradients("rnn_cell_backward", {**{k: v for k, v in good.items() if k != "dba"}, "db": good["dba"]},
+                           sizes)
+    assert validate_gradients("rnn_cell_backward", {**good, "dba": np.zeros(3)}, sizes,
+                              allow_unit_axes=True)["dba"].shape == (3, 1)  # judged by value under charged_once
+
+
+def test_a_name_error_is_explained_and_other_errors_are_left_alone():
+    raised = "rnn_cell_forward raised NameError: name 'parameters_tmp' is not defined (line 3)"
+    assert "Your function uses parameters_tmp, which is neither one of its arguments" in undefined_name_hint(raised)
+    assert undefined_name_hint("rnn_forward raised ValueError: shapes") == "rnn_forward raised ValueError: shapes"
+
+
+@pytest.mark.parametrize("build, named", [
+    (lambda: column_problems("gru"), "cell='gru'"),
+    (lambda: column_problems("rnn", gates="hold"), "gates='hold'"),
+    (lambda: column_problems("lstm", max_m=0), "max_m=0"),
+    (lambda: column_problems("lstm", max_a=6), "max_a=6"),
+    (lambda: column_problems("rnn", min_t=3, max_t=2), "min_t=3"),
+    (lambda: column_problem_from_seed("rnn", (1, 0, 1, 1, 1), seed=0), "n_a=0"),
+])
+def test_strategies_refuse_bad_arguments_naming_the_value(build, named):
+    with pytest.raises(InvalidArgument, match=named.replace("(", r"\(")):
+        strategy = build()
+        strategy.example()
+
+
+def test_problems_have_the_course_shapes_and_held_gates_saturate():
+    assert SMALL_RNN.parameters["ba"].shape == (3, 1) and SMALL_RNN.x.shape == (2, 2, 3)
+    assert SMALL_LSTM.parameters["Wf"].shape == (3, 5) and SMALL_LSTM.parameters["Wy"].shape == (2, 3)
+    held = column_problem_from_seed("lstm", (5, 5, 2, 3, 1), seed=3, gates="hold")
+    a_next, c_next, _, cache = column_major.lstm_cell_forward(*held.step_args())
+    ft, it = cache[4], cache[5]
+    assert np.all(ft == 1.0) and np.all(it < 1e-40) and np.array_equal(c_next, held.c_prev)
