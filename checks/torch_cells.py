@@ -47,7 +47,7 @@ import numpy as np
 from hypothesis import example, given
 
 from checks.engine.isolation.contract import SubmissionRaised
-from checks.engine.isolation.validation import ContractViolation
+from checks.engine.isolation.torch_contract import ModuleResult, NotATensor, TensorOut, TorchView
 from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sums
 from checks.registry import check
 from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, GATE_COUNT, OBLONG_LSTM_CELL,
@@ -57,52 +57,42 @@ from checks.verdicts import PartialFailure, assert_all_close, how_many_wrong, mi
 
 RNN_GROUP, LSTM_GROUP = "torch_rnn_cell", "torch_lstm_cell"
 OUTPUT_NAMES = {"RNNCell": ("h'",), "LSTMCell": ("h'", "c'")}
-FLOAT_DTYPES = ("float16", "bfloat16", "float32", "float64")
+BLOCKS = {"RNNCell": "one block", "LSTMCell": "four gate blocks, i, f, g, o,"}
 CUT_GRAPH = ("a .detach(), .data, .numpy() or torch.tensor(...) on the way makes a copy that autograd cannot see "
              "through")
 
 
-# -- the worker's answer, checked ---------------------------------------------------------------------------------
-
-
-class TensorOut(NamedTuple):
-    """One output of the cell: its values (a detached copy), torch dtype name, and whether autograd tracks it."""
-
-    array: np.ndarray
-    dtype: str
-    requires_grad: bool
-    has_grad_fn: bool
-
-
-class CellRun(NamedTuple):
-    """What one call of the student's cell gave: its parameters as it built them ({name: (shape, dtype)}), why
-    the grader's weights could not be copied in (or None: then the outputs), and with upstream gradients,
-    autograd's gradients by name ("input", "h", "c", "weight_ih", …; None where none arrived) or its refusal."""
-
-    parameters: dict[str, tuple[tuple[int, ...], str]]
-    parameter_problem: str | None
-    outputs: tuple[TensorOut | str, ...]  # a str: the type name of an output that is not a tensor
-    grads: dict[str, np.ndarray | None] | None
-    backward_error: str | None
+# -- the student's cell, through the worker ------------------------------------------------------------------------
 
 
 def run_cell(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
-             params: dict[str, np.ndarray] | None = None) -> CellRun:
-    """Build the student's ``p.cell`` with ``p.init``, in float64, with ``p.params`` (or ``params``) copied in, and
-    call it on p.input and p.hx (no hx if ``hx`` is False); with ``gradients``, autograd's gradients of
-    L = Σ_k ⟨output_k, upstream_k⟩. One round trip."""
-    params = p.params if params is None else params
-    message = {"op": "torch_module", "fn": p.cell, "init": p.init, "params": params, "input": p.input,
-               "hx": p.hx if hx else None, "upstream": p.upstream if gradients else None, "double": True}
-    return parsed_run(sub.send(message, p.cell, sizes_in_words(p)).value, p, tuple(params) if gradients else None)
+             params: dict[str, np.ndarray] | None = None) -> ModuleResult:
+    """The student's ``p.cell`` built with ``p.init``, in float64, with ``p.params`` (or ``params``) copied in,
+    called on p.input and p.hx (no hx if ``hx`` is False); with ``gradients``, autograd's gradients of
+    L = Σ_k ⟨output_k, upstream_k⟩. One round trip; the reply validated by ``TorchView``."""
+    try:
+        return TorchView(sub).module(p.cell, p.init, p.params if params is None else params, p.input,
+                                     p.hx if hx else None, p.upstream if gradients else None)
+    except SubmissionRaised as error:
+        raise SubmissionRaised(f"{error}{shape_hint(p, str(error))}") from None
+
+
+def shape_hint(p: CellProblem, raised: str) -> str:
+    """A hint for a product of mismatched shapes when input_size ≠ hidden_size, where an untransposed weight
+    fails (torch's words: "shapes cannot be multiplied"); else ""."""
+    _, D, H = p.sizes
+    if D == H or "cannot be multiplied" not in raised:
+        return ""
+    return (f"\n  With input_size={D} ≠ hidden_size={H}: check that you multiply by the transposed weights, "
+            "input @ weight_ih.T and h @ weight_hh.T: torch.nn stores weight_ih as (k·hidden_size, input_size).")
 
 
 def run_as_built(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
-                 params: dict[str, np.ndarray] | None = None) -> tuple[CellRun, dict[str, np.ndarray]]:
+                 params: dict[str, np.ndarray] | None = None) -> tuple[ModuleResult, dict[str, np.ndarray]]:
     """``run_cell``, and the weights it ran with: torch.nn's (or ``params``), or, if the cell's parameters differ
     from those (a missing bias_hh), weights of its own parameters' names and shapes (``own_parameters``), in a
     second round trip. The checks of what a cell does with any weights (gradcheck, hx=None, dtype) judge it so:
-    a cell that cannot take torch.nn's weights is charged for it once, by its parameters check."""
+    a cell that cannot take torch.nn's weights is charged for it by the checks that compare with torch.nn."""
     params = p.params if params is None else params
     run = run_cell(sub, p, hx, gradients, params)
     if run.parameter_problem is None:
@@ -134,56 +124,10 @@ def sizes_in_words(p: CellProblem) -> str:
     return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.init["bias"] else ", bias=False")
 
 
-def parsed_run(value: object, p: CellProblem, gradients: tuple[str, ...] | None = None) -> CellRun:
-    """The worker's value, every field checked (it comes from the submission's process), as a CellRun; with
-    ``gradients`` (the names of the parameters sent, when gradients were asked for), it must hold the gradients
-    of the input, hx and exactly those parameters, or autograd's refusal."""
-    reply = _typed(value, dict, "the reply")
-    parameters = {}
-    for name, spec in _typed(reply.get("parameters"), dict, "'parameters'").items():
-        spec = _typed(spec, dict, "a parameter")
-        shape = _typed(spec.get("shape"), list, "a parameter's shape")
-        if type(name) is not str or not all(type(n) is int for n in shape) or type(spec.get("dtype")) is not str:
-            raise ContractViolation("the worker's description of the parameters is malformed")
-        parameters[name] = (tuple(shape), spec["dtype"])
-    if "parameter_problem" in reply:
-        return CellRun(parameters, _typed(reply["parameter_problem"], str, "'parameter_problem'"), (), None, None)
-    outputs = tuple(parsed_output(item) for item in _typed(reply.get("outputs"), list, "'outputs'"))
-    grads = None if reply.get("grads") is None or gradients is None else parsed_grads(reply["grads"], p, gradients)
-    error = reply.get("backward_error")
-    if gradients is not None and grads is None and error is None:
-        raise ContractViolation("the worker sent neither the gradients asked for nor autograd's refusal")
-    return CellRun(parameters, None, outputs, grads, None if error is None else _typed(error, str, "the error"))
-
-
-def parsed_output(item: object) -> TensorOut | str:
-    item = _typed(item, dict, "an output")
-    if "not_a_tensor" in item:
-        return _typed(item["not_a_tensor"], str, "an output's type")
-    array = item.get("array")
-    if (type(array) is not np.ndarray or array.dtype.kind != "f" or item.get("dtype") not in FLOAT_DTYPES
-            or type(item.get("requires_grad")) is not bool or type(item.get("has_grad_fn")) is not bool):
-        raise ContractViolation("the worker's description of an output is malformed")
-    return TensorOut(array, item["dtype"], item["requires_grad"], item["has_grad_fn"])
-
-
-def parsed_grads(grads: object, p: CellProblem, names: tuple[str, ...]) -> dict[str, np.ndarray | None]:
-    """{"input", "h", ("c"), each parameter: array or None}, from the worker's {"input", "hx": [...], name: ...}."""
-    grads = _typed(grads, dict, "'grads'")
-    hx = _typed(grads.get("hx"), list, "the gradients of hx")
-    if len(hx) != len(p.state) or set(grads) != {"input", "hx", *names}:
-        raise ContractViolation("the worker's gradients are not those of the input, hx and the parameters")
-    found = {"input": grads["input"], **dict(zip(p.state, hx)), **{name: grads[name] for name in names}}
-    for name, grad in found.items():
-        if grad is not None and (type(grad) is not np.ndarray or grad.dtype.kind != "f"):
-            raise ContractViolation(f"the worker's gradient of {name} is malformed")
-    return found
-
-
-def _typed(value: object, kind: type, what: str):
-    if type(value) is not kind:
-        raise ContractViolation(f"the worker's {what} is not a {kind.__name__}")
-    return value
+def cell_grads(run: ModuleResult, p: CellProblem) -> dict[str, np.ndarray | None]:
+    """The run's gradients by the names of ``torch_nn_cell``: "input", "h" (and "c"), then each parameter's."""
+    return {"input": run.grads["input"], **dict(zip(p.state, run.grads["hx"])),
+            **{name: grad for name, grad in run.grads.items() if name not in ("input", "hx")}}
 
 
 # -- the oracle: torch.nn itself, in the grading process ---------------------------------------------------------
@@ -229,9 +173,12 @@ def grad_label(p: CellProblem, name: str) -> str:
     return "hx.grad" if name == "h" else f"{name}.grad"
 
 
-def outputs_of(run: CellRun, p: CellProblem) -> dict[str, TensorOut]:
-    """The run's outputs by name, h' (and c'), after checking there are as many tensors as torch.nn returns;
-    fails naming the weights that could not be copied, or what the cell returned instead."""
+def outputs_of(run: ModuleResult | str | tuple, p: CellProblem) -> dict[str, TensorOut]:
+    """The run's outputs (or those of one forward of ``TorchView.module_many``: a tuple, or a str saying why the
+    weights could not be copied in) by name, h' (and c'), after checking there are as many floating-point
+    tensors as torch.nn returns; fails naming the weights that could not be copied, or what came instead."""
+    if not isinstance(run, ModuleResult):
+        run = ModuleResult({}, parameter_problem=run) if isinstance(run, str) else ModuleResult({}, outputs=run)
     if run.parameter_problem is not None:
         raise AssertionError(f"torch.nn's weights could not be copied into your {p.cell}: {run.parameter_problem}. "
                              f"This check compares your {p.cell} with torch.nn's given the same weights, so it "
@@ -239,10 +186,15 @@ def outputs_of(run: CellRun, p: CellProblem) -> dict[str, TensorOut]:
     names = OUTPUT_NAMES[p.cell]
     wanted = "h' alone, one tensor" if len(names) == 1 else "the tuple (h', c') of two tensors"
     if len(run.outputs) != len(names) or not all(isinstance(out, TensorOut) for out in run.outputs):
-        got = ", ".join(out if isinstance(out, str) else "a tensor" for out in run.outputs)
+        got = ", ".join(f"a {out.type_name}" if isinstance(out, NotATensor) else "a tensor" for out in run.outputs)
         raise AssertionError(f"your {p.cell} returned {len(run.outputs)} value(s) ({got}); torch.nn.{p.cell} "
                              f"returns {wanted}.")
-    return dict(zip(names, run.outputs))
+    outputs = dict(zip(names, run.outputs))
+    not_float = {name: out.dtype for name, out in outputs.items() if out.array.dtype.kind != "f"}
+    if not_float:
+        raise AssertionError(f"your {p.cell} returned {', '.join(f'{n} as {d}' for n, d in not_float.items())}; "
+                             f"torch.nn.{p.cell} returns floating-point tensors of the input's dtype.")
+    return outputs
 
 
 def arrays(outputs: dict[str, TensorOut]) -> dict[str, np.ndarray]:
@@ -288,7 +240,7 @@ def assert_parameters_are_torch_nn_s(sub, p: CellProblem) -> None:
         _, D, H = p.sizes
         raise AssertionError(f"{p.cell}(input_size={D}, hidden_size={H}, bias={p.init['bias']}) should have "
                              f"exactly the parameters {describe_shapes(expected)}, as torch.nn.{p.cell} does "
-                             f"(k = {GATE_COUNT[p.cell]} blocks of hidden_size rows); yours has "
+                             f"({BLOCKS[p.cell]} of hidden_size rows in each); yours has "
                              f"{describe_shapes({n: s for n, (s, _) in run.parameters.items()}) or 'none'}:\n"
                              + "\n".join(f"  {problem}" for problem in problems))
 
@@ -302,6 +254,9 @@ def parameter_problems(built: dict[str, tuple[tuple[int, ...], str]], expected: 
             hint = (": the transpose of torch.nn's, which stores the weights (rows = gates, columns = inputs) and "
                     "multiplies by their transpose" if built[name][0] == shape[::-1] else "")
             problems.append(f"{name} has shape {built[name][0]}, expected {shape}{hint}")
+    if any("." in name for name in built):
+        problems.append("parameters named <layer>.weight belong to layers inside your cell (nn.Linear); torch.nn's "
+                        "cells hold their weights themselves: self.weight_ih = nn.Parameter(torch.empty(…)), and so on")
     if "bias_hh" in expected and "bias_hh" not in built:
         problems.append("torch.nn's cells add two biases, bias_ih and bias_hh (a = input·W_ihᵀ + b_ih + h·W_hhᵀ + "
                         "b_hh): a single bias cannot take torch.nn's weights (or load its state_dict)")
@@ -328,8 +283,9 @@ def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
         raise AssertionError(backward_refused(p, run.backward_error))
     expected = torch_nn_cell(p).grads
     labels = {name: grad_label(p, name) for name in expected}
-    missing = [name for name in expected if run.grads[name] is None]
-    wrong = [name for name in expected if name in missing or mismatch(run.grads[name], expected[name])]
+    grads = cell_grads(run, p)
+    missing = [name for name in expected if grads[name] is None]
+    wrong = [name for name in expected if name in missing or mismatch(grads[name], expected[name])]
     if not wrong:
         return
     L = "⟨h', dh⟩" + (" + ⟨c', dc⟩" if p.c is not None else "")
@@ -338,7 +294,7 @@ def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
     for name in wrong:
         lines.append(f"  {labels[name]}: " + (f"no gradient reached {name if name == 'input' else labels[name][:-5]}"
                                                 f": your forward cuts it from the graph ({CUT_GRAPH})"
-                                                if name in missing else mismatch(run.grads[name], expected[name])))
+                                                if name in missing else mismatch(grads[name], expected[name])))
     right = [labels[name] for name in expected if name not in wrong]
     if right:
         lines.append(f"  correct: {', '.join(right)}")
@@ -364,8 +320,9 @@ def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:
     if run.backward_error is not None:
         raise AssertionError(backward_refused(p, run.backward_error))
     arguments = {"input": p.input, **p.state, **params}
-    cut = [name for name in arguments if run.grads[name] is None]
-    gradients = {name: np.zeros_like(a) if name in cut else run.grads[name] for name, a in arguments.items()}
+    grads = cell_grads(run, p)
+    cut = [name for name in arguments if grads[name] is None]
+    gradients = {name: np.zeros_like(a) if name in cut else grads[name] for name, a in arguments.items()}
     try:
         assert_gradients_match_finite_differences(
             evaluator(sub, p, tuple(params)), arguments, gradients, lambda out: weighted_sums(out, tuple(p.upstream)), seed,
@@ -383,12 +340,7 @@ def evaluator(sub, p: CellProblem, names: tuple[str, ...]) -> Callable[[list[dic
     def evaluate_many(calls: list[dict]) -> list:
         args_list = [{"params": {n: call[n] for n in names}, "input": call["input"],
                       "hx": call["h"] if p.c is None else [call["h"], call["c"]]} for call in calls]
-        message = {"op": "torch_module_map", "fn": p.cell, "init": p.init, "double": True, "args_list": args_list}
-        values = _typed(sub.send(message, p.cell, sizes_in_words(p)).value, list, "reply")
-        if len(values) != len(calls):
-            raise ContractViolation("the worker answered another number of forwards than it was sent")
-        runs = [outputs_of(parsed_run({"parameters": {}, **value} if type(value) is dict else
-                                      {"parameters": {}, "outputs": value}, p), p) for value in values]
+        runs = [outputs_of(run, p) for run in TorchView(sub).module_many(p.cell, p.init, args_list)]
         return [tuple(out.array for out in run.values()) if p.c is not None else run["h'"].array for run in runs]
     return evaluate_many
 
@@ -422,9 +374,8 @@ def assert_keeps_float64(sub, p: CellProblem) -> None:
 def assert_unbatched(sub, p: CellProblem) -> None:
     """An unbatched input (D,), with h (and c) of shape (H,), gives torch.nn's unbatched outputs, of shape (H,)."""
     row = p._replace(input=p.input[0], h=p.h[0], c=None if p.c is None else p.c[0])
-    message = {"op": "torch_module", "fn": p.cell, "init": p.init, "params": p.params, "input": row.input,
-               "hx": row.hx, "upstream": None, "double": True}
-    actual = arrays(outputs_of(parsed_run(sub.send(message, p.cell, "an unbatched input").value, p), p))
+    run = TorchView(sub).module(p.cell, p.init, p.params, row.input, row.hx)
+    actual = arrays(outputs_of(run, p))
     assert_all_close(actual, torch_nn_cell(p, unbatched=True).outputs,
                      f"torch.nn.{p.cell} on the unbatched input (input_size,) and hx (hidden_size,)")
 

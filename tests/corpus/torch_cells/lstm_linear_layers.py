@@ -1,0 +1,77 @@
+"""Deliberately buggy nn.Module cells for the harness tests (bug group: torch_lstm_cell).
+
+The two projections are nn.Linear layers (x2h, h2h), as many tutorials write an LSTM cell: the cell
+computes a correct LSTM, but its parameters are x2h.weight, x2h.bias, h2h.weight and h2h.bias, not
+torch.nn's weight_ih, weight_hh, bias_ih and bias_hh, so torch.nn's weights cannot be copied in.
+
+Otherwise tests/corpus/torch_cells/cells_correct.py, which scores full marks without this bug.
+"""
+import math
+
+import torch
+from torch import nn
+
+BUG_GROUP = "torch_lstm_cell"
+AFFECTED = ('LSTMCell',)
+
+
+class RNNCell(nn.Module):
+    """h' = tanh(input W_ih^T + b_ih + h W_hh^T + b_hh)."""
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_hh = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        if bias:
+            self.bias_ih = nn.Parameter(torch.empty(hidden_size))
+            self.bias_hh = nn.Parameter(torch.empty(hidden_size))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, input, hx=None):
+        if hx is None:
+            hx = torch.zeros(*input.shape[:-1], self.hidden_size, dtype=input.dtype, device=input.device)
+        a = input @ self.weight_ih.T + hx @ self.weight_hh.T
+        if self.bias:
+            a = a + self.bias_ih + self.bias_hh
+        return torch.tanh(a)
+
+
+class LSTMCell(nn.Module):
+    """Gates i, f, g, o from a = input W_ih^T + b_ih + h W_hh^T + b_hh; c' = f c + i g, h' = o tanh(c')."""
+
+    def __init__(self, input_size, hidden_size, bias=True):
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.x2h = nn.Linear(input_size, 4 * hidden_size, bias=bias)
+        self.h2h = nn.Linear(hidden_size, 4 * hidden_size, bias=bias)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for weight in self.parameters():
+            nn.init.uniform_(weight, -bound, bound)
+
+    def forward(self, input, hx=None):
+        if hx is None:
+            zeros = torch.zeros(*input.shape[:-1], self.hidden_size, dtype=input.dtype, device=input.device)
+            hx = (zeros, zeros)
+        h, c = hx
+        a = self.x2h(input) + self.h2h(h)
+        i, f, g, o = a.chunk(4, dim=-1)
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        next_c = f * c + i * g
+        next_h = o * torch.tanh(next_c)
+        return next_h, next_c
