@@ -317,3 +317,16 @@ def test_problems_have_the_course_shapes_and_held_gates_saturate():
     a_next, c_next, _, cache = column_major.lstm_cell_forward(*held.step_args())
     ft, it = cache[4], cache[5]
     assert np.all(ft == 1.0) and np.all(it < 1e-40) and np.array_equal(c_next, held.c_prev)
+
+
+def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_course_expects():
+    """rnn-grade --assignment dlai-c5w1, with no --path (the table's [course] paths give rnn_utils): the report of the
+    course-expected lstm_backward prints in full (feedback is best effort: no stage may break it) and says why
+    matching the notebook is not enough."""
+    from tiny_grading import rnn_grade
+
+    run = rnn_grade(str(CORPUS / "lstm_backward_no_gradient_between_steps.py"), "--assignment", "dlai-c5w1", "-v")
+    text = " ".join((run.stdout + run.stderr).split())  # the report wraps lines
+    assert run.returncode == 1 and "Traceback" not in text, text
+    assert "TOTAL 116 / 100" in text
+    assert "matching it is not enough" in text and "FAIL lstm_backward/dlai_lstm_backward_matches_reference" in text
