@@ -76,7 +76,8 @@ def run_module(source: str, name: str = "notebook_module.py") -> dict:
 def test_only_top_level_definitions_imports_and_constants_are_kept_in_order(capsys):
     module = read(
         "import numpy as np\nfrom math import pi as PI, tau\nEPS = 1e-8\nSHAPE: tuple = (2, -3)\nA = B = 'ab' * 2\n",
-        "@staticmethod\ndef decorated(x):\n    return x\n\nasync def later():\n    return 1\n\nclass Cell:\n    H = 4\n",
+        "@staticmethod\ndef decorated(x):\n    return x\n\nasync def later():\n    return 1\n\n"
+        "class Cell:\n    H = 4\n",
         "print('demo ran')\nnp.random.seed(1)\nparameters = {'Wax': np.random.randn(5, 3)}\nx_tmp = np.zeros(3)\n"
         "for t in range(10**9):\n    pass\nif __name__ == '__main__':\n    print('main ran')\ncount += 1\n"
         "W: print('annotation ran') = 3\nfrom . import sibling\nfrom __future__ import annotations\n",
@@ -139,6 +140,13 @@ def test_a_cell_that_does_not_parse_is_named_and_skipped():
     assert run_module(reading.source)["f"]() == 1
 
 
+def test_a_cell_is_read_if_what_is_kept_of_it_compiles():
+    reading = read("def kept():\n    return 1\nreturn 2\n", "def f():\n    nonlocal x\n")
+    assert run_module(reading.source)["kept"]() == 1  # the demo's top-level return is not kept
+    assert reading.account[2] == ("Cell 2 does not parse (SyntaxError on its line 2: no binding for nonlocal 'x' "
+                                  "found): f could not be read, so it is missing.")
+
+
 def test_a_function_in_a_cell_that_does_not_parse_is_missing_even_if_an_earlier_cell_defined_it():
     reading = read("def rnn_step_forward():\n    return 1\ndef rnn_step_backward():\n    return 'old'\n",
                    "import json\ndef rnn_step_backward(:\n    pass\n\nclass Helper:\n    pass\n",
@@ -153,7 +161,8 @@ def test_a_function_in_a_cell_that_does_not_parse_is_missing_even_if_an_earlier_
 
 
 def test_a_line_number_in_a_traceback_is_found_from_the_account():
-    reading = read("import numpy as np\n", "print('demo')\nK = 2\n\ndef g(x):\n    y = x + 1\n    raise ValueError(y)\n")
+    reading = read("import numpy as np\n",
+                   "print('demo')\nK = 2\n\ndef g(x):\n    y = x + 1\n    raise ValueError(y)\n")
     with pytest.raises(ValueError) as raised:
         run_module(reading.source)["g"](1)
     line = traceback.extract_tb(raised.tb)[-1].lineno
@@ -163,7 +172,8 @@ def test_a_line_number_in_a_traceback_is_found_from_the_account():
 
 def test_an_import_the_grader_cannot_make_is_left_out_and_said(monkeypatch):
     reading = read("import numpy as np\nimport json, no_such_module_here as gone\nfrom public_tests import *\n",
-                   "import matplotlib_is_not_here.pyplot as plt\ndef f():\n    return json.dumps(np.ones(1).tolist())\n")
+                   "import matplotlib_is_not_here.pyplot as plt\n"
+                   "def f():\n    return json.dumps(np.ones(1).tolist())\n")
     names = run_module(reading.source)
     assert names["f"]() == "[1.0]" and "gone" not in names and "plt" not in names
     assert reading.account[1] == ("Cells 1 and 2 import json, no_such_module_here, public_tests and "
@@ -299,7 +309,8 @@ def test_a_notebook_with_magics_a_training_loop_and_a_broken_cell_scores_full_ma
 
 
 HEAD, BACKWARD = CORRECT.split("def rnn_step_backward")
-STEP_FORWARD, STEP_BACKWARD = "def rnn_step_forward" + HEAD.split("def rnn_step_forward")[1], "def rnn_step_backward" + BACKWARD
+STEP_FORWARD = "def rnn_step_forward" + HEAD.split("def rnn_step_forward")[1]
+STEP_BACKWARD = "def rnn_step_backward" + BACKWARD
 WRONG_FORWARD = STEP_FORWARD.replace("prev_h @ Wh + b", "prev_h @ Wh")  # forgets the bias
 GLOBAL_FORWARD = STEP_FORWARD.replace("prev_h @ Wh + b", "prev_h @ parameters['Wh'] + b")
 
@@ -311,7 +322,8 @@ def notebook_class(tmp_path_factory) -> tuple[Path, list[dict], Path]:
     students = {
         "alice.ipynb": ["import numpy as np", WRONG_FORWARD, STEP_FORWARD, STEP_BACKWARD],  # the right one last
         "bob/rnn.ipynb": ["import numpy as np", STEP_FORWARD, STEP_BACKWARD, WRONG_FORWARD],  # the wrong one last
-        "carol.ipynb": ["import numpy as np", STEP_FORWARD, STEP_BACKWARD.replace("(dnext_h, cache)", "(dnext_h, cache")],
+        "carol.ipynb": ["import numpy as np", STEP_FORWARD,
+                        STEP_BACKWARD.replace("(dnext_h, cache)", "(dnext_h, cache")],  # does not parse
         "dave.ipynb": ["import numpy as np", "parameters = {'Wh': np.eye(4)}", GLOBAL_FORWARD, STEP_BACKWARD],
         "erin/my $ 'rnn\".ipynb": ["import numpy as np", STEP_FORWARD, STEP_BACKWARD],
         # A decorator from a module the grader cannot import: the import is left out, so the module fails.

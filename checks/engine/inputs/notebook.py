@@ -186,9 +186,13 @@ def read_cell(number: int, text: str, reading: Reading) -> None:
         not_parsed(number, text, parsed, reading)
         return
     source, body = parsed
+    kinds = [kept_kind(node) for node in body]
+    problem = compile_problem([node for node, kind in zip(body, kinds) if kind])
+    if problem:
+        not_parsed(number, text, problem, reading)
+        return
     lines = [""] * (max((node.end_lineno or node.lineno) for node in body) if body else 0)
-    for node in body:
-        kind = kept_kind(node)
+    for node, kind in zip(body, kinds):
         if kind is None:
             reading.dropped[number] = reading.dropped.get(number, 0) + 1
             reading.dropped_names += assigned_names(node)
@@ -216,20 +220,25 @@ def parse_cell(text: str) -> tuple[str, list[ast.stmt]] | str:
     text = text.replace("\r\n", "\n").replace("\r", "\n")  # one newline, as Python's own line numbers count
     if PYTHON_CELL_MAGIC.match(text):  # %%time runs its cell as Python: read it so, on the same lines
         text = "\n" + text.partition("\n")[2]
-    error = syntax_problem(text)
+    error = compile_problem(text)
     if error is None:
         return text, ast.parse(text).body
     if len(text) <= MAX_TRANSFORMED_CELL:
         transformed = ipython_transformed(text)
-        if transformed is not None and syntax_problem(transformed) is None:
+        if transformed is not None and compile_problem(transformed) is None:
             return transformed, ast.parse(transformed).body
     return error
 
 
-def syntax_problem(text: str) -> str | None:
-    """Why ``text`` is not a Python module, in a few words; None if it is one (compiled, never run)."""
+def compile_problem(code: str | list[ast.stmt]) -> str | None:
+    """Why Python would not compile ``code`` (source, parsed only; or the statements kept of a cell, which
+    must compile as the module will: a ``nonlocal`` with nothing to refer to, say), in a few words; None if
+    it would. Compiled, never run."""
     try:
-        compile(text, "<cell>", "exec", flags=ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+        if isinstance(code, str):
+            compile(code, "<cell>", "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        else:
+            compile(ast.Module(body=code, type_ignores=[]), "<cell>", "exec", dont_inherit=True)
     except SyntaxError as error:
         where = f" on its line {error.lineno}" if error.lineno else ""
         return f"SyntaxError{where}: {shown(str(error.msg))[:120]}"
