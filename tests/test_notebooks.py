@@ -330,9 +330,12 @@ def notebook_class(tmp_path_factory) -> tuple[Path, list[dict], Path]:
         "frank.ipynb": ["import numpy as np\nfrom ipywidgets import interact", STEP_FORWARD, STEP_BACKWARD,
                         "@interact(n=(1, 10))\ndef demo(n):\n    print(rnn_step_forward)\n"],
     }
+    # The course's helpers beside the notebook, as deeplearning.ai's rnn_utils.py: imported by the notebook.
+    students["gina/rnn.ipynb"] = ["from rnn_utils import *", STEP_FORWARD.replace("np.tanh", "tanh"), STEP_BACKWARD]
     for name, cells in students.items():
         (folder / name).parent.mkdir(exist_ok=True)
         (folder / name).write_bytes(notebook_bytes(*cells))
+    (folder / "gina" / "rnn_utils.py").write_text("import numpy as np\n\n\ndef tanh(x):\n    return np.tanh(x)\n")
     out = folder.parent / f"{folder.name}-grades"
     run = rnn_grade(str(folder), "--out", str(out), *tiny_options(folder.parent / f"{folder.name}-tiny"))
     assert run.returncode in (0, 1), run.stderr
@@ -346,7 +349,8 @@ def test_a_class_of_notebooks_is_graded_later_definitions_winning(notebook_class
             for row in rows} == {"alice": ("6", "2", "3", "1", "graded"), "bob": ("0", "0", "0", "0", "graded"),
                                  "carol": ("3", "2", "0", "1", "graded"), "dave": ("0", "0", "0", "0", "graded"),
                                  "erin": ("6", "2", "3", "1", "graded"),
-                                 "frank": ("0", "0", "0", "0", "import-error")}
+                                 "frank": ("0", "0", "0", "0", "import-error"),
+                                 "gina": ("6", "2", "3", "1", "graded")}
     assert "Read the notebook my $ 'rnn\".ipynb: used code cells 1-3" in (out / "erin" / "feedback.md").read_text()
 
 
