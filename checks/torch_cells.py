@@ -34,6 +34,15 @@ The checks of each cell (points in checks/assignments/torch-cells.toml):
 - unbatched input (D,) with hx (H,) gives (H,), as torch.nn accepts: 0 points in the shipped table (not
   run), for an instructor to turn on; the batched call is what every other check grades.
 
+Tolerances. Outputs and gradients are compared with torch.nn's by ``checks.verdicts`` (1e-6 relative to the
+largest expected entry): two float64 computations of one cell differ by rounding only, below 1e-12 here
+(tests/test_checks_torch_cells.py measures torch.nn against the NumPy reference to that), while every bug of
+the corpus moves some entry by more than 1e-3. A cell computing in float32 agrees with torch.nn to about
+1e-7, inside that tolerance on purpose: float32 is charged by the dtype check and by gradcheck, where central
+differences of a float32 forward are noise (``checks.gradcheck`` reasons its own tolerance, for float64).
+hx=None against hx = zeros compares the student's cell with itself: a correct cell's two paths differ by
+adding exact zeros, so not at all.
+
 Cost: every example is one round trip (two for hx=None, two for gradcheck) and one torch.nn call here; each
 check draws a fifth of the profile's examples (10 by default): every corpus bug shows on almost every example.
 """
@@ -166,11 +175,16 @@ def torch_nn_cell(p: CellProblem, hx: bool = True, unbatched: bool = False) -> E
 # -- what a student reads -------------------------------------------------------------------------------------------
 
 
+def tensor_label(p: CellProblem, name: str) -> str:
+    """How a tensor is called in a message: input, hx (hx[0] and hx[1] for the LSTM's h and c), weight_ih."""
+    if name in ("h", "c") and p.c is not None:
+        return f"hx[{'hc'.index(name)}]"
+    return "hx" if name == "h" else name
+
+
 def grad_label(p: CellProblem, name: str) -> str:
     """How a gradient is called in a message: input.grad, hx.grad (hx[0].grad, hx[1].grad), weight_ih.grad."""
-    if name in ("h", "c") and p.c is not None:
-        return f"hx[{'hc'.index(name)}].grad"
-    return "hx.grad" if name == "h" else f"{name}.grad"
+    return f"{tensor_label(p, name)}.grad"
 
 
 def outputs_of(run: ModuleResult | str | tuple, p: CellProblem) -> dict[str, TensorOut]:
@@ -270,35 +284,39 @@ def describe_shapes(shapes: dict[str, tuple]) -> str:
 def assert_matches_torch_nn(sub, p: CellProblem) -> None:
     """The cell's outputs equal torch.nn's given the same weights."""
     actual = arrays(outputs_of(run_cell(sub, p, gradients=False), p))
-    bias = "" if p.init["bias"] else " (bias=False)"
-    assert_all_close(actual, torch_nn_cell(p).outputs, f"torch.nn.{p.cell}{bias} given the same weights",
-                     note=lambda: likely_cause(p, actual))
+    try:
+        assert_all_close(actual, torch_nn_cell(p).outputs,
+                         f"torch.nn.{p.cell} given the same weights ({sizes_in_words(p)})")
+    except PartialFailure as failure:
+        cause = likely_cause(p, actual)  # first: a short report shows a failure's first lines
+        if cause:
+            failure.args = (f"{cause}\n{failure.args[0]}",)
+        raise
 
 
 def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
     """Autograd's gradients through the cell equal those through torch.nn's, for L = Σ_k ⟨output_k, upstream_k⟩."""
     run = run_cell(sub, p)
-    outputs_of(run, p)
+    actual = arrays(outputs_of(run, p))
     if run.backward_error is not None:
         raise AssertionError(backward_refused(p, run.backward_error))
-    expected = torch_nn_cell(p).grads
-    labels = {name: grad_label(p, name) for name in expected}
-    grads = cell_grads(run, p)
-    missing = [name for name in expected if grads[name] is None]
-    wrong = [name for name in expected if name in missing or mismatch(grads[name], expected[name])]
+    expected, grads = torch_nn_cell(p), cell_grads(run, p)
+    wrong = [name for name in expected.grads if grads[name] is None or mismatch(grads[name], expected.grads[name])]
     if not wrong:
         return
     L = "⟨h', dh⟩" + (" + ⟨c', dc⟩" if p.c is not None else "")
-    lines = [f"{how_many_wrong(len(wrong), len(expected), 'gradient')}, compared with autograd through "
-             f"torch.nn.{p.cell} given the same weights (L = {L}):"]
+    lines = [f"{how_many_wrong(len(wrong), len(expected.grads), 'gradient')}, compared with autograd through "
+             f"torch.nn.{p.cell} given the same weights ({sizes_in_words(p)}; L = {L}):"]
     for name in wrong:
-        lines.append(f"  {labels[name]}: " + (f"no gradient reached {name if name == 'input' else labels[name][:-5]}"
-                                                f": your forward cuts it from the graph ({CUT_GRAPH})"
-                                                if name in missing else mismatch(grads[name], expected[name])))
-    right = [labels[name] for name in expected if name not in wrong]
+        problem = (f"no gradient reached {tensor_label(p, name)}: your forward cuts it from the graph ({CUT_GRAPH})"
+                   if grads[name] is None else mismatch(grads[name], expected.grads[name]))
+        lines.append(f"  {grad_label(p, name)}: {problem}")
+    right = [grad_label(p, name) for name in expected.grads if name not in wrong]
     if right:
         lines.append(f"  correct: {', '.join(right)}")
-    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected))
+    if any(mismatch(actual[name], value) for name, value in expected.outputs.items()):
+        lines.append(f"  Your {p.cell}'s outputs differ from torch.nn's too: fix the forward pass first.")
+    raise PartialFailure("\n".join(lines), credit=len(right) / len(expected.grads))
 
 
 def backward_refused(p: CellProblem, error: str) -> str:
@@ -329,7 +347,7 @@ def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:
             gradient_names={name: grad_label(p, name) for name in arguments})
     except PartialFailure as failure:
         if cut:
-            failure.args = (f"{failure.args[0]}\n  No gradient reached {', '.join(grad_label(p, n)[:-5] for n in cut)}"
+            failure.args = (f"{failure.args[0]}\n  No gradient reached {', '.join(tensor_label(p, n) for n in cut)}"
                             f" at all: your forward cuts it from the graph ({CUT_GRAPH}).",)
         raise
 
@@ -355,8 +373,8 @@ def assert_zero_state_without_hx(sub, p: CellProblem) -> None:
     except SubmissionRaised as error:
         raise SubmissionRaised(f"called with no hx, as cell(input), {error}") from None
     state = "h = 0" if p.c is None else "h = c = 0"
-    assert_all_close(without, with_zeros, f"your own {p.cell} given hx = zeros ({state}): called as cell(input), "
-                     "with no hx, torch.nn's cells start from zeros")
+    assert_all_close(without, with_zeros, f"your own {p.cell} given hx = zeros ({state}; {sizes_in_words(p)}): "
+                     "called as cell(input), with no hx, torch.nn's cells start from zeros")
 
 
 def assert_keeps_float64(sub, p: CellProblem) -> None:
