@@ -1,4 +1,4 @@
-"""Hypothesis strategies for deeplearning.ai's column-major checks (checks/dlai_rnn.py, checks/dlai_lstm.py).
+"""Hypothesis strategies for deeplearning.ai's column-major checks (checks/dlai.py).
 
 A column-major problem is the input of the course's rnn_forward or lstm_forward, one step's cell state, and
 upstream gradients, in the course's letters (n_x input features, n_a hidden units, n_y outputs, m examples,

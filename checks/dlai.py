@@ -42,9 +42,14 @@ from checks.dlai_gradients import assert_backward_matches_own_forward
 from checks.engine.isolation.column_major import ColumnMajor
 from checks.gradcheck import probe_seeds
 from checks.registry import check
-from checks.verdicts import assert_all_close, assert_close, mismatch
+from checks.verdicts import assert_all_close, assert_close, labelled, mismatch
+
+# Tolerances: every comparison with the reference or with the student's own values uses checks.verdicts' RTOL = 1e-6
+# (two float64 computations of the same sums agree to ~1e-15 here: T_x <= 5, n <= 5); finite differences use
+# checks.gradcheck's, reasoned there. The held gates are exact to rounding (column_major_problems' HOLD_BIAS).
 
 RNN_MOVED = ("Wax", "Waa", "ba")  # the parameters rnn_cell_backward and rnn_backward differentiate
+LSTM_MOVED = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo")  # what lstm_cell_backward and lstm_backward differentiate
 
 
 def softmax_columns(z: np.ndarray) -> np.ndarray:
@@ -57,7 +62,7 @@ def softmax_note(y: np.ndarray) -> str:
     """Why a y is not a softmax over axis 0: its columns do not sum to 1 (and maybe its rows do)."""
     columns = y.sum(axis=0)
     if mismatch(columns, np.ones_like(columns)) is None:
-        return "Its columns sum to 1, but the values are not the softmax of Wya·a + by."
+        return "Its columns sum to 1, but the values are not the softmax of your own W·a_next + by."
     rows = y.sum(axis=1)
     if mismatch(rows, np.ones_like(rows)) is None:
         return ("Each row sums to 1 instead of each column: the softmax must normalise over axis 0 (the n_y "
@@ -65,7 +70,17 @@ def softmax_note(y: np.ndarray) -> str:
     return "Each column of y must sum to 1: the softmax normalises over axis 0, the n_y outputs of one example."
 
 
-# -- rnn_cell_forward -------------------------------------------------------------------------------------------------
+def assert_gradients_equal(got: dict[str, np.ndarray], expected: dict[str, np.ndarray], against: str,
+                           mistake: tuple[dict[str, np.ndarray], str] | None = None) -> None:
+    """Two gradient dicts compared key by key (partial credit per key), named as the student reads them
+    (gradients['dWax']). ``mistake``: a known wrong implementation's gradients on the same inputs and its sentence,
+    added to the failure if the student's equal them: every key, so a correct submission is never told it."""
+    same = mistake is not None and all(mismatch(got[key], mistake[0][key]) is None for key in mistake[0])
+    assert_all_close(labelled("gradients", got), labelled("gradients", expected), against,
+                     note=(lambda: mistake[1]) if same else None)
+
+
+# -- rnn_cell_forward ----------------------------------------------------------------------------------------------
 
 
 @check(group="rnn_cell_forward", points=4, needs=("rnn_cell_forward",), reference=True, examples=0.2)
@@ -143,14 +158,15 @@ def dlai_rnn_forward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         ColumnMajor(sub).outputs("rnn_forward", p.sequence_args)
 
 
-# -- rnn_cell_backward ------------------------------------------------------------------------------------------
+# -- rnn_cell_backward ---------------------------------------------------------------------------------------------
 
 
 @check(group="rnn_cell_backward", points=3, needs=("rnn_cell_forward", "rnn_cell_backward"), examples=0.3)
 @given(p=column_problems("rnn", max_t=1), seed=probe_seeds())
 @example(p=DEGENERATE_RNN, seed=0)
 def dlai_rnn_cell_backward_matches_finite_differences(sub, p: ColumnProblem, seed: int):
-    """rnn_cell_backward's gradients equal central differences of your own rnn_cell_forward (L = ⟨a_next, da_next⟩)."""
+    """rnn_cell_backward's gradients equal central differences of your own rnn_cell_forward
+    (L = ⟨a_next, da_next⟩)."""
     assert_backward_matches_own_forward(sub, "rnn_cell_backward", p.step_args(), p.step_upstream, RNN_MOVED, seed)
 
 
@@ -159,7 +175,7 @@ def dlai_rnn_cell_backward_matches_finite_differences(sub, p: ColumnProblem, see
 @given(p=column_problems("rnn", max_t=1))
 @example(p=DEGENERATE_RNN)
 def dlai_rnn_cell_backward_matches_reference(sub, p: ColumnProblem):
-    """rnn_cell_backward returns the reference's gradients dxt, da_prev, dWax, dWaa, dba (with tanh′ = 1 − a_next²)."""
+    """rnn_cell_backward returns the reference's gradients dxt, da_prev, dWax, dWaa, dba (tanh′ = 1 − a_next²)."""
     from reference import column_major
 
     view = ColumnMajor(sub)
@@ -167,7 +183,7 @@ def dlai_rnn_cell_backward_matches_reference(sub, p: ColumnProblem):
     got = view.rnn_cell_backward(*p.step_upstream, cache)
     *_, reference_cache = column_major.rnn_cell_forward(*p.step_args())
     expected = column_major.rnn_cell_backward(*p.step_upstream, reference_cache)
-    assert_all_close(labelled(got), labelled(expected), "the reference")
+    assert_gradients_equal(got, expected, "the reference")
 
 
 @check(group="rnn_cell_backward", points=1, needs=("rnn_cell_forward", "rnn_cell_backward"), examples=0.1)
@@ -181,7 +197,7 @@ def dlai_rnn_cell_backward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         view.rnn_cell_backward(*p.step_upstream, cache)
 
 
-# -- rnn_backward ------------------------------------------------------------------------------------------------------
+# -- rnn_backward --------------------------------------------------------------------------------------------------
 
 
 @check(group="rnn_backward", points=3, needs=("rnn_forward", "rnn_backward"), examples=0.3)
@@ -205,11 +221,10 @@ def dlai_rnn_backward_matches_reference(sub, p: ColumnProblem):
     *_, caches = view.rnn_forward(*p.sequence_args)
     got = view.rnn_backward(p.da, caches)
     *_, reference_caches = column_major.rnn_forward(*p.sequence_args)
-    model = rnn_backward_no_gradient_between_steps(p.da, reference_caches)
-    matches_model = all(mismatch(got[k], model[k]) is None for k in model)
-    assert_all_close(labelled(got), labelled(column_major.rnn_backward(p.da, reference_caches)),
-                     "the reference (a_t's gradient is da[:, :, t] plus da_prev from step t + 1)",
-                     note=(lambda: RNN_NO_GRADIENT_BETWEEN_STEPS) if matches_model else None)
+    assert_gradients_equal(got, column_major.rnn_backward(p.da, reference_caches),
+                           "the reference (a_t's gradient is da[:, :, t] plus da_prev from step t + 1)",
+                           mistake=(rnn_backward_no_gradient_between_steps(p.da, reference_caches),
+                                    RNN_NO_GRADIENT_BETWEEN_STEPS))
 
 
 @check(group="rnn_backward", points=1, needs=("rnn_forward", "rnn_backward"), examples=0.1)
@@ -223,14 +238,8 @@ def dlai_rnn_backward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         view.rnn_backward(p.da, caches)
 
 
-def labelled(gradients: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """A gradient dict under the names a student reads: gradients['dWax']."""
-    return {f"gradients[{key!r}]": value for key, value in gradients.items()}
+# == the LSTM ======================================================================================================
 
-
-# == the LSTM ==================================================================================================
-
-LSTM_MOVED = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo")  # what lstm_cell_backward and lstm_backward differentiate
 DEGENERATE_HOLD = column_problem_from_seed("lstm", (1, 1, 1, 1, 1), seed=1, gates="hold")
 
 
@@ -245,7 +254,7 @@ def output_gate(xt: np.ndarray, a_prev: np.ndarray, parameters: dict) -> np.ndar
     return sigmoid(parameters["Wo"] @ np.concatenate([a_prev, xt], axis=0) + parameters["bo"])
 
 
-# -- lstm_cell_forward --------------------------------------------------------------------------------------------
+# -- lstm_cell_forward ---------------------------------------------------------------------------------------------
 
 
 @check(group="lstm_cell_forward", points=4, needs=("lstm_cell_forward",), reference=True, examples=0.2)
@@ -285,7 +294,8 @@ def dlai_lstm_cell_with_open_forget_gate_keeps_the_cell(sub, p: ColumnProblem):
     held = f"bf = +{HOLD_BIAS:g} and bi = −{HOLD_BIAS:g}, so ft = 1 and it = 0 to float64 precision"
     # it·cct < 1e-41: c_next is c_prev up to rounding; RTOL allows a correct cell's rounding and nothing else.
     assert_close(c_next, c_prev, "c_next", f"c_prev, kept by the gates ({held})", note=lambda: gate_note(c_next, p))
-    assert_close(a_next, output_gate(xt, a_prev, parameters) * np.tanh(c_prev), "a_next", f"ot ⊙ tanh(c_prev) ({held})")
+    expected_a = output_gate(xt, a_prev, parameters) * np.tanh(c_prev)
+    assert_close(a_next, expected_a, "a_next", f"ot ⊙ tanh(c_prev) ({held})")
 
 
 def gate_note(c_next: np.ndarray, p: ColumnProblem) -> str:
@@ -307,7 +317,7 @@ def dlai_lstm_cell_forward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         ColumnMajor(sub).outputs("lstm_cell_forward", p.step_args())
 
 
-# -- lstm_forward ------------------------------------------------------------------------------------------------------
+# -- lstm_forward --------------------------------------------------------------------------------------------------
 
 
 @check(group="lstm_forward", points=4, needs=("lstm_forward",), reference=True, examples=0.2)
@@ -359,7 +369,7 @@ def dlai_lstm_forward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         ColumnMajor(sub).outputs("lstm_forward", p.sequence_args)
 
 
-# -- lstm_cell_backward ----------------------------------------------------------------------------------------------
+# -- lstm_cell_backward --------------------------------------------------------------------------------------------
 
 
 @check(group="lstm_cell_backward", points=3, needs=("lstm_cell_forward", "lstm_cell_backward"), examples=0.3)
@@ -376,15 +386,15 @@ def dlai_lstm_cell_backward_matches_finite_differences(sub, p: ColumnProblem, se
 @given(p=column_problems("lstm", max_t=1))
 @example(p=DEGENERATE_LSTM)
 def dlai_lstm_cell_backward_matches_reference(sub, p: ColumnProblem):
-    """lstm_cell_backward returns the reference's gradients, dc = dc_next + da_next ⊙ ot ⊙ (1 − tanh²(c_next))."""
+    """lstm_cell_backward returns the reference's gradients (dc = dc_next + da_next ⊙ ot ⊙ (1 − tanh²(c_next))
+    reaches c_prev, the gates and the weights)."""
     from reference import column_major
 
     view = ColumnMajor(sub)
     *_, cache = view.lstm_cell_forward(*p.step_args())
     got = view.lstm_cell_backward(*p.step_upstream, cache)
     *_, reference_cache = column_major.lstm_cell_forward(*p.step_args())
-    assert_all_close(labelled(got), labelled(column_major.lstm_cell_backward(*p.step_upstream, reference_cache)),
-                     "the reference")
+    assert_gradients_equal(got, column_major.lstm_cell_backward(*p.step_upstream, reference_cache), "the reference")
 
 
 @check(group="lstm_cell_backward", points=1, needs=("lstm_cell_forward", "lstm_cell_backward"), examples=0.1)
@@ -398,7 +408,7 @@ def dlai_lstm_cell_backward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
         view.lstm_cell_backward(*p.step_upstream, cache)
 
 
-# -- lstm_backward -------------------------------------------------------------------------------------------------------
+# -- lstm_backward -------------------------------------------------------------------------------------------------
 
 
 @check(group="lstm_backward", points=3, needs=("lstm_forward", "lstm_backward"), examples=0.3)
@@ -416,17 +426,18 @@ def dlai_lstm_backward_matches_reference(sub, p: ColumnProblem):
     """lstm_backward returns the reference's gradients: full backpropagation through time, da_prev and dc_prev
     carried from each step to the one before (T_x >= 2, where that matters)."""
     from reference import column_major
-    from reference.misconceptions.column_major import NO_GRADIENT_BETWEEN_STEPS, lstm_backward_no_gradient_between_steps
+    from reference.misconceptions.column_major import (NO_GRADIENT_BETWEEN_STEPS,
+                                                       lstm_backward_no_gradient_between_steps)
 
     view = ColumnMajor(sub)
     *_, caches = view.lstm_forward(*p.sequence_args)
     got = view.lstm_backward(p.da, caches)
     *_, reference_caches = column_major.lstm_forward(*p.sequence_args)
-    course = lstm_backward_no_gradient_between_steps(p.da, reference_caches)
-    matches_course = all(mismatch(got[k], course[k]) is None for k in course)
-    assert_all_close(labelled(got), labelled(column_major.lstm_backward(p.da, reference_caches)),
-                     "the reference (a_t's gradient is da[:, :, t] plus da_prev from step t + 1, and dc_prev is "
-                     "carried back too)", note=(lambda: NO_GRADIENT_BETWEEN_STEPS) if matches_course else None)
+    assert_gradients_equal(got, column_major.lstm_backward(p.da, reference_caches),
+                           "the reference (a_t's gradient is da[:, :, t] plus da_prev from step t + 1, and dc_prev is "
+                           "carried back too)",
+                           mistake=(lstm_backward_no_gradient_between_steps(p.da, reference_caches),
+                                    NO_GRADIENT_BETWEEN_STEPS))
 
 
 @check(group="lstm_backward", points=1, needs=("lstm_forward", "lstm_backward"), examples=0.1)

@@ -1,5 +1,5 @@
-"""Finite differences of a student's own column-major forward against their backward (checks/dlai_rnn.py,
-checks/dlai_lstm.py), through ``checks.gradcheck``'s verdict and tolerance.
+"""Finite differences of a student's own column-major forward against their backward (checks/dlai.py), through
+``checks.gradcheck``'s verdict and tolerance.
 
 The course's forward takes a parameters dict, and its backward returns a gradient dict keyed "d" + name
 ("dWax", "dxt", "da0"). Finite differences move the arrays by name: the forward's array arguments (x, a0, …)

@@ -12,7 +12,7 @@ The tanh RNN, forward beside backward (one step, with da_next = dL/da_next):
 
 The LSTM, every gate acting on the concatenation [a_prev; xt] ((n_a + n_x, m)) with its own matrix:
 
-    ft  = σ(Wf·[a_prev; xt] + bf)     it = σ(Wi·[…] + bi)     ot = σ(Wo·[…] + bo)     cct = tanh(Wc·[…] + bc)
+    ft  = σ(Wf·[a_prev; xt] + bf)   it = σ(Wi·[…] + bi)   ot = σ(Wo·[…] + bo)   cct = tanh(Wc·[…] + bc)
     c_next = ft ⊙ c_prev + it ⊙ cct   a_next = ot ⊙ tanh(c_next)   yt_pred = softmax(Wy·a_next + by)
 
     dc   = dc_next + da_next ⊙ ot ⊙ (1 − tanh²(c_next))     (c_next reaches the loss through a_next too)

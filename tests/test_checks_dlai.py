@@ -75,7 +75,8 @@ CAUSES = {
     "lstm_backward_no_gradient_between_steps": ("dlai_lstm_backward_matches_reference",
                                                 "The course notebook's printed expected output for lstm_backward is "
                                                 "that of this same implementation"),
-    "rnn_backward_no_gradient_between_steps": ("dlai_rnn_backward_matches_reference", "passes no gradient between steps"),
+    "rnn_backward_no_gradient_between_steps": ("dlai_rnn_backward_matches_reference",
+                                               "passes no gradient between steps"),
     "lstm_cell_forward_gates_swapped": ("dlai_lstm_cell_with_open_forget_gate_keeps_the_cell",
                                         "Check that the forget gate (Wf, bf) multiplies c_prev and the input gate"),
     "rnn_cell_backward_dba_without_keepdims": ("dlai_rnn_cell_backward_shapes_are_exact_at_size_one",
@@ -96,7 +97,8 @@ CAUSES = {
 # (1, 1) array breaks the sequence that stores it where n_y or m is 1 (could not broadcast (2,) into (2, 1)): those
 # variants fail their shapes check, and may fail checks of the sequence forward and backward (SQUEEZE_ALSO).
 VARIANTS = {
-    "rnn_cell_forward_squeezes_yt_pred": ("    return a_next, yt_pred, cache", "    return a_next, np.squeeze(yt_pred), cache",
+    "rnn_cell_forward_squeezes_yt_pred": ("    return a_next, yt_pred, cache",
+                                          "    return a_next, np.squeeze(yt_pred), cache",
                                           names("rnn_cell_forward", SHAPES)),
     "rnn_forward_float32": ("    a = np.zeros((n_a, m, T_x))\n    y_pred", "    a = np.zeros((n_a, m, T_x), "
                             "dtype=np.float32)\n    y_pred", names("rnn_forward", REF, SHAPES) | RNN_COMPOSED
@@ -113,7 +115,8 @@ VARIANTS = {
                                            "    return a_next, c_next, np.squeeze(yt_pred), cache",
                                           names("lstm_cell_forward", SHAPES)),
     "lstm_forward_float32": ("    y = np.zeros((n_y, m, T_x))", "    y = np.zeros((n_y, m, T_x), dtype=np.float32)",
-                             names("lstm_forward", REF, SHAPES) | LSTM_COMPOSED | names("lstm_backward", FD, REF, SHAPES)),
+                             names("lstm_forward", REF, SHAPES) | LSTM_COMPOSED
+                             | names("lstm_backward", FD, REF, SHAPES)),
     "lstm_cell_backward_dbo_without_keepdims": ("dbo = np.sum(dot, axis=1, keepdims=True)", "dbo = np.sum(dot, axis=1)",
                                                 names("lstm_cell_backward", SHAPES) | names("lstm_backward", FD, REF)),
     "lstm_backward_squeezes_da0": ('    da0 = gradients["da_prev"]', '    da0 = np.squeeze(gradients["da_prev"])',
@@ -272,7 +275,7 @@ def test_the_no_gradient_model_differs_from_the_mathematics_whenever_a_later_ste
         assert np.abs(wrong["dx"][:, :, 0] - right["dx"][:, :, 0]).max() > 1e-6
 
 
-# -- the view and the strategies -------------------------------------------------------------------------------------------
+# -- the view and the strategies ------------------------------------------------------------------------------------
 
 
 def test_gradient_dicts_are_validated_key_by_key_with_keepdims_shapes():

@@ -1,10 +1,10 @@
 """Mistakes of deeplearning.ai's column-major backward passes (``--assignment dlai-c5w1``).
 
 Each function is the reference's (reference/column_major.py) with one line changed, marked "mistake". They are
-called by the checks of checks/dlai_lstm.py and checks/dlai_rnn.py, on the reference's own caches, to say which
-known mistake a student's wrong gradients are: the row-vector diagnosis (``checks.engine.run.diagnosis``) replays
-the row-vector contract, whose rnn_forward and lstm_forward share these functions' names but not their
-arguments, so these models are not in its LIBRARY.
+called by the checks of checks/dlai.py, on the reference's own caches, to say which known mistake a student's
+wrong gradients are. The row-vector diagnosis (``checks.engine.run.diagnosis``) replays the row-vector contract,
+whose rnn_forward and lstm_forward share these functions' names but not their arguments, so these models are not
+in its LIBRARY.
 
 The course's printed expected output for lstm_backward is that of ``lstm_backward_no_gradient_between_steps``:
 every step's cell backward is given da[:, :, t] alone and dc_prev = 0, so nothing flows from step t + 1 back to

@@ -14,7 +14,7 @@ Shapes, in the course's letters: n_x input features, n_a hidden units, n_y outpu
     lstm_forward(x, a0, parameters)                     -> (a, y (n_y, m, T_x), c (n_a, m, T_x), caches)
     rnn_cell_backward(da_next, cache)                   -> {dxt, da_prev, dWax, dWaa, dba}
     rnn_backward(da, caches)                            -> {dx, da0, dWax, dWaa, dba}
-    lstm_cell_backward(da_next, dc_next, cache)         -> {dxt, da_prev, dc_prev, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo}
+    lstm_cell_backward(da_next, dc_next, cache)         -> {dxt, da_prev, dc_prev, dWf, dbf, …, dWo, dbo}
     lstm_backward(da, caches)                           -> {dx, da0, dWf, dbf, dWi, dbi, dWc, dbc, dWo, dbo}
 
 Every array must be a finite float64 ``numpy.ndarray`` of exactly its shape (a bias gradient is (n_a, 1), summed
