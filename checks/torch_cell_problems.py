@@ -62,10 +62,16 @@ class CellProblem(NamedTuple):
         return N, D, self.h.shape[1]
 
     @property
+    def has_bias(self) -> bool:
+        return self.bias_ih is not None
+
+    @property
     def init(self) -> dict:
-        """The constructor's keywords: input_size, hidden_size and bias."""
+        """The constructor's keywords: input_size and hidden_size, and bias=False for a cell without biases. bias=True
+        is torch.nn's default and is left out, so a cell whose constructor takes no bias argument still has every
+        check but the bias=False ones."""
         _, D, H = self.sizes
-        return {"input_size": D, "hidden_size": H, "bias": self.bias_ih is not None}
+        return {"input_size": D, "hidden_size": H, **({} if self.has_bias else {"bias": False})}
 
     @property
     def params(self) -> dict[str, np.ndarray]:

@@ -130,7 +130,7 @@ def own_parameters(p: CellProblem, built: dict[str, tuple[tuple[int, ...], str]]
 
 def sizes_in_words(p: CellProblem) -> str:
     N, D, H = p.sizes
-    return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.init["bias"] else ", bias=False")
+    return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.has_bias else ", bias=False")
 
 
 def cell_grads(run: ModuleResult, p: CellProblem) -> dict[str, np.ndarray | None]:
@@ -252,7 +252,7 @@ def assert_parameters_are_torch_nn_s(sub, p: CellProblem) -> None:
     problems = parameter_problems(run.parameters, expected)
     if problems:
         _, D, H = p.sizes
-        raise AssertionError(f"{p.cell}(input_size={D}, hidden_size={H}, bias={p.init['bias']}) should have "
+        raise AssertionError(f"{p.cell}(input_size={D}, hidden_size={H}{'' if p.has_bias else ', bias=False'}) should have "
                              f"exactly the parameters {describe_shapes(expected)}, as torch.nn.{p.cell} does "
                              f"({BLOCKS[p.cell]} of hidden_size rows in each); yours has "
                              f"{describe_shapes({n: s for n, (s, _) in run.parameters.items()}) or 'none'}:\n"

@@ -267,7 +267,7 @@ def test_strategies_draw_torch_nn_shapes(cell, k, simple):
                                                                                          (k * H,), (k * H,)]))
         assert p.input.shape == (N, D) and p.h.shape == p.dh.shape == (N, H)
         assert (p.c is None) == (p.dc is None) == (cell == "RNNCell")
-        assert set(q.params) == {"weight_ih", "weight_hh"} and q.init["bias"] is False
+        assert set(q.params) == {"weight_ih", "weight_hh"} and q.init["bias"] is False and "bias" not in p.init
         assert all(a.dtype == np.float64 for a in (p.input, p.h, *p.params.values(), *p.upstream))
         assert np.all(np.abs(p.input) <= 1) and np.all(np.abs(p.params["bias_ih"]) <= 0.5)
 
