@@ -333,3 +333,15 @@ def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_co
     assert run.returncode == 1 and "Traceback" not in text, text
     assert "TOTAL 116 / 100" in text
     assert "matching it is not enough" in text and "FAIL lstm_backward/dlai_lstm_backward_matches_reference" in text
+
+
+def test_feedback_uses_the_one_vocabulary(dlai_checks):
+    """tests/test_wording.py's rules on every failing dlai check's feedback: "correct" and "wrong" only, and no
+    Hypothesis jargon (the example is the drawn problem's sizes and values)."""
+    from checks.engine.report.feedback import plain_feedback
+    from test_wording import JARGON, OTHER_WORDS
+
+    for name in sorted(CAUGHT):
+        for result in (r for r in graded(CORPUS / f"{name}.py", dlai_checks).results if not r.passed):
+            text = plain_feedback(result, f"{name}.py")
+            assert not OTHER_WORDS.search(text) and not [word for word in JARGON if word in text], text
