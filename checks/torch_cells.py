@@ -60,8 +60,7 @@ from checks.engine.isolation.torch_contract import ModuleResult, NotATensor, Ten
 from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sums
 from checks.registry import check
 from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, GATE_COUNT, OBLONG_LSTM_CELL,
-                                        OBLONG_RNN_CELL, PARAMETER_NAMES, CellProblem, cell_problems,
-                                        cs231n_gate_order)
+                                        OBLONG_RNN_CELL, CellProblem, cell_problems, cs231n_gate_order)
 from checks.verdicts import PartialFailure, assert_all_close, how_many_wrong, mismatch
 
 RNN_GROUP, LSTM_GROUP = "torch_rnn_cell", "torch_lstm_cell"
@@ -227,7 +226,8 @@ def with_weights_transposed(p: CellProblem) -> CellProblem | None:
 
 
 def likely_cause(p: CellProblem, actual: dict[str, np.ndarray]) -> str:
-    """A last line naming the mistake, if the outputs equal torch.nn's on rearranged weights, or ""."""
+    """A sentence naming the mistake, if the outputs equal torch.nn's on rearranged weights (its gate blocks
+    reordered, its weights transposed: with random weights no other cell meets those), or ""."""
     equal = lambda q: all(mismatch(actual[n], e) is None for n, e in torch_nn_cell(q).outputs.items())  # noqa: E731
     if p.cell == "LSTMCell" and equal(cs231n_gate_order(p)):
         return ("Your cell reads the gate blocks in CS231n's order i, f, o, g; torch.nn's order is i, f, g, o: "
@@ -252,7 +252,8 @@ def assert_parameters_are_torch_nn_s(sub, p: CellProblem) -> None:
     problems = parameter_problems(run.parameters, expected)
     if problems:
         _, D, H = p.sizes
-        raise AssertionError(f"{p.cell}(input_size={D}, hidden_size={H}{'' if p.has_bias else ', bias=False'}) should have "
+        built = f"{p.cell}(input_size={D}, hidden_size={H}{'' if p.has_bias else ', bias=False'})"
+        raise AssertionError(f"{built} should have "
                              f"exactly the parameters {describe_shapes(expected)}, as torch.nn.{p.cell} does "
                              f"({BLOCKS[p.cell]} of hidden_size rows in each); yours has "
                              f"{describe_shapes({n: s for n, (s, _) in run.parameters.items()}) or 'none'}:\n"
@@ -269,11 +270,12 @@ def parameter_problems(built: dict[str, tuple[tuple[int, ...], str]], expected: 
                     "multiplies by their transpose" if built[name][0] == shape[::-1] else "")
             problems.append(f"{name} has shape {built[name][0]}, expected {shape}{hint}")
     if any("." in name for name in built):
-        problems.append("parameters named <layer>.weight belong to layers inside your cell (nn.Linear); torch.nn's "
-                        "cells hold their weights themselves: self.weight_ih = nn.Parameter(torch.empty(…)), and so on")
+        problems.append("parameters named <layer>.weight belong to layers inside your cell (nn.Linear); "
+                        "torch.nn's cells hold their weights themselves: self.weight_ih = "
+                        "nn.Parameter(torch.empty(…)), and so on")
     if "bias_hh" in expected and "bias_hh" not in built:
-        problems.append("torch.nn's cells add two biases, bias_ih and bias_hh (a = input·W_ihᵀ + b_ih + h·W_hhᵀ + "
-                        "b_hh): a single bias cannot take torch.nn's weights (or load its state_dict)")
+        problems.append("torch.nn's cells add two biases, bias_ih and bias_hh (a = input·W_ihᵀ + b_ih + "
+                        "h·W_hhᵀ + b_hh): a single bias cannot take torch.nn's weights (or load its state_dict)")
     return problems
 
 
@@ -343,7 +345,8 @@ def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:
     gradients = {name: np.zeros_like(a) if name in cut else grads[name] for name, a in arguments.items()}
     try:
         assert_gradients_match_finite_differences(
-            evaluator(sub, p, tuple(params)), arguments, gradients, lambda out: weighted_sums(out, tuple(p.upstream)), seed,
+            evaluator(sub, p, tuple(params)), arguments, gradients,
+            lambda out: weighted_sums(out, tuple(p.upstream)), seed,
             gradient_names={name: grad_label(p, name) for name in arguments})
     except PartialFailure as failure:
         if cut:
@@ -417,7 +420,8 @@ def rnn_cell_has_torch_nn_parameters(sub, p: CellProblem):
 @example(p=DEGENERATE_RNN_CELL)
 @example(p=OBLONG_RNN_CELL)
 def rnn_cell_matches_torch_nn(sub, p: CellProblem):
-    """RNNCell's h' equals torch.nn.RNNCell's given the same weights: h' = tanh(input·W_ihᵀ + b_ih + h·W_hhᵀ + b_hh)."""
+    """RNNCell's h' equals torch.nn.RNNCell's given the same weights: h' = tanh(input·W_ihᵀ + b_ih + h·W_hhᵀ
+    + b_hh)."""
     assert_matches_torch_nn(sub, p)
 
 
