@@ -42,8 +42,9 @@ from checks.gradcheck import assert_gradients_match_finite_differences, probe_se
 from checks.lstm_problems import DEGENERATE_LSTM, lstm_problems
 from checks.registry import check
 from checks.strategies import rnn_problems
-from checks.torch_problems import (TorchCase, embedding_case, lstm_case, lstm_step_case, rnn_case, rnn_step_case,
-                                   torch_gate_order)
+from checks.forward import LECTURE_SEQUENCE, LECTURE_STEP, lecture_step
+from checks.torch_problems import (TorchCase, embedding_case, lecture_lstm, lecture_lstm_step, lstm_case,
+                                   lstm_step_case, rnn_case, rnn_step_case, torch_gate_order)
 from checks.verdicts import PartialFailure, assert_all_close, mismatch
 
 RNN, EMBEDDING, LSTM = "torch_rnn", "torch_embedding", "torch_lstm"  # checks.registry.API_GROUPS
@@ -51,6 +52,8 @@ RNN, EMBEDDING, LSTM = "torch_rnn", "torch_embedding", "torch_lstm"  # checks.re
 IN_PLACE = ("autograd refused to compute the gradients: an in-place write (h[:, t] = …, +=, *=, an out= or a "
             "method ending in _) changed a tensor autograd had saved for the backward. Keep each step's result "
             "in a Python list and torch.stack it, and use out-of-place operations (a = a + b).")
+LECTURE_LSTM = ("the lecture's LSTM: next_c = f ⊙ prev_c + i ⊙ g, next_h = o ⊙ tanh(next_c), gate blocks i, f, o, g "
+                "of a = x·Wx + prev_h·Wh + b")
 CUT = ("the graph from your inputs to your output is cut: .detach(), a .numpy() round trip, torch.tensor(...) "
        "of a computed tensor, or a torch.no_grad() block made a value autograd cannot differentiate through.")
 CUT_SOMEWHERE = ("Autograd differentiates exactly what your forward computed, so a value entered it outside "
@@ -131,12 +134,13 @@ def torch_word_embedding_forward_matches_reference(sub, p):
                            "W[x] from the reference")
 
 
-def gate_order_note(sub, case: TorchCase, reference_step) -> str:
-    """A true sentence if the outputs are those of an LSTM reading the blocks as torch.nn does (i, f, g, o)."""
+def gate_order_note(sub, case: TorchCase) -> str:
+    """A true sentence if the outputs are those of an LSTM reading the blocks as torch.nn does (i, f, g, o): the
+    lecture's LSTM on parameters whose blocks o and g are swapped computes exactly that. Else ""."""
     args = dict(case.arguments)
     for name in ("Wx", "Wh", "b"):
         args[name] = torch_gate_order(args[name])
-    swapped = reference_step(*args.values())
+    swapped = lecture_lstm_step(*args.values()) if case.function == "lstm_step_forward" else (lecture_lstm(*args.values()),)
     outputs = TorchView(sub).call(case.function, list(case.arguments.values())).outputs
     got = [np.asarray(out.array, dtype=np.float64) for out in outputs if isinstance(out, TensorOut)]
     if len(got) == len(swapped) and all(mismatch(g, s) is None for g, s in zip(got, swapped)):
@@ -154,9 +158,8 @@ def torch_lstm_step_forward_matches_reference(sub, p):
 
     case = lstm_step_case(p)
     next_h, next_c, _ = reference.lstm_step_forward(*case.arguments.values())
-    step = lambda *args: reference.lstm_step_forward(*args)[:2]  # noqa: E731
     assert_forward_matches(sub, case, {"next_h": next_h, "next_c": next_c}, "the reference LSTM step",
-                           note=lambda: gate_order_note(sub, case, step))
+                           note=lambda: gate_order_note(sub, case))
 
 
 @check(group=LSTM, points=8, needs=("lstm_forward",), reference=True, examples=0.4)
@@ -167,9 +170,64 @@ def torch_lstm_forward_matches_reference(sub, p):
     import reference
 
     case = lstm_case(p)
-    sequence = lambda *args: (reference.lstm_forward(*args)[0],)  # noqa: E731
     assert_forward_matches(sub, case, {"h": reference.lstm_forward(*case.arguments.values())[0]},
-                           "the reference LSTM", note=lambda: gate_order_note(sub, case, sequence))
+                           "the reference LSTM", note=lambda: gate_order_note(sub, case))
+
+
+# -- the self-check's stand-ins: the lecture's definitions, no solution (as checks/forward.py's) ------------------
+
+
+@check(group=RNN, points=8, needs=("rnn_step_forward",), examples=0.4,
+       stands_in_for="torch_rnn_step_forward_matches_reference")
+@given(p=rnn_problems(max_t=1))
+@example(p=DEGENERATE)
+def torch_rnn_step_forward_follows_the_definition(sub, p):
+    """rnn_step_forward returns next_h = tanh(x·Wx + prev_h·Wh + b), one tensor."""
+    case = rnn_step_case(p)
+    assert_forward_matches(sub, case, {"next_h": lecture_step(*case.arguments.values())}, LECTURE_STEP)
+
+
+@check(group=RNN, points=10, needs=("rnn_forward",), examples=0.4,
+       stands_in_for="torch_rnn_forward_matches_reference")
+@given(p=rnn_problems())
+@example(p=DEGENERATE)
+def torch_rnn_forward_follows_the_definition(sub, p):
+    """rnn_forward returns h_1..h_T, each the lecture's step from the h before it (h0 first)."""
+    case = rnn_case(p)
+    h, = tensors(TorchView(sub).call(case.function, list(case.arguments.values())).outputs, case)
+    previous = np.concatenate([p.h0[:, None], np.asarray(h.array, dtype=np.float64)[:, :-1]], axis=1)
+    expected = np.stack([lecture_step(p.x[:, t], previous[:, t], p.Wx, p.Wh, p.b) for t in range(p.x.shape[1])], 1)
+    assert_all_close({"h": np.asarray(h.array, dtype=np.float64)}, {"h": expected}, LECTURE_SEQUENCE)
+
+
+@check(group=EMBEDDING, points=6, needs=("word_embedding_forward",), examples=0.4,
+       stands_in_for="torch_word_embedding_forward_matches_reference")
+@given(p=embedding_problems())
+def torch_word_embedding_forward_follows_the_definition(sub, p):
+    """word_embedding_forward returns out[n, t] = W[x[n, t]]."""
+    assert_forward_matches(sub, embedding_case(p), {"out": p.W[p.x]}, "the definition out[n, t] = W[x[n, t]]")
+
+
+@check(group=LSTM, points=8, needs=("lstm_step_forward",), examples=0.4,
+       stands_in_for="torch_lstm_step_forward_matches_reference")
+@given(p=lstm_problems(max_t=1))
+@example(p=DEGENERATE_LSTM)
+def torch_lstm_step_forward_follows_the_definition(sub, p):
+    """lstm_step_forward returns (next_h, next_c) of the lecture's LSTM, gate blocks i, f, o, g."""
+    case = lstm_step_case(p)
+    next_h, next_c = lecture_lstm_step(*case.arguments.values())
+    assert_forward_matches(sub, case, {"next_h": next_h, "next_c": next_c}, LECTURE_LSTM,
+                           note=lambda: gate_order_note(sub, case))
+
+
+@check(group=LSTM, points=8, needs=("lstm_forward",), examples=0.4, stands_in_for="torch_lstm_forward_matches_reference")
+@given(p=lstm_problems())
+@example(p=DEGENERATE_LSTM)
+def torch_lstm_forward_follows_the_definition(sub, p):
+    """lstm_forward returns h_1..h_T of the lecture's LSTM from h0 and c0 = 0."""
+    case = lstm_case(p)
+    assert_forward_matches(sub, case, {"h": lecture_lstm(*case.arguments.values())}, LECTURE_LSTM + ", from c0 = 0",
+                           note=lambda: gate_order_note(sub, case))
 
 
 # -- 2. autograd's gradients against finite differences of the same forward ----------------------------------

@@ -3,7 +3,8 @@
 The functions are the NumPy ones' forwards, so their problems are too: ``rnn_problems``, ``lstm_problems`` and
 ``embedding_problems`` (float64 values, int64 word indices). Here: each function's arguments by name and in
 call order, the upstream gradients of its outputs, the shapes its outputs must have, and the other gate
-order (torch.nn's i, f, g, o) a student may have read CS231n's blocks in.
+order (torch.nn's i, f, g, o) a student may have read CS231n's blocks in, and the lecture's definitions of the
+forward passes in NumPy (the assignment's statement, not its solution: what a self-check compares with).
 
 Shapes: N batch, T steps, D input features, H hidden units, V words (row-vector layout, as the NumPy file).
 """
@@ -15,6 +16,7 @@ from typing import NamedTuple
 import numpy as np
 
 from checks.embedding_problems import EmbeddingProblem
+from checks.lstm import lecture_gates
 from checks.lstm_problems import LSTMProblem, gate_block
 from checks.strategies import RNNProblem
 
@@ -66,3 +68,23 @@ def torch_gate_order(W: np.ndarray) -> np.ndarray:
     swapped = W.copy()
     swapped[..., gate_block(2, H)], swapped[..., gate_block(3, H)] = W[..., gate_block(3, H)], W[..., gate_block(2, H)]
     return swapped
+
+
+# -- the lecture's definitions -----------------------------------------------------------------------
+
+
+def lecture_lstm_step(x: np.ndarray, prev_h: np.ndarray, prev_c: np.ndarray, Wx: np.ndarray, Wh: np.ndarray,
+                      b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(next_h, next_c), each (N, H): next_c = f ⊙ prev_c + i ⊙ g, next_h = o ⊙ tanh(next_c), gates i, f, o, g."""
+    i, f, o, g = lecture_gates(x, prev_h, Wx, Wh, b)
+    next_c = f * prev_c + i * g
+    return o * np.tanh(next_c), next_c
+
+
+def lecture_lstm(x: np.ndarray, h0: np.ndarray, Wx: np.ndarray, Wh: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """h (N, T, H): the lecture's LSTM step over x (N, T, D) from h0 (N, H) and c0 = 0."""
+    h, c, hs = h0, np.zeros_like(h0), []
+    for t in range(x.shape[1]):
+        h, c = lecture_lstm_step(x[:, t], h, c, Wx, Wh, b)
+        hs.append(h)
+    return np.stack(hs, axis=1)

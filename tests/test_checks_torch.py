@@ -21,7 +21,7 @@ pytest.importorskip("torch")
 from checks.engine.isolation.boundary import WorkerOptions  # noqa: E402
 from checks.engine.isolation.torch_contract import NotATensor, TensorOut  # noqa: E402
 from checks.engine.run.runner import grade_submission  # noqa: E402
-from checks.registry import ASSIGNMENTS_FOLDER, load_checks  # noqa: E402
+from checks.registry import ASSIGNMENTS_FOLDER, load_checks, self_check_split  # noqa: E402
 from checks.strategies import rnn_problem_from_seed, Dims  # noqa: E402
 from checks.torch_functions import backward_refused, tensors  # noqa: E402
 from checks.torch_problems import lstm_step_case, rnn_step_case, torch_gate_order  # noqa: E402
@@ -86,6 +86,21 @@ def test_each_bug_loses_points_where_it_belongs_and_names_its_cause(grades, bug)
             assert all(words in result.message for words in CAUSES[bug]), result.message
             assert result.misconception is None  # no NumPy model judges a torch call: absent, never wrong
             assert not result.grader_error
+
+
+@pytest.mark.parametrize("name, lost", [("correct", {}), ("gate_order", {"torch_lstm": 16})])
+def test_the_self_check_loses_what_the_full_grade_loses(checks, grades, name, lost):
+    # The forward checks' stand-ins compare with the lecture's definitions (no reference): the same points.
+    run, left_out = self_check_split(checks)
+    assert not left_out and {c.name for c in run} != {c.name for c in checks}
+    path = CORRECT if name == "correct" else TORCH / f"rnn_layers_pytorch_{name}.py"
+    grade = grade_submission(path, run, options=OPTIONS, simplify=False)
+    by_group = {g: sum(c.points for c in checks if c.group == g) for g in ("torch_rnn", "torch_embedding", "torch_lstm")}
+    scored = {g: sum(r.score for r in grade.results if r.check.group == g) for g in by_group}
+    assert scored == {g: by_group[g] - lost.get(g, 0) for g in by_group}
+    assert grade.score == grades[name].score
+    if lost:
+        assert all("torch.nn's order i, f, g, o" in r.message for r in grade.results if not r.passed)
 
 
 @pytest.fixture(scope="module")
