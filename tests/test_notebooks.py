@@ -116,6 +116,11 @@ def test_ipython_syntax_is_read_as_calls_and_left_out():
                                   "with a NameError.")
 
 
+def test_the_globals_said_to_fail_are_those_left_unbound():
+    reading = read("x = make()\ny = make()\n", "x = 3\n")
+    assert reading.account[1].endswith("a function that uses a global they set (y) fails with a NameError.")
+
+
 def test_later_definitions_win_as_in_the_notebook():
     names = run_module(read("def f():\n    return 'first'\nK = 1\n", "def f():\n    return 'second'\n",
                             "K = 2\n").source)

@@ -127,6 +127,7 @@ def generated_name(notebook: str) -> str:
 
 
 def is_notebook(name: str) -> bool:
+    """Whether the file ``name`` is a notebook, by its name (``rnn.ipynb``; not a file named ``.ipynb``)."""
     return name.endswith(NOTEBOOK_SUFFIX) and len(name) > len(NOTEBOOK_SUFFIX)
 
 
@@ -335,6 +336,7 @@ def statement_text(source: str, node: ast.stmt, kind: str, wrapped: list[str]) -
 
 
 def imported_modules(node: ast.Import | ast.ImportFrom) -> list[str]:
+    """The modules an import names: ``import a.b, c`` -> a.b, c; ``from a.b import c`` -> a.b."""
     return [alias.name for alias in node.names] if isinstance(node, ast.Import) else [node.module or ""]
 
 
@@ -370,7 +372,7 @@ def account(name: str, reading: Reading, starts: dict[int, int], cells: int, unr
         sentences = [f"Read the notebook {shown(name)}: none of its {cells} code cells defines a function to grade."]
     if reading.dropped:
         count = sum(reading.dropped.values())
-        globals_set = list(dict.fromkeys(reading.dropped_names))
+        globals_set = [name for name in dict.fromkeys(reading.dropped_names) if name not in reading.bound]
         sentences.append(
             f"Not run: {count} top-level statement{'s' * (count != 1)} in cell{'s' * (len(reading.dropped) != 1)} "
             f"{numbers_text(reading.dropped)} (only definitions, imports and constants are read)"
