@@ -322,17 +322,23 @@ def test_problems_have_the_course_shapes_and_held_gates_saturate():
     assert np.all(ft == 1.0) and np.all(it < 1e-40) and np.array_equal(c_next, held.c_prev)
 
 
-def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_course_expects():
+def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_course_expects(tmp_path):
     """rnn-grade --assignment dlai-c5w1, with no --path (the table's [course] paths give rnn_utils): the report of the
     course-expected lstm_backward prints in full (feedback is best effort: no stage may break it) and says why
     matching the notebook is not enough."""
     from tiny_grading import rnn_grade
 
-    run = rnn_grade(str(CORPUS / "lstm_backward_no_gradient_between_steps.py"), "--assignment", "dlai-c5w1", "-v")
+    scripts = tmp_path / "scripts"
+    run = rnn_grade(str(CORPUS / "lstm_backward_no_gradient_between_steps.py"), "--assignment", "dlai-c5w1", "-v",
+                    "--repro-dir", str(scripts))
     text = " ".join((run.stdout + run.stderr).split())  # the report wraps lines
     assert run.returncode == 1 and "Traceback" not in text, text
     assert "TOTAL 116 / 100" in text
     assert "matching it is not enough" in text and "FAIL lstm_backward/dlai_lstm_backward_matches_reference" in text
+    # A script replays the row-vector contract's calls: none is written for these checks (it would check nothing
+    # and pass), none is offered to the student, and the instructor is told why.
+    assert not list(scripts.glob("*.py")) and "To reproduce" not in text and "Reproduce:" not in text
+    assert "no reproduction script for dlai_lstm_backward_matches_reference" in text
 
 
 def test_feedback_uses_the_one_vocabulary(dlai_checks):
