@@ -266,7 +266,8 @@ def assert_autograd_matches_finite_differences(sub, case: TorchCase, seed: int, 
             gradient_names={name: f"{name}.grad" for name in moved})
     except PartialFailure as failure:
         cause = (f"No gradient reached {', '.join(unreached)} (autograd gave None). " if unreached else "")
-        where = " between steps (prev_h = next_h.detach(), say)" if between_steps else ""
+        where = (f", in {case.function} or in the step it calls (prev_h = next_h.detach() between steps, say)"
+                 if between_steps else "")
         raise PartialFailure(f"{failure}\n{cause}{CUT_SOMEWHERE.format(where=where)}", failure.credit,
                              failure.discrepancies) from None
 
