@@ -317,7 +317,7 @@ def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
     if right:
         lines.append(f"  correct: {', '.join(right)}")
     if any(mismatch(actual[name], value) for name, value in expected.outputs.items()):
-        lines.append(f"  Your {p.cell}'s outputs differ from torch.nn's too: fix the forward pass first.")
+        lines.append(f"  Your {p.cell}'s outputs are wrong too, compared with torch.nn's: fix the forward pass first.")
     raise PartialFailure("\n".join(lines), credit=len(right) / len(expected.grads))
 
 

@@ -16,6 +16,7 @@ Grading starts one torch worker per corpus file (about 2 s each), with only the 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import numpy as np
@@ -33,7 +34,7 @@ from checks.registry import ASSIGNMENTS_FOLDER, load_checks, read_points  # noqa
 from checks.strategies import simple_values  # noqa: E402
 from checks.torch_cell_problems import (PARAMETER_NAMES, cell_problem_from_seed, cell_problems,  # noqa: E402
                                         cs231n_gate_order, torch_gate_block)
-from checks.torch_cells import outputs_of, parameter_problems, torch_nn_cell  # noqa: E402
+from checks.torch_cells import backward_refused, outputs_of, parameter_problems, torch_nn_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "torch_cells"
@@ -217,6 +218,23 @@ def test_buggy_file_fails_exactly_its_checks_naming_the_cause(name, all_checks):
     check, phrase = NAMED[name]
     message = next(r.message for r in grade.results if r.check.name == check)
     assert phrase in message, message
+
+
+def test_messages_say_correct_and_wrong_and_nothing_of_hypothesis(all_checks):
+    """The project's vocabulary (tests/test_wording.py) in every failing check's message of the corpus."""
+    for name in sorted(CAUGHT):
+        for result in graded(name, all_checks).results:
+            if not result.passed:
+                assert not re.search(r"\b(agrees?|disagrees?|differs?)\b", result.message, re.I), result.message
+                assert not any(word in result.message for word in ("Falsifying", "CellProblem(", "seed=")), name
+
+
+def test_an_autograd_refusal_is_told_in_plain_words_first():
+    refusal = ("one of the variables needed for gradient computation has been modified by an inplace operation: "
+               "[torch.DoubleTensor [2, 3]], which is output 0 of TanhBackward0, is at version 1")
+    message = backward_refused(P, refusal)
+    assert message.startswith("Backpropagating through your RNNCell failed: an in-place write")
+    assert message.endswith(refusal)
 
 
 # -- hostile replies and the strategies ------------------------------------------------------------------------------
