@@ -123,8 +123,6 @@ def test_the_in_place_bug_is_told_to_the_student_with_its_example(in_place_repor
     assert "fails for N=1, T=2" in report and "x = np.array(" in report  # the counterexample, to paste
 
 
-@pytest.mark.xfail(strict=True, reason="checks/engine/run/repro.py writes a script for a torch check's empty "
-                   "trace that replays nothing and exits 0; requested: NotReproducible for a trace with no calls")
 def test_no_broken_reproduction_command_is_offered(in_place_report):
     run, repro = in_place_report
     assert "To reproduce it" not in run.stdout and "Reproduce:" not in run.stdout
