@@ -35,7 +35,7 @@ from checks.engine.isolation.validation import ContractViolation
 TORCH_DTYPES: dict[str, str] = {name: name for name in (
     "float64", "float32", "float16", "complex128", "complex64", "bool",
     "int8", "int16", "int32", "int64", "uint8")} | {"bfloat16": "float64"}
-MAX_OUTPUTS = 8  # more outputs than any graded function or cell returns: the rest is not read
+MAX_OUTPUTS = 64  # past any graded function's outputs, and past a list of T steps' tensors returned by mistake
 OUTPUT_KEYS = frozenset({"array", "dtype", "requires_grad", "has_grad_fn"})
 MODULE_PARAMETERS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
 
@@ -202,8 +202,8 @@ def text(value: Any, field: str) -> str:
 def parsed_outputs(outputs: Any, fn: str) -> tuple[Output, ...]:
     """The reply's list of described outputs, each a TensorOut or NotATensor, every field checked."""
     expect(type(outputs) is list and 1 <= len(outputs) <= MAX_OUTPUTS,
-           f"{fn} returned {len(outputs) if type(outputs) is list else 'no'} outputs; the grader reads 1 to "
-           f"{MAX_OUTPUTS}")
+           f"{fn} returned {len(outputs) if type(outputs) is list else 'no'} values (a tuple or list); the grader "
+           f"reads 1 to {MAX_OUTPUTS}")
     return tuple(parsed_output(output, fn) for output in outputs)
 
 
