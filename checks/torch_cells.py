@@ -117,7 +117,12 @@ OWN_PARAMETER_LIMIT = 4096
 def own_parameters(p: CellProblem, built: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, np.ndarray]:
     """Weights for the parameters the cell built ({name: (shape, dtype)}): torch.nn's array where name and shape
     agree, else uniform in ±1/sqrt(hidden_size) (torch.nn's initialisation), from a seed made of the problem's
-    input, so the same problem gets the same weights. Fails if the cell holds implausibly many entries."""
+    input, so the same problem gets the same weights. Fails if the cell holds implausibly many entries, or a
+    parameter named as one of the call's other tensors (input, hx, h, c)."""
+    taken = sorted(set(built) & {"input", "hx", "h", "c"})  # the names of the call's other tensors, here
+    if taken:
+        raise AssertionError(f"your {p.cell} has a parameter named {taken[0]!r}, which is also the name of one of "
+                             "its inputs here; torch.nn's cells name theirs weight_ih, weight_hh, bias_ih, bias_hh.")
     if sum(int(np.prod(shape)) for shape, _ in built.values()) > OWN_PARAMETER_LIMIT:
         raise AssertionError(f"your {p.cell} holds more than {OWN_PARAMETER_LIMIT} parameter entries for "
                              f"{sizes_in_words(p)}; torch.nn's holds {sum(a.size for a in p.params.values())}.")

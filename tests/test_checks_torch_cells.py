@@ -34,7 +34,8 @@ from checks.registry import ASSIGNMENTS_FOLDER, load_checks, read_points  # noqa
 from checks.strategies import simple_values  # noqa: E402
 from checks.torch_cell_problems import (PARAMETER_NAMES, cell_problem_from_seed, cell_problems,  # noqa: E402
                                         cs231n_gate_order, torch_gate_block)
-from checks.torch_cells import backward_refused, outputs_of, parameter_problems, torch_nn_cell  # noqa: E402
+from checks.torch_cells import (backward_refused, outputs_of, own_parameters, parameter_problems,  # noqa: E402
+                                torch_nn_cell)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "torch_cells"
@@ -265,6 +266,17 @@ def test_parameter_problems_name_a_transposed_weight_and_a_single_bias():
     assert "bias_ih is missing" in problems and "bias is not a parameter" in problems
     assert "two biases" in problems
     assert parameter_problems({name: (shape, "float64") for name, shape in expected.items()}, expected) == []
+
+
+def test_own_parameters_keep_torch_nn_s_where_they_fit_and_refuse_what_cannot_be_told_apart():
+    built = {"weight_ih": ((2, 3), "float32"), "weight_hh": ((2, 2), "float32"), "bias": ((2,), "float32")}
+    own = own_parameters(P, built)
+    assert own["weight_ih"] is P.weight_ih and own["weight_hh"] is P.weight_hh
+    assert own["bias"].shape == (2,) and np.all(np.abs(own["bias"]) <= 1 / np.sqrt(2))
+    np.testing.assert_array_equal(own_parameters(P, built)["bias"], own["bias"])  # the same problem, the same weights
+    for hostile in ({"c": ((2,), "float32")}, {"huge": ((10**6,), "float32")}):
+        with pytest.raises(AssertionError):
+            own_parameters(P, hostile)
 
 
 @pytest.mark.parametrize("kwargs", [dict(cell="GRUCell"), dict(cell="RNNCell", max_d=6), dict(cell="LSTMCell", max_h=0),
