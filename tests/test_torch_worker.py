@@ -18,7 +18,8 @@ pytest.importorskip("torch")
 from checks.engine.isolation.boundary import DEFAULT_MEMORY_LIMIT, WorkerOptions  # noqa: E402
 from checks.engine.isolation.confinement import ACTIVE  # noqa: E402
 from checks.engine.isolation.contract import NotImplementedInSubmission, Submission, SubmissionRaised  # noqa: E402
-from checks.engine.isolation.torch_contract import NotATensor, TensorOut, TorchView, parsed_output  # noqa: E402
+from checks.engine.isolation.torch_contract import (NotATensor, TensorOut, TorchView, parsed_grads,  # noqa: E402
+                                                   parsed_module_grads, parsed_output)
 from checks.engine.isolation.validation import ContractViolation  # noqa: E402
 
 TORCH = Path(__file__).resolve().parent / "corpus" / "torch"
@@ -133,3 +134,25 @@ def test_honest_descriptions_parse():
                          "has_grad_fn": False}, "f")
     assert isinstance(out, TensorOut) and out.dtype == "float32"
     assert parsed_output({"not_a_tensor": "tuple"}, "f") == NotATensor("tuple")
+
+
+@pytest.mark.parametrize("grads", [
+    [np.zeros((2, 3))],                        # one gradient short
+    [np.zeros((2, 3)), np.zeros((3, 3))],      # the second of another argument's shape
+    [np.zeros((2, 3)), np.zeros(4, np.int64)],  # not a float array
+    [np.zeros((2, 3)), "none"],
+])
+def test_forged_gradients_fail_the_check(grads):
+    with pytest.raises(ContractViolation):
+        parsed_grads(grads, [(2, 3), (4,)], "rnn_step_forward")
+
+
+def test_gradients_of_the_right_shapes_or_none_parse():
+    x, none = parsed_grads([np.ones((2, 3)), None], [(2, 3), (4,)], "f")
+    assert x.shape == (2, 3) and none is None
+    shapes = {"input": (2, 3), "weight_ih": (4, 3)}
+    good = {"input": np.zeros((2, 3)), "hx": [None], "weight_ih": np.zeros((4, 3))}
+    assert parsed_module_grads(good, shapes, [(2, 4)], "RNNCell")["hx"] == [None]
+    for forged in ({**good, "weight_ih": np.zeros((3, 4))}, {**good, "hx": []}, {**good, "extra": None}):
+        with pytest.raises(ContractViolation):
+            parsed_module_grads(forged, shapes, [(2, 4)], "RNNCell")

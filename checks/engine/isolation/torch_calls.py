@@ -36,7 +36,8 @@ from typing import Any, Callable
 import numpy as np
 import torch  # imported here, before the lock-down, on purpose
 
-MODULE_CLASSES = ("RNNCell", "LSTMCell")  # the nn.Module classes a "torch_module" request may build
+from checks.engine.isolation.contract_functions import TORCH_MODULES  # the nn.Module classes a request may build
+
 _explain: dict[str, Callable] = {}  # "exception_text", "submission_location": the worker's own
 
 
@@ -81,7 +82,7 @@ def _target(module: ModuleType, op: Any, name: Any) -> Any:
     """The student's function (or nn.Module class) the request names, or None if there is none."""
     if op not in OPS or type(name) is not str:
         return None
-    if op.startswith("torch_module") and name not in MODULE_CLASSES:
+    if op.startswith("torch_module") and name not in TORCH_MODULES:
         return None
     found = getattr(module, name, None)
     if op.startswith("torch_module"):
