@@ -82,7 +82,15 @@ def run_cell(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
         return TorchView(sub).module(p.cell, p.init, p.params if params is None else params, p.input,
                                      p.hx if hx else None, p.upstream if gradients else None)
     except SubmissionRaised as error:
-        raise SubmissionRaised(f"{error}{shape_hint(p, str(error))}") from None
+        raise SubmissionRaised(f"{error}{shape_hint(p, str(error))}{dtype_hint(str(error))}") from None
+
+
+def dtype_hint(raised: str) -> str:
+    """A hint for torch's refusal to mix dtypes ("to have the same dtype", "expected scalar type"); else ""."""
+    if "same dtype" not in raised and "expected scalar type" not in raised:
+        return ""
+    return ("\n  The input, hx and every parameter are float64 here: a tensor made without dtype= (torch.zeros(N, H) "
+            "is float32) cannot meet them; make it with dtype=input.dtype, as torch.nn's cells do.")
 
 
 def shape_hint(p: CellProblem, raised: str) -> str:

@@ -34,8 +34,8 @@ from checks.registry import ASSIGNMENTS_FOLDER, load_checks, read_points  # noqa
 from checks.strategies import simple_values  # noqa: E402
 from checks.torch_cell_problems import (PARAMETER_NAMES, cell_problem_from_seed, cell_problems,  # noqa: E402
                                         cs231n_gate_order, torch_gate_block)
-from checks.torch_cells import (backward_refused, outputs_of, own_parameters, parameter_problems,  # noqa: E402
-                                torch_nn_cell)
+from checks.torch_cells import (backward_refused, dtype_hint, outputs_of, own_parameters,  # noqa: E402
+                                parameter_problems, shape_hint, torch_nn_cell)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "torch_cells"
@@ -266,6 +266,14 @@ def test_parameter_problems_name_a_transposed_weight_and_a_single_bias():
     assert "bias_ih is missing" in problems and "bias is not a parameter" in problems
     assert "two biases" in problems
     assert parameter_problems({name: (shape, "float64") for name, shape in expected.items()}, expected) == []
+
+
+def test_torch_s_refusals_to_mix_dtypes_or_shapes_get_a_hint():
+    assert "dtype=input.dtype" in dtype_hint("expected m1 and m2 to have the same dtype, but got: float != double")
+    assert dtype_hint("mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)") == ""
+    square, oblong = cell_problem_from_seed("RNNCell", 2, 2, 2, seed=1), P
+    raised = "mat1 and mat2 shapes cannot be multiplied (2x3 and 2x3)"
+    assert "weight_ih.T" in shape_hint(oblong, raised) and shape_hint(square, raised) == ""
 
 
 def test_own_parameters_keep_torch_nn_s_where_they_fit_and_refuse_what_cannot_be_told_apart():
