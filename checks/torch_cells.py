@@ -417,7 +417,8 @@ def assert_unbatched(sub, p: CellProblem) -> None:
 # -- the checks ------------------------------------------------------------------------------------------------------
 
 RNN, LSTM = ("RNNCell",), ("LSTMCell",)
-NO_BIAS = 0.1  # fraction of the profile's examples for the bias=False and unbatched checks (5 by default)
+FEW = 0.1  # the fraction of the profile's examples (5 by default) for the dtype, bias=False and unbatched checks,
+# whose bugs show on every example
 
 
 @check(group=RNN_GROUP, points=4, needs=RNN, examples=0.2)
@@ -463,7 +464,7 @@ def rnn_cell_without_hx_starts_from_zeros(sub, p: CellProblem):
     assert_zero_state_without_hx(sub, p)
 
 
-@check(group=RNN_GROUP, points=2, needs=RNN, examples=NO_BIAS)
+@check(group=RNN_GROUP, points=2, needs=RNN, examples=FEW)
 @given(p=cell_problems("RNNCell"))
 @example(p=DEGENERATE_RNN_CELL)
 def rnn_cell_keeps_float64(sub, p: CellProblem):
@@ -471,7 +472,7 @@ def rnn_cell_keeps_float64(sub, p: CellProblem):
     assert_keeps_float64(sub, p)
 
 
-@check(group=RNN_GROUP, points=2, needs=RNN, examples=NO_BIAS)
+@check(group=RNN_GROUP, points=2, needs=RNN, examples=FEW)
 @given(p=cell_problems("RNNCell", bias=False))
 @example(p=OBLONG_RNN_CELL._replace(bias_ih=None, bias_hh=None))
 def rnn_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
@@ -480,7 +481,7 @@ def rnn_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
     assert_matches_torch_nn(sub, p)
 
 
-@check(group=RNN_GROUP, points=1, needs=RNN, examples=NO_BIAS)
+@check(group=RNN_GROUP, points=1, needs=RNN, examples=FEW)
 @given(p=cell_problems("RNNCell"))
 @example(p=OBLONG_RNN_CELL)
 def rnn_cell_accepts_unbatched_input(sub, p: CellProblem):
@@ -530,7 +531,7 @@ def lstm_cell_without_hx_starts_from_zeros(sub, p: CellProblem):
     assert_zero_state_without_hx(sub, p)
 
 
-@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=NO_BIAS)
+@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=FEW)
 @given(p=cell_problems("LSTMCell"))
 @example(p=DEGENERATE_LSTM_CELL)
 def lstm_cell_keeps_float64(sub, p: CellProblem):
@@ -538,7 +539,7 @@ def lstm_cell_keeps_float64(sub, p: CellProblem):
     assert_keeps_float64(sub, p)
 
 
-@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=NO_BIAS)
+@check(group=LSTM_GROUP, points=4, needs=LSTM, examples=FEW)
 @given(p=cell_problems("LSTMCell", bias=False))
 @example(p=OBLONG_LSTM_CELL._replace(bias_ih=None, bias_hh=None))
 def lstm_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
@@ -547,7 +548,7 @@ def lstm_cell_without_bias_matches_torch_nn(sub, p: CellProblem):
     assert_matches_torch_nn(sub, p)
 
 
-@check(group=LSTM_GROUP, points=1, needs=LSTM, examples=NO_BIAS)
+@check(group=LSTM_GROUP, points=1, needs=LSTM, examples=FEW)
 @given(p=cell_problems("LSTMCell"))
 @example(p=OBLONG_LSTM_CELL)
 def lstm_cell_accepts_unbatched_input(sub, p: CellProblem):
