@@ -28,7 +28,7 @@ from checks.registry import load_checks
 from test_corpus import BUGGY, CORRECT, declared
 
 ROOT = Path(__file__).resolve().parent.parent
-ALLOWED_IMPORTS = {"base64", "copy", "importlib", "signal", "sys", "traceback", "pathlib", "numpy"}
+ALLOWED_IMPORTS = {"base64", "copy", "importlib", "linecache", "signal", "sys", "traceback", "types", "pathlib", "numpy"}
 DRAWS = 8  # derandomized draws per (bug, check) after the explicit examples
 RUN_ALL = textwrap.dedent("""
     import json, runpy, sys
@@ -134,9 +134,15 @@ def test_a_script_runs_standalone(corpus_scripts, tmp_path):
 
 
 def test_scripts_import_only_the_standard_library_and_numpy(corpus_scripts):
+    """Only numpy and the standard library, but for rnn-grade's notebook reader, imported for a notebook alone
+    and said to be missing if it is (``load_notebook``)."""
     for scripts in corpus_scripts.values():
         for script in scripts:
             tree = ast.parse(script.read_text())
+            notebook_reader, = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+                                and node.name == "load_notebook"]
+            assert "except ImportError" in ast.unparse(notebook_reader)
+            tree.body.remove(notebook_reader)
             imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
                         for alias in node.names}
             imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
@@ -413,3 +419,24 @@ def test_a_check_without_a_script_is_said_plainly(checks, tanh_example, tmp_path
         "no reproduction script for step_forward_matches_reference: no single failing example was kept "
         "(the failure did not repeat, or the search for one stopped)"]
     assert not list(tmp_path.iterdir()) and attach_scripts(grade) == []  # without a folder: nothing to say
+
+
+def notebook_of(source: str, path: Path) -> Path:
+    """``source`` as a notebook's cells (one per top-level block), with a magic and a demo cell besides."""
+    import nbformat
+
+    cells = [nbformat.v4.new_code_cell("%matplotlib inline"), nbformat.v4.new_code_cell(source),
+             nbformat.v4.new_code_cell("h, cache = rnn_step_forward(x, h0, Wx, Wh, b)  # a demo: not run")]
+    nbformat.write(nbformat.v4.new_notebook(cells=cells), str(path))
+    return path
+
+
+def test_a_script_reads_a_notebook_as_the_grader_does(tanh_script, tmp_path):
+    """The report's command passes the student's own notebook: the script reads its definitions as rnn-grade does
+    (the demo cell is not run), exits 1 on the bug and 0 on the correct functions."""
+    buggy = (ROOT / "tests/corpus/buggy/tanh_derivative_from_preactivation.py").read_text()
+    failing = run(tanh_script, tmp_path, str(notebook_of(buggy, tmp_path / "buggy.ipynb")))
+    assert failing.returncode == 1, failing.stdout + failing.stderr
+    correct = (ROOT / "tests/corpus/correct/cs231n_style.py").read_text()
+    passing = run(tanh_script, tmp_path, str(notebook_of(correct, tmp_path / "correct.ipynb")))
+    assert passing.returncode == 0, passing.stdout + passing.stderr

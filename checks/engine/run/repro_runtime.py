@@ -27,9 +27,11 @@ RUNTIME = '''
 import base64
 import copy
 import importlib.util
+import linecache
 import signal
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import numpy as np
@@ -67,8 +69,10 @@ def array(dtype, shape, chunks):
 
 
 def load(path):
-    """Import your submission from a .py file, or from a folder with __init__.py."""
+    """Import your submission from a .py file, a folder with __init__.py, or a notebook (.ipynb)."""
     path = Path(path).resolve()
+    if path.suffix == ".ipynb":
+        return load_notebook(path)
     init = path / "__init__.py" if path.is_dir() else path
     places = [str(path)] if path.is_dir() else None
     sys.path.insert(0, str(path.parent))
@@ -76,6 +80,24 @@ def load(path):
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
     spec.loader.exec_module(module)
+    return module
+
+
+def load_notebook(path):
+    """Your notebook's definitions, read as rnn-grade reads them (its top-level def, class, import and constant
+    cells; nothing else is run), with rnn-grade's own reader, which needs rnn-grade installed."""
+    try:
+        from checks.engine.inputs.notebook import read_notebook
+    except ImportError:
+        sys.exit("This script reads a notebook with rnn-grade's reader, which is not installed here "
+                 "(pip install rnn-grade). Or export your notebook as a .py file and pass that file.")
+    sys.path.insert(0, str(path.parent))
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    sys.modules[path.stem] = module
+    source, name = read_notebook(path.read_bytes(), path.name).source, f"{{path}}.py"  # the module read from it
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # its lines, in tracebacks
+    exec(compile(source, name, "exec"), vars(module))
     return module
 
 
