@@ -31,6 +31,8 @@ torch_embedding 14, torch_lstm 41; forwards 40, gradients 52, dtype 8.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 from hypothesis import example, given
 
@@ -56,9 +58,10 @@ LECTURE_LSTM = ("the lecture's LSTM: next_c = f ⊙ prev_c + i ⊙ g, next_h = o
                 "of a = x·Wx + prev_h·Wh + b")
 CUT = ("the graph from your inputs to your output is cut: .detach(), a .numpy() round trip, torch.tensor(...) "
        "of a computed tensor, or a torch.no_grad() block made a value autograd cannot differentiate through.")
-CUT_SOMEWHERE = ("Autograd differentiates exactly what your forward computed, so a value entered it outside "
-                 "autograd's graph: look for .detach(), .data, a .numpy() round trip, torch.tensor(...) of a "
-                 "computed tensor, or torch.no_grad(){where}.")
+CUT_SOMEWHERE = ("Autograd's gradients disagree with finite differences of your own forward. Autograd "
+                 "differentiates exactly what your forward computed, so a value entered it outside autograd's "
+                 "graph: look for .detach(), .data, a .numpy() round trip, torch.tensor(...) of a computed tensor, "
+                 "or torch.no_grad(){where}.")
 FLOAT32 = ("{name} is {dtype}, from float64 inputs: the likely cause is a buffer made without a dtype "
            "(torch.zeros(N, T, H) is float32): give it the inputs' dtype, torch.zeros(N, T, H, dtype=x.dtype), "
            "or torch.zeros_like(...)")
@@ -92,11 +95,18 @@ def values(outputs: tuple, case: TorchCase) -> np.ndarray | tuple[np.ndarray, ..
 
 
 def assert_forward_matches(sub, case: TorchCase, expected: dict[str, np.ndarray], against: str,
-                           note=None) -> None:
-    """The function's outputs on ``case`` equal ``expected`` (by output name), compared as values."""
+                           cause: Callable[[], str] | None = None) -> None:
+    """The function's outputs on ``case`` equal ``expected`` (by output name), compared as values. ``cause``, called
+    on failure only, may name what the wrong values are (a sentence, or ""): it opens the message."""
     outputs = tensors(TorchView(sub).call(case.function, list(case.arguments.values())).outputs, case)
     got = {name: np.asarray(out.array, dtype=np.float64) for (name, _), out in zip(case.outputs, outputs)}
-    assert_all_close(got, expected, against, note=note)
+    try:
+        assert_all_close(got, expected, against)
+    except PartialFailure as failure:  # the cause first: a short report shows a message's opening lines
+        named = cause() if cause else ""
+        if not named:
+            raise
+        raise PartialFailure(f"{named}\n{failure}", failure.credit, failure.discrepancies) from None
 
 
 @check(group=RNN, points=8, needs=("rnn_step_forward",), reference=True, examples=0.4)
@@ -159,7 +169,7 @@ def torch_lstm_step_forward_matches_reference(sub, p):
     case = lstm_step_case(p)
     next_h, next_c, _ = reference.lstm_step_forward(*case.arguments.values())
     assert_forward_matches(sub, case, {"next_h": next_h, "next_c": next_c}, "the reference LSTM step",
-                           note=lambda: gate_order_note(sub, case))
+                           cause=lambda: gate_order_note(sub, case))
 
 
 @check(group=LSTM, points=8, needs=("lstm_forward",), reference=True, examples=0.4)
@@ -171,7 +181,7 @@ def torch_lstm_forward_matches_reference(sub, p):
 
     case = lstm_case(p)
     assert_forward_matches(sub, case, {"h": reference.lstm_forward(*case.arguments.values())[0]},
-                           "the reference LSTM", note=lambda: gate_order_note(sub, case))
+                           "the reference LSTM", cause=lambda: gate_order_note(sub, case))
 
 
 # -- the self-check's stand-ins: the lecture's definitions, no solution (as checks/forward.py's) ------------------
@@ -217,7 +227,7 @@ def torch_lstm_step_forward_follows_the_definition(sub, p):
     case = lstm_step_case(p)
     next_h, next_c = lecture_lstm_step(*case.arguments.values())
     assert_forward_matches(sub, case, {"next_h": next_h, "next_c": next_c}, LECTURE_LSTM,
-                           note=lambda: gate_order_note(sub, case))
+                           cause=lambda: gate_order_note(sub, case))
 
 
 @check(group=LSTM, points=8, needs=("lstm_forward",), examples=0.4, stands_in_for="torch_lstm_forward_matches_reference")
@@ -227,7 +237,7 @@ def torch_lstm_forward_follows_the_definition(sub, p):
     """lstm_forward returns h_1..h_T of the lecture's LSTM from h0 and c0 = 0."""
     case = lstm_case(p)
     assert_forward_matches(sub, case, {"h": lecture_lstm(*case.arguments.values())}, LECTURE_LSTM + ", from c0 = 0",
-                           note=lambda: gate_order_note(sub, case))
+                           cause=lambda: gate_order_note(sub, case))
 
 
 # -- 2. autograd's gradients against finite differences of the same forward ----------------------------------
@@ -264,11 +274,11 @@ def assert_autograd_matches_finite_differences(sub, case: TorchCase, seed: int, 
         assert_gradients_match_finite_differences(
             evaluate_many, case.arguments, gradients, lambda output: weighted_sums(output, case.upstream), seed,
             gradient_names={name: f"{name}.grad" for name in moved})
-    except PartialFailure as failure:
-        cause = (f"No gradient reached {', '.join(unreached)} (autograd gave None). " if unreached else "")
+    except PartialFailure as failure:  # the cause first: a short report shows a message's opening lines
         where = (f", in {case.function} or in the step it calls (prev_h = next_h.detach() between steps, say)"
                  if between_steps else "")
-        raise PartialFailure(f"{failure}\n{cause}{CUT_SOMEWHERE.format(where=where)}", failure.credit,
+        unreached_text = f" No gradient reached {', '.join(unreached)} (autograd gave None)." if unreached else ""
+        raise PartialFailure(f"{CUT_SOMEWHERE.format(where=where)}{unreached_text}\n{failure}", failure.credit,
                              failure.discrepancies) from None
 
 
