@@ -7,8 +7,12 @@
 - The correct pair of cells scores full marks, unbatched input included; each buggy file of
   tests/corpus/torch_cells/ loses exactly the checks in CAUGHT, each with a message naming the cause; every
   check bites on some file.
+- Every failing message says "correct" and "wrong" (never "differ") and nothing of Hypothesis; autograd's
+  refusals and torch's shape and dtype errors get a hint in plain words.
 - What the cell returns is checked before a comparison (as many floating-point tensors as torch.nn returns;
-  TorchView has validated the reply itself); the strategies validate their arguments and draw what they say.
+  TorchView has validated the reply itself); a cell whose parameters are not torch.nn's gets weights of its
+  own names and shapes, and a hostile one (huge, or named as an input) is refused plainly; the strategies
+  validate their arguments and draw what they say.
 
 Grading starts one torch worker per corpus file (about 2 s each), with only the checks of the file's group.
 """
