@@ -288,3 +288,15 @@ def test_with_plugin_autoload_off_p_loads_the_plugin(tmp_path, tiny):
 
 def test_the_plugin_names_the_options_prefix_the_options_table_uses():
     assert OPTION_PREFIX == PYTEST_PREFIX
+
+
+def test_the_submissions_folder_is_graded_when_it_holds_a_file_a_notebook_or_a_folder(tmp_path):
+    from checks.engine.plugin import found_submissions
+
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("not a submission")
+    (folder / "_draft.py").write_text("")  # a private file: not a submission
+    assert found_submissions(tmp_path) == ()
+    (folder / "rnn.ipynb").write_text("{}")
+    assert found_submissions(tmp_path) == (folder,)

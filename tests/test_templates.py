@@ -117,6 +117,11 @@ def test_run_autograder_grades_the_submission_with_the_course_checks(autograder)
     assert [test["tags"] for test in correct["tests"]] == [[group] for group, _ in TINY.values()]
     buggy = grade_on_gradescope(autograder, {"my_rnn.py": SUBMISSIONS["wrong_db"]})  # its only .py file
     assert buggy["score"] == pytest.approx(WRONG_DB)
+    import nbformat
+
+    notebook = nbformat.writes(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(SUBMISSIONS["correct"])]))
+    handed_in = grade_on_gradescope(autograder, {"rnn.ipynb": notebook, "notes.txt": "hello"})  # its only notebook
+    assert handed_in["score"] == TINY_MAX
 
 
 def test_run_autograder_without_the_file_tells_the_student(autograder):

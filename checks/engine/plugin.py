@@ -126,7 +126,7 @@ def found_submissions(root: Path) -> tuple[Path, ...]:
     """``submissions/``, graded as a class folder, if it holds a submission."""
     folder = root / SUBMISSIONS_FOLDER
     has_submission = folder.is_dir() and any(
-        not entry.name.startswith(("_", ".")) and (entry.suffix == ".py" or entry.is_dir())
+        not entry.name.startswith(("_", ".")) and (entry.suffix in (".py", ".ipynb") or entry.is_dir())
         for entry in folder.iterdir()
     )
     return (folder,) if has_submission else ()
