@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, Phase, settings
 from checks.engine.isolation.contract import Submission
 from checks.engine.run.counterexample import (SUBMISSION_FAULTS, SearchOver, failing_examples, record_example,
                                               search_settings)
-from checks.registry import Check
+from checks.registry import API_GROUPS, Check
 from checks.strategies import RNNProblem, simple_values
 
 #: The search for a simple failing example: at most this many examples of the check are run. A
@@ -102,13 +102,14 @@ def fair_to_the_student(check: Check) -> Callable[[dict[str, Any]], bool] | None
     implementation). Such an example would blame the student for the check's corner: shown, and
     written into a repro script that fails on correct code. So a candidate counts only if the
     reference, answered in-process (``checks.engine.run.in_process``), passes it. None (every example
-    is kept) where there is no reference: a student's self-check.
+    is kept) where there is no reference: a student's self-check, or a check of another API, whose functions the
+    row-vector reference does not define.
     """
     from checks.engine.run.in_process import reference_in_process  # failing checks only
 
     reference = reference_in_process()
-    if reference is None:
-        return None
+    if reference is None or check.group in API_GROUPS:
+        return None  # no reference, or none of this API (column-major, PyTorch): every example kept, as in a self-check
     return lambda arguments: record_example(check, reference, arguments)[1] is None
 
 
