@@ -169,3 +169,13 @@ def test_torch_gate_order_swaps_the_o_and_g_blocks_only():
     W = np.arange(8.0).reshape(1, 8)  # H = 2: blocks i [0, 1], f [2, 3], o [4, 5], g [6, 7]
     assert torch_gate_order(W).tolist() == [[0, 1, 2, 3, 6, 7, 4, 5]]
     assert W.tolist() == [list(range(8))]  # the argument is left alone
+
+
+def test_a_course_package_is_graded_through_its_rnn_layers_pytorch(checks, tmp_path):
+    """A cs231n/ folder as the course lays it out: the functions are found in cs231n/rnn_layers_pytorch.py."""
+    package = tmp_path / "cs231n"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "rnn_layers_pytorch.py").write_text(CORRECT.read_text())
+    grade = grade_submission(package, checks, options=OPTIONS, simplify=False)
+    assert grade.score == grade.max_score == 100

@@ -156,3 +156,10 @@ def test_gradients_of_the_right_shapes_or_none_parse():
     for forged in ({**good, "weight_ih": np.zeros((3, 4))}, {**good, "hx": []}, {**good, "extra": None}):
         with pytest.raises(ContractViolation):
             parsed_module_grads(forged, shapes, [(2, 4)], "RNNCell")
+
+
+def test_a_torch_view_of_a_worker_without_torch_is_the_graders_error(numpy_sub):
+    """A check of a table that forgot [course] requires = ["torch"] raises in its own code (a grader error, exit 2)
+    rather than calling the student's functions with numpy arrays and charging the student."""
+    with pytest.raises(RuntimeError, match=r'requires = \["torch"\]'):
+        TorchView(numpy_sub)

@@ -27,7 +27,7 @@ from checks.engine.isolation.confinement import Confinement
 from checks.engine.isolation.faults import FaultRecord
 from checks.engine.isolation.boundary import Worker, WorkerFault, WorkerOptions, WorkerStats
 from checks.engine.isolation.contract_returns import (ARGUMENTS, RETURNS, VALIDATORS, Cache, describe_inputs,
-                                                      call_sizes, first_output, letters, sizes_of,
+                                                      call_sizes, first_output, letters, plain_numbers, sizes_of,
                                                       validate_batches,
                                                       validate_captioning_loss, validate_captions, validate_classifier,
                                                       validate_clip, validate_returns, validate_softmax_loss)
@@ -82,6 +82,7 @@ class Submission:
 
     def __init__(self, path: Path, options: WorkerOptions = WorkerOptions()) -> None:
         self.path = Path(path)
+        self.preloaded = options.preload  # what its worker imported before its lock-down (torch)
         self._worker = self._new_worker(options)
         try:
             hello = self._worker.hello()
@@ -412,26 +413,11 @@ class Submission:
                 self.trace.finish(call, answer)
 
 
-#: The arguments that reach the submission as plain Python numbers, whatever number a check passed (a numpy
-#: int or float would arrive as a numpy scalar): per function, {position: int or float}.
-PLAIN_NUMBERS: dict[str, dict[int, type]] = {
-    "rnn_backward_truncated": {2: int},
-    "clip_grad_norm": {1: float},
-    "tbptt_batches": {1: int, 2: int},
-    "CaptioningRNN.sample": {3: int},
-}
-
 #: The methods' names, which are not those of ``Submission``'s (``captioning_loss``): what a report calls their arguments.
 METHOD_PARAMETERS: dict[str, list[str]] = {
     "CaptioningRNN.loss": ["model", "params", "features", "captions"],
     "CaptioningRNN.sample": ["model", "params", "features", "max_length"],
 }
-
-
-def plain_numbers(function: str, args: Sequence) -> tuple:
-    """``args`` of ``function`` with its ``PLAIN_NUMBERS`` made plain ints or floats."""
-    kinds = PLAIN_NUMBERS.get(function, {})
-    return tuple(kinds[i](arg) if i in kinds else arg for i, arg in enumerate(args))
 
 
 def parameter_names(function: str) -> list[str]:

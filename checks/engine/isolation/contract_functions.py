@@ -45,7 +45,7 @@ CONTRACT_METHODS: tuple[str, ...] = tuple(f"{cls}.{method}" for cls, methods in 
 
 #: Where a package laid out as a course's (CS231n's ``cs231n/``) keeps the contract: a name the package's
 #: ``__init__`` does not provide is looked up in these of its modules, in order.
-COURSE_MODULES: tuple[str, ...] = ("rnn_layers", "classifiers.rnn")
+COURSE_MODULES: tuple[str, ...] = ("rnn_layers", "classifiers.rnn", "rnn_layers_pytorch")
 
 #: deeplearning.ai's Sequence Models week 1 functions (``--assignment dlai-c5w1``): column-major, with dict
 #: parameters and dict gradients. rnn_forward, rnn_backward, lstm_forward and lstm_backward share the row-vector

@@ -97,6 +97,11 @@ class TorchView:
     """A PyTorch submission's functions and cells, as typed, validated results (see the module's docstring)."""
 
     def __init__(self, sub: Submission) -> None:
+        if "torch" not in getattr(sub, "preloaded", ()):
+            # The grader's mistake, never the student's: a worker without torch would call the functions with
+            # numpy arrays. Raised by the check's own code, so a grader error (exit 2).
+            raise RuntimeError("a PyTorch check ran in a worker that did not preload torch: the assignment's table "
+                               'must say [course] requires = ["torch"]')
         self.sub = sub
 
     def call(self, fn: str, args: Sequence[Any], grad_of: Sequence[int] = (),
