@@ -177,24 +177,39 @@ def test_correct_file_scores_full_marks(dlai_checks):
     assert grade.max_score == 100 and grade.score == 120  # the backward groups' extra credit on top
 
 
-def test_correct_notebook_scores_full_marks(dlai_checks, tmp_path):
-    """The same functions as a notebook, as students hand it in: a magic, the helpers' import, one function a cell,
-    a demo cell that uses a notebook global, and a training loop. Only the definitions are graded."""
-    nbformat = pytest.importorskip("nbformat")
-    source = (CORPUS / "correct.py").read_text()
-    functions = source.split("\n\n\ndef ")
+def as_notebook(source_file: Path, folder: Path) -> Path:
+    """The file's functions as a notebook, as students hand it in: a magic, the helpers' import, one function a
+    cell, a demo cell that uses a notebook global, a training loop and a cell that does not parse."""
+    import nbformat
+
+    functions = source_file.read_text().split("\n\n\ndef ")
     cells = ["%matplotlib inline\nimport numpy as np\nfrom rnn_utils import *",
              *("def " + f for f in functions[1:]),
              "np.random.seed(1)\nparameters_tmp = {'Wax': np.random.randn(5, 3)}\n"
              "a_next_tmp, yt_tmp, cache_tmp = rnn_cell_forward(np.random.randn(3, 10), np.random.randn(5, 10), "
              "parameters_tmp)\nprint(a_next_tmp[4])",
-             "for epoch in range(10 ** 9):\n    pass"]
+             "for epoch in range(10 ** 9):\n    pass",
+             "cd ../data  # automagic: not Python"]
     notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
-    path = tmp_path / "Building_a_Recurrent_Neural_Network_Step_by_Step.ipynb"
+    path = folder / "Building_a_Recurrent_Neural_Network_Step_by_Step.ipynb"
     nbformat.write(notebook, str(path))
-    grade = grade_submission(path, dlai_checks, options=WorkerOptions(import_paths=(HELPERS,)))
+    return path
+
+
+def test_correct_notebook_scores_full_marks(dlai_checks, tmp_path):
+    """Only the notebook's definitions are graded: its demo cells and training loop are not run."""
+    grade = graded(as_notebook(CORPUS / "correct.py", tmp_path), dlai_checks)
     assert failed(grade) == set(), report(grade)
     assert grade.score == 120
+
+
+def test_a_notebook_whose_lstm_backward_passes_no_gradient_between_steps(dlai_checks, tmp_path):
+    """The course's printed expectation, handed in as a notebook: it loses the lstm_backward points it loses as a
+    .py file, and the report says why matching the notebook is not enough."""
+    bug = CORPUS / "lstm_backward_no_gradient_between_steps.py"
+    grade = graded(as_notebook(bug, tmp_path), dlai_checks)
+    assert failed(grade) == failed(graded(bug, dlai_checks)) != set()
+    assert any("matching it is not enough" in r.message for r in grade.results if not r.passed), report(grade)
 
 
 # -- the buggy corpus ------------------------------------------------------------------------------------------------
