@@ -81,6 +81,17 @@ def test_syntax_error_gives_a_complete_zero_report_with_the_line(tmp_path, tiny)
     assert "python -m py_compile syntax_error.py" in results["extra_data"]["import_error"]
 
 
+def test_a_pytorch_submission_graded_as_numpy_tells_the_instructor_which_assignment(tmp_path, tiny):
+    """torch is never allowed by --allow-package advice alone: the PyTorch assignments preload it."""
+    submission = tmp_path / "rnn_layers_pytorch.py"
+    submission.write_text("import torch\n\n\ndef rnn_step_forward(x, prev_h, Wx, Wh, b):\n    return x\n")
+    run = rnn_grade(str(submission), "--results", str(tmp_path / "results.json"), *tiny)
+    notes = json.loads((tmp_path / "results.json").read_text())["extra_data"]["instructor_notes"]
+    [note] = [n for n in notes if "torch" in n]
+    assert "--assignment cs231n-pytorch" in note and "rnn-grade[torch]" in note and "--allow-package" not in note
+    assert run.returncode == 1
+
+
 def test_missing_module_is_named_and_path_makes_a_course_helper_importable(tmp_path, tiny):
     """The student reads what the assignment allows; the instructor reads how to provide the module."""
     run, results = grade(tmp_path, "needs_helper", tiny)

@@ -125,7 +125,10 @@ def instructor_notes(grade: Grade) -> list[str]:
     feedback left out because it raised (``runner.best_effort``)."""
     notes = [f"missing protection: {layer.title}: {layer.detail}" for layer in grade.sandbox.missing]
     notes += [*(note for result in grade.results for note in result.feedback_left_out), *grade.feedback_left_out]
-    if grade.missing_module:  # the submission's text: one escaped line, never a forged line of stderr
+    if grade.missing_module and grade.missing_module.partition(".")[0] == "torch":
+        notes.append("the submission imports torch: grade PyTorch code with --assignment cs231n-pytorch or "
+                     "torch-cells (with torch installed: pip install 'rnn-grade[torch]')")
+    elif grade.missing_module:  # the submission's text: one escaped line, never a forged line of stderr
         notes.append(f"the submission imports '{shown(grade.missing_module)}', which the worker could not find: if "
                      "the course provides it, pass its folder with --path FOLDER, or allow an installed package with "
                      f"--allow-package {shown(grade.missing_module.partition('.')[0])}")
