@@ -13,13 +13,12 @@ stored (kH, ·) and applied transposed, for input (N, D), h and c (N, H):
 hx is h for the RNN cell and the tuple (h, c) for the LSTM cell; hx=None means zeros. The RNN cell returns h',
 the LSTM cell the tuple (h', c').
 
-How a cell is called. The worker, in the submission's process, builds the cell from plain data, converts it to
-float64 (``.double()``), copies the grader's weights into its parameters, calls it, and sends back detached
-numpy copies of its outputs with their dtype, and, for L = ⟨h', dh⟩ (+ ⟨c', dc⟩), autograd's gradients of the
-input, of each tensor of hx and of every parameter (``checks.engine.isolation.torch_calls``). The expected
-values come from torch.nn.RNNCell and torch.nn.LSTMCell themselves, given the same weights, run here in the
-grading process (never in the worker, where a submission could patch torch.nn): an oracle independent of
-this project's own NumPy reference, which it agrees with (tests/test_checks_torch_cells.py).
+How a cell is called, and against what. The student's cell runs in the worker, in float64 with the grader's
+weights copied in, and only plain data comes back (checks/torch_cell_calls.py). The expected values come from
+torch.nn.RNNCell and torch.nn.LSTMCell themselves, given the same weights, run here in the grading process
+(checks/torch_nn_oracle.py): an oracle independent of this project's own NumPy reference, which it agrees with
+(tests/test_checks_torch_cells.py). This module holds the properties, what a student reads when one fails, and
+the checks.
 
 The checks of each cell (points in checks/assignments/torch-cells.toml):
 
@@ -49,139 +48,23 @@ check draws a fifth of the profile's examples (10 by default): every corpus bug 
 
 from __future__ import annotations
 
-import hashlib
-from typing import Callable, NamedTuple
-
 import numpy as np
 from hypothesis import example, given
 
 from checks.engine.isolation.contract import SubmissionRaised
-from checks.engine.isolation.torch_contract import ModuleResult, NotATensor, TensorOut, TorchView
 from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sums
 from checks.registry import check
+from checks.torch_cell_calls import (arrays, cell_grads, evaluator, outputs_of, run_as_built, run_cell, run_unbatched,
+                                     sizes_in_words)
 from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, GATE_COUNT, OBLONG_LSTM_CELL,
                                         OBLONG_RNN_CELL, CellProblem, cell_problems, cs231n_gate_order)
+from checks.torch_nn_oracle import torch_nn_cell
 from checks.verdicts import PartialFailure, assert_all_close, how_many_wrong, mismatch
 
 RNN_GROUP, LSTM_GROUP = "torch_rnn_cell", "torch_lstm_cell"
-OUTPUT_NAMES = {"RNNCell": ("h'",), "LSTMCell": ("h'", "c'")}
 BLOCKS = {"RNNCell": "one block", "LSTMCell": "four gate blocks, i, f, g, o,"}
 CUT_GRAPH = ("a .detach(), .data, .numpy() or torch.tensor(...) on the way makes a copy that autograd cannot see "
              "through")
-
-
-# -- the student's cell, through the worker ------------------------------------------------------------------------
-
-
-def run_cell(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
-             params: dict[str, np.ndarray] | None = None) -> ModuleResult:
-    """The student's ``p.cell`` built with ``p.init``, in float64, with ``p.params`` (or ``params``) copied in,
-    called on p.input and p.hx (no hx if ``hx`` is False); with ``gradients``, autograd's gradients of
-    L = Σ_k ⟨output_k, upstream_k⟩. One round trip; the reply validated by ``TorchView``."""
-    try:
-        return TorchView(sub).module(p.cell, p.init, p.params if params is None else params, p.input,
-                                     p.hx if hx else None, p.upstream if gradients else None)
-    except SubmissionRaised as error:
-        raise SubmissionRaised(f"{error}{shape_hint(p, str(error))}{dtype_hint(str(error))}") from None
-
-
-def dtype_hint(raised: str) -> str:
-    """A hint for torch's refusal to mix dtypes ("to have the same dtype", "expected scalar type"); else ""."""
-    if "same dtype" not in raised and "expected scalar type" not in raised:
-        return ""
-    return ("\n  The input, hx and every parameter are float64 here: a tensor made without dtype= (torch.zeros(N, H) "
-            "is float32) cannot meet them; make it with dtype=input.dtype, as torch.nn's cells do.")
-
-
-def shape_hint(p: CellProblem, raised: str) -> str:
-    """A hint for a product of mismatched shapes when input_size ≠ hidden_size, where an untransposed weight
-    fails (torch's words: "shapes cannot be multiplied"); else ""."""
-    _, D, H = p.sizes
-    if D == H or "cannot be multiplied" not in raised:
-        return ""
-    return (f"\n  With input_size={D} ≠ hidden_size={H}: check that you multiply by the transposed weights, "
-            "input @ weight_ih.T and h @ weight_hh.T: torch.nn stores weight_ih as (k·hidden_size, input_size).")
-
-
-def run_as_built(sub, p: CellProblem, hx: bool = True, gradients: bool = True,
-                 params: dict[str, np.ndarray] | None = None) -> tuple[ModuleResult, dict[str, np.ndarray]]:
-    """``run_cell``, and the weights it ran with: torch.nn's (or ``params``), or, if the cell's parameters differ
-    from those (a missing bias_hh), weights of its own parameters' names and shapes (``own_parameters``), in a
-    second round trip. The checks of what a cell does with any weights (gradcheck, hx=None, dtype) judge it so:
-    a cell that cannot take torch.nn's weights is charged for it by the checks that compare with torch.nn."""
-    params = p.params if params is None else params
-    run = run_cell(sub, p, hx, gradients, params)
-    if run.parameter_problem is None:
-        return run, params
-    own = own_parameters(p, run.parameters)
-    return run_cell(sub, p, hx, gradients, own), own
-
-
-#: At most this many parameter entries are made for a cell whose parameters are not torch.nn's: the largest
-#: legitimate cell drawn has 4·5·(5 + 5) + 2·4·5 = 240.
-OWN_PARAMETER_LIMIT = 4096
-
-
-def own_parameters(p: CellProblem, built: dict[str, tuple[tuple[int, ...], str]]) -> dict[str, np.ndarray]:
-    """Weights for the parameters the cell built ({name: (shape, dtype)}): torch.nn's array where name and shape
-    agree, else uniform in ±1/sqrt(hidden_size) (torch.nn's initialisation), from a seed made of the problem's
-    input, so the same problem gets the same weights. Fails if the cell holds implausibly many entries, or a
-    parameter named as one of the call's other tensors (input, hx, h, c)."""
-    taken = sorted(set(built) & {"input", "hx", "h", "c"})  # the names of the call's other tensors, here
-    if taken:
-        raise AssertionError(f"your {p.cell} has a parameter named {taken[0]!r}, which is also the name of one of "
-                             "its inputs here; torch.nn's cells name theirs weight_ih, weight_hh, bias_ih, bias_hh.")
-    if sum(int(np.prod(shape)) for shape, _ in built.values()) > OWN_PARAMETER_LIMIT:
-        raise AssertionError(f"your {p.cell} holds more than {OWN_PARAMETER_LIMIT} parameter entries for "
-                             f"{sizes_in_words(p)}; torch.nn's holds {sum(a.size for a in p.params.values())}.")
-    rng = np.random.default_rng(int.from_bytes(hashlib.sha256(p.input.tobytes()).digest()[:8], "little"))
-    bound = 1 / np.sqrt(p.sizes[2])
-    return {name: p.params[name] if name in p.params and p.params[name].shape == shape
-            else rng.uniform(-bound, bound, size=shape) for name, (shape, _) in built.items()}
-
-
-def sizes_in_words(p: CellProblem) -> str:
-    N, D, H = p.sizes
-    return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.has_bias else ", bias=False")
-
-
-def cell_grads(run: ModuleResult, p: CellProblem) -> dict[str, np.ndarray | None]:
-    """The run's gradients by the names of ``torch_nn_cell``: "input", "h" (and "c"), then each parameter's."""
-    return {"input": run.grads["input"], **dict(zip(p.state, run.grads["hx"])),
-            **{name: grad for name, grad in run.grads.items() if name not in ("input", "hx")}}
-
-
-# -- the oracle: torch.nn itself, in the grading process ---------------------------------------------------------
-
-
-class Expected(NamedTuple):
-    """torch.nn's outputs by name ("h'", "c'") and its gradients by name ("input", "h", "c", "weight_ih", …)."""
-
-    outputs: dict[str, np.ndarray]
-    grads: dict[str, np.ndarray]
-
-
-def torch_nn_cell(p: CellProblem, hx: bool = True, unbatched: bool = False) -> Expected:
-    """torch.nn.RNNCell or torch.nn.LSTMCell built with ``p.init``, in float64, ``p.params`` copied in, called on
-    p.input and p.hx (or with no hx; or on the first row of each, unbatched: input (D,), h and c (H,)), and
-    the gradients of L = Σ_k ⟨output_k, upstream_k⟩ with respect to the input, h, c and every parameter."""
-    import torch
-
-    row = (lambda a: a[0]) if unbatched else (lambda a: a)
-    module = getattr(torch.nn, p.cell)(**p.init).double()
-    with torch.no_grad():
-        for name, value in p.params.items():
-            getattr(module, name).copy_(torch.from_numpy(value))
-    x = torch.tensor(row(p.input), requires_grad=True)
-    state = {name: torch.tensor(row(a), requires_grad=True) for name, a in p.state.items()}
-    hx_tensors = state["h"] if p.c is None else (state["h"], state["c"])
-    result = module(x, hx_tensors) if hx else module(x)
-    outputs = result if isinstance(result, tuple) else (result,)
-    L = sum((out * torch.from_numpy(row(up))).sum() for out, up in zip(outputs, p.upstream))
-    targets = {"input": x, **(state if hx else {}), **dict(module.named_parameters())}
-    grads = torch.autograd.grad(L, list(targets.values()))
-    return Expected({name: out.detach().numpy() for name, out in zip(OUTPUT_NAMES[p.cell], outputs)},
-                    {name: g.numpy() for name, g in zip(targets, grads)})
 
 
 # -- what a student reads -------------------------------------------------------------------------------------------
@@ -197,34 +80,6 @@ def tensor_label(p: CellProblem, name: str) -> str:
 def grad_label(p: CellProblem, name: str) -> str:
     """How a gradient is called in a message: input.grad, hx.grad (hx[0].grad, hx[1].grad), weight_ih.grad."""
     return f"{tensor_label(p, name)}.grad"
-
-
-def outputs_of(run: ModuleResult | str | tuple, p: CellProblem) -> dict[str, TensorOut]:
-    """The run's outputs (or those of one forward of ``TorchView.module_many``: a tuple, or a str saying why the
-    weights could not be copied in) by name, h' (and c'), after checking there are as many floating-point
-    tensors as torch.nn returns; fails naming the weights that could not be copied, or what came instead."""
-    if not isinstance(run, ModuleResult):
-        run = ModuleResult({}, parameter_problem=run) if isinstance(run, str) else ModuleResult({}, outputs=run)
-    if run.parameter_problem is not None:
-        raise AssertionError(f"torch.nn's weights could not be copied into your {p.cell}: {run.parameter_problem}. "
-                             f"This check compares your {p.cell} with torch.nn's given the same weights, so it "
-                             "could not run: give your cell torch.nn's parameters (see its parameters check).")
-    names = OUTPUT_NAMES[p.cell]
-    wanted = "h' alone, one tensor" if len(names) == 1 else "the tuple (h', c') of two tensors"
-    if len(run.outputs) != len(names) or not all(isinstance(out, TensorOut) for out in run.outputs):
-        got = ", ".join(f"a {out.type_name}" if isinstance(out, NotATensor) else "a tensor" for out in run.outputs)
-        raise AssertionError(f"your {p.cell} returned {len(run.outputs)} value(s) ({got}); torch.nn.{p.cell} "
-                             f"returns {wanted}.")
-    outputs = dict(zip(names, run.outputs))
-    not_float = {name: out.dtype for name, out in outputs.items() if out.array.dtype.kind != "f"}
-    if not_float:
-        raise AssertionError(f"your {p.cell} returned {', '.join(f'{n} as {d}' for n, d in not_float.items())}; "
-                             f"torch.nn.{p.cell} returns floating-point tensors of the input's dtype.")
-    return outputs
-
-
-def arrays(outputs: dict[str, TensorOut]) -> dict[str, np.ndarray]:
-    return {name: out.array for name, out in outputs.items()}
 
 
 def with_weights_transposed(p: CellProblem) -> CellProblem | None:
@@ -368,17 +223,6 @@ def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:
         raise
 
 
-def evaluator(sub, p: CellProblem, names: tuple[str, ...]) -> Callable[[list[dict]], list]:
-    """Runs the student's cell (no gradients) on many argument dicts {"input", "h", ("c"), the parameters
-    ``names``} in one round trip; each forward's outputs, one array (RNN) or a tuple (LSTM)."""
-    def evaluate_many(calls: list[dict]) -> list:
-        args_list = [{"params": {n: call[n] for n in names}, "input": call["input"],
-                      "hx": call["h"] if p.c is None else [call["h"], call["c"]]} for call in calls]
-        runs = [outputs_of(run, p) for run in TorchView(sub).module_many(p.cell, p.init, args_list)]
-        return [tuple(out.array for out in run.values()) if p.c is not None else run["h'"].array for run in runs]
-    return evaluate_many
-
-
 def assert_zero_state_without_hx(sub, p: CellProblem) -> None:
     """cell(input) equals cell(input, hx) with hx all zeros."""
     zeros = p.zero_state()
@@ -407,9 +251,7 @@ def assert_keeps_float64(sub, p: CellProblem) -> None:
 
 def assert_unbatched(sub, p: CellProblem) -> None:
     """An unbatched input (D,), with h (and c) of shape (H,), gives torch.nn's unbatched outputs, of shape (H,)."""
-    row = p._replace(input=p.input[0], h=p.h[0], c=None if p.c is None else p.c[0])
-    run = TorchView(sub).module(p.cell, p.init, p.params, row.input, row.hx)
-    actual = arrays(outputs_of(run, p))
+    actual = arrays(outputs_of(run_unbatched(sub, p), p))
     assert_all_close(actual, torch_nn_cell(p, unbatched=True).outputs,
                      f"torch.nn.{p.cell} on the unbatched input (input_size,) and hx (hidden_size,)")
 

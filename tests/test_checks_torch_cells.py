@@ -1,4 +1,5 @@
-"""Tests of the torch-cells assignment (checks/torch_cells.py, checks/torch_cell_problems.py).
+"""Tests of the torch-cells assignment (checks/torch_cells.py, its worker calls checks/torch_cell_calls.py, its
+oracle checks/torch_nn_oracle.py, and its strategies checks/torch_cell_problems.py).
 
 - The oracle is right: torch.nn's cells with copied weights equal this project's NumPy reference (weights
   transposed, the LSTM's gate blocks reordered from torch's i, f, g, o to CS231n's i, f, o, g), outputs and
@@ -38,8 +39,9 @@ from checks.registry import ASSIGNMENTS_FOLDER, load_checks, read_points  # noqa
 from checks.strategies import simple_values  # noqa: E402
 from checks.torch_cell_problems import (PARAMETER_NAMES, cell_problem_from_seed, cell_problems,  # noqa: E402
                                         cs231n_gate_order, torch_gate_block)
-from checks.torch_cells import (backward_refused, dtype_hint, outputs_of, own_parameters,  # noqa: E402
-                                parameter_problems, shape_hint, torch_nn_cell)
+from checks.torch_cell_calls import dtype_hint, outputs_of, own_parameters, shape_hint  # noqa: E402
+from checks.torch_cells import backward_refused, parameter_problems  # noqa: E402
+from checks.torch_nn_oracle import torch_nn_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus" / "torch_cells"
