@@ -20,7 +20,10 @@ The checks, by group (points are the assignment table's, checks/assignments/dlai
 - rnn_forward, lstm_forward: the reference's values; your own cell composed over time (from c0 = 0); exact shapes;
 - rnn_cell_backward, rnn_backward, lstm_cell_backward, lstm_backward: finite differences of your own forward
   (L = Σ⟨a, da⟩, + ⟨c_next, dc_next⟩ for the LSTM step; checks/dlai_gradients.py); the reference's gradients;
-  exact shapes (every bias gradient (n_a, 1)).
+  exact shapes (every bias gradient (n_a, 1));
+- rnn_cell_backward, lstm_cell_backward: the tanh identity on your own a_next, and the σ and tanh identities on
+  your own gates ft, it, cct, ot and c_next, read from your cache (the course's tuple), judged gate by gate, so a
+  message names the gate whose derivative is wrong and the wrong derivative it follows (σ′ written as σ², …).
 
 lstm_backward is graded against the mathematics. The course's printed expected output for it is that of an
 implementation passing no gradient between steps (each step given da[:, :, t] alone and dc_prev = 0); one that
@@ -38,7 +41,8 @@ from hypothesis import example, given
 
 from checks.column_major_problems import (DEGENERATE_LSTM, DEGENERATE_RNN, HOLD_BIAS, SMALL_LSTM, SMALL_RNN,
                                           ColumnProblem, column_problem_from_seed, column_problems)
-from checks.dlai_gradients import assert_backward_matches_own_forward
+from checks.dlai_gradients import (TANH_IDENTITY, assert_backward_matches_own_forward,
+                                   assert_lstm_cell_obeys_identities, rnn_cell_identity_gradients, rnn_tanh_note)
 from checks.engine.isolation.column_major import ColumnMajor
 from checks.gradcheck import probe_seeds
 from checks.registry import check
@@ -195,6 +199,22 @@ def dlai_rnn_cell_backward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
     *_, cache = view.rnn_cell_forward(*p.step_args())
     with sub.exact_shapes():
         view.rnn_cell_backward(*p.step_upstream, cache)
+
+
+@check(group="rnn_cell_backward", points=2, needs=("rnn_cell_forward", "rnn_cell_backward"), examples=0.2)
+@given(p=column_problems("rnn", max_t=1))
+@example(p=DEGENERATE_RNN)
+def dlai_rnn_cell_backward_obeys_the_tanh_identity(sub, p: ColumnProblem):
+    """rnn_cell_backward follows dz = (1 − a_next²) ⊙ da_next on your own a_next: dxt = Waxᵀ·dz, da_prev = Waaᵀ·dz,
+    dWax = dz·xtᵀ, dWaa = dz·a_prevᵀ, dba = Σ_m dz."""
+    view = ColumnMajor(sub)
+    a_next, _, cache = view.rnn_cell_forward(*p.step_args())
+    (da_next,) = p.step_upstream
+    got = view.rnn_cell_backward(da_next, cache)
+    expected = rnn_cell_identity_gradients(*p.step_args(), a_next, da_next)
+    # Rounding only: the same products as a correct backward, on the same a_next (RTOL, module header).
+    assert_all_close(labelled("gradients", got), labelled("gradients", expected), f"the tanh identity, {TANH_IDENTITY}",
+                     note=lambda: rnn_tanh_note(got, *p.step_args(), a_next, da_next))
 
 
 # -- rnn_backward --------------------------------------------------------------------------------------------------
@@ -406,6 +426,19 @@ def dlai_lstm_cell_backward_shapes_are_exact_at_size_one(sub, p: ColumnProblem):
     *_, cache = view.lstm_cell_forward(*p.step_args())
     with sub.exact_shapes():
         view.lstm_cell_backward(*p.step_upstream, cache)
+
+
+@check(group="lstm_cell_backward", points=2, needs=("lstm_cell_forward", "lstm_cell_backward"), examples=0.2)
+@given(p=column_problems("lstm", max_t=1))
+@example(p=DEGENERATE_LSTM)
+def dlai_lstm_cell_backward_obeys_the_gate_identities(sub, p: ColumnProblem):
+    """lstm_cell_backward follows dc = dc_next + da_next ⊙ ot ⊙ (1 − tanh²(c_next)) and, gate by gate,
+    dft = dc ⊙ c_prev ⊙ ft(1 − ft), dit, dcct, dot with σ′ = σ(1 − σ), on your own gates (your cache's)."""
+    view = ColumnMajor(sub)
+    own = view.lstm_cell_cache(*p.step_args())
+    *_, cache = view.lstm_cell_forward(*p.step_args())
+    got = view.lstm_cell_backward(*p.step_upstream, cache)
+    assert_lstm_cell_obeys_identities(got, own, p.step_args(), *p.step_upstream)
 
 
 # -- lstm_backward -------------------------------------------------------------------------------------------------

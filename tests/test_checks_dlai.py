@@ -9,6 +9,9 @@
   correct file (VARIANTS).
 - lstm_backward is graded against the mathematics: the implementation the course's printed expectation comes from
   fails, and is told so; the misconception models reproduce the buggy files' gradients, wrong and right alike.
+- The tanh and σ identities hold for the reference's gradients (no false failure, saturated gates included), and
+  fail, naming the gate and the wrong derivative, for each known wrong derivative in each gate; the LSTM's cache
+  must be the course's tuple, and the message says so.
 - The view validates replies (keys, shapes, keepdims) and names a notebook global in plain words; the strategies
   refuse bad arguments, naming the value.
 """
@@ -26,9 +29,14 @@ from hypothesis.errors import InvalidArgument
 
 from checks.column_major_problems import SMALL_LSTM, SMALL_RNN, column_problem_from_seed, column_problems
 from checks.engine.isolation.boundary import WorkerOptions
-from checks.engine.isolation.column_major import undefined_name_hint, validate_gradients
+from checks.dlai_gradients import (GATES, LSTM_PARTS, WRONG_SIGMOID, WRONG_TANH, assert_lstm_cell_obeys_identities,
+                                   gate_upstreams, gate_weight_gradients, rnn_cell_identity_gradients,
+                                   rnn_pre_activation, rnn_tanh_note)
+from checks.engine.isolation.column_major import (forward_sizes, undefined_name_hint, validate_gradients,
+                                                  validate_lstm_cache)
 from checks.engine.isolation.validation import ContractViolation
 from checks.engine.run.runner import grade_submission
+from checks.verdicts import PartialFailure, mismatch
 from checks.registry import load_checks
 from reference import column_major
 from reference.misconceptions.column_major import MODELS
@@ -47,6 +55,7 @@ def names(group: str, *checks: str) -> set[str]:
 
 
 FD, REF, SHAPES = "matches_finite_differences", "matches_reference", "shapes_are_exact_at_size_one"
+TANH_ID, GATE_ID = "obeys_the_tanh_identity", "obeys_the_gate_identities"
 HOLD = {"dlai_lstm_cell_with_open_forget_gate_keeps_the_cell"}
 RNN_COMPOSED = {"dlai_rnn_forward_is_the_cell_composed"}
 LSTM_COMPOSED = {"dlai_lstm_forward_is_the_cell_composed_from_a_zero_cell"}
@@ -62,7 +71,12 @@ CAUGHT = {
     # Judged by value elsewhere (shape_mistakes = "charged_once"); rnn_backward's dba += dbat cannot broadcast.
     "rnn_cell_backward_dba_without_keepdims": names("rnn_cell_backward", SHAPES) | names("rnn_backward", FD, REF),
     # (1, m) cannot be judged by value: every check that reads dba fails, except at size one, where it is right.
-    "rnn_cell_backward_dba_wrong_axis": names("rnn_cell_backward", FD, REF) | names("rnn_backward", FD, REF),
+    "rnn_cell_backward_dba_wrong_axis": names("rnn_cell_backward", FD, REF, TANH_ID) | names("rnn_backward", FD, REF),
+    "rnn_cell_backward_tanh_from_preactivation": names("rnn_cell_backward", FD, REF, TANH_ID)
+                                                 | names("rnn_backward", FD, REF),
+    # One gate's σ′ is wrong: the cell's identities name it, and lstm_backward, which calls the cell, is wrong too.
+    "lstm_cell_backward_sigmoid_derivative_squared": names("lstm_cell_backward", FD, REF, GATE_ID)
+                                                     | names("lstm_backward", FD, REF),
     "lstm_forward_reads_global_parameters": names("lstm_forward", REF, SHAPES) | LSTM_COMPOSED
                                             | names("lstm_backward", FD, REF, SHAPES),
     # y is not differentiated: the backward groups are untouched. The composition uses the same wrong cell.
@@ -87,6 +101,10 @@ CAUSES = {
     "lstm_forward_reads_global_parameters": ("dlai_lstm_forward_matches_reference",
                                              "Your function uses parameters_tmp, which is neither one of its arguments "
                                              "nor defined in your file"),
+    "rnn_cell_backward_tanh_from_preactivation": ("dlai_rnn_cell_backward_obeys_the_tanh_identity",
+                                                  "Your gradients are those of 1 − z² of the pre-activation z"),
+    "lstm_cell_backward_sigmoid_derivative_squared": ("dlai_lstm_cell_backward_obeys_the_gate_identities",
+                                                      "Yours follow σ′ written as σ² (g ⊙ g)"),
     "rnn_cell_forward_softmax_wrong_axis": ("dlai_rnn_cell_forward_yt_pred_is_a_softmax_of_each_column",
                                             "Each row sums to 1 instead of each column"),
     "lstm_forward_c0_from_a0": ("dlai_lstm_forward_is_the_cell_composed_from_a_zero_cell",
@@ -164,17 +182,19 @@ def report(grade) -> str:
 
 def test_the_assignment_has_a_group_per_function_forwards_out_of_100(dlai_checks):
     by_group = {group: [c for c in dlai_checks if c.group == group] for group in GROUPS}
-    assert {c.group for c in dlai_checks} == set(GROUPS) and len(dlai_checks) == 25
+    assert {c.group for c in dlai_checks} == set(GROUPS) and len(dlai_checks) == 27
     assert all(sum(c.points for c in by_group[g]) == 25 and not any(c.extra_credit for c in by_group[g])
                for g in GROUPS if g.endswith("forward"))
-    assert all(sum(c.points for c in by_group[g]) == 5 and all(c.extra_credit for c in by_group[g])
+    # The cells' backward groups also carry their identities (2 points each): 7 and 5 of extra credit.
+    assert all(sum(c.points for c in by_group[g]) == (7 if "cell" in g else 5) and all(c.extra_credit
+                                                                                    for c in by_group[g])
                for g in GROUPS if g.endswith("backward"))
 
 
 def test_correct_file_scores_full_marks(dlai_checks):
     grade = graded(CORPUS / "correct.py", dlai_checks)
     assert failed(grade) == set(), report(grade)
-    assert grade.max_score == 100 and grade.score == 120  # the backward groups' extra credit on top
+    assert grade.max_score == 100 and grade.score == 124  # the backward groups' extra credit on top
 
 
 def as_notebook(source_file: Path, folder: Path) -> Path:
@@ -200,7 +220,7 @@ def test_correct_notebook_scores_full_marks(dlai_checks, tmp_path):
     """Only the notebook's definitions are graded: its demo cells and training loop are not run."""
     grade = graded(as_notebook(CORPUS / "correct.py", tmp_path), dlai_checks)
     assert failed(grade) == set(), report(grade)
-    assert grade.score == 120
+    assert grade.score == 124
 
 
 def test_a_notebook_whose_lstm_backward_passes_no_gradient_between_steps(dlai_checks, tmp_path):
@@ -348,7 +368,7 @@ def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_co
                     "--repro-dir", str(scripts))
     text = " ".join((run.stdout + run.stderr).split())  # the report wraps lines
     assert run.returncode == 1 and "Traceback" not in text, text
-    assert "TOTAL 116 / 100" in text
+    assert "TOTAL 120 / 100" in text
     assert "matching it is not enough" in text and "FAIL lstm_backward/dlai_lstm_backward_matches_reference" in text
     # A script replays the row-vector contract's calls: none is written for these checks (it would check nothing
     # and pass), none is offered to the student, and the instructor is told why.
@@ -366,3 +386,107 @@ def test_feedback_uses_the_one_vocabulary(dlai_checks):
         for result in (r for r in graded(CORPUS / f"{name}.py", dlai_checks).results if not r.passed):
             text = plain_feedback(result, f"{name}.py")
             assert not OTHER_WORDS.search(text) and not [word for word in JARGON if word in text], text
+
+
+# -- the tanh and σ identities, on the student's own values ---------------------------------------------------------
+
+IDENTITY_CASES = [("free", (2, 3, 2, 2, 1)), ("free", (1, 1, 1, 1, 1)), ("free", (4, 5, 1, 3, 1)),
+                  ("hold", (3, 2, 2, 2, 1))]
+
+
+def lstm_cell_case(seed: int, gates: str = "free", sizes=(2, 3, 2, 2, 1)):
+    """(problem, its cache as the view returns it, the reference's gradients) of one LSTM step."""
+    p = column_problem_from_seed("lstm", sizes, seed, gates)
+    *_, cache = column_major.lstm_cell_forward(*p.step_args())
+    own = validate_lstm_cache(cache, forward_sizes("lstm_cell_forward", p.step_args()))
+    return p, own, column_major.lstm_cell_backward(*p.step_upstream, cache)
+
+
+@pytest.mark.parametrize("gates, sizes", IDENTITY_CASES)
+def test_the_reference_obeys_the_identities(gates, sizes):
+    """No false failure: the reference's gradients pass, at every size and with saturated gates (ft = 1, it = 0)."""
+    for seed in range(3):
+        p, own, right = lstm_cell_case(seed, gates, sizes)
+        assert_lstm_cell_obeys_identities(right, own, p.step_args(), *p.step_upstream)
+        if gates == "free":
+            r = column_problem_from_seed("rnn", sizes, seed)
+            a_next, _, cache = column_major.rnn_cell_forward(*r.step_args())
+            expected = rnn_cell_identity_gradients(*r.step_args(), a_next, *r.step_upstream)
+            got = column_major.rnn_cell_backward(*r.step_upstream, cache)
+            assert all(mismatch(got[key], expected[key]) is None for key in expected)
+
+
+def with_wrong_derivative(p, own: dict, right: dict, k: str, factor) -> dict:
+    """The reference's gradients with gate k's derivative replaced by ``factor``: dW_k, db_k, and the da_prev and dxt
+    they reach (W_kᵀ·dg), as a backward with that one mistake returns them."""
+    xt, a_prev, c_prev, parameters = p.step_args()
+    value = next(v for letter, _, v, _ in GATES if letter == k)
+    z = parameters[f"W{k}"] @ np.concatenate([a_prev, xt], axis=0) + parameters[f"b{k}"]
+    upstream, _ = gate_upstreams(own, c_prev, *p.step_upstream)
+    dg_right = upstream[k] * ((1 - own["cct"]**2) if k == "c" else own[value] * (1 - own[value]))
+    dg_wrong = upstream[k] * factor(own[value], z)
+    stacked = parameters[f"W{k}"].T @ (dg_wrong - dg_right)
+    n_a = a_prev.shape[0]
+    return {**right, **gate_weight_gradients(k, dg_wrong, xt, a_prev), "da_prev": right["da_prev"] + stacked[:n_a],
+            "dxt": right["dxt"] + stacked[n_a:]}
+
+
+@pytest.mark.parametrize("k, gate", [(k, gate) for k, gate, *_ in GATES])
+def test_each_wrong_derivative_in_each_gate_is_named(k, gate):
+    """The check bites gate by gate: one gate's wrong σ′ (or tanh′) fails the gate, da_prev and dxt, and the message
+    names the gate and the mistake; the other gates are reported correct."""
+    for what, factor in (WRONG_TANH if k == "c" else WRONG_SIGMOID):
+        p, own, right = lstm_cell_case(seed=4)
+        got = with_wrong_derivative(p, own, right, k, factor)
+        with pytest.raises(PartialFailure) as failure:
+            assert_lstm_cell_obeys_identities(got, own, p.step_args(), *p.step_upstream)
+        message = str(failure.value)
+        assert f"the {gate}'s dW{k}, db{k}: " in message and f"Yours follow {what}" in message, message
+        assert failure.value.credit == pytest.approx(1 - 3 / len(LSTM_PARTS))
+        others = [f"dW{j}, db{j}" for j, *_ in GATES if j != k]
+        assert all(part in message.split("correct: ")[1] for part in others), message
+
+
+def test_each_wrong_tanh_derivative_of_the_rnn_cell_is_named():
+    r = column_problem_from_seed("rnn", (3, 2, 2, 2, 1), seed=5)
+    a_next, _, _ = column_major.rnn_cell_forward(*r.step_args())
+    z = rnn_pre_activation(*r.step_args())
+    right = rnn_cell_identity_gradients(*r.step_args(), a_next, *r.step_upstream)
+    for what, factor in WRONG_TANH:
+        got = rnn_cell_identity_gradients(*r.step_args(), a_next, *r.step_upstream, tanh_prime=factor(a_next, z))
+        assert mismatch(got["dba"], right["dba"]) is not None  # the check fails on it
+        assert rnn_tanh_note(got, *r.step_args(), a_next, *r.step_upstream) == f"Your gradients are those of {what}."
+    assert "those of" not in rnn_tanh_note({**right, "dba": -right["dba"]}, *r.step_args(), a_next, *r.step_upstream)
+
+
+def test_the_lstm_cache_must_be_the_course_tuple():
+    p = column_problem_from_seed("lstm", (2, 3, 2, 2, 1), seed=0)
+    sizes = forward_sizes("lstm_cell_forward", p.step_args())
+    *_, cache = column_major.lstm_cell_forward(*p.step_args())
+    with pytest.raises(ContractViolation, match=r"must be the course's tuple \(a_next, c_next, a_prev, c_prev, ft, it, "
+                                                r"cct, ot, xt, parameters\), but is a dict"):
+        validate_lstm_cache(dict(enumerate(cache)), sizes)
+    with pytest.raises(ContractViolation, match=r"but is a tuple of length 9"):
+        validate_lstm_cache(cache[:9], sizes)
+    with pytest.raises(ContractViolation, match=r"cache\[4\] \(ft\) returned by lstm_cell_forward has shape \(3,\)"):
+        validate_lstm_cache((*cache[:4], cache[4][:, 0], *cache[5:]), sizes)
+    with pytest.raises(ContractViolation, match=r"cache\[9\] \(parameters\) returned by lstm_cell_forward must be a dict"):
+        validate_lstm_cache((*cache[:9], list(cache[9])), sizes)
+
+
+def test_a_cache_in_another_layout_fails_the_gate_identities_saying_why(dlai_checks, tmp_path):
+    """Graded: a cache kept as a dict cannot be judged, and the student reads that the course's layout is required."""
+    source = (CORPUS / "correct.py").read_text()
+    old = "    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot, xt, parameters)\n"
+    assert source.count(old) == 1
+    path = tmp_path / "lstm_cache_as_a_dict.py"
+    path.write_text(source.replace(old, "    cache = {'a_next': a_next, 'ft': ft, 'parameters': parameters}\n"))
+    grade = grade_submission(path, dlai_checks, options=WorkerOptions(import_paths=(HELPERS,)))
+    message = next(r.message for r in grade.results if r.check.name == "dlai_lstm_cell_backward_obeys_the_gate_identities")
+    assert "must be the course's tuple" in message and "read the cache by position" in message, message
+    assert {r.check.group for r in grade.results if not r.passed} <= {"lstm_cell_backward", "lstm_backward"}
+
+
+def test_the_identities_need_no_reference_so_a_self_check_runs_them(dlai_checks):
+    identities = [c for c in dlai_checks if "identit" in c.name]
+    assert len(identities) == 2 and not any(c.reference for c in identities)

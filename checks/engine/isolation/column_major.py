@@ -20,6 +20,16 @@ Shapes, in the course's letters: n_x input features, n_a hidden units, n_y outpu
 Every array must be a finite float64 ``numpy.ndarray`` of exactly its shape (a bias gradient is (n_a, 1), summed
 with keepdims); a gradient dict must hold exactly the course's keys. The caches stay in the worker
 (``Handle``s), each handed back once to the matching backward.
+
+One check needs a cache's values: the σ identities of lstm_cell_backward are judged on the student's own gates,
+which only the cache holds. ``ColumnMajor.lstm_cell_cache`` calls lstm_cell_forward once more with the whole
+tuple returned as plain data, and validates the cache as the course documents it:
+
+    cache = (a_next, c_next, a_prev, c_prev, ft, it, cct, ot  (each n_a, m),  xt (n_x, m),  parameters (dict))
+
+That layout is required, not a guess: the course's notebook prints ``cache[1][3]`` and ``len(cache)`` in its test
+of lstm_cell_forward, and the backward it hands out unpacks the cache by position. Another layout fails with a
+message that says so (``LSTM_CACHE``).
 """
 
 from __future__ import annotations
@@ -32,7 +42,7 @@ import numpy as np
 
 from checks.engine.isolation.contract import SubmissionRaised
 from checks.engine.isolation.protocol import Handle
-from checks.engine.isolation.validation import ContractViolation, expect_array, expect_dict, expect_tuple
+from checks.engine.isolation.validation import ContractViolation, expect_array, expect_dict, expect_tuple, kind_of
 
 _GATE_GRADIENTS = tuple(f"{kind}:{shape}" for k in "fico" for kind, shape in ((f"dW{k}", "n_a n_a+n_x"),
                                                                               (f"db{k}", "n_a 1")))
@@ -68,6 +78,10 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
 #: The outputs a backward differentiates: the upstream gradients it takes are theirs (y is never differentiated).
 DIFFERENTIATED = {"rnn_cell_forward": ("a_next",), "rnn_forward": ("a",), "lstm_cell_forward": ("a_next", "c_next"),
                   "lstm_forward": ("a",)}
+
+#: lstm_cell_forward's cache, by position, as the course documents it (module docstring).
+LSTM_CACHE = ("a_next:n_a m", "c_next:n_a m", "a_prev:n_a m", "c_prev:n_a m", "ft:n_a m", "it:n_a m", "cct:n_a m",
+              "ot:n_a m", "xt:n_x m", "parameters")
 
 UNDEFINED_NAME = re.compile(r"NameError: name '([A-Za-z_][A-Za-z0-9_]*)' is not defined")
 
@@ -175,6 +189,18 @@ class ColumnMajor:
     def lstm_forward(self, x, a0, parameters) -> tuple[np.ndarray, np.ndarray, np.ndarray, Cache]:
         return self.forward("lstm_forward", (x, a0, parameters))
 
+    def lstm_cell_cache(self, xt, a_prev, c_prev, parameters) -> dict[str, Any]:
+        """lstm_cell_forward's cache as plain data, validated as the course's tuple (``validate_lstm_cache``):
+        {name: array} by ``LSTM_CACHE``'s names, each (n_a, m) but xt (n_x, m), and the parameters dict.
+
+        The whole returned tuple comes back (``cache_at`` None): no handle is kept in the worker."""
+        args = (xt, a_prev, c_prev, parameters)
+        sizes = forward_sizes("lstm_cell_forward", args)
+        message = {"op": "call", "fn": "lstm_cell_forward", "args": list(args), "cache_at": None}
+        answer = self.send(message, "lstm_cell_forward", in_words(sizes))
+        returned = expect_tuple(answer.value, names(FORWARD_RETURNS["lstm_cell_forward"]), "lstm_cell_forward")
+        return validate_lstm_cache(returned[-1], sizes, self.sub.allow_unit_axes)
+
     # -- backwards -----------------------------------------------------------------------------------------------
 
     def rnn_cell_backward(self, da_next, cache: Cache) -> dict[str, np.ndarray]:
@@ -257,3 +283,24 @@ def checked_item(function: str, spec: str, item: Any, sizes: dict[str, int], all
         return None
     shape, dims = shape_of(spec, sizes)
     return expect_array(item, shape, f"{spec.split(':')[0]} returned by {function}", dims, allow_unit_axes)
+
+
+def validate_lstm_cache(cache: Any, sizes: dict[str, int], allow_unit_axes: bool = False) -> dict[str, Any]:
+    """The cache lstm_cell_forward returned, as the course's tuple ``LSTM_CACHE``: {name: value}, every array checked
+    (float64, finite, its shape), the parameters a dict. Raises ContractViolation, naming the position, otherwise."""
+    layout = f"({', '.join(names(LSTM_CACHE))})"
+    if type(cache) not in (tuple, list) or len(cache) != len(LSTM_CACHE):
+        length = f" of length {len(cache)}" if type(cache) in (tuple, list) else ""
+        raise ContractViolation(f"the cache returned by lstm_cell_forward must be the course's tuple {layout}, but is "
+                                f"{kind_of(cache)}{length}: the course's tests and its lstm_cell_backward read the "
+                                "cache by position")
+    checked = {}
+    for k, (spec, item) in enumerate(zip(LSTM_CACHE, cache)):
+        name = spec.split(":")[0]
+        where = f"cache[{k}] ({name}) returned by lstm_cell_forward"
+        if name == "parameters":
+            checked[name] = expect_dict(item, None, where)
+        else:
+            shape, dims = shape_of(spec, sizes)
+            checked[name] = expect_array(item, shape, where, dims, allow_unit_axes)
+    return checked
