@@ -27,6 +27,7 @@ import numpy as np
 
 from checks.engine.isolation.contract import SubmissionRaised
 from checks.engine.isolation.torch_contract import ModuleResult, NotATensor, TensorOut, TorchView
+from checks.torch_cell_messages import sizes_in_words
 from checks.torch_cell_problems import CellProblem
 from checks.torch_nn_oracle import OUTPUT_NAMES
 
@@ -101,12 +102,6 @@ def own_parameters(p: CellProblem, built: dict[str, tuple[tuple[int, ...], str]]
     bound = 1 / np.sqrt(p.sizes[2])
     return {name: p.params[name] if name in p.params and p.params[name].shape == shape
             else rng.uniform(-bound, bound, size=shape) for name, (shape, _) in built.items()}
-
-
-def sizes_in_words(p: CellProblem) -> str:
-    """The problem's sizes as a student reads them: "N=2, input_size=3, hidden_size=2" (", bias=False")."""
-    N, D, H = p.sizes
-    return f"N={N}, input_size={D}, hidden_size={H}" + ("" if p.has_bias else ", bias=False")
 
 
 def outputs_of(run: ModuleResult | str | tuple, p: CellProblem) -> dict[str, TensorOut]:

@@ -17,8 +17,8 @@ How a cell is called, and against what. The student's cell runs in the worker, i
 weights copied in, and only plain data comes back (checks/torch_cell_calls.py). The expected values come from
 torch.nn.RNNCell and torch.nn.LSTMCell themselves, given the same weights, run here in the grading process
 (checks/torch_nn_oracle.py): an oracle independent of this project's own NumPy reference, which it agrees with
-(tests/test_checks_torch_cells.py). This module holds the properties, what a student reads when one fails, and
-the checks.
+(tests/test_checks_torch_cells.py). What a student reads names their cell's own tensors, and a mistake only on
+evidence (checks/torch_cell_messages.py). This module holds the properties, shared by both cells, and the checks.
 
 The checks of each cell (points in checks/assignments/torch-cells.toml):
 
@@ -54,59 +54,15 @@ from hypothesis import example, given
 from checks.engine.isolation.contract import SubmissionRaised
 from checks.gradcheck import assert_gradients_match_finite_differences, probe_seeds, weighted_sums
 from checks.registry import check
-from checks.torch_cell_calls import (arrays, cell_grads, evaluator, outputs_of, run_as_built, run_cell, run_unbatched,
-                                     sizes_in_words)
-from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, GATE_COUNT, OBLONG_LSTM_CELL,
-                                        OBLONG_RNN_CELL, CellProblem, cell_problems, cs231n_gate_order)
+from checks.torch_cell_calls import arrays, cell_grads, evaluator, outputs_of, run_as_built, run_cell, run_unbatched
+from checks.torch_cell_messages import (BLOCKS, CUT_GRAPH, backward_refused, describe_shapes, grad_label, likely_cause,
+                                        parameter_problems, sizes_in_words, tensor_label)
+from checks.torch_cell_problems import (DEGENERATE_LSTM_CELL, DEGENERATE_RNN_CELL, OBLONG_LSTM_CELL, OBLONG_RNN_CELL,
+                                        CellProblem, cell_problems)
 from checks.torch_nn_oracle import torch_nn_cell
 from checks.verdicts import PartialFailure, assert_all_close, how_many_wrong, mismatch
 
 RNN_GROUP, LSTM_GROUP = "torch_rnn_cell", "torch_lstm_cell"
-BLOCKS = {"RNNCell": "one block", "LSTMCell": "four gate blocks, i, f, g, o,"}
-CUT_GRAPH = ("a .detach(), .data, .numpy() or torch.tensor(...) on the way makes a copy that autograd cannot see "
-             "through")
-
-
-# -- what a student reads -------------------------------------------------------------------------------------------
-
-
-def tensor_label(p: CellProblem, name: str) -> str:
-    """How a tensor is called in a message: input, hx (hx[0] and hx[1] for the LSTM's h and c), weight_ih."""
-    if name in ("h", "c") and p.c is not None:
-        return f"hx[{'hc'.index(name)}]"
-    return "hx" if name == "h" else name
-
-
-def grad_label(p: CellProblem, name: str) -> str:
-    """How a gradient is called in a message: input.grad, hx.grad (hx[0].grad, hx[1].grad), weight_ih.grad."""
-    return f"{tensor_label(p, name)}.grad"
-
-
-def with_weights_transposed(p: CellProblem) -> CellProblem | None:
-    """For a square cell (D = H): p with each (kH, H) block of weight_ih and weight_hh transposed, which a cell
-    computing input·W_ih instead of input·W_ihᵀ meets with p's weights; None if D ≠ H (that cell then crashes)."""
-    _, D, H = p.sizes
-    if D != H:
-        return None
-    k = GATE_COUNT[p.cell]
-    blocks = lambda W: np.concatenate([W[j * H:(j + 1) * H].T for j in range(k)])  # noqa: E731
-    return p._replace(weight_ih=blocks(p.weight_ih), weight_hh=blocks(p.weight_hh))
-
-
-def likely_cause(p: CellProblem, actual: dict[str, np.ndarray]) -> str:
-    """A sentence naming the mistake, if the outputs equal torch.nn's on rearranged weights (its gate blocks
-    reordered, its weights transposed: with random weights no other cell meets those), or ""."""
-    equal = lambda q: all(mismatch(actual[n], e) is None for n, e in torch_nn_cell(q).outputs.items())  # noqa: E731
-    if p.cell == "LSTMCell" and equal(cs231n_gate_order(p)):
-        return ("Your cell reads the gate blocks in CS231n's order i, f, o, g; torch.nn's order is i, f, g, o: "
-                "rows 2H:3H of weight_ih, weight_hh and the biases are the candidate g (tanh), rows 3H:4H the "
-                "output gate o (σ).")
-    transposed = with_weights_transposed(p)
-    if transposed is not None and equal(transposed):
-        return ("Your cell uses the weights untransposed (input @ weight_ih): torch.nn stores weight_ih as "
-                "(k·hidden_size, input_size) and computes input @ weight_ih.T (likewise weight_hh); yours only "
-                "runs when input_size = hidden_size.")
-    return ""
 
 
 # -- the properties, shared by both cells ---------------------------------------------------------------------------
@@ -126,29 +82,6 @@ def assert_parameters_are_torch_nn_s(sub, p: CellProblem) -> None:
                              f"({BLOCKS[p.cell]} of hidden_size rows in each); yours has "
                              f"{describe_shapes({n: s for n, (s, _) in run.parameters.items()}) or 'none'}:\n"
                              + "\n".join(f"  {problem}" for problem in problems))
-
-
-def parameter_problems(built: dict[str, tuple[tuple[int, ...], str]], expected: dict[str, tuple]) -> list[str]:
-    """What differs between the parameters built ({name: (shape, dtype)}) and those expected ({name: shape})."""
-    problems = [f"{name} is missing" for name in expected if name not in built]
-    problems += [f"{name} is not a parameter of torch.nn's cell" for name in built if name not in expected]
-    for name, shape in expected.items():
-        if name in built and built[name][0] != shape:
-            hint = (": the transpose of torch.nn's, which stores the weights (rows = gates, columns = inputs) and "
-                    "multiplies by their transpose" if built[name][0] == shape[::-1] else "")
-            problems.append(f"{name} has shape {built[name][0]}, expected {shape}{hint}")
-    if any("." in name for name in built):
-        problems.append("parameters named <layer>.weight belong to layers inside your cell (nn.Linear); "
-                        "torch.nn's cells hold their weights themselves: self.weight_ih = "
-                        "nn.Parameter(torch.empty(…)), and so on")
-    if "bias_hh" in expected and "bias_hh" not in built:
-        problems.append("torch.nn's cells add two biases, bias_ih and bias_hh (a = input·W_ihᵀ + b_ih + "
-                        "h·W_hhᵀ + b_hh): a single bias cannot take torch.nn's weights (or load its state_dict)")
-    return problems
-
-
-def describe_shapes(shapes: dict[str, tuple]) -> str:
-    return ", ".join(f"{name} {tuple(shape)}" for name, shape in shapes.items())
 
 
 def assert_matches_torch_nn(sub, p: CellProblem) -> None:
@@ -187,18 +120,6 @@ def assert_gradients_match_torch_nn(sub, p: CellProblem) -> None:
     if any(mismatch(actual[name], value) for name, value in expected.outputs.items()):
         lines.append(f"  Your {p.cell}'s outputs are wrong too, compared with torch.nn's: fix the forward pass first.")
     raise PartialFailure("\n".join(lines), credit=len(right) / len(expected.grads))
-
-
-def backward_refused(p: CellProblem, error: str) -> str:
-    """Autograd's refusal, in plain words first."""
-    if "modified by an inplace operation" in error:
-        cause = ("an in-place write (h[:, …] = …, +=, .add_()) changed a tensor autograd had saved for the "
-                 "backward pass; write into a new tensor instead")
-    elif "does not require grad" in error or "does not have a grad_fn" in error:
-        cause = f"your outputs are not connected to the input, hx or the weights: {CUT_GRAPH}"
-    else:
-        cause = "autograd could not differentiate your forward"
-    return f"Backpropagating through your {p.cell} failed: {cause}.\n  autograd said: {error}"
 
 
 def assert_gradcheck(sub, p: CellProblem, seed: int) -> None:

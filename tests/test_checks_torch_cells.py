@@ -1,5 +1,6 @@
-"""Tests of the torch-cells assignment (checks/torch_cells.py, its worker calls checks/torch_cell_calls.py, its
-oracle checks/torch_nn_oracle.py, and its strategies checks/torch_cell_problems.py).
+"""Tests of the torch-cells assignment: its checks (checks/torch_cells.py), the student's cell through the worker
+(checks/torch_cell_calls.py), the oracle (checks/torch_nn_oracle.py), the messages (checks/torch_cell_messages.py)
+and the strategies (checks/torch_cell_problems.py).
 
 - The oracle is right: torch.nn's cells with copied weights equal this project's NumPy reference (weights
   transposed, the LSTM's gate blocks reordered from torch's i, f, g, o to CS231n's i, f, o, g), outputs and
@@ -37,10 +38,10 @@ from checks.engine.isolation.torch_contract import ModuleResult, NotATensor, Ten
 from checks.engine.run.runner import grade_submission  # noqa: E402
 from checks.registry import ASSIGNMENTS_FOLDER, load_checks, read_points  # noqa: E402
 from checks.strategies import simple_values  # noqa: E402
+from checks.torch_cell_calls import dtype_hint, outputs_of, own_parameters, shape_hint  # noqa: E402
+from checks.torch_cell_messages import backward_refused, parameter_problems  # noqa: E402
 from checks.torch_cell_problems import (PARAMETER_NAMES, cell_problem_from_seed, cell_problems,  # noqa: E402
                                         cs231n_gate_order, torch_gate_block)
-from checks.torch_cell_calls import dtype_hint, outputs_of, own_parameters, shape_hint  # noqa: E402
-from checks.torch_cells import backward_refused, parameter_problems  # noqa: E402
 from checks.torch_nn_oracle import torch_nn_cell  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
