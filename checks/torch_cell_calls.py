@@ -7,15 +7,16 @@ their dtype, and, for L = ⟨h', dh⟩ (+ ⟨c', dc⟩), autograd's gradients of
 every parameter (``checks.engine.isolation.torch_calls``); ``TorchView`` validates the reply. Here:
 
 - ``run_cell``: one call, torch's refusals to mix shapes or dtypes given a hint in plain words;
-  ``run_unbatched``: one call on the problem's first row, input (D,) and hx (H,);
 - ``run_as_built``: the same, on weights of the cell's own parameters if torch.nn's cannot be copied in
   (``own_parameters``), for the checks of what a cell does with any weights;
+- ``run_unbatched``: one call on the problem's first row, input (D,) and hx (H,);
 - ``outputs_of``: the reply's outputs by name, h' (and c'), once they are as many floating-point tensors as
   torch.nn returns;
 - ``cell_grads``: the reply's gradients by the oracle's names (checks/torch_nn_oracle.py);
 - ``evaluator``: many forwards in one round trip, for gradcheck's finite differences.
 
-Everything that comes back is the submission's: a failure here is the student's, told about their cell only.
+Everything that comes back is the submission's, hostile data: ``TorchView`` has validated its form, and
+``outputs_of`` what it means (the outputs torch.nn would return) before anything is compared.
 """
 
 from __future__ import annotations
