@@ -435,6 +435,9 @@ def dlai_lstm_cell_backward_obeys_the_gate_identities(sub, p: ColumnProblem):
     """lstm_cell_backward follows dc = dc_next + da_next ⊙ ot ⊙ (1 − tanh²(c_next)) and, gate by gate,
     dft = dc ⊙ c_prev ⊙ ft(1 − ft), dit, dcct, dot with σ′ = σ(1 − σ), on your own gates (your cache's)."""
     view = ColumnMajor(sub)
+    # The gates as plain data, from one call; the backward gets the cache of a second, identical call (a forward of
+    # the same inputs is deterministic): a cache in the worker is used by exactly one backward. Tolerance: RTOL, as
+    # for the reference (the same products on the same values, rounding only).
     own = view.lstm_cell_cache(*p.step_args())
     *_, cache = view.lstm_cell_forward(*p.step_args())
     got = view.lstm_cell_backward(*p.step_upstream, cache)

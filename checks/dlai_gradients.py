@@ -192,9 +192,11 @@ def assert_lstm_cell_obeys_identities(got: dict[str, np.ndarray], cache: dict, i
     wrong = [part for part, problem in problems.items() if problem]
     if not wrong:
         return
-    lines = [f"{how_many_wrong(len(wrong), len(LSTM_PARTS), 'result')}, by the LSTM's backward equations on your own "
-             "gates ft, it, cct, ot and c_next (from your cache):"]
     wrong_gates = [k for k, *_ in GATES if (f"dW{k}", f"db{k}") in wrong]
+    named = [f"the {gate}'s dW{k}, db{k}" for k, gate, *_ in GATES if k in wrong_gates]
+    named += [part[0] for part in (("dc_prev",), ("da_prev",), ("dxt",)) if part in wrong]
+    lines = [f"{how_many_wrong(len(wrong), len(LSTM_PARTS), 'result')} ({'; '.join(named)}), by the LSTM's backward "
+             "equations on your own gates ft, it, cct, ot and c_next (from your cache):"]
     for k, gate, value, equation in GATES:
         if k in wrong_gates:
             derivative = "tanh′ = 1 − cct²" if k == "c" else f"σ′ = σ(1 − σ) = {value}(1 − {value})"

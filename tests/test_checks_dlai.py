@@ -470,7 +470,8 @@ def test_the_lstm_cache_must_be_the_course_tuple():
         validate_lstm_cache(cache[:9], sizes)
     with pytest.raises(ContractViolation, match=r"cache\[4\] \(ft\) returned by lstm_cell_forward has shape \(3,\)"):
         validate_lstm_cache((*cache[:4], cache[4][:, 0], *cache[5:]), sizes)
-    with pytest.raises(ContractViolation, match=r"cache\[9\] \(parameters\) returned by lstm_cell_forward must be a dict"):
+    with pytest.raises(ContractViolation, match=r"cache\[9\] \(parameters\) returned by lstm_cell_forward must be a "
+                                                r"dict"):
         validate_lstm_cache((*cache[:9], list(cache[9])), sizes)
 
 
@@ -482,7 +483,8 @@ def test_a_cache_in_another_layout_fails_the_gate_identities_saying_why(dlai_che
     path = tmp_path / "lstm_cache_as_a_dict.py"
     path.write_text(source.replace(old, "    cache = {'a_next': a_next, 'ft': ft, 'parameters': parameters}\n"))
     grade = grade_submission(path, dlai_checks, options=WorkerOptions(import_paths=(HELPERS,)))
-    message = next(r.message for r in grade.results if r.check.name == "dlai_lstm_cell_backward_obeys_the_gate_identities")
+    message = next(r.message for r in grade.results
+                   if r.check.name == "dlai_lstm_cell_backward_obeys_the_gate_identities")
     assert "must be the course's tuple" in message and "read the cache by position" in message, message
     assert {r.check.group for r in grade.results if not r.passed} <= {"lstm_cell_backward", "lstm_backward"}
 
