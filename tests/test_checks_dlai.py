@@ -1,6 +1,6 @@
 """Tests of --assignment dlai-c5w1 (checks/dlai.py, its strategies and its column-major view).
 
-- A correct course-style file scores full marks (100, and the backward groups' 20 points of extra credit), and
+- A correct course-style file scores full marks (100, and the backward groups' 24 points of extra credit), and
   so does the same code handed in as a notebook with magics, a demo cell using a notebook global and a training
   loop.
 - Each buggy corpus file tests/corpus/dlai/*.py loses points exactly in the groups it declares (AFFECTED: its
