@@ -1,0 +1,204 @@
+"""Reproduction scripts of the PyTorch checks (``checks.engine.run.repro_torch``): torch and numpy only.
+
+Each bug of the torch corpus (tests/corpus/torch/) is graded once, its failing checks given their scripts
+(``attach_scripts``, as ``--repro-dir`` does); then every script runs, all in one subprocess (torch is
+imported once), on its bug (exit 1, naming the cause as the check does) and on the correct files (exit 0).
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import io
+import runpy
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+
+from checks.engine.isolation.boundary import WorkerOptions  # noqa: E402
+from checks.engine.run.counterexample import Counterexample  # noqa: E402
+from checks.engine.run.repro import MARKER, attach_scripts  # noqa: E402
+from checks.engine.run.repro_torch import TORCH_FUNCTION_SCRIPTS, torch_script_for  # noqa: E402
+from checks.engine.isolation.trace import Trace  # noqa: E402
+from checks.engine.run.runner import grade_submission  # noqa: E402
+from checks.gradcheck import joint_direction  # noqa: E402
+from checks.registry import ASSIGNMENTS_FOLDER, load_checks, self_check_split  # noqa: E402
+from checks.strategies import Dims, rnn_problem_from_seed  # noqa: E402
+from checks.lstm_problems import lstm_problem_from_seed  # noqa: E402
+from checks.torch_problems import rnn_case  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+TORCH = ROOT / "tests" / "corpus" / "torch"
+CORRECT = [TORCH / "rnn_layers_pytorch_correct.py", TORCH / "rnn_layers_pytorch_alternative.py"]
+OPTIONS = WorkerOptions(preload=("torch",), allowed_packages=("torch",))
+LSTM = lstm_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=3)  # large enough that the gate orders differ everywhere
+ALLOWED_IMPORTS = {"base64", "importlib", "signal", "sys", "traceback", "pathlib", "numpy", "torch"}
+#: Each bug, and words its scripts' output must hold: the cause, as the check names it.
+CAUSES = {
+    "detach": [".detach()", "between steps"],
+    "float32": ["float32", "dtype=x.dtype"],
+    "gate_order": ["torch.nn's order i, f, g, o"],
+    "inplace": ["an in-place write", "autograd said:"],
+    "numpy": ["no grad_fn", ".numpy() round trip"],
+}
+
+
+def affected(path: Path) -> tuple[str, ...]:
+    """The bug file's AFFECTED constant (the checks it fails), read without importing it."""
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "AFFECTED":
+            return ast.literal_eval(node.value)
+    raise AssertionError(f"{path.name} declares no AFFECTED")
+
+
+def run_script(script: Path, *arguments: str) -> tuple[int, str]:
+    """(exit status, output) of ``python script *arguments``, run in this process (torch is imported once):
+    the script's own main, as its ``if __name__ == "__main__"`` calls it. What it imports is taken back."""
+    path, modules = list(sys.path), set(sys.modules)
+    out = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+            code = runpy.run_path(str(script))["main"](list(arguments))
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            del sys.modules[name]
+    return code, out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def checks():
+    return load_checks(points_table=ASSIGNMENTS_FOLDER / "cs231n-pytorch.toml", assignment=True)
+
+
+@pytest.fixture(scope="module")
+def scripts(checks, tmp_path_factory) -> dict[str, list[Path]]:
+    """{bug: the scripts of its failing checks}, written as --repro-dir writes them (each bug graded on the checks
+    it fails only: the scripts are the same, the grade shorter)."""
+    folder = tmp_path_factory.mktemp("repro_torch")
+    written = {}
+    for bug in CAUSES:
+        path = TORCH / f"rnn_layers_pytorch_{bug}.py"
+        grade = grade_submission(path, [c for c in checks if c.name in affected(path)], options=OPTIONS)
+        missing = attach_scripts(grade, folder / bug)
+        assert missing == [], missing  # every failing check got its script
+        written[bug] = sorted((folder / bug).glob("*.py"))
+        assert [p.stem for p in written[bug]] == sorted(affected(path))
+    return written
+
+
+@pytest.fixture(scope="module")
+def runs(scripts) -> dict[tuple[Path, Path], tuple[int, str]]:
+    """Every script on its own bug and on each correct file: {(script, submission): (exit status, output)}."""
+    pairs = [(script, TORCH / f"rnn_layers_pytorch_{bug}.py") for bug, paths in scripts.items() for script in paths]
+    pairs += [(script, correct) for paths in scripts.values() for script in paths for correct in CORRECT]
+    return {(script, submission): run_script(script, str(submission)) for script, submission in pairs}
+
+
+def test_the_scripts_cover_each_property(scripts):
+    names = {path.stem for paths in scripts.values() for path in paths}
+    assert names <= set(TORCH_FUNCTION_SCRIPTS)
+    assert {"torch_rnn_forward_gradients_match_finite_differences", "torch_rnn_functions_keep_float64",
+            "torch_lstm_forward_matches_reference"} <= names  # gradients, float64, forward
+
+
+@pytest.mark.parametrize("bug", sorted(CAUSES))
+def test_a_script_fails_on_its_bug_and_names_the_cause(scripts, runs, bug):
+    for script in scripts[bug]:
+        code, output = runs[(script, TORCH / f"rnn_layers_pytorch_{bug}.py")]
+        assert code == 1, output
+        assert "WRONG" in output and "The check fails on your code." in output
+        assert all(words in " ".join(output.split()) for words in CAUSES[bug]), (script.name, output)
+
+
+@pytest.mark.parametrize("correct", CORRECT, ids=lambda path: path.stem)
+def test_every_script_passes_on_a_correct_file(scripts, runs, correct):
+    wrong = {script.name: runs[(script, correct)] for paths in scripts.values() for script in paths
+             if runs[(script, correct)][0] != 0}
+    assert wrong == {}
+
+
+def test_a_self_checks_stand_ins_get_scripts_from_the_lecture_s_definitions(checks, tmp_path):
+    """Without the reference (a self-check), the stand-ins' scripts embed the lecture's LSTM: the gate-order bug
+    fails them, named; the correct files pass them."""
+    stand_ins = {c.name: c for c in self_check_split(checks)[0] if "follows_the_definition" in c.name}
+    bug = TORCH / "rnn_layers_pytorch_gate_order.py"
+    for name in ("torch_lstm_step_forward_follows_the_definition", "torch_lstm_forward_follows_the_definition"):
+        script = tmp_path / f"{name}.py"
+        script.write_text(torch_script_for(stand_ins[name], Counterexample({"p": LSTM}, Trace([]), "")))
+        code, output = run_script(script, str(bug))
+        assert code == 1 and "torch.nn's order i, f, g, o" in output, output
+        assert all(run_script(script, str(correct))[0] == 0 for correct in CORRECT)
+
+
+def test_scripts_import_only_the_standard_library_numpy_and_torch(scripts):
+    for script in (script for paths in scripts.values() for script in paths):
+        text = script.read_text()
+        assert text.splitlines()[0] == MARKER  # rnn-grade's own file: --repro-dir may write over it
+        tree = ast.parse(text)
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert imported <= ALLOWED_IMPORTS, (script.name, imported - ALLOWED_IMPORTS)
+
+
+# -- one script, without a worker --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def gradient_script(checks, tmp_path_factory) -> tuple[Path, dict, int]:
+    """The rnn_forward gradient check's script on a drawn problem (N=2, T=3, D=2, H=3), its problem and seed."""
+    check = next(c for c in checks if c.name == "torch_rnn_forward_gradients_match_finite_differences")
+    p, seed = rnn_problem_from_seed(Dims(2, 3, 2, 3), seed=5), 1234
+    path = tmp_path_factory.mktemp("one") / f"{check.name}.py"
+    path.write_text(torch_script_for(check, Counterexample({"p": p, "seed": seed}, Trace([]), "")))
+    return path, p, seed
+
+
+def test_a_script_embeds_the_example_and_the_checks_direction_exactly(gradient_script):
+    path, p, seed = gradient_script
+    script = runpy.run_path(str(path))  # not as __main__: its definitions only
+    case = rnn_case(p)
+    (embedded,) = script["CASES"]
+    assert all(np.array_equal(embedded["arguments"][name], value) for name, value in case.arguments.items())
+    assert list(embedded["arguments"]) == list(case.arguments)  # the call order
+    assert np.array_equal(embedded["upstream"][0], p.dh)
+    direction = joint_direction(case.arguments, seed)
+    assert all(np.array_equal(script["DIRECTION"][name], v) for name, v in direction.items())
+
+
+def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradient_script, tmp_path):
+    """The script's own finite differences bite: a forward whose bias passes through a detached copy (its
+    gradient through h_{t-1} lost, its values right) fails; the same forward without the bug passes; bad usage 2."""
+    path, _, _ = gradient_script
+    right = tmp_path / "right.py"
+    right.write_text(textwrap.dedent("""
+        import torch
+
+        def rnn_forward(x, h0, Wx, Wh, b):
+            h, hs = h0, []
+            for t in range(x.shape[1]):
+                h = torch.tanh(x[:, t] @ Wx + h @ Wh + b)
+                hs.append(h)
+            return torch.stack(hs, dim=1)
+    """))
+    wrong = tmp_path / "wrong.py"
+    wrong.write_text(right.read_text().replace("h @ Wh", "h.detach() @ Wh"))
+    (right_code, right_out), (wrong_code, wrong_out) = run_script(path, str(right)), run_script(path, str(wrong))
+    assert right_code == 0, right_out
+    assert wrong_code == 1 and "h0.grad: WRONG" in wrong_out and "cut" not in wrong_out.split("\n")[0], wrong_out
+    assert run_script(path)[0] == run_script(path, str(tmp_path / "nothing.py"))[0] == 2
+
+
+def test_a_script_runs_standalone_as_a_student_runs_it(gradient_script, tmp_path):
+    """``python script.py SUBMISSION`` in a folder of its own: only torch and numpy needed."""
+    path, _, _ = gradient_script
+    run = subprocess.run([sys.executable, str(path), str(CORRECT[0])], capture_output=True, text=True, cwd=tmp_path)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "The property holds on this example." in run.stdout
