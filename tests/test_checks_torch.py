@@ -9,6 +9,7 @@ in-place bug is graded through the command line instead, for the report a studen
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -124,10 +125,20 @@ def test_the_in_place_bug_is_told_to_the_student_with_its_example(in_place_repor
     assert "fails for N=1, T=2" in report and "x = np.array(" in report  # the counterexample, to paste
 
 
-def test_no_broken_reproduction_command_is_offered(in_place_report):
+def test_the_reproduction_command_offered_reproduces_the_failure(in_place_report):
+    """The report's command to reproduce the failure runs as printed (torch and numpy only, checks.engine.run.repro_torch):
+    exit 1 on the in-place bug, naming it; the same script on the correct file, exit 0."""
     run, repro = in_place_report
-    assert "To reproduce it" not in run.stdout and "Reproduce:" not in run.stdout
-    assert not list(repro.glob("*.py"))
+    report = " ".join(run.stdout.replace("\\\n", "").split())  # long words wrap with a backslash
+    command = re.search(r"To reproduce it, run: python (\S+) (\S+)", report)  # -v's wording of "Reproduce:"
+    assert command, run.stdout
+    script = Path(command.group(1))
+    assert script.parent == repro and [p.name for p in repro.glob("*.py")] == [script.name]
+    on_bug = subprocess.run([sys.executable, *command.groups()], capture_output=True, text=True, cwd=TORCH,
+                            timeout=120)  # the report names the submission by its file name
+    assert on_bug.returncode == 1 and "an in-place write" in on_bug.stdout, on_bug.stdout + on_bug.stderr
+    on_correct = subprocess.run([sys.executable, str(script), str(CORRECT)], capture_output=True, text=True, timeout=120)
+    assert on_correct.returncode == 0, on_correct.stdout + on_correct.stderr
 
 
 # -- the verdicts' pieces, without a worker ------------------------------------------------------------
