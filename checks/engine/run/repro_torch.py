@@ -31,7 +31,7 @@ import numpy as np
 from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
 from checks.engine.isolation.contract_functions import COURSE_MODULES
 from checks.engine.run.counterexample import Counterexample, problem_sizes, sizes_text
-from checks.engine.run.repro_torch_runtime import FOOTER, HEADER, RUNTIME
+from checks.engine.run.repro_torch_runtime import COMMON, FOOTER, FUNCTION_CONSTANTS, FUNCTIONS, HEADER
 from checks.engine.run.repro_values import Names, NotReproducible, literal
 from checks.forward import lecture_step
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL, joint_direction
@@ -152,6 +152,13 @@ TORCH_FUNCTION_SCRIPTS: dict[str, Callable[[dict[str, Any]], tuple]] = {
 }
 
 
+def header_text(check: Check, sizes: str, how: str) -> str:
+    """The script's docstring, imports and the grader's tolerances (``HEADER``), for ``check``."""
+    return HEADER.format(marker=REPRO_SCRIPT_MARKER, name=check.name, group=check.group, description=check.description,
+                         sizes=sizes, how=how, rtol=RTOL, tiny=TINY, eps=EPS, fd_rtol=FD_RTOL, fd_atol=FD_ATOL,
+                         time_limit=TIME_LIMIT, course_modules=tuple(COURSE_MODULES))
+
+
 def case_text(entry: dict[str, Any], names: Names, several: bool) -> str:
     """One case of the script's CASES as Python source, its arrays named after the arguments and outputs."""
     prefix = f"{entry['function']}_" if several else ""
@@ -189,10 +196,8 @@ def torch_script_for(check: Check, example: Counterexample) -> str:
         "# The random direction v of the check's finite differences (checks.gradcheck.joint_direction of its seed)."
         f"\nDIRECTION = {literal(direction, names, 'v')}\n")
     sizes = problem_sizes(example.arguments)
-    header = HEADER.format(
-        marker=REPRO_SCRIPT_MARKER, name=check.name, group=check.group, description=check.description,
-        sizes=f"\nThe example's sizes: {sizes_text(sizes)}.\n" if sizes else "", how=HOW[kind], rtol=RTOL, tiny=TINY,
-        eps=EPS, fd_rtol=FD_RTOL, fd_atol=FD_ATOL, time_limit=TIME_LIMIT, course_modules=tuple(COURSE_MODULES),
-        in_place=IN_PLACE, cut=CUT, cut_somewhere=CUT_SOMEWHERE, float32=FLOAT32, gate_order=GATE_ORDER)
-    return header + RUNTIME + FOOTER.format(rule="-" * 80, definitions="\n".join(names.definitions), property=kind,
+    sizes_sentence = f"\nThe example's sizes: {sizes_text(sizes)}.\n" if sizes else ""
+    constants = FUNCTION_CONSTANTS.format(in_place=IN_PLACE, cut=CUT, cut_somewhere=CUT_SOMEWHERE, float32=FLOAT32,
+                                          gate_order=GATE_ORDER)
+    return header_text(check, sizes_sentence, HOW[kind]) + constants + COMMON + FUNCTIONS + FOOTER.format(rule="-" * 80, definitions="\n".join(names.definitions), property=kind,
                                             cases=cases_text, direction=direction_text) + "\n"

@@ -1,9 +1,11 @@
 """The fixed parts of a PyTorch check's reproduction script (``checks.engine.run.repro_torch``), as text.
 
-HEADER is the script's docstring, imports and constants (a format string: the check, the grader's
-tolerances, the causes' sentences); RUNTIME its code, not formatted: loading the submission, calling a
-function on fresh tensors with a time limit, and the three properties (forward values, autograd against
-finite differences, float64 kept); FOOTER the example. The script needs only torch and numpy.
+HEADER is the script's docstring, imports and the grader's tolerances (a format string); COMMON its code
+for any PyTorch check: loading the submission, finding a function or class, the grader's comparison.
+For cs231n-pytorch (``repro_torch``): FUNCTION_CONSTANTS, the causes' sentences (a format string);
+FUNCTIONS, calling a function on fresh tensors with a time limit and the three properties (forward values,
+autograd against finite differences, float64 kept); FOOTER, the example. ``repro_torch_cells`` adds its
+own code for nn.Module cells. COMMON and FUNCTIONS are not formatted. Scripts need only torch and numpy.
 """
 
 HEADER = '''{marker}
@@ -15,7 +17,7 @@ Run it on your submission (your .py file, or a folder with __init__.py):
 
     python {name}.py SUBMISSION
 
-It needs only torch and numpy. It calls your functions on the exact inputs of the failing example and
+It needs only torch and numpy. It runs your code on the exact inputs of the failing example and
 checks the property itself: {how}
 
 Exit status: 0 the property holds on this example, 1 it does not (shown below), 2 bad usage.
@@ -35,14 +37,18 @@ RTOL, TINY = {rtol!r}, {tiny!r}  # |got - expected| <= RTOL * (|expected| + max 
 FD_EPS, FD_RTOL, FD_ATOL = {eps!r}, {fd_rtol!r}, {fd_atol!r}  # finite differences as the grader takes them
 TIME_LIMIT = {time_limit!r}  # seconds per call
 COURSE_MODULES = {course_modules!r}  # where a course's package keeps its functions
-IN_PLACE = {in_place!r}
+'''
+
+#: The causes' sentences of cs231n-pytorch's checks (checks.torch_functions), for its scripts.
+FUNCTION_CONSTANTS = '''IN_PLACE = {in_place!r}
 CUT = {cut!r}
 CUT_SOMEWHERE = {cut_somewhere!r}
 FLOAT32 = {float32!r}
 GATE_ORDER = {gate_order!r}
 '''
 
-RUNTIME = '''
+#: What every PyTorch script runs: loading the submission, finding a function or class, the grader's comparison.
+COMMON = '''
 
 class Failure(Exception):
     """The property does not hold: the message says why."""
@@ -85,6 +91,22 @@ def on_alarm(signum, frame):
     raise TimeoutError(f"your function did not return within {TIME_LIMIT} s")
 
 
+def mismatch(got, expected):
+    """None if got equals expected within the grader's tolerance, else where it differs most."""
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    error, allowed = np.abs(got - expected), RTOL * (np.abs(expected) + scale) + TINY
+    if np.all(error <= allowed):
+        return None
+    worst = np.unravel_index(np.argmax(np.where(np.isnan(error), np.inf, error - allowed)), error.shape)
+    return (f"off by up to {float(np.nanmax(error, initial=0.0)):.3g} at index {tuple(int(i) for i in worst)}: "
+            f"expected {float(expected[worst]):.9g}, got {float(got[worst]):.9g} (relative tolerance {RTOL:g})")
+
+
+'''
+
+#: cs231n-pytorch's functions: calling one on tensors, and the three properties.
+FUNCTIONS = '''
+
 def call(function, arguments, grad_of=()):
     """Your function on fresh tensors of `arguments` (those named in grad_of require grad, as the grader's):
     (its outputs as a list, the input tensors by name)."""
@@ -119,17 +141,6 @@ def checked_outputs(case, outputs):
 
 def values(output):
     return output.detach().to(torch.float64).numpy().copy()
-
-
-def mismatch(got, expected):
-    """None if got equals expected within the grader's tolerance, else where it differs most."""
-    scale = float(np.max(np.abs(expected), initial=0.0))
-    error, allowed = np.abs(got - expected), RTOL * (np.abs(expected) + scale) + TINY
-    if np.all(error <= allowed):
-        return None
-    worst = np.unravel_index(np.argmax(np.where(np.isnan(error), np.inf, error - allowed)), error.shape)
-    return (f"off by up to {float(np.nanmax(error, initial=0.0)):.3g} at index {tuple(int(i) for i in worst)}: "
-            f"expected {float(expected[worst]):.9g}, got {float(got[worst]):.9g} (relative tolerance {RTOL:g})")
 
 
 def check_forward(module, case):
