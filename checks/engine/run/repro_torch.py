@@ -28,22 +28,18 @@ from typing import Any, Callable
 
 import numpy as np
 
-from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
-from checks.engine.isolation.contract_functions import COURSE_MODULES
 from checks.engine.run.counterexample import Counterexample, problem_sizes, sizes_text
-from checks.engine.run.repro_torch_runtime import COMMON, FOOTER, FUNCTION_CONSTANTS, FUNCTIONS, HEADER
+from checks.engine.run.repro_torch_runtime import COMMON, FOOTER, FUNCTION_CONSTANTS, FUNCTIONS, header_text
 from checks.engine.run.repro_values import Names, NotReproducible, literal
 from checks.forward import lecture_step
-from checks.gradcheck import EPS, FD_ATOL, FD_RTOL, joint_direction
+from checks.gradcheck import joint_direction
 from checks.registry import Check
 from checks.torch_functions import CUT, CUT_SOMEWHERE, FLOAT32, IN_PLACE
 from checks.torch_problems import (TorchCase, embedding_case, lecture_lstm, lecture_lstm_step, lstm_case,
                                    lstm_step_case, rnn_case, rnn_step_case, torch_gate_order)
-from checks.verdicts import RTOL, TINY
 
 GATE_ORDER = ("Your outputs are those of an LSTM that reads the blocks of Wx, Wh and b in torch.nn's order "
               "i, f, g, o; CS231n's order is i, f, o, g (o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:])).")
-TIME_LIMIT = 60  # seconds per call of the student's function before the script calls it a hang
 
 HOW = {
     "forward": "it compares your outputs with the expected ones, embedded below, with the grader's tolerance.",
@@ -150,13 +146,6 @@ TORCH_FUNCTION_SCRIPTS: dict[str, Callable[[dict[str, Any]], tuple]] = {
     "torch_word_embedding_keeps_float64": float64("word_embedding_forward"),
     "torch_lstm_functions_keep_float64": float64("lstm_step_forward", "lstm_forward"),
 }
-
-
-def header_text(check: Check, sizes: str, how: str) -> str:
-    """The script's docstring, imports and the grader's tolerances (``HEADER``), for ``check``."""
-    return HEADER.format(marker=REPRO_SCRIPT_MARKER, name=check.name, group=check.group, description=check.description,
-                         sizes=sizes, how=how, rtol=RTOL, tiny=TINY, eps=EPS, fd_rtol=FD_RTOL, fd_atol=FD_ATOL,
-                         time_limit=TIME_LIMIT, course_modules=tuple(COURSE_MODULES))
 
 
 def case_text(entry: dict[str, Any], names: Names, several: bool) -> str:

@@ -8,6 +8,14 @@ autograd against finite differences, float64 kept); FOOTER, the example. ``repro
 own code for nn.Module cells. COMMON and FUNCTIONS are not formatted. Scripts need only torch and numpy.
 """
 
+from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
+from checks.engine.isolation.contract_functions import COURSE_MODULES
+from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
+from checks.registry import Check
+from checks.verdicts import RTOL, TINY
+
+TIME_LIMIT = 60  # seconds per call of the student's code before the script calls it a hang
+
 HEADER = '''{marker}
 """Reproduces the failing check {name} ({group}) of rnn-grade.
 
@@ -38,6 +46,14 @@ FD_EPS, FD_RTOL, FD_ATOL = {eps!r}, {fd_rtol!r}, {fd_atol!r}  # finite differenc
 TIME_LIMIT = {time_limit!r}  # seconds per call
 COURSE_MODULES = {course_modules!r}  # where a course's package keeps its functions
 '''
+
+def header_text(check: Check, sizes: str, how: str) -> str:
+    """The script's docstring, imports and the grader's tolerances (``HEADER``), for ``check``; ``sizes`` a sentence
+    or "", ``how`` what the script checks."""
+    return HEADER.format(marker=REPRO_SCRIPT_MARKER, name=check.name, group=check.group, description=check.description,
+                         sizes=sizes, how=how, rtol=RTOL, tiny=TINY, eps=EPS, fd_rtol=FD_RTOL, fd_atol=FD_ATOL,
+                         time_limit=TIME_LIMIT, course_modules=tuple(COURSE_MODULES))
+
 
 #: The causes' sentences of cs231n-pytorch's checks (checks.torch_functions), for its scripts.
 FUNCTION_CONSTANTS = '''IN_PLACE = {in_place!r}
@@ -88,7 +104,19 @@ def find(module, name):
 
 
 def on_alarm(signum, frame):
-    raise TimeoutError(f"your function did not return within {TIME_LIMIT} s")
+    raise TimeoutError(f"your code did not return within {TIME_LIMIT} s")
+
+
+def limited(function, *args, **kwargs):
+    """function(*args, **kwargs), stopped after TIME_LIMIT seconds (where the system has alarms)."""
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TIME_LIMIT)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
 
 
 def mismatch(got, expected):
@@ -113,14 +141,7 @@ def call(function, arguments, grad_of=()):
     inputs = {name: torch.from_numpy(np.array(value, copy=True)) for name, value in arguments.items()}
     for name in grad_of:
         inputs[name].requires_grad_(True)
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.alarm(TIME_LIMIT)
-    try:
-        result = function(*inputs.values())
-    finally:
-        if hasattr(signal, "SIGALRM"):
-            signal.alarm(0)
+    result = limited(function, *inputs.values())
     return (list(result) if type(result) in (tuple, list) else [result]), inputs
 
 
