@@ -29,6 +29,7 @@ from typing import Any, Callable
 import numpy as np
 
 from checks.engine.run.counterexample import Counterexample, problem_sizes, sizes_text
+from checks.engine.run.repro_torch_cells import cell_script_for, has_cell_script
 from checks.engine.run.repro_torch_runtime import COMMON, FOOTER, FUNCTION_CONSTANTS, FUNCTIONS, header_text
 from checks.engine.run.repro_values import Names, NotReproducible, literal
 from checks.forward import lecture_step
@@ -167,14 +168,16 @@ def case_text(entry: dict[str, Any], names: Names, several: bool) -> str:
 
 
 def has_torch_script(check: Check) -> bool:
-    """True if ``check`` is a PyTorch check this module writes scripts for."""
-    return check.name in TORCH_FUNCTION_SCRIPTS
+    """True if ``check`` is a PyTorch check this module (or ``repro_torch_cells``) writes scripts for."""
+    return check.name in TORCH_FUNCTION_SCRIPTS or has_cell_script(check)
 
 
 def torch_script_for(check: Check, example: Counterexample) -> str:
     """The text of a standalone script (torch and numpy only) checking ``check``'s property on ``example``.
 
     Raises NotReproducible if the example cannot be written as plain Python, torch and numpy."""
+    if has_cell_script(check):
+        return cell_script_for(check, example)
     try:
         kind, cases, direction = TORCH_FUNCTION_SCRIPTS[check.name](example.arguments)
     except (KeyError, TypeError, AttributeError) as error:  # an example not drawn as the check draws its own
