@@ -1,8 +1,10 @@
-"""Reproduction scripts of the PyTorch checks (``checks.engine.run.repro_torch``): torch and numpy only.
+"""Reproduction scripts of the PyTorch checks (``checks.engine.run.repro_torch``, ``repro_torch_cells``): torch
+and numpy only.
 
-Each bug of the torch corpus (tests/corpus/torch/) is graded once, its failing checks given their scripts
-(``attach_scripts``, as ``--repro-dir`` does); then every script runs, all in one subprocess (torch is
-imported once), on its bug (exit 1, naming the cause as the check does) and on the correct files (exit 0).
+Each bug of the torch corpora (tests/corpus/torch/, tests/corpus/torch_cells/) is graded once, on the checks it
+fails, which get their scripts (``attach_scripts``, as ``--repro-dir`` does); then every script runs on its bug
+(exit 1, naming the cause as the check does) and on the correct files (exit 0). Scripts run in this process
+(``run_script``: torch is imported once), but for one, run as a student runs it.
 """
 
 from __future__ import annotations
@@ -31,10 +33,13 @@ from checks.gradcheck import joint_direction  # noqa: E402
 from checks.registry import ASSIGNMENTS_FOLDER, load_checks, self_check_split  # noqa: E402
 from checks.strategies import Dims, rnn_problem_from_seed  # noqa: E402
 from checks.lstm_problems import lstm_problem_from_seed  # noqa: E402
+from checks.torch_cell_problems import cell_problem_from_seed  # noqa: E402
 from checks.torch_problems import rnn_case  # noqa: E402
+from test_checks_torch_cells import CAUGHT, NAMED  # noqa: E402  (each cell bug's failing checks, and its cause)
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH = ROOT / "tests" / "corpus" / "torch"
+CELLS = ROOT / "tests" / "corpus" / "torch_cells"
 CORRECT = [TORCH / "rnn_layers_pytorch_correct.py", TORCH / "rnn_layers_pytorch_alternative.py"]
 OPTIONS = WorkerOptions(preload=("torch",), allowed_packages=("torch",))
 LSTM = lstm_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=3)  # large enough that the gate orders differ everywhere
@@ -202,3 +207,68 @@ def test_a_script_runs_standalone_as_a_student_runs_it(gradient_script, tmp_path
     run = subprocess.run([sys.executable, str(path), str(CORRECT[0])], capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "The property holds on this example." in run.stdout
+
+
+# -- torch-cells: nn.Module cells against torch.nn (checks/torch_cells.py) ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cell_checks(tmp_path_factory):
+    """Every check of both cells, the unbatched ones at 1 point (the shipped table leaves them out, unrun)."""
+    table = tmp_path_factory.mktemp("table") / "torch-cells-unbatched.toml"
+    shipped = (ASSIGNMENTS_FOLDER / "torch-cells.toml").read_text()
+    table.write_text(shipped.replace("accepts_unbatched_input = 0", "accepts_unbatched_input = 1"))
+    return load_checks(points_table=table, assignment=True)
+
+
+@pytest.fixture(scope="module")
+def cell_scripts(cell_checks, tmp_path_factory) -> dict[str, list[Path]]:
+    """{bug: the scripts of its failing checks} for each cell bug of the corpus (graded on those checks only)."""
+    folder = tmp_path_factory.mktemp("repro_cells")
+    written = {}
+    for bug, caught in CAUGHT.items():
+        grade = grade_submission(CELLS / f"{bug}.py", [c for c in cell_checks if c.name in caught], options=OPTIONS)
+        assert attach_scripts(grade, folder / bug) == []  # every failing check got its script
+        written[bug] = sorted((folder / bug).glob("*.py"))
+        assert {path.stem for path in written[bug]} == caught
+    return written
+
+
+@pytest.mark.parametrize("bug", sorted(CAUGHT))
+def test_a_cell_script_fails_on_its_bug_and_passes_on_the_correct_cells(cell_scripts, bug):
+    """Exit 1 on the bug; the script of the check whose message names the cause (NAMED) names it too."""
+    named_check, phrase = NAMED[bug]
+    for script in cell_scripts[bug]:
+        code, output = run_script(script, str(CELLS / f"{bug}.py"))
+        assert code == 1 and "The check fails on your code." in output, (script.name, output)
+        if script.stem == named_check:
+            assert phrase.lower() in output.lower(), output
+        code, output = run_script(script, str(CELLS / "cells_correct.py"))
+        assert code == 0 and "The property holds on this example." in output, (script.name, output)
+
+
+def test_cell_scripts_import_only_the_standard_library_numpy_and_torch(cell_scripts):
+    for script in (script for paths in cell_scripts.values() for script in paths):
+        tree = ast.parse(script.read_text())
+        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
+                    for alias in node.names}
+        imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert imported <= ALLOWED_IMPORTS, (script.name, imported - ALLOWED_IMPORTS)
+
+
+def test_a_gradcheck_script_embeds_the_checks_direction_and_catches_a_wrong_gradient(cell_checks, tmp_path):
+    """The cell's gradcheck script: its DIRECTION is the check's (joint_direction of the seed, over input, hx and
+    the weights); a cell whose h enters through a detached copy fails it, naming hx; the correct cells pass."""
+    check = next(c for c in cell_checks if c.name == "rnn_cell_gradients_match_finite_differences")
+    p, seed = cell_problem_from_seed("RNNCell", 2, 3, 2, seed=4), 99
+    script = tmp_path / f"{check.name}.py"
+    script.write_text(torch_script_for(check, Counterexample({"p": p, "seed": seed}, Trace([]), "")))
+    embedded = runpy.run_path(str(script))["DIRECTION"]
+    expected = joint_direction({"input": p.input, **p.state, **p.params}, seed)
+    assert list(embedded) == list(expected) and all(np.array_equal(embedded[n], v) for n, v in expected.items())
+    wrong = tmp_path / "cells_detached.py"
+    wrong.write_text((CELLS / "cells_correct.py").read_text().replace("hx @ self.weight_hh.T", "hx.detach() @ self.weight_hh.T"))
+    assert wrong.read_text() != (CELLS / "cells_correct.py").read_text()
+    code, output = run_script(script, str(wrong))
+    assert code == 1 and "hx.grad: WRONG" in output and "input.grad: correct" in output, output
+    assert run_script(script, str(CELLS / "cells_correct.py"))[0] == 0
