@@ -19,7 +19,8 @@ problem, seed: the probe's seed) through the same case builders as the check (``
 - float64 kept: each implemented function's outputs are float64 from float64 inputs.
 
 Exit status: 0 the property holds on this example, 1 it fails (the message says why), 2 bad usage.
-Arrays are written by ``checks.engine.run.repro_values`` (exact: repr of floats, base64 of bytes).
+``has_torch_script`` and ``torch_script_for`` serve ``checks.engine.run.repro.script_or_reason`` for both
+PyTorch assignments: torch-cells' checks are written by ``repro_torch_cells``. Arrays are written by ``checks.engine.run.repro_values`` (exact: repr of floats, base64 of bytes).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from checks.torch_functions import CUT, CUT_SOMEWHERE, FLOAT32, IN_PLACE
 from checks.torch_problems import (TorchCase, embedding_case, lecture_lstm, lecture_lstm_step, lstm_case,
                                    lstm_step_case, rnn_case, rnn_step_case, torch_gate_order)
 
+# gate_order_note's sentence (checks.torch_functions), which keeps it inline.
 GATE_ORDER = ("Your outputs are those of an LSTM that reads the blocks of Wx, Wh and b in torch.nn's order "
               "i, f, g, o; CS231n's order is i, f, o, g (o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:])).")
 
@@ -111,10 +113,13 @@ def case_entry(case: TorchCase, expected: Callable | None = None, between_steps:
 
 
 def forward(function: str, expected: Callable) -> Callable:
+    """A forward check's builder: its one case, with the outputs ``expected(case)`` gives; no direction."""
     return lambda arguments: ("forward", [case_entry(CASES[function](arguments["p"]), expected)], None)
 
 
 def gradients(function: str, between_steps: bool = False) -> Callable:
+    """A gradient check's builder: its one case, and the check's direction v over the arguments that move (the
+    word indices do not): ``joint_direction`` of the example's seed, the one the check's probe took."""
     def build(arguments: dict[str, Any]) -> tuple:
         case = CASES[function](arguments["p"])
         moved = {name: value for name, value in case.arguments.items() if name not in case.constants}
@@ -123,6 +128,7 @@ def gradients(function: str, between_steps: bool = False) -> Callable:
 
 
 def float64(*functions: str) -> Callable:
+    """A dtype check's builder: one case per function it judges, on the same problem; no direction."""
     return lambda arguments: ("float64", [case_entry(CASES[f](arguments["p"])) for f in functions], None)
 
 
@@ -191,5 +197,6 @@ def torch_script_for(check: Check, example: Counterexample) -> str:
     sizes_sentence = f"\nThe example's sizes: {sizes_text(sizes)}.\n" if sizes else ""
     constants = FUNCTION_CONSTANTS.format(in_place=IN_PLACE, cut=CUT, cut_somewhere=CUT_SOMEWHERE, float32=FLOAT32,
                                           gate_order=GATE_ORDER)
-    return header_text(check, sizes_sentence, HOW[kind]) + constants + COMMON + FUNCTIONS + FOOTER.format(rule="-" * 80, definitions="\n".join(names.definitions), property=kind,
-                                            cases=cases_text, direction=direction_text) + "\n"
+    footer = FOOTER.format(rule="-" * 80, definitions="\n".join(names.definitions), property=kind, cases=cases_text,
+                           direction=direction_text)
+    return header_text(check, sizes_sentence, HOW[kind]) + constants + COMMON + FUNCTIONS + footer + "\n"
