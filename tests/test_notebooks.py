@@ -186,6 +186,7 @@ def test_an_import_the_grader_cannot_make_is_left_out_and_said(monkeypatch):
                                   "and the names it would provide are then missing.")
     assert "import numpy as np\n" in reading.source  # numpy (and torch, rnn_utils) as in a .py file
     monkeypatch.setitem(sys.modules, "public_tests", None)  # an import of it now fails as a missing module does
+    monkeypatch.setitem(sys.modules, "rnn_utils", None)  # missing here, whatever an earlier test of this process imported
     required = read("from rnn_utils import sigmoid\nfrom public_tests import *\n").source
     with pytest.raises(ModuleNotFoundError, match="rnn_utils"):
         run_module(required)
