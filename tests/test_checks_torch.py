@@ -190,3 +190,15 @@ def test_a_course_package_is_graded_through_its_rnn_layers_pytorch(checks, tmp_p
     (package / "rnn_layers_pytorch.py").write_text(CORRECT.read_text())
     grade = grade_submission(package, checks, options=OPTIONS, simplify=False)
     assert grade.score == grade.max_score == 100
+
+
+def test_a_notebook_of_the_correct_functions_scores_full_marks(checks, tmp_path):
+    """The same file handed in as a notebook, with a magic, a training loop, an automagic cell and a demo cell
+    that would call the functions on tensors: only the definitions are read, and nothing else is run."""
+    nbformat = pytest.importorskip("nbformat")
+    cells = ["%matplotlib inline", CORRECT.read_text(), "for step in range(10 ** 9):\n    pass", "cd ..",
+             "x = torch.randn(3)\nprint(rnn_step_forward(x, x, x, x, x))"]
+    path = tmp_path / "rnn_layers_pytorch.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells]), str(path))
+    grade = grade_submission(path, checks, options=OPTIONS, simplify=False)
+    assert grade.score == grade.max_score == 100

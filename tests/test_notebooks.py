@@ -314,6 +314,17 @@ def test_a_notebook_with_magics_a_training_loop_and_a_broken_cell_scores_full_ma
     assert "Cell 28 does not parse (SyntaxError on its line 1: invalid syntax) and was skipped." in notes
 
 
+def test_the_course_package_s_functions_in_a_notebook_score_full_marks_under_cs231n(tmp_path):
+    """--assignment cs231n from a notebook: the layers and the captioning model, defined in cells, score 100/100."""
+    notebook = tmp_path / "RNN_Captioning.ipynb"
+    notebook.write_bytes(notebook_bytes("%load_ext autoreload\n%autoreload 2",
+                                        CORRECT_FILE.read_text(),
+                                        "!ls", "while True:\n    pass"))
+    run = rnn_grade(str(notebook), "--assignment", "cs231n", "--results", str(tmp_path / "results.json"))
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert json.loads((tmp_path / "results.json").read_text())["score"] == 100
+
+
 HEAD, BACKWARD = CORRECT.split("def rnn_step_backward")
 STEP_FORWARD = "def rnn_step_forward" + HEAD.split("def rnn_step_forward")[1]
 STEP_BACKWARD = "def rnn_step_backward" + BACKWARD
