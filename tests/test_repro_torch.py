@@ -198,7 +198,11 @@ def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradi
     (right_code, right_out), (wrong_code, wrong_out) = run_script(path, str(right)), run_script(path, str(wrong))
     assert right_code == 0, right_out
     assert wrong_code == 1 and "h0.grad: WRONG" in wrong_out and "cut" not in wrong_out.split("\n")[0], wrong_out
+    notebook = tmp_path / "rnn.ipynb"
+    notebook.write_text("{}")
     assert run_script(path)[0] == run_script(path, str(tmp_path / "nothing.py"))[0] == 2
+    code, output = run_script(path, str(notebook))
+    assert code == 2 and "not a notebook" in output, output
 
 
 def test_a_script_runs_standalone_as_a_student_runs_it(gradient_script, tmp_path):

@@ -261,13 +261,11 @@ PROPERTIES = {"parameters": check_parameters, "matches": check_matches, "without
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, or a folder with __init__.py)", file=sys.stderr)
+    problem = usage_problem(argv)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     submission = Path(argv[0])
-    if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        print(f"{submission}: no such .py file or folder with __init__.py", file=sys.stderr)
-        return 2
     try:
         cls = find(load(submission), CELL)
     except Exception:

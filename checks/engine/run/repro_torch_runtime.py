@@ -88,6 +88,19 @@ def load(path):
     return module
 
 
+def usage_problem(argv):
+    """Why the command line cannot be run (bad usage, exit 2), or None."""
+    if len(argv) != 1:
+        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, or a folder with __init__.py)"
+    submission = Path(argv[0])
+    if submission.suffix == ".ipynb":
+        return (f"{submission}: this script reads a .py file, not a notebook: export your notebook's functions and "
+                "classes to a .py file and pass that file")
+    if not (submission.is_file() or (submission / "__init__.py").is_file()):
+        return f"{submission}: no such .py file or folder with __init__.py"
+    return None
+
+
 def find(module, name):
     """Your function `name`: in your file, or in one of your package's course modules (rnn_layers_pytorch.py)."""
     found = getattr(module, name, None)
@@ -264,13 +277,11 @@ PROPERTIES = {"forward": check_forward, "gradients": check_gradients, "float64":
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, or a folder with __init__.py)", file=sys.stderr)
+    problem = usage_problem(argv)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     submission = Path(argv[0])
-    if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        print(f"{submission}: no such .py file or folder with __init__.py", file=sys.stderr)
-        return 2
     try:
         module = load(submission)
     except Exception:
