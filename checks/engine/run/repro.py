@@ -170,11 +170,13 @@ def script_or_reason(result: CheckResult, with_reference: bool) -> tuple[str, st
         return "", ""  # a missing function: there is no failure to reproduce
     if result.example is None:
         return "", "no single failing example was kept (the failure did not repeat, or the search for one stopped)"
-    from checks.engine.run.repro_torch import has_torch_script, torch_script_for  # a failing check's cost only
     with best_effort(result.feedback_left_out, f"the reproduction script of {result.check.name}"):
         try:
-            if has_torch_script(result.check):  # a PyTorch check: its property, checked in torch and numpy
-                return torch_script_for(result.check, result.example), ""
+            if result.check.function.__module__.startswith("checks.torch_"):  # a PyTorch check's, loaded for it only
+                from checks.engine.run.repro_torch import has_torch_script, torch_script_for
+
+                if has_torch_script(result.check):  # its property, checked in torch and numpy
+                    return torch_script_for(result.check, result.example), ""
             if not result.example.trace.calls:  # another API's view (column_major, torch_contract) keeps its calls out
                 return "", ("a script replays the row-vector contract's calls, and this check calls another API's "
                             "functions")
