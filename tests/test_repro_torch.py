@@ -36,6 +36,7 @@ from checks.lstm_problems import lstm_problem_from_seed  # noqa: E402
 from checks.torch_cell_problems import cell_problem_from_seed  # noqa: E402
 from checks.torch_problems import rnn_case  # noqa: E402
 from test_checks_torch_cells import CAUGHT, NAMED  # noqa: E402  (each cell bug's failing checks, and its cause)
+from script_imports import script_imports
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH = ROOT / "tests" / "corpus" / "torch"
@@ -43,7 +44,7 @@ CELLS = ROOT / "tests" / "corpus" / "torch_cells"
 CORRECT = [TORCH / "rnn_layers_pytorch_correct.py", TORCH / "rnn_layers_pytorch_alternative.py"]
 OPTIONS = WorkerOptions(preload=("torch",), allowed_packages=("torch",))
 LSTM = lstm_problem_from_seed(Dims(N=2, T=3, D=2, H=2), seed=3)  # large enough that the gate orders differ everywhere
-ALLOWED_IMPORTS = {"base64", "importlib", "signal", "sys", "traceback", "pathlib", "numpy", "torch"}
+ALLOWED_IMPORTS = {"base64", "importlib", "linecache", "signal", "sys", "traceback", "types", "pathlib", "numpy", "torch"}
 #: Each bug, and words its scripts' output must hold: the cause, as the check names it.
 CAUSES = {
     "detach": [".detach()", "between steps"],
@@ -146,10 +147,7 @@ def test_scripts_import_only_the_standard_library_numpy_and_torch(scripts):
     for script in (script for paths in scripts.values() for script in paths):
         text = script.read_text()
         assert text.splitlines()[0] == MARKER  # rnn-grade's own file: --repro-dir may write over it
-        tree = ast.parse(text)
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported = script_imports(text)
         assert imported <= ALLOWED_IMPORTS, (script.name, imported - ALLOWED_IMPORTS)
 
 
@@ -198,11 +196,31 @@ def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradi
     (right_code, right_out), (wrong_code, wrong_out) = run_script(path, str(right)), run_script(path, str(wrong))
     assert right_code == 0, right_out
     assert wrong_code == 1 and "h0.grad: WRONG" in wrong_out and "cut" not in wrong_out.split("\n")[0], wrong_out
-    notebook = tmp_path / "rnn.ipynb"
-    notebook.write_text("{}")
     assert run_script(path)[0] == run_script(path, str(tmp_path / "nothing.py"))[0] == 2
-    code, output = run_script(path, str(notebook))
-    assert code == 2 and "not a notebook" in output, output
+
+
+def test_a_script_reads_the_students_notebook_as_the_grader_does(gradient_script, tmp_path):
+    """The report's command passes the notebook the student handed in: its definitions are read (its demo cell is
+    not run), so the script fails on the bug and passes once it is fixed."""
+    import nbformat
+
+    path, _, _ = gradient_script
+    right = textwrap.dedent("""
+        import torch
+
+        def rnn_forward(x, h0, Wx, Wh, b):
+            h, hs = h0, []
+            for t in range(x.shape[1]):
+                h = torch.tanh(x[:, t] @ Wx + h @ Wh + b)
+                hs.append(h)
+            return torch.stack(hs, dim=1)
+    """)
+    for name, source, expected in (("right", right, 0), ("wrong", right.replace("h @ Wh", "h.detach() @ Wh"), 1)):
+        cells = ["%matplotlib inline", source, "print(rnn_forward(torch.ones(1, 1, 1), *[torch.ones(1, 1)] * 4))"]
+        notebook = tmp_path / f"{name}.ipynb"
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), str(notebook))
+        code, output = run_script(path, str(notebook))
+        assert code == expected, output
 
 
 def test_a_script_runs_standalone_as_a_student_runs_it(gradient_script, tmp_path):
@@ -253,10 +271,7 @@ def test_a_cell_script_fails_on_its_bug_and_passes_on_the_correct_cells(cell_scr
 
 def test_cell_scripts_import_only_the_standard_library_numpy_and_torch(cell_scripts):
     for script in (script for paths in cell_scripts.values() for script in paths):
-        tree = ast.parse(script.read_text())
-        imported = {alias.name.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.Import)
-                    for alias in node.names}
-        imported |= {node.module.split(".")[0] for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        imported = script_imports(script.read_text())
         assert imported <= ALLOWED_IMPORTS, (script.name, imported - ALLOWED_IMPORTS)
 
 

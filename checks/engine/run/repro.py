@@ -55,7 +55,7 @@ from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
 from checks.engine.run.results import CheckResult, Grade
 from checks.engine.run.assignments import reference_installed
 from checks.engine.run.repro_property import property_script_for
-from checks.engine.run.repro_runtime import HEADER, RUNTIME
+from checks.engine.run.repro_runtime import HEADER, LOADING, RUNTIME
 from checks.engine.run.repro_values import Names, NotReproducible, literal
 from checks.engine.run.runner import best_effort
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
@@ -111,8 +111,9 @@ def script_for(check: Check, example: Counterexample, reference: Any = None, tim
 def runtime(reference: Any, calls: Sequence[Call], time_limit: int) -> str:
     """The script's fixed code, with the grader's tolerances and the names of the functions' arguments and results."""
     parameters = {call.function: parameter_names(call.function) for call in calls}
-    return RUNTIME.format(rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit), outputs=output_names(),
-                          fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL), parameters=table(parameters),
+    return RUNTIME.format(loading=LOADING, rtol=repr(RTOL), tiny=repr(TINY), time_limit=int(time_limit),
+                          outputs=output_names(), fd_eps=repr(EPS), fd_rtol=repr(FD_RTOL), fd_atol=repr(FD_ATOL),
+                          parameters=table(parameters),
                           chain_ends=caller_chain.CHAIN_ENDS, arrow=caller_chain.ARROW, caller_chain=CALLER_CHAIN_SOURCE)
 
 

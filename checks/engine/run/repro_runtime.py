@@ -23,6 +23,41 @@ arguments unchanged.
 Exit status: 0 every result is correct, 1 something is wrong (shown below), 2 bad usage.
 """'''
 
+#: Loading the submission: a .py file, a folder with __init__.py, or a notebook read as rnn-grade reads it. Plain
+#: text (not a format string), shared by every kind of script (``repro_torch_runtime``, ``repro_column_major``).
+LOADING = '''def load(path):
+    """Import your submission from a .py file, a folder with __init__.py, or a notebook (.ipynb)."""
+    path = Path(path).resolve()
+    if path.suffix == ".ipynb":
+        return load_notebook(path)
+    init = path / "__init__.py" if path.is_dir() else path
+    places = [str(path)] if path.is_dir() else None
+    sys.path.insert(0, str(path.parent))
+    spec = importlib.util.spec_from_file_location(path.stem, init, submodule_search_locations=places)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def load_notebook(path):
+    """Your notebook's definitions, read as rnn-grade reads them (its top-level def, class, import and constant
+    cells; nothing else is run), with rnn-grade's own reader, which needs rnn-grade installed."""
+    try:
+        from checks.engine.inputs.notebook import read_notebook
+    except ImportError:
+        sys.exit("This script reads a notebook with rnn-grade's reader, which is not installed here "
+                 "(pip install rnn-grade). Or export your notebook as a .py file and pass that file.")
+    sys.path.insert(0, str(path.parent))
+    module = types.ModuleType(path.stem)
+    module.__file__ = str(path)
+    sys.modules[path.stem] = module
+    source, name = read_notebook(path.read_bytes(), path.name).source, f"{path}.py"  # the module read from it
+    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # its lines, in tracebacks
+    exec(compile(source, name, "exec"), vars(module))
+    return module
+'''
+
 RUNTIME = '''
 import base64
 import copy
@@ -68,38 +103,7 @@ def array(dtype, shape, chunks):
     return np.frombuffer(base64.b64decode("".join(chunks)), dtype=dtype).reshape(shape).copy()
 
 
-def load(path):
-    """Import your submission from a .py file, a folder with __init__.py, or a notebook (.ipynb)."""
-    path = Path(path).resolve()
-    if path.suffix == ".ipynb":
-        return load_notebook(path)
-    init = path / "__init__.py" if path.is_dir() else path
-    places = [str(path)] if path.is_dir() else None
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(path.stem, init, submodule_search_locations=places)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def load_notebook(path):
-    """Your notebook's definitions, read as rnn-grade reads them (its top-level def, class, import and constant
-    cells; nothing else is run), with rnn-grade's own reader, which needs rnn-grade installed."""
-    try:
-        from checks.engine.inputs.notebook import read_notebook
-    except ImportError:
-        sys.exit("This script reads a notebook with rnn-grade's reader, which is not installed here "
-                 "(pip install rnn-grade). Or export your notebook as a .py file and pass that file.")
-    sys.path.insert(0, str(path.parent))
-    module = types.ModuleType(path.stem)
-    module.__file__ = str(path)
-    sys.modules[path.stem] = module
-    source, name = read_notebook(path.read_bytes(), path.name).source, f"{{path}}.py"  # the module read from it
-    linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # its lines, in tracebacks
-    exec(compile(source, name, "exec"), vars(module))
-    return module
-
+{loading}
 
 def differences(got, expected, name):
     """Sentences saying where `got` is not `expected` (empty if it matches)."""

@@ -9,6 +9,7 @@ own code for nn.Module cells. COMMON and FUNCTIONS are not formatted. Scripts ne
 """
 
 from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
+from checks.engine.run.repro_runtime import LOADING
 from checks.engine.isolation.contract_functions import COURSE_MODULES
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.registry import Check
@@ -21,7 +22,7 @@ HEADER = '''{marker}
 
 The property: {description}
 {sizes}
-Run it on your submission (your .py file, or a folder with __init__.py):
+Run it on your submission (your .py file, a folder with __init__.py, or your notebook):
 
     python {name}.py SUBMISSION
 
@@ -33,9 +34,11 @@ Exit status: 0 the property holds on this example, 1 it does not (shown below), 
 import base64
 import importlib
 import importlib.util
+import linecache
 import signal
 import sys
 import traceback
+import types
 from pathlib import Path
 
 import numpy as np
@@ -75,29 +78,15 @@ def array(dtype, shape, chunks):
     return np.frombuffer(base64.b64decode("".join(chunks)), dtype=dtype).reshape(shape).copy()
 
 
-def load(path):
-    """Import your submission from a .py file or a folder with __init__.py."""
-    path = Path(path).resolve()
-    init = path / "__init__.py" if path.is_dir() else path
-    places = [str(path)] if path.is_dir() else None
-    sys.path.insert(0, str(path.parent))
-    spec = importlib.util.spec_from_file_location(path.stem, init, submodule_search_locations=places)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
-    return module
-
+''' + LOADING + '''
 
 def usage_problem(argv):
     """Why the command line cannot be run (bad usage, exit 2), or None."""
     if len(argv) != 1:
-        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, or a folder with __init__.py)"
+        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, a folder with __init__.py, or your notebook)"
     submission = Path(argv[0])
-    if submission.suffix == ".ipynb":
-        return (f"{submission}: this script reads a .py file, not a notebook: export your notebook's functions and "
-                "classes to a .py file and pass that file")
     if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        return f"{submission}: no such .py file or folder with __init__.py"
+        return f"{submission}: no such .py file, folder with __init__.py or notebook"
     return None
 
 
