@@ -178,6 +178,11 @@ def script_or_reason(result: CheckResult, with_reference: bool) -> tuple[str, st
 
                 if has_torch_script(result.check):  # its property, checked in torch and numpy
                     return torch_script_for(result.check, result.example), ""
+            if result.check.function.__module__ == "checks.dlai":  # dlai-c5w1's, loaded for it only
+                from checks.engine.run.repro_column_major import column_major_script_for, has_column_major_script
+
+                if has_column_major_script(result.check):  # its property, checked in numpy
+                    return column_major_script_for(result.check, result.example), ""
             if not result.example.trace.calls:  # another API's view (column_major, torch_contract) keeps its calls out
                 return "", ("a script replays the row-vector contract's calls, and this check calls another API's "
                             "functions")
