@@ -62,6 +62,8 @@ CUT_SOMEWHERE = ("Autograd's gradients disagree with finite differences of your 
                  "differentiates exactly what your forward computed, so a value entered it outside autograd's "
                  "graph: look for .detach(), .data, a .numpy() round trip, torch.tensor(...) of a computed tensor, "
                  "or torch.no_grad(){where}.")
+GATE_ORDER = ("Your outputs are those of an LSTM that reads the blocks of Wx, Wh and b in torch.nn's order "
+              "i, f, g, o; CS231n's order is i, f, o, g (o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:])).")
 FLOAT32 = ("{name} is {dtype}, from float64 inputs: the likely cause is a buffer made without a dtype "
            "(torch.zeros(N, T, H) is float32): give it the inputs' dtype, torch.zeros(N, T, H, dtype=x.dtype), "
            "or torch.zeros_like(...)")
@@ -154,8 +156,7 @@ def gate_order_note(sub, case: TorchCase) -> str:
     outputs = TorchView(sub).call(case.function, list(case.arguments.values())).outputs
     got = [np.asarray(out.array, dtype=np.float64) for out in outputs if isinstance(out, TensorOut)]
     if len(got) == len(swapped) and all(mismatch(g, s) is None for g, s in zip(got, swapped)):
-        return ("Your outputs are those of an LSTM that reads the blocks of Wx, Wh and b in torch.nn's order "
-                "i, f, g, o; CS231n's order is i, f, o, g (o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:])).")
+        return GATE_ORDER
     return ""
 
 

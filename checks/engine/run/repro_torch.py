@@ -36,13 +36,9 @@ from checks.engine.run.repro_values import Names, NotReproducible, literal
 from checks.forward import lecture_step
 from checks.gradcheck import joint_direction
 from checks.registry import Check
-from checks.torch_functions import CUT, CUT_SOMEWHERE, FLOAT32, IN_PLACE
+from checks.torch_functions import CUT, CUT_SOMEWHERE, FLOAT32, GATE_ORDER, IN_PLACE
 from checks.torch_problems import (TorchCase, embedding_case, lecture_lstm, lecture_lstm_step, lstm_case,
                                    lstm_step_case, rnn_case, rnn_step_case, torch_gate_order)
-
-# gate_order_note's sentence (checks.torch_functions), which keeps it inline.
-GATE_ORDER = ("Your outputs are those of an LSTM that reads the blocks of Wx, Wh and b in torch.nn's order "
-              "i, f, g, o; CS231n's order is i, f, o, g (o = σ(a[:, 2H:3H]), g = tanh(a[:, 3H:])).")
 
 HOW = {
     "forward": "it compares your outputs with the expected ones, embedded below, with the grader's tolerance.",
