@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 
@@ -360,7 +361,7 @@ def test_problems_have_the_course_shapes_and_held_gates_saturate():
 def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_course_expects(tmp_path):
     """rnn-grade --assignment dlai-c5w1, with no --path (the table's [course] paths give rnn_utils): the report of the
     course-expected lstm_backward prints in full (feedback is best effort: no stage may break it) and says why
-    matching the notebook is not enough."""
+    matching the notebook is not enough; each failing check's reproduction script is written and offered."""
     from tiny_grading import rnn_grade
 
     scripts = tmp_path / "scripts"
@@ -370,10 +371,19 @@ def test_the_command_grades_the_assignment_with_its_helpers_and_says_what_the_co
     assert run.returncode == 1 and "Traceback" not in text, text
     assert "TOTAL 120 / 100" in text
     assert "matching it is not enough" in text and "FAIL lstm_backward/dlai_lstm_backward_matches_reference" in text
-    # A script replays the row-vector contract's calls: none is written for these checks (it would check nothing
-    # and pass), none is offered to the student, and the instructor is told why.
-    assert not list(scripts.glob("*.py")) and "To reproduce" not in text and "Reproduce:" not in text
-    assert "no reproduction script for dlai_lstm_backward_matches_reference" in text
+    # Each failing check's script checks its property on the example (checks.engine.run.repro_column_major), is
+    # offered to the student, and fails on this file (tests/test_repro_dlai.py runs every corpus bug's scripts).
+    written = {path.stem for path in scripts.glob("*.py")}
+    assert written == {"dlai_lstm_backward_matches_reference", "dlai_lstm_backward_matches_finite_differences"}
+    assert "To reproduce it, run:" in text and "dlai_lstm_backward_matches_reference.py" in text
+    assert "no reproduction script" not in text
+    brief = rnn_grade(str(CORPUS / "lstm_backward_no_gradient_between_steps.py"), "--assignment", "dlai-c5w1",
+                      "--repro-dir", str(scripts))  # without -v: each failing check in brief, with its command
+    assert "Reproduce:" in brief.stdout and "dlai_lstm_backward_matches_reference.py" in brief.stdout, brief.stdout
+    script = scripts / "dlai_lstm_backward_matches_reference.py"
+    rerun = subprocess.run([sys.executable, str(script), str(CORPUS / "lstm_backward_no_gradient_between_steps.py")],
+                           capture_output=True, text=True, cwd=tmp_path)
+    assert rerun.returncode == 1 and "matching it is not enough" in " ".join(rerun.stdout.split()), rerun.stdout
 
 
 def test_feedback_uses_the_one_vocabulary(dlai_checks):
