@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from checks.column_major_problems import ColumnProblem
+from checks.dlai import LSTM_MOVED, RNN_MOVED  # the parameters the backward checks differentiate
 from checks.dlai_gradients import CELL_EQUATIONS, TANH_IDENTITY, flat_arguments
 from checks.engine.isolation.column_major import (ARGUMENTS, DIFFERENTIATED, FORWARD_OF, FORWARD_RETURNS, GRADIENTS,
                                                   LSTM_CACHE, undefined_name_hint)
@@ -116,8 +117,6 @@ def name_error() -> str:
         "UNDEFINED", "{name}")
 
 
-RNN_MOVED = ("Wax", "Waa", "ba")  # checks.dlai's: the parameters the backward checks differentiate
-LSTM_MOVED = ("Wf", "bf", "Wi", "bi", "Wc", "bc", "Wo", "bo")
 FUNCTIONS = tuple(FORWARD_RETURNS) + tuple(GRADIENTS)
 # The check names' endings, by kind (checks/dlai.py): "dlai_<function>_<ending>".
 KINDS = {"matches_reference": "reference", "matches_finite_differences": "finite_differences",
@@ -131,7 +130,7 @@ def kind_of(check: Check) -> tuple[str, str] | None:
     """(the function judged, the kind of property) of a dlai check, or None for another check."""
     if check.name == HOLD_CHECK:
         return "lstm_cell_forward", "hold"
-    for function in sorted(FUNCTIONS, key=len, reverse=True):  # rnn_cell_forward before rnn_forward… by length
+    for function in FUNCTIONS:  # a prefix "dlai_<function>_" followed by a kind's ending names one function only
         prefix = f"dlai_{function}_"
         if check.name.startswith(prefix) and check.name[len(prefix):] in KINDS:
             return function, KINDS[check.name[len(prefix):]]
@@ -224,14 +223,14 @@ def column_major_script_for(check: Check, example: Counterexample) -> str:
     Raises NotReproducible if the example cannot be rebuilt or written as plain Python and numpy."""
     function, kind = kind_of(check) or ("", "")
     try:
-        case = case_for(function, kind, example.arguments)
+        case, sizes = case_for(function, kind, example.arguments), example.arguments["p"].sizes
     except (KeyError, TypeError, AttributeError) as error:  # an example not drawn as the check draws its own
         raise NotReproducible(f"its example is not one this script can rebuild ({type(error).__name__})") from None
     except ImportError:
         raise NotReproducible("the course's reference is not installed here") from None
     names = Names()
     body = case_text(case, names)
-    return "\n".join([header_text(check, example.arguments["p"].sizes, HOW[kind]), tables(), RUNTIME,
+    return "\n".join([header_text(check, sizes, HOW[kind]), tables(), RUNTIME,
                       "# -- the failing example " + "-" * 88, *names.definitions, "",
                       "# What the check judges: your function, the forward it runs (arguments by name, in call order),",
                       "# the upstream gradients, and what this kind of check needs (expected values, a direction).",
