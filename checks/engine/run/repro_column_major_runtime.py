@@ -98,10 +98,13 @@ def forward(module, name, arguments, exact=False):
     specs = FORWARD_RETURNS[name]
     if type(result) is not tuple or len(result) != len(specs):
         raise Failure(f"{name} must return the tuple ({', '.join(s.split(':')[0] for s in specs)})")
-    sizes = sizes_of(name, arguments)
-    return {"cache" if spec.startswith("cache") else spec.split(":")[0]:  # a sequence's caches too
-            item if spec.startswith("cache") else checked(item, spec, sizes, name, exact)
-            for spec, item in zip(specs, result)}
+    sizes, outputs = sizes_of(name, arguments), {}
+    for spec, item in zip(specs, result):
+        if spec.startswith("cache"):  # a step's cache, or a sequence's caches: handed to your backward as it is
+            outputs["cache"] = item
+        else:
+            outputs[spec.split(":")[0]] = checked(item, spec, sizes, name, exact)
+    return outputs
 
 
 def backward(module, name, upstream, cache, sizes, exact=False):
@@ -111,8 +114,8 @@ def backward(module, name, upstream, cache, sizes, exact=False):
     if not isinstance(result, dict) or set(result) != set(keys):
         found = sorted(result) if isinstance(result, dict) else type(result).__name__
         raise Failure(f"{name} must return a dict with the keys {keys}, but returned {found}")
-    return {key: checked(result[key], spec, sizes, name, exact, f"gradients[{key!r}]")
-            for spec, key in ((spec, spec.split(":")[0]) for spec in GRADIENTS[name])}
+    return {spec.split(":")[0]: checked(result[spec.split(":")[0]], spec, sizes, name, exact,
+                                        f"gradients[{spec.split(':')[0]!r}]") for spec in GRADIENTS[name]}
 
 
 def gradients_of(module, case, exact=False):
@@ -120,6 +123,11 @@ def gradients_of(module, case, exact=False):
     outputs = forward(module, case["forward"], case["arguments"], exact)
     sizes = sizes_of(case["forward"], case["arguments"])
     return outputs, backward(module, case["function"], case["upstream"], outputs["cache"], sizes, exact)
+
+
+def named(gradients):
+    """A gradient dict with its keys as you read them: gradients['dWax']."""
+    return {f"gradients[{key!r}]": value for key, value in gradients.items()}
 
 
 def compare(got, expected, against, note=None):
@@ -157,7 +165,10 @@ def check_reference(module, case):
         got = gradients_of(module, case)[1]
     mistake = case.get("mistake")
     same = mistake is not None and all(mismatch(got[k], mistake[k]) is None for k in mistake)
-    compare(got, case["expected"], "the reference", case["mistake_note"] if same else None)
+    expected = case["expected"]
+    if case["function"] != case["forward"]:  # a gradient dict, its keys named as you read them
+        got, expected = named(got), named(expected)
+    compare(got, expected, "the reference", case["mistake_note"] if same else None)
 
 
 def check_shapes(module, case):
@@ -257,7 +268,7 @@ def check_finite_differences(module, case):
     print(f"along the example's random direction v: <gradients, v> = {bp:.9g}, central difference = {fd:.9g}")
     if abs(fd - bp) <= allowed:
         return
-    lines = ["your gradients disagree with finite differences of your own forward pass:"]
+    lines = ["your gradients are wrong, compared with finite differences of your own forward pass:"]
     for name in direction:  # each input alone: which gradients are wrong
         bp, fd, allowed = directional(module, case, flat, gradients, {name: direction[name]})
         verdict = "correct" if abs(fd - bp) <= allowed else "WRONG"
@@ -297,7 +308,7 @@ def check_tanh_identity(module, case):
         if all(mismatch(got[k], wrong[k]) is None for k in wrong):
             note = f"Your gradients are those of {what}."
             break
-    compare(got, rnn_identity(args, a_next, da_next), f"the tanh identity, {TANH_IDENTITY}", note)
+    compare(named(got), named(rnn_identity(args, a_next, da_next)), f"the tanh identity, {TANH_IDENTITY}", note)
 
 
 GATES = {"f": "ft", "i": "it", "c": "cct", "o": "ot"}  # each gate's value in the cache
@@ -340,7 +351,7 @@ def check_gate_identities(module, case):
             if all(mismatch(got[n], wrong[n]) is None for n in (f"dW{k}", f"db{k}")):
                 notes.append(f"the {GATE_NAMES[k]}'s dW{k}, db{k} ({g}): Yours follow {what}")
                 break
-    compare(got, expected, "the LSTM's backward equations on your own gates (from your cache)",
+    compare(named(got), named(expected), "the LSTM's backward equations on your own gates (from your cache)",
             "\\n".join(["  " + n for n in notes] + ["  " + CELL_EQUATIONS]))
 
 
