@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from checks.column_major_problems import SMALL_LSTM
-from checks.dlai_gradients import flat_arguments
+from checks.dlai_gradients import WRONG_SIGMOID, WRONG_TANH, flat_arguments
 from checks.engine.isolation.boundary import WorkerOptions
 from checks.engine.run.counterexample import Counterexample
 from checks.engine.run.repro import MARKER, attach_scripts
@@ -111,6 +111,15 @@ def test_scripts_import_only_the_standard_library_and_numpy(scripts):
         assert text.splitlines()[0] == MARKER  # rnn-grade's own file: --repro-dir may write over it
         imported = script_imports(text)
         assert imported - {"rnn_utils"} <= STANDARD | {"numpy"}, (script.name, imported)
+
+
+def test_the_scripts_name_the_graders_known_wrong_derivatives(scripts):
+    """The wrong derivatives a script names are checks.dlai_gradients' own, in its order, on the same values."""
+    script = runpy.run_path(str(scripts["lstm_cell_backward_sigmoid_derivative_squared"][0]))
+    g, z = np.array([[0.2, 0.7]]), np.array([[-1.3, 0.8]])
+    for ours, graders in ((script["WRONG_TANH"], WRONG_TANH), (script["WRONG_SIGMOID"], WRONG_SIGMOID)):
+        assert [what for what, _ in ours] == [what for what, _ in graders]
+        assert all(np.array_equal(a(g, z), b(g, z)) for (_, a), (_, b) in zip(ours, graders))
 
 
 def test_a_gradient_script_embeds_the_checks_direction_and_bites(checks, tmp_path):

@@ -3,7 +3,10 @@
 RUNTIME is the script's code (its header, with the tolerances and the course's helpers, is
 ``repro_column_major.HEADER``): loading the submission (``repro_runtime.LOADING``, shared by every script: a .py
 file, a folder, or a notebook read as rnn-grade reads it) with the course's helpers, calling the student's
-column-major functions with the grader's validation, and one function per kind of check. RUNTIME is not formatted. The scripts need only numpy (and, for a notebook, rnn-grade's notebook reader).
+column-major functions with the grader's validation, and one function per kind of check. RUNTIME is not
+formatted. The scripts need only numpy (and, for a notebook, rnn-grade's notebook reader). The known wrong
+derivatives (WRONG_TANH, WRONG_SIGMOID) are ``checks.dlai_gradients``' own, written out (tests/test_repro_dlai.py
+holds them equal).
 '''
 
 from checks.engine.run.repro_runtime import LOADING
@@ -135,7 +138,8 @@ def compare(got, expected, against, note=None):
     wrong = {name: text for name in expected if (text := mismatch(got[name], expected[name]))}
     if wrong:
         lines = [f"compared with {against}:"] + [f"  {name}: WRONG: {text}" for name, text in wrong.items()]
-        lines += [f"  correct: {', '.join(n for n in expected if n not in wrong)}"] if len(wrong) < len(expected) else []
+        right = [name for name in expected if name not in wrong]
+        lines += [f"  correct: {', '.join(right)}"] if right else []
         raise Failure("\\n".join(lines + ([note] if note else [])))
 
 
@@ -225,9 +229,11 @@ def check_composed(module, case):
     note = None
     if lstm:
         first = next((t for t in range(len(steps)) if mismatch(got["c"][:, :, t], composed["c"][:, :, t])), None)
-        note = ("Already c at the first step is wrong: the cell state starts at c0 = np.zeros((n_a, m)), not a0."
-                if first == 0 else None if first is None else
-                f"c is correct up to step {first} and wrong at step {first + 1}: pass each step's a_next and c_next on.")
+        if first == 0:
+            note = "Already c at the first step is wrong: the cell state starts at c0 = np.zeros((n_a, m)), not a0."
+        elif first is not None:
+            note = (f"c is correct up to step {first} and wrong at step {first + 1}: pass each step's a_next and "
+                    "c_next to the next.")
     compare({name: got[name] for name in names}, composed, f"your own {cell} applied at every step", note)
 
 
@@ -255,7 +261,8 @@ def directional(module, case, flat, gradients, direction):
     (plus, size_plus), (minus, size_minus) = sides
     fd = (plus - minus) / (2.0 * FD_EPS)
     bp = sum(float(np.sum(gradients["d" + name] * v)) for name, v in direction.items())
-    rounding = sum(float(np.sum(np.abs(gradients["d" + name] * flat[name]) * (v != 0))) for name, v in direction.items())
+    rounding = sum(float(np.sum(np.abs(gradients["d" + name] * flat[name]) * (v != 0)))
+                   for name, v in direction.items())
     return bp, fd, FD_RTOL * (abs(fd) + abs(bp)) + FD_ATOL * (1 + max(size_plus, size_minus) + rounding)
 
 
@@ -280,7 +287,8 @@ WRONG_TANH = (("1 − z² of the pre-activation z: tanh′(z) = 1 − tanh²(z) 
                "output, not of its input", lambda out, z: 1 - z**2),
               ("tanh′ taken of the tanh's output instead of its pre-activation (1 − tanh²(tanh(z)))",
                lambda out, z: 1 - np.tanh(out)**2),
-              ("no tanh′ factor at all (the gradient passed through the tanh unchanged)", lambda out, z: np.ones_like(out)))
+              ("no tanh′ factor at all (the gradient passed through the tanh unchanged)",
+               lambda out, z: np.ones_like(out)))
 WRONG_SIGMOID = (("σ′ written as σ² (g ⊙ g)", lambda g, z: g**2),
                  ("σ′ = σ(1 − σ) applied twice ((g(1 − g))²)", lambda g, z: (g * (1 - g))**2),
                  ("σ′ taken of the gate's value instead of its pre-activation (σ(g)(1 − σ(g)))",
