@@ -149,3 +149,14 @@ def test_a_script_runs_standalone_as_a_student_runs_it(scripts, tmp_path):
                          cwd=tmp_path)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "The property holds on this example." in run.stdout
+
+
+def test_an_rnn_utils_beside_the_submission_is_the_one_imported(scripts, tmp_path):
+    """The embedded helpers stand in only where no rnn_utils can be imported: a student's own, beside their file,
+    is used (here one whose softmax normalises rows, which the softmax check's script then finds wrong)."""
+    script = next(p for p in scripts["rnn_cell_forward_softmax_wrong_axis"] if "softmax" in p.stem)
+    (tmp_path / "correct.py").write_text(CORRECT.read_text())
+    assert run_script(script, str(tmp_path / "correct.py"))[0] == 0
+    (tmp_path / "rnn_utils.py").write_text(HELPERS.joinpath("rnn_utils.py").read_text().replace("axis=0", "axis=1"))
+    code, output = run_script(script, str(tmp_path / "correct.py"))
+    assert code == 1 and "Each row sums to 1 instead of each column" in " ".join(output.split()), output
