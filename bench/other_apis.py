@@ -25,11 +25,21 @@ CORPUS = ROOT / "tests" / "corpus"
 #: (what is graded, the submission, the assignment)
 GRADES = (
     ("vanilla RNN, a .py file", CORPUS / "correct" / "cs231n_style.py", "rnn"),
-    ("vanilla RNN, the same functions in a notebook", CORPUS / "notebooks" / "correct_rnn.ipynb", "rnn"),
+    ("vanilla RNN, the same file as a notebook (built below)", CORPUS / "correct" / "cs231n_style.py", "rnn"),
     ("deeplearning.ai week 1 (dlai-c5w1)", CORPUS / "dlai" / "correct.py", "dlai-c5w1"),
     ("CS231n 2025 PyTorch (cs231n-pytorch)", CORPUS / "torch" / "rnn_layers_pytorch_correct.py", "cs231n-pytorch"),
     ("torch.nn-style cells (torch-cells)", CORPUS / "torch_cells" / "cells_correct.py", "torch-cells"),
 )
+
+
+def as_notebook(source: Path, folder: Path) -> Path:
+    """``source`` as a student's notebook: a magic, the file in one cell, a training loop that is never run."""
+    import nbformat
+
+    cells = ["%matplotlib inline", source.read_text(), "while True:  # training\n    pass"]
+    path = folder / f"{source.stem}.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells]), str(path))
+    return path
 
 
 def grade_seconds(submission: Path, assignment: str, folder: Path) -> tuple[float, str]:
@@ -42,7 +52,7 @@ def grade_seconds(submission: Path, assignment: str, folder: Path) -> tuple[floa
     if run.returncode not in (0, 1):
         raise SystemExit(f"{submission.name} under {assignment}: exit {run.returncode}\n{run.stderr}")
     data = json.loads(results.read_text())
-    return seconds, f"{data['score']:g}/{data['max_score']:g}"
+    return seconds, f"{data['score']:g}/{data['extra_data']['max_score']:g}"
 
 
 def main() -> None:
@@ -53,9 +63,10 @@ def main() -> None:
     times: dict[str, list[float]] = {name: [] for name, _, _ in present}
     scores: dict[str, set[str]] = {name: set() for name, _, _ in present}
     with tempfile.TemporaryDirectory() as folder:
+        notebooks = {name: as_notebook(submission, Path(folder)) for name, submission, _ in present if "notebook" in name}
         for _ in range(options.repeat):
             for name, submission, assignment in present:
-                seconds, score = grade_seconds(submission, assignment, Path(folder))
+                seconds, score = grade_seconds(notebooks.get(name, submission), assignment, Path(folder))
                 times[name].append(seconds)
                 scores[name].add(score)
     base = statistics.median(times[present[0][0]])
