@@ -58,6 +58,36 @@ def load_notebook(path):
     return module
 '''
 
+#: Calling the student's code with a time limit, and the grader's comparison (needs TIME_LIMIT, RTOL, TINY, signal
+#: and numpy): plain text, shared by the scripts that check a property themselves (``repro_torch_runtime``,
+#: ``repro_column_major_runtime``).
+CALLING = '''def on_alarm(signum, frame):
+    raise TimeoutError(f"your code did not return within {TIME_LIMIT} s")
+
+
+def limited(function, *args, **kwargs):
+    """function(*args, **kwargs), stopped after TIME_LIMIT seconds (where the system has alarms)."""
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, on_alarm)
+        signal.alarm(TIME_LIMIT)
+    try:
+        return function(*args, **kwargs)
+    finally:
+        if hasattr(signal, "SIGALRM"):
+            signal.alarm(0)
+
+
+def mismatch(got, expected):
+    """None if got equals expected within the grader's tolerance, else where it differs most."""
+    scale = float(np.max(np.abs(expected), initial=0.0))
+    error, allowed = np.abs(got - expected), RTOL * (np.abs(expected) + scale) + TINY
+    if np.all(error <= allowed):
+        return None
+    worst = np.unravel_index(np.argmax(np.where(np.isnan(error), np.inf, error - allowed)), error.shape)
+    return (f"off by up to {float(np.nanmax(error, initial=0.0)):.3g} at index {tuple(int(i) for i in worst)}: "
+            f"expected {float(expected[worst]):.9g}, got {float(got[worst]):.9g} (relative tolerance {RTOL:g})")
+'''
+
 RUNTIME = '''
 import base64
 import copy

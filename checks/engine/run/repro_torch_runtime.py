@@ -9,7 +9,7 @@ own code for nn.Module cells. COMMON and FUNCTIONS are not formatted. Scripts ne
 """
 
 from checks.engine.inputs.intake import REPRO_SCRIPT_MARKER
-from checks.engine.run.repro_runtime import LOADING
+from checks.engine.run.repro_runtime import CALLING, LOADING
 from checks.engine.isolation.contract_functions import COURSE_MODULES
 from checks.gradcheck import EPS, FD_ATOL, FD_RTOL
 from checks.registry import Check
@@ -105,31 +105,7 @@ def find(module, name):
     return found
 
 
-def on_alarm(signum, frame):
-    raise TimeoutError(f"your code did not return within {TIME_LIMIT} s")
-
-
-def limited(function, *args, **kwargs):
-    """function(*args, **kwargs), stopped after TIME_LIMIT seconds (where the system has alarms)."""
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, on_alarm)
-        signal.alarm(TIME_LIMIT)
-    try:
-        return function(*args, **kwargs)
-    finally:
-        if hasattr(signal, "SIGALRM"):
-            signal.alarm(0)
-
-
-def mismatch(got, expected):
-    """None if got equals expected within the grader's tolerance, else where it differs most."""
-    scale = float(np.max(np.abs(expected), initial=0.0))
-    error, allowed = np.abs(got - expected), RTOL * (np.abs(expected) + scale) + TINY
-    if np.all(error <= allowed):
-        return None
-    worst = np.unravel_index(np.argmax(np.where(np.isnan(error), np.inf, error - allowed)), error.shape)
-    return (f"off by up to {float(np.nanmax(error, initial=0.0)):.3g} at index {tuple(int(i) for i in worst)}: "
-            f"expected {float(expected[worst]):.9g}, got {float(got[worst]):.9g} (relative tolerance {RTOL:g})")
+''' + CALLING + '''
 
 
 '''
