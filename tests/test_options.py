@@ -77,7 +77,7 @@ def test_each_option_is_listed_with_the_same_help_by_every_front_end_that_offers
 def test_the_command_line_lists_its_submission_and_no_plugin_only_option(helps):
     positionals = helps[CLI].split("positional arguments:")[1]  # (the usage line names PATH too)
     assert entry(positionals, "PATH") == squeezed(
-        "PATH a .py file, a folder with __init__.py, or a class folder of submissions")
+        "PATH a .py file, a notebook (.ipynb), a folder with __init__.py, or a class folder of submissions")
     assert entry(helps[CLI], "--submission") is None
 
 

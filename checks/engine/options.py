@@ -112,10 +112,11 @@ class Option:
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("submissions", "submissions", "a .py file, a folder with __init__.py, or a class folder of submissions",
-           type=Path, metavar="PATH", front_ends=CLI_ONLY),
-    Option("--submission", "submissions", "a .py file, a folder with __init__.py or a class folder to grade; "
-           "repeatable (default: everything under submissions/)", action="append", type=Path, default=(),
+    Option("submissions", "submissions",
+           "a .py file, a notebook (.ipynb), a folder with __init__.py, or a class folder of submissions", type=Path,
+           metavar="PATH", front_ends=CLI_ONLY),
+    Option("--submission", "submissions", "a .py file, a notebook, a folder with __init__.py or a class folder to "
+           "grade; repeatable (default: everything under submissions/)", action="append", type=Path, default=(),
            metavar="PATH", front_ends=PYTEST_ONLY),
     Option("--results", "results", "write Gradescope's results.json to PATH", type=Path, metavar="PATH",
            front_ends=CLI_ONLY),
