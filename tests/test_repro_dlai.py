@@ -38,8 +38,10 @@ STANDARD = set(sys.stdlib_module_names)
 
 def run_script(script: Path, *arguments: str) -> tuple[int, str]:
     """(exit status, output) of ``python script *arguments``, run in this process: the script's own main, as its
-    ``if __name__ == "__main__"`` calls it. What it imports (the submission, rnn_utils) is taken back."""
+    ``if __name__ == "__main__"`` calls it. What it imports (the submission, rnn_utils) is taken back, and an
+    rnn_utils an earlier test of this process imported is out of its way, as in a fresh ``python``."""
     path, modules = list(sys.path), set(sys.modules)
+    earlier = sys.modules.pop("rnn_utils", None)
     out = io.StringIO()
     try:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
@@ -48,6 +50,8 @@ def run_script(script: Path, *arguments: str) -> tuple[int, str]:
         sys.path[:] = path
         for name in set(sys.modules) - modules:
             del sys.modules[name]
+        if earlier is not None:
+            sys.modules["rnn_utils"] = earlier
     return code, out.getvalue()
 
 
