@@ -24,7 +24,7 @@ from checks.engine.run.counterexample import Counterexample, record_example
 from checks.engine.run.repro import MARKER, ReproFolderError, attach_scripts, prepare_folder, script_for
 from checks.engine.run.results import CheckResult, Grade
 from checks.registry import load_checks
-from script_imports import script_imports
+from repro_scripts import script_imports
 from test_corpus import BUGGY, CORRECT, declared
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,6 @@ notebook (exit 0). Scripts run in this process (``run_script``), but for one, ru
 
 from __future__ import annotations
 
-import contextlib
-import io
 import runpy
 import subprocess
 import sys
@@ -29,30 +27,11 @@ from checks.engine.isolation.trace import Trace
 from checks.engine.run.runner import grade_submission
 from checks.gradcheck import joint_direction
 from checks.registry import load_checks
-from script_imports import script_imports
+from repro_scripts import run_script, script_imports
 from test_checks_dlai import CAUGHT, CAUSES, CORPUS, HELPERS, TABLE, as_notebook
 
 CORRECT = CORPUS / "correct.py"
 STANDARD = set(sys.stdlib_module_names)
-
-
-def run_script(script: Path, *arguments: str) -> tuple[int, str]:
-    """(exit status, output) of ``python script *arguments``, run in this process: the script's own main, as its
-    ``if __name__ == "__main__"`` calls it. What it imports (the submission, rnn_utils) is taken back, and an
-    rnn_utils an earlier test of this process imported is out of its way, as in a fresh ``python``."""
-    path, modules = list(sys.path), set(sys.modules)
-    earlier = sys.modules.pop("rnn_utils", None)
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = runpy.run_path(str(script))["main"](list(arguments))
-    finally:
-        sys.path[:] = path
-        for name in set(sys.modules) - modules:
-            del sys.modules[name]
-        if earlier is not None:
-            sys.modules["rnn_utils"] = earlier
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")

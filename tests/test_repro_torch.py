@@ -9,9 +9,6 @@ fails, which get their scripts (``attach_scripts``, as ``--repro-dir`` does); th
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import io
 import runpy
 import subprocess
 import sys
@@ -36,7 +33,8 @@ from checks.lstm_problems import lstm_problem_from_seed  # noqa: E402
 from checks.torch_cell_problems import cell_problem_from_seed  # noqa: E402
 from checks.torch_problems import rnn_case  # noqa: E402
 from test_checks_torch_cells import CAUGHT, NAMED  # noqa: E402  (each cell bug's failing checks, and its cause)
-from script_imports import script_imports
+from repro_scripts import run_script, script_imports
+from test_checks_torch import affected  # noqa: E402  (each bug file's failing checks)
 
 ROOT = Path(__file__).resolve().parent.parent
 TORCH = ROOT / "tests" / "corpus" / "torch"
@@ -53,29 +51,6 @@ CAUSES = {
     "inplace": ["an in-place write", "autograd said:"],
     "numpy": ["no grad_fn", ".numpy() round trip"],
 }
-
-
-def affected(path: Path) -> tuple[str, ...]:
-    """The bug file's AFFECTED constant (the checks it fails), read without importing it."""
-    for node in ast.parse(path.read_text()).body:
-        if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "AFFECTED":
-            return ast.literal_eval(node.value)
-    raise AssertionError(f"{path.name} declares no AFFECTED")
-
-
-def run_script(script: Path, *arguments: str) -> tuple[int, str]:
-    """(exit status, output) of ``python script *arguments``, run in this process (torch is imported once):
-    the script's own main, as its ``if __name__ == "__main__"`` calls it. What it imports is taken back."""
-    path, modules = list(sys.path), set(sys.modules)
-    out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
-            code = runpy.run_path(str(script))["main"](list(arguments))
-    finally:
-        sys.path[:] = path
-        for name in set(sys.modules) - modules:
-            del sys.modules[name]
-    return code, out.getvalue()
 
 
 @pytest.fixture(scope="module")
