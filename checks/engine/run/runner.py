@@ -23,6 +23,7 @@ from checks.engine.isolation.contract import NotImplementedInSubmission, Submiss
 from checks.engine.inputs.display import shorten, shown
 from checks.engine.isolation.boundary import WorkerFault, WorkerOptions, WorkerTimeout
 from checks.engine.run.lookahead import DrawnExamples, drawn_ahead
+from checks.engine.run.streams import StoredExamples, StreamSet, stream_key
 from checks.engine.run.profiles import DEFAULT_SEED
 from checks.engine.run.assignments import reference_installed
 from checks.engine.run.results import MESSAGE_LIMIT, CheckResult, Grade
@@ -41,7 +42,7 @@ GRADER_ERROR_MESSAGE = (
 
 
 def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify: bool = True,
-              drawn: DrawnExamples | None = None) -> CheckResult:
+              drawn: DrawnExamples | StoredExamples | None = None) -> CheckResult:
     """Run one check; return its score and a message a student can act on.
 
     The Hypothesis profile was fixed when the check was imported (``checks.registry``). When the
@@ -152,7 +153,7 @@ def _failure_text(error: BaseException | None) -> str:
     return _explain(error) if error is not None else ""
 
 
-def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | None = None
+def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | StoredExamples | None = None
            ) -> tuple[float, str, str | None, BaseException | None, FailingExamples]:
     """(points, message for the student, grader error for the staff or None, the submission's failure or None,
     the failing examples seen)."""
@@ -223,7 +224,7 @@ class DrawnRun:
     arguments: dict | None = None  # ... and that example's arguments (without the submission)
 
 
-def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples) -> DrawnRun:
+def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples | StoredExamples) -> DrawnRun:
     """Run the body of ``test`` on each of its examples drawn ahead, up to the first that fails.
 
     Passing them all gives the ordinary run's verdict, a pass. Otherwise (an example failed, or the
@@ -346,6 +347,7 @@ def grade_submission(
     submission_id: str = "",
     simplify: bool = True,
     lookahead: bool | None = None,
+    streams: StreamSet | None = None,
 ) -> Grade:
     """Grade one submission on every check, in one worker (restarted after any fault).
 
@@ -358,11 +360,16 @@ def grade_submission(
     ``lookahead``: whether a forked process draws the examples ahead (``checks.engine.run.lookahead``: the
     same grade, sooner, given a spare core); None (default) where a core is spare, False never (each
     example drawn when its check needs it, as Hypothesis does alone), True wherever it can.
+    ``streams``: every check's examples drawn once for a class (``checks.engine.run.streams``), for
+    ``checks`` and ``seed``; then nothing is drawn ahead, and the same grade comes sooner still.
     """
     started = time.perf_counter()
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
-    with drawn_ahead(checks, seed, lookahead) as drawing:  # before the worker starts, to draw meanwhile
+    if streams is not None and streams.key != stream_key(checks, seed):
+        raise ValueError("the examples drawn for the class were drawn for other checks or another seed")
+    with drawn_ahead(checks, seed, False if streams else lookahead) as drawing:  # before the worker starts
+        drawing = streams or drawing
         try:
             sub = Submission(Path(path), replace(options, deadline=ends))
         except WorkerFault as fault:
