@@ -46,11 +46,13 @@ from typing import Callable, Iterator
 from checks.engine.course.classroom import Entry
 from checks.engine.course.documents import (RESULTS, STOP_GRACE, record_grader_error, submission_documents,
                                             write_documents)
+from checks.engine.course.example_cache import class_streams
 from checks.engine.course.fingerprint import fingerprint
 from checks.engine.inputs.intake import OUTPUT_MARKER
 from checks.engine.course.interrupts import NotedInterrupts, interrupts_noted, interrupts_raised_again
 from checks.engine.run.cpus import cores
 from checks.engine.run.results import out_of
+from checks.engine.run.streams import StreamSet
 from checks.engine.inputs.display import inert, shown
 from checks.engine.course.settings import GradingSettings
 from checks.engine.inputs.usage import UsageError
@@ -127,7 +129,9 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
                 on_done(row(entry), False)
 
         try:
-            run.graded = grade_pending(pending, settings, out, finished)
+            # Drawn (or read back) once, here, before any grading process forks: each inherits them.
+            streams = class_streams(settings.checks, settings.seed, out)[0] if pending else None
+            run.graded = grade_pending(pending, settings, out, finished, streams)
         finally:
             # A report written as the run was stopped, before its process was reaped, is finished work too.
             current |= {entry.id for entry, stamp in pending
@@ -145,7 +149,7 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
     return run
 
 
-Backend = Callable[[list[tuple[Entry, str]], GradingSettings, Path, Callable[[Entry], None]], int]
+Backend = Callable[[list[tuple[Entry, str]], GradingSettings, Path, Callable[[Entry], None], StreamSet | None], int]
 
 
 @contextmanager
@@ -154,8 +158,8 @@ def grading_backend(settings: GradingSettings, jobs: int | None,
     """What grades the pending submissions: forked processes here (``--jobs``), or tasks on a Dask
     cluster (``--cluster``: connected first, so an unreachable scheduler is said before anything is written)."""
     if settings.cluster is None:
-        yield lambda pending, settings, out, finished: run_in_parallel(pending, settings, out,
-                                                                       jobs or cores(), finished, on_tick)
+        yield lambda pending, settings, out, finished, streams: run_in_parallel(pending, settings, out, jobs or cores(),
+                                                                                finished, on_tick, streams)
         return
     from checks.engine.course import cluster  # only with --cluster: it imports Dask (and this module)
 
@@ -191,13 +195,15 @@ def read_row(out: Path, entry: Entry, max_score: float = 0.0) -> Row:
 
 
 def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings, out: Path, jobs: int,
-                    finished: Callable[[Entry], None], on_tick: Callable[[], None] | None = None) -> int:
-    """Grade ``pending``, at most ``jobs`` at a time, each in a forked process; return how many started."""
+                    finished: Callable[[Entry], None], on_tick: Callable[[], None] | None = None,
+                    streams: StreamSet | None = None) -> int:
+    """Grade ``pending``, at most ``jobs`` at a time, each in a forked process (which inherits the class's
+    ``streams``); return how many started."""
     context = multiprocessing.get_context("fork")  # the children inherit the loaded checks
     queue, running = list(pending), {}
     try:
         with interrupts_noted() as interrupts:
-            return grade_queue(queue, running, context, settings, out, jobs, finished, interrupts, on_tick)
+            return grade_queue(queue, running, context, settings, out, jobs, finished, interrupts, on_tick, streams)
     except BaseException:
         stop(process for process, _ in running.values())
         raise
@@ -205,7 +211,7 @@ def run_in_parallel(pending: list[tuple[Entry, str]], settings: GradingSettings,
 
 def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings: GradingSettings, out: Path,
                 jobs: int, finished: Callable[[Entry], None], interrupts: NotedInterrupts,
-                on_tick: Callable[[], None] | None = None) -> int:
+                on_tick: Callable[[], None] | None = None, streams: StreamSet | None = None) -> int:
     """Start grading processes as places free up, and wait on them and on Ctrl-C (and ``on_tick`` every
     ``TICK`` seconds: a timer in this loop, not a thread, since threads and fork do not mix); return how
     many started."""
@@ -216,7 +222,8 @@ def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings
             entry, stamp = queue.pop(0)
             sys.stdout.flush()  # nothing buffered is written twice, by parent and child
             sys.stderr.flush()
-            process = context.Process(target=grading_process, args=(entry, stamp, settings, out), daemon=True)
+            process = context.Process(target=grading_process, args=(entry, stamp, settings, out, streams),
+                                      daemon=True)
             process.start()
             running[process.sentinel] = (process, entry)
             started += 1
@@ -238,11 +245,12 @@ def grade_queue(queue: list[tuple[Entry, str]], running: dict, context, settings
     return started
 
 
-def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path) -> None:
+def grading_process(entry: Entry, stamp: str, settings: GradingSettings, out: Path,
+                    streams: StreamSet | None = None) -> None:
     """In the forked child: grade one submission and write its report; exit 130 when interrupted."""
     interrupts_raised_again()
     try:
-        write_documents(out, entry.id, submission_documents(entry, stamp, settings))
+        write_documents(out, entry.id, submission_documents(entry, stamp, settings, streams))
     except KeyboardInterrupt:
         sys.exit(INTERRUPTED[0])
     except Exception as error:  # noqa: BLE001 - a grader bug: this row says so, the class goes on

@@ -55,6 +55,7 @@ from checks.engine.inputs.display import inert
 from checks.engine.course.fingerprint import fingerprint
 from checks.engine.course.settings import CLUSTER_EXTRA, GradingSettings
 from checks.engine.inputs.usage import UsageError
+from checks.engine.run.streams import StreamSet
 
 if TYPE_CHECKING:
     import distributed
@@ -77,6 +78,7 @@ class NodeJob:
     settings: GradingSettings
     cwd: str  # the client's working folder, where relative paths start
     stop_event: str  # the name of the Dask Event set when the client is interrupted
+    streams: StreamSet | None = None  # the class's examples, drawn once by the client: added on the node
 
 
 @dataclass(frozen=True)
@@ -120,8 +122,11 @@ def connected(address: str) -> Iterator[distributed.Client]:
 
 
 def run_on_cluster(client: distributed.Client, pending: Sequence[tuple[Entry, str]], settings: GradingSettings,
-                   out: Path, finished: Callable[[Entry], None]) -> int:
+                   out: Path, finished: Callable[[Entry], None], streams: StreamSet | None = None) -> int:
     """Grade ``pending`` as one task each on ``client``'s cluster, writing each report as it comes back.
+
+    The class's ``streams`` (its examples, drawn once here) are sent to every worker once (scattered,
+    broadcast), and each task is given them there, not once per task through the scheduler.
 
     Returns how many were sent. On KeyboardInterrupt, the running tasks are told to stop and the
     futures are cancelled; the reports already written stay.
@@ -131,7 +136,8 @@ def run_on_cluster(client: distributed.Client, pending: Sequence[tuple[Entry, st
     stop = distributed.Event(f"rnn-grade-stop-{run}", client=client)
     portable = replace(settings, checks=(), left_out=())  # the node loads the checks itself
     cwd = os.getcwd()
-    futures = {client.submit(grade_on_node, NodeJob(entry, stamp, portable, cwd, stop.name),
+    examples = client.scatter(streams, broadcast=True, hash=False) if streams is not None else None
+    futures = {client.submit(grade_on_node, NodeJob(entry, stamp, portable, cwd, stop.name), examples,
                              key=f"rnn-grade-{run}-{number}", pure=False): entry
                for number, (entry, stamp) in enumerate(pending)}
     try:
@@ -171,12 +177,13 @@ def keep(entry: Entry, outcome: NodeOutcome, settings: GradingSettings, out: Pat
 # -- on the node -----------------------------------------------------------------------------------
 
 
-def grade_on_node(job: NodeJob) -> NodeOutcome:
-    """The task: grade ``job`` in a grading process of its own on this node (see the module docstring)."""
+def grade_on_node(job: NodeJob, streams: StreamSet | None = None) -> NodeOutcome:
+    """The task: grade ``job`` in a grading process of its own on this node (see the module docstring), with the
+    class's ``streams``, which the grading process gets with its job."""
     node = node_name()
     with tempfile.TemporaryDirectory(prefix="rnn-grade-task-") as folder:
         job_file, outcome_file, log_file = (Path(folder) / name for name in ("job.pickle", "outcome.pickle", "log"))
-        job_file.write_bytes(pickle.dumps(job))
+        job_file.write_bytes(pickle.dumps(replace(job, streams=streams)))
         if not Path(job.cwd).is_dir():
             return NodeOutcome(problem=f"the client's working folder {job.cwd} does not exist on {node}: the nodes "
                                        "need the same paths as the client (a shared file system)", node=node)
@@ -240,7 +247,7 @@ def documents_on_node(job: NodeJob) -> dict[str, str]:
         raise NodeMismatch(f"{node_name()} sees other files or settings than the client (the submission's "
                            "files, the checks, a --path folder or rnn-grade's version differ): the nodes need the "
                            "client's paths on a shared file system, and the same rnn-grade installed")
-    return submission_documents(job.entry, job.stamp, settings)
+    return submission_documents(job.entry, job.stamp, settings, job.streams)
 
 
 class NodeMismatch(Exception):

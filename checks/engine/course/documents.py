@@ -30,6 +30,7 @@ from checks.engine.run.lookahead import worth_drawing_ahead
 from checks.engine.run.repro import script_files, script_path
 from checks.engine.run.results import CheckResult, Grade
 from checks.engine.run.runner import grade_submission, unimportable_result
+from checks.engine.run.streams import StreamSet
 from checks.registry import bound_profile
 
 RESULTS = "results.json"
@@ -45,28 +46,32 @@ GRADER_FAILED = ("This submission could not be graded because of a fault in the 
 STOP_GRACE = 10.0  # seconds an interrupted grading process has to stop its worker and exit
 
 
-def submission_documents(entry: Entry, stamp: str, settings: GradingSettings) -> dict[str, str]:
+def submission_documents(entry: Entry, stamp: str, settings: GradingSettings,
+                         streams: StreamSet | None = None) -> dict[str, str]:
     """Grade one submission: ``{path in OUT/<id>: text}`` of every file of its report, results.json last.
 
     What both backends run for each submission: the forked grading process here, and a cluster
     node's grading process (``checks.engine.course.cluster``), whose client writes what this returns.
     """
     problem = source_problem(entry)
-    grade = not_importable(entry, settings, problem.reason) if problem else grade_entry(entry, settings)
+    grade = not_importable(entry, settings, problem.reason) if problem else grade_entry(entry, settings, streams)
     documents = script_files(grade, REPRO)
     extra_data = class_extra_data(grade, stamp, problem)
     documents.update(report_documents(grade, extra_data, settings.formats))
     return documents
 
 
-def grade_entry(entry: Entry, settings: GradingSettings) -> Grade:
-    """The grade of one entry; a student folder with nothing to import gets zeros and the reason."""
+def grade_entry(entry: Entry, settings: GradingSettings, streams: StreamSet | None = None) -> Grade:
+    """The grade of one entry; a student folder with nothing to import gets zeros and the reason.
+
+    ``streams``: the class's examples, drawn once (``checks.engine.run.streams``); without them, each
+    grade draws its own, ahead where a core is spare."""
     if entry.problem:
         return not_importable(entry, settings, entry.problem)
     options = replace(settings.worker_options, copy_siblings=not entry.alone)
     return grade_submission(entry.path, settings.checks, settings.seed, deadline=settings.deadline, options=options,
                             left_out=settings.left_out, submission_id=entry.id,
-                            lookahead=worth_drawing_ahead(settings.jobs or cores()))
+                            lookahead=worth_drawing_ahead(settings.jobs or cores()), streams=streams)
 
 
 def not_importable(entry: Entry, settings: GradingSettings, reason: str) -> Grade:
@@ -119,7 +124,8 @@ def class_extra_data(grade: Grade, stamp: str | None, problem: SourceProblem | N
     ``problem``, the graded file's, decides the status and reason if there is one."""
     status = problem.status if problem else status_of(grade)
     return {"status": status, "reason": reason_of(grade, status), "seconds": round(grade.seconds, 3),
-            "fingerprint": stamp if status != GRADER_ERROR else None, "feedback": FEEDBACK_HTML}
+            "fingerprint": stamp if status != GRADER_ERROR else None, "feedback": FEEDBACK_HTML,
+            "examples": grade.examples_key or None}
 
 
 def status_of(grade: Grade) -> str:

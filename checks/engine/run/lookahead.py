@@ -230,7 +230,7 @@ def draw_examples(check: Check, seed: int, emit: Callable[[Any], None]) -> bool:
     try:
         with each_example_wrapped(test, emitting):
             test(placeholder)
-    except PipeClosed:
+    except (PipeClosed, KeyboardInterrupt):  # the grader is done with the drawing, or the user stopped the run
         raise
     except BaseException:  # noqa: BLE001 - a pickling failure, a strategy that raised: run it the ordinary way
         return False

@@ -367,7 +367,7 @@ def grade_submission(
     profile = bound_profile()  # the profile the checks were decorated with, recorded in the report
     ends = time.monotonic() + deadline if deadline else None
     if streams is not None and streams.key != stream_key(checks, seed):
-        raise ValueError("the examples drawn for the class were drawn for other checks or another seed")
+        streams = None  # drawn for other checks or settings: never used (the examples are drawn here instead)
     with drawn_ahead(checks, seed, False if streams else lookahead) as drawing:  # before the worker starts
         drawing = streams or drawing
         try:
@@ -379,7 +379,8 @@ def grade_submission(
                          import_timed_out=isinstance(fault, WorkerTimeout))
         grade = Grade(Path(path), profile, seed, import_error=with_files_left_out(sub.import_error, sub.files_left_out),
                       sandbox=sub.confinement, missing_module=sub.missing_module, left_out=tuple(left_out),
-                      id=submission_id, files_left_out=sub.files_left_out)
+                      id=submission_id, files_left_out=sub.files_left_out,
+                      examples_key=streams.key if streams is not None else "")
         try:
             for index, check in enumerate(checks):
                 if ends is not None and time.monotonic() >= ends:

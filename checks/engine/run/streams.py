@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import platform
 import time
 from dataclasses import dataclass
@@ -96,9 +97,20 @@ def draw_stream(check: Check, seed: int) -> Stream | None:
     drawn: list[tuple[str, dict[str, Any]]] = []
     complete = draw_examples(check, seed, drawn.append)
     parameters = {parameter for parameter, _ in drawn}
-    if len(parameters) > 1:  # cannot happen: the submission is always the same parameter
+    stream = Stream(next(iter(parameters), ""), tuple(arguments for _, arguments in drawn), complete)
+    # One submission parameter (always, in fact), and plain data that can travel to a cluster node and be kept:
+    # else the check is run the ordinary way, as a drawing ahead that cannot pickle an example does.
+    if len(parameters) > 1 or not picklable(stream):
         return Stream("", (), False)
-    return Stream(next(iter(parameters), ""), tuple(arguments for _, arguments in drawn), complete)
+    return stream
+
+
+def picklable(stream: Stream) -> bool:
+    try:
+        pickle.dumps(stream, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - whatever pickling raises
+        return False
+    return True
 
 
 def stream_key(checks: Sequence[Check], seed: int) -> str:
@@ -107,7 +119,7 @@ def stream_key(checks: Sequence[Check], seed: int) -> str:
         "seed": seed,
         "profile": bound_profile(),
         "settings": [repr(getattr(check.function, "_hypothesis_internal_use_settings", None)) for check in checks],
-        "checks": [[check.file, check.group, check.name, check.examples] for check in checks],
+        "checks": [[Path(check.file).name, check.group, check.name, check.examples] for check in checks],
         "code": code_digests(checks),
         "versions": {name: package_version(name) for name in DRAWING_PACKAGES},
         "python": platform.python_version(),
@@ -115,12 +127,13 @@ def stream_key(checks: Sequence[Check], seed: int) -> str:
     return hashlib.sha256(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def code_digests(checks: Sequence[Check]) -> dict[str, str]:
+def code_digests(checks: Sequence[Check]) -> list[list[str]]:
     """A digest of every Python file in the folders the checks come from, and in ``checks/`` itself
-    (the strategies a check imports live beside it, or in ``checks.strategies`` and its kin)."""
+    (the strategies a check imports live beside it, or in ``checks.strategies`` and its kin). By folder and
+    file name, not by path: a cluster node with rnn-grade installed elsewhere draws the same examples."""
     folders = {Path(check.file).parent for check in checks if check.file} | {authors_folder()}
-    return {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
-            for folder in sorted(folders) for path in sorted(folder.glob("*.py"))}
+    return sorted([folder.name, path.name, hashlib.sha256(path.read_bytes()).hexdigest()]
+                  for folder in folders for path in folder.glob("*.py"))
 
 
 def authors_folder() -> Path:
