@@ -74,6 +74,7 @@ class Grade:
     root_cause: RootCause | None = None  # the most basic failing function (checks.engine.run.root_cause)
     feedback_left_out: list[str] = field(default_factory=list)  # for the staff: the root cause, if it raised
     files_left_out: tuple[str, ...] = ()  # files of the submission not copied, each a sentence (checks.engine.inputs.intake)
+    examples_key: str = ""  # the key of the class's examples, drawn once, that it was graded on (checks.engine.run.streams)
 
     def __post_init__(self) -> None:
         self.id = self.id or shown(self.submission.name)  # the file's name: one printable line
