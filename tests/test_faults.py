@@ -166,3 +166,86 @@ def test_a_fault_in_a_batch_is_charged_to_the_call_that_was_running(tmp_path, fa
     else:
         assert "while running rnn_forward on N=2, T=7, D=3, H=4: it exited with status 3" in str(raised.value)
         assert sub.faults.crashes == {"rnn_forward": 1}
+
+
+# -- a hang inside a function others call costs one timeout in all (issue 24 §2) ------------------
+
+CS231N = Path(__file__).resolve().parent / "corpus" / "correct" / "cs231n_style.py"
+# In CS231n's layout these call rnn_backward: each check of them used to wait out a timeout of its own.
+CALLERS = ("rnn_backward_truncated", "birnn_backward", "rnn_classifier_loss")
+CS231N_GROUPS = ("backward", "truncated", "bidirectional", "classifier", "hygiene")
+HUNG_EARLIER = "in an earlier check, rnn_backward did not finish within 1.5 s on N=1, T=1, D=1, H=1"
+
+
+@pytest.fixture(scope="module")
+def cs231n_hang(tmp_path_factory, request):
+    """The CS231n-style correct submission with ``while True: pass`` at the top of rnn_backward, graded
+    with the runner noting which checks a refusal cut short (what runner.run_check is to do: until it
+    does, that is done here around it)."""
+    from checks.engine.run import runner
+
+    path = tmp_path_factory.mktemp("cs231n_hang") / "cs231n_hang.py"
+    source = CS231N.read_text()
+    path.write_text(source.replace("def rnn_backward(dh, cache):\n",
+                                   "def rnn_backward(dh, cache):\n    while True:\n        pass\n", 1))
+    checks = [check for check in load_checks() if check.group in CS231N_GROUPS]
+    run_check = runner.run_check
+
+    def noting_cut_short(check, sub, *args, **kwargs):
+        sub.faults.cut_short = ""
+        result = run_check(check, sub, *args, **kwargs)
+        result.cut_short_by = result.cut_short_by or sub.faults.cut_short
+        return result
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(runner, "run_check", noting_cut_short)
+    try:
+        return grade_submission(path, checks, options=WorkerOptions(call_timeout=CALL_TIMEOUT))
+    finally:
+        patch.undo()
+
+
+def reaches_backward(result) -> bool:
+    return bool({"rnn_backward", *CALLERS} & set(result.check.needs))
+
+
+def test_a_hang_inside_rnn_backward_costs_one_timeout_whoever_calls_it(cs231n_hang):
+    timed_out = [r for r in cs231n_hang.results if "did not finish within" in r.message
+                 and not r.message.startswith("in an earlier check")]
+    assert [r.message for r in timed_out] == ["rnn_backward did not finish within 1.5 s on N=1, T=1, D=1, H=1"]
+    # The needs_any checks (hygiene) still judge their other parts: their time is not the hang's.
+    failing = [r for r in cs231n_hang.results if not r.passed and not r.check.needs_any]
+    assert sum(r.seconds for r in failing) < CALL_TIMEOUT + SLACK, [(r.check.name, round(r.seconds, 2)) for r in failing]
+
+
+def test_the_callers_checks_fail_at_once_naming_rnn_backward_and_the_caller(cs231n_hang):
+    by_name = {r.check.name: r for r in cs231n_hang.results}
+    for name, caller in [("truncated_matches_reference", "rnn_backward_truncated"),
+                         ("birnn_backward_matches_finite_differences", "birnn_backward"),
+                         ("classifier_matches_reference", "rnn_classifier_loss")]:
+        result = by_name[name]
+        assert result.score == 0 and result.seconds < 0.5
+        assert result.message == f"{HUNG_EARLIER}, so it was not called again ({caller} calls it)"
+        assert result.cut_short_by == "rnn_backward"
+    # Checks that reach none of them lose nothing; a needs_any check loses only the parts that reach it.
+    for result in cs231n_hang.results:
+        if not reaches_backward(result):
+            assert result.passed, (result.check.name, result.message[:200])
+    hygiene = by_name["other_functions_leave_inputs_unchanged"]  # clip_grad_norm, birnn_*, classifier
+    assert hygiene.score == pytest.approx(hygiene.check.points * hygiene.check.share_judged({"clip_grad_norm",
+                                                                                            "birnn_forward"}))
+
+
+def test_the_report_says_which_checks_were_cut_short(cs231n_hang):
+    from checks.engine.report.markdown import markdown_summary
+    from checks.engine.report.markup import escaped
+    from checks.engine.report.model import report_model
+    from checks.engine.report.terminal import Screen, terminal_summary
+
+    cut = [f"{r.check.group}/{r.check.name}" for r in cs231n_hang.results if r.cut_short_by == "rnn_backward"]
+    assert len(cut) >= 8 and "backward/sequence_backward_matches_finite_differences" not in cut  # the one that hung
+    line = (f"rnn_backward did not finish within 1.5 s on N=1, T=1, D=1, H=1, so {len(cut)} later checks that reach "
+            f"it were cut short: {', '.join(cut)}.")
+    assert report_model(cs231n_hang).cut_short == (line,)
+    assert escaped(line) in markdown_summary(cs231n_hang)
+    assert " ".join(terminal_summary(cs231n_hang, Screen(width=100)).split()).count(line) == 1

@@ -25,9 +25,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Collection
 
 from checks.engine.isolation import supervisor
 from checks.engine.isolation.confinement import Confinement
+from checks.engine.isolation.hung_stack import STACK_BYTES, running_function
 from checks.engine.isolation.pipes import OutputCapture, OutputPipe, ReplyReader
 from checks.engine.isolation.protocol import NOT_RUNNING, PROGRESS, read_message, write_message
 from checks.engine.inputs.display import shown
@@ -43,6 +45,9 @@ IMPORT_TIMEOUT = 30.0
 # (stopped by a signal, say), it is killed, and daemons the worker started may then escape.
 SUPERVISOR_GRACE = 5.0
 TIMED_OUT = "timed out"  # why a request was given up: its own timeout (not the whole-run deadline)
+# A hung worker's stack dump (checks.engine.isolation.hung_stack) takes a millisecond, its C handler
+# runs even in a numpy operation: poll its file this often, at most this long, before the worker is stopped.
+STACK_POLL, STACK_WAIT = 0.005, 0.3
 # What a signal that killed the worker means, in plain words (the caps: checks.engine.isolation.limits).
 DEATH_HINTS = {"SIGSEGV": " (a segmentation fault)", "SIGXCPU": " (it used up the CPU time a submission is allowed)",
                "SIGXFSZ": " (it wrote a file larger than a submission is allowed)"}
@@ -76,12 +81,14 @@ class WorkerTimeout(WorkerFault):
     """The worker did not answer in time (a hang, or the whole-run deadline).
 
     ``seconds`` is how long it was given; ``by_deadline`` is True when that was cut short by the
-    whole-run deadline, so the hang says nothing about the code that was running.
+    whole-run deadline, so the hang says nothing about the code that was running. ``running`` is
+    the innermost contract function the worker's stack showed when it was stopped (None: unknown).
     """
 
-    def __init__(self, message: str, doing: str = "", seconds: float = 0.0, by_deadline: bool = False) -> None:
+    def __init__(self, message: str, doing: str = "", seconds: float = 0.0, by_deadline: bool = False,
+                 running: str | None = None) -> None:
         super().__init__(message, doing)
-        self.seconds, self.by_deadline = seconds, by_deadline
+        self.seconds, self.by_deadline, self.running = seconds, by_deadline, running
 
 
 # The packages a worker imports before its lock-down when the assignment requires them (worker.preload).
@@ -133,6 +140,9 @@ class Worker:
         self.requests_sent = 0
         self.seconds_waiting = 0.0
         self.last_call_running: int | None = None  # call_running() of a worker that was stopped
+        # The functions no longer called (checks.engine.isolation.faults): each new worker refuses to enter
+        # them. Any collection of names; the Submission hands it its FaultRecord's live view.
+        self.condemned: Collection[str] = ()
 
     def hello(self) -> dict:
         """Start and confine the worker, import the submission: {"functions", "import_error", "missing_module"}.
@@ -149,7 +159,7 @@ class Worker:
             {"submission": str(scratch.submission), "paths": list(scratch.import_paths),
              "memory_limit": self.options.memory_limit, "plan": scratch.plan.as_data(),
              "allowed_packages": [package.as_data() for package in scratch.packages],
-             "preload": list(self.options.preload)},
+             "preload": list(self.options.preload), "condemned": sorted(self.condemned)},
             doing="confining the worker",
             at_least=IMPORT_TIMEOUT,
         )
@@ -202,9 +212,10 @@ class Worker:
             answer = read_message(self._replies.wait_until(timeout))
             self._output.drain_ready()  # flushed before the reply: this request's output is all in
         except TimeoutError:
+            running = self._running_function() if reason == TIMED_OUT else None
             self.stop()
             raise WorkerTimeout(f"{doing} did not finish within {timeout:g} s ({reason})", doing, timeout,
-                                by_deadline=reason != TIMED_OUT) from None
+                                by_deadline=reason != TIMED_OUT, running=running) from None
         except (EOFError, BrokenPipeError, OSError):
             raise WorkerFault(f"the worker process died while {doing}: {self._death_reason()}", doing) from None
         except Exception as error:  # noqa: BLE001 - any undecodable reply (even a RecursionError)
@@ -217,6 +228,25 @@ class Worker:
             self.stop()
             raise WorkerFault(f"the worker sent a malformed reply while {doing}", doing)
         return answer
+
+    def _running_function(self) -> str | None:
+        """The contract function the hung worker is running, from the stack it dumps when its supervisor
+        sends it STACK_SIGNAL (``checks.engine.isolation.hung_stack``); None if it dumps none in time."""
+        stack = self._stack.fileno()
+        before = os.fstat(stack).st_size  # anything the submission wrote there earlier is not the dump
+        try:
+            os.write(self._control, supervisor.STACK)
+        except OSError:  # the supervisor is gone: no one to send the signal
+            return None
+        size, waited = before, 0.0
+        while waited < STACK_WAIT:
+            time.sleep(STACK_POLL)
+            waited += STACK_POLL
+            grown = os.fstat(stack).st_size
+            if size > before and grown == size:  # written, and no longer growing
+                break
+            size = grown
+        return running_function(os.pread(stack, STACK_BYTES, before)) if size > before else None
 
     def _time_allowed(self, limit: float) -> tuple[float, str]:
         """The timeout of the next request: ``limit``, or less if the whole-run deadline is nearer."""
@@ -237,16 +267,17 @@ class Worker:
         output_read, output_write = os.pipe()
         control_read, control_write = os.pipe()
         self._progress = tempfile.TemporaryFile(prefix="rnn-grade-progress-")
-        progress = self._progress.fileno()
+        self._stack = tempfile.TemporaryFile(prefix="rnn-grade-stack-")  # where a hung worker dumps its stack
+        progress, stack = self._progress.fileno(), self._stack.fileno()
         # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
         # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
         worker = [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.isolation.worker",
-                  str(request_read), str(response_write), str(progress)]
+                  str(request_read), str(response_write), str(progress), str(stack)]
         self.process = subprocess.Popen(
-            supervisor.command(worker, control_read, output_write, (request_read, response_write, progress)),
+            supervisor.command(worker, control_read, output_write, (request_read, response_write, progress, stack)),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,  # the worker prints into output_write; the supervisor's errors reach our stderr
-            pass_fds=(request_read, response_write, output_write, control_read, progress),
+            pass_fds=(request_read, response_write, output_write, control_read, progress, stack),
             cwd=self.scratch,
             env=worker_environment(self.scratch),
             start_new_session=True,  # no terminal signals; its own process group for the last-resort kill
@@ -289,7 +320,8 @@ class Worker:
         self._output.drain_ready()  # what it printed before it hung or died belongs to this check
         self.last_call_running = self._read_progress()
         self._output.close()
-        for close in (self._requests.close, lambda: os.close(self._replies.fd), self._progress.close):
+        for close in (self._requests.close, lambda: os.close(self._replies.fd), self._progress.close,
+                      self._stack.close):
             try:
                 close()
             except OSError:

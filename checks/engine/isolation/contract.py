@@ -102,6 +102,7 @@ class Submission:
         self.allow_unit_axes = False
         self.trace: Trace | None = None  # while recording(): every call of the running example
         self.faults = FaultRecord()  # the functions that hung or crashed twice: not called again
+        self._worker.condemned = self.faults.condemned.keys()  # live: each new worker refuses to enter them
         # The functions that raised NotImplementedError since the runner last cleared it (at the start of
         # a needs_any check): to that check, a stub is as missing as a deleted function.
         self.stubs_met: set[str] = set()
@@ -363,6 +364,8 @@ class Submission:
             answer = parsed_reply(message, self._worker.request(message, doing=doing))
         except (WorkerFault, MalformedReply) as error:
             raise self._charged(error, function, doing, inputs, calls) from None
+        for k, reply in enumerate(answer if isinstance(answer, list) else [answer]):  # reached one that hung?
+            self.faults.refuse_entered(calls[k].function if calls else function, reply.entered)
         self._noted(noted, message["op"], answer)
         if isinstance(answer, Answer) and answer.not_implemented:
             self.stubs_met.add(function)

@@ -13,6 +13,11 @@ it closes, so the grader sees end of file when the worker dies. Then it waits un
   grader dies), or
 - SIGTERM arrives.
 
+A byte ``STACK`` written on CONTROL_FD asks for the worker's stack: the supervisor sends the worker
+``STACK_SIGNAL``, which makes it dump its Python stack (``checks.engine.isolation.hung_stack``). The
+grader never signals the worker itself: it knows only the supervisor's pid, and takes none from
+the submission.
+
 Then it kills the worker's process group, then every process re-parented to it (daemons that left
 the group with ``setsid()``), reaps them all, and exits as the worker did: with its exit code, or
 killed by its signal. So the grader reads how the worker died from the supervisor's own status.
@@ -38,6 +43,9 @@ import sys
 from typing import NoReturn
 
 from checks.engine.isolation.reaper import become_subreaper, kill_all_children
+
+STACK = b"s"  # on the control pipe: send the worker STACK_SIGNAL
+STACK_SIGNAL = signal.SIGUSR1  # the worker's faulthandler dumps its stack on it (checks.engine.isolation.worker)
 
 
 def command(worker: list[str], control: int, output: int, passed: tuple[int, ...]) -> list[str]:
@@ -84,14 +92,27 @@ def start_worker(argv: list[str], output: int) -> int:
 
 
 def wait_for_end(worker: int, control: int, wakeup: int) -> int | None:
-    """The worker's wait status once it exits; None if the grader closes the control pipe or SIGTERM comes first."""
+    """The worker's wait status once it exits; None if the grader closes the control pipe or SIGTERM comes first.
+    Meanwhile each ``STACK`` byte on the control pipe sends the worker ``STACK_SIGNAL``."""
     while (status := reap(worker)) is None:
         ready = select.select([control, wakeup], [], [])[0]
-        if control in ready and not os.read(control, 4096):
-            return None
+        if control in ready:
+            said = os.read(control, 4096)
+            if not said:
+                return None
+            if STACK in said:
+                ask_for_stack(worker)
         if wakeup in ready and signal.SIGTERM in os.read(wakeup, 4096):
             return None
     return status
+
+
+def ask_for_stack(worker: int) -> None:
+    """Send ``worker`` STACK_SIGNAL, unless it has exited already (then there is no stack to dump)."""
+    try:
+        os.kill(worker, STACK_SIGNAL)
+    except ProcessLookupError:
+        pass
 
 
 def reap(worker: int) -> int | None:

@@ -1,9 +1,8 @@
 """The worker process: imports one submission and runs its functions on request.
 
-This module is the only code that ever imports student code. It runs in its own process, started
-by ``checks.engine.isolation.boundary.Worker``, and talks to the grading process over two pipes using
-``checks.engine.isolation.protocol``. Its standard output and error are a capture pipe, so a student's ``print``
-can never corrupt the protocol.
+This module is the only code that ever imports student code. It runs in its own process, started by
+``boundary.Worker``, and talks to the grading process over two pipes (``protocol``). Its standard output
+and error are a capture pipe, so a student's ``print`` can never corrupt the protocol.
 
 The grader's hello carries the submission's path and the plan of what the worker may touch and
 consume. The worker caps its memory, confines itself (``checks.engine.isolation.lockdown``: namespaces,
@@ -15,7 +14,8 @@ why it could not be imported).
 Each contract function the submission defines is then wrapped where student code looks it up, so
 that entering it is recorded (``record_entries``): every answer to a call or map carries
 ``"entered"``, the other contract functions that call ran (absent when none). It is the evidence
-that a wrong ``rnn_backward`` really called a wrong ``rnn_step_backward`` (``checks.engine.run.root_cause``).
+that a wrong ``rnn_backward`` really called a wrong ``rnn_step_backward`` (``checks.engine.run.root_cause``),
+and that a call reached a function the hello's ``"condemned"`` lists (it hung: entering it raises at once).
 
 Requests (decoded dicts) and their answers:
 
@@ -58,6 +58,7 @@ from checks.engine.isolation.caller_chain import caller_chain
 from checks.engine.isolation.confinement import Plan
 from checks.engine.isolation.contract_functions import CONTRACT_CLASSES, RECORDED_FUNCTIONS
 from checks.engine.isolation.course_package import gather_course_modules
+from checks.engine.isolation.hung_stack import dump_stack_on_signal
 from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.protocol import PROGRESS, Handle, read_message, write_message
 
@@ -66,6 +67,7 @@ HARNESS = (str(Path(__file__).parents[1]),)  # checks/, as its frames name it: n
 _handle_numbers = itertools.count(1)
 _progress: list[int | None] = [None]  # the file where note_progress writes (None: in the grader's process)
 _entered: set[str] = set()  # the contract functions entered since the running call began (record_entries)
+_condemned: set[str] = set()  # the contract functions that hung or crashed twice: entering one raises NotEntered
 _torch_calls: list[ModuleType | None] = [None]  # checks.engine.isolation.torch_calls, once preload imported torch
 
 
@@ -73,7 +75,9 @@ def main() -> None:
     requests = os.fdopen(int(sys.argv[1]), "rb")
     responses = os.fdopen(int(sys.argv[2]), "wb")
     _progress[0] = int(sys.argv[3])
+    dump_stack_on_signal(int(sys.argv[4]))  # while the grader still trusts this process: see hung_stack
     hello = read_message(requests)
+    _condemned.update(name for name in hello.get("condemned", []) if name in RECORDED_FUNCTIONS)
     preload(hello.get("preload", []))
     limit_memory(hello.get("memory_limit"))
     confinement = lock_down(Plan.from_data(hello["plan"]))
@@ -245,13 +249,20 @@ def record_entries(module: ModuleType) -> None:
         pass
 
 
+class NotEntered(BaseException):
+    """Entering a condemned function; not an Exception, which a student's ``except Exception`` would swallow."""
+
+
 def entry_recorded(name: str, function: FunctionType) -> Callable:
-    """``function``, noting ``name`` in ``_entered`` when entered: the same result, the same exceptions.
-    Its one extra frame is in this file, which caller chains leave out as the grader's (``HARNESS``)."""
+    """``function``, noting ``name`` in ``_entered`` when entered: the same result, the same exceptions,
+    unless ``name`` is condemned (then NotEntered at once, the 10 s hang not waited out again). Its one
+    extra frame is in this file, which caller chains leave out as the grader's (``HARNESS``)."""
 
     @functools.wraps(function)
     def recorded(*args: Any, **kwargs: Any) -> Any:
         _entered.add(name)
+        if name in _condemned:
+            raise NotEntered(f"{name} is not called again")
         return function(*args, **kwargs)
 
     return recorded

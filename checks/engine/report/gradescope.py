@@ -89,6 +89,7 @@ def _test(view: CheckView, text_limit: int) -> dict:
         "visibility": check.visibility,
         "extra_data": {"check": check.name, "status": result.status,
                        **({"consequence_of": result.consequence_of} if result.consequence_of else {}),
+                       **({"cut_short_by": result.cut_short_by} if result.cut_short_by else {}),
                        **({"grader_error": result.grader_error} if result.grader_error else {}),
                        **({"misconception": result.misconception} if result.misconception else {})},
     }
@@ -113,6 +114,7 @@ def submission_output(model: ReportModel) -> str:
     ]
     if model.root_cause:
         parts.insert(0, f"**{escaped(model.root_cause)}**")
+    parts[1:1] = [escaped(line) for line in model.cut_short]  # why some checks failed at once
     if model.left_out:
         parts.append(fenced("\n".join(model.left_out)))
     if grade.import_error:

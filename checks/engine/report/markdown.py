@@ -35,6 +35,7 @@ def _summary(model: ReportModel, text_limit: int) -> str:
     ]
     if model.root_cause:  # right under the total: the first thing to read
         parts.insert(1, f"**{escaped(model.root_cause)}**")
+    parts[2:2] = [escaped(line) for line in model.cut_short]  # why some checks failed at once
     if grade.import_error:
         parts += ["The submission could not be imported, so every check scored 0:", fenced(grade.import_error)]
     if model.files_left_out:

@@ -8,6 +8,8 @@
 - the failing checks in the order to read them, most basic function first (``root_cause``);
 - the root cause's line ("Fix rnn_step_backward first: ..."), the total, and the notes on what was
   left out (a self-check's checks, the submission's files);
+- a line for each function that hung (or crashed twice) and the later checks it cut short
+  (``CheckResult.cut_short_by``), shown beside the root cause;
 - the shell commands, each file name quoted with ``shlex.quote``: ``python repro/x.py
   'Renée Müller rnn (final).py'`` pastes as one command whatever the name holds.
 
@@ -94,6 +96,7 @@ class ReportModel:
     groups: tuple[GroupView, ...]
     failing: tuple[CheckView, ...]  # most basic function first; empty when the import failed
     root_cause: str  # "Fix X first: ..." or ""
+    cut_short: tuple[str, ...]  # "rnn_backward did not finish within 10 s, so 3 later checks ... were cut short: ..."
     total: str
     self_check: bool
     write_scripts: str  # the quoted command that writes the repro scripts, when a failing check has none yet
@@ -116,12 +119,38 @@ def report_model(grade: Grade) -> ReportModel:
     needs_scripts = any(reproducible(view.result) and not view.result.repro_path for view in failing)
     return ReportModel(
         grade=grade, id=submission_id(grade), path=path, checks=views, groups=groups, failing=failing,
-        root_cause=grade.root_cause.line if grade.root_cause else "",
+        root_cause=grade.root_cause.line if grade.root_cause else "", cut_short=cut_short_lines(grade),
         total=points_text(grade.score, grade.max_score), self_check=self_check,
         write_scripts=scripts_command(path, self_check) if needs_scripts else "",
         left_out=tuple(left_out_lines(grade.left_out)), files_left_out=tuple(files_left_out_lines(grade)),
         broken=tuple(broken_checks(grade)),
     )
+
+
+def cut_short_lines(grade: Grade) -> tuple[str, ...]:
+    """For each function whose earlier hang (or second crash) cut later checks short, one line: "rnn_backward
+    did not finish within 10 s on N=1, T=1, D=1, H=1, so 3 later checks that reach it were cut short:
+    truncated/a, bidirectional/b, classifier/c." (the reason as the checks' own messages give it)."""
+    cut: dict[str, list[CheckResult]] = {}
+    for result in grade.results:
+        if result.cut_short_by:
+            cut.setdefault(result.cut_short_by, []).append(result)
+    lines = []
+    for function, results in cut.items():
+        reason = next(filter(None, (refused_reason(result.message, function) for result in results)),
+                      f"{function} was not called again")
+        checks = "1 later check that reaches it was" if len(results) == 1 else f"{len(results)} later checks that reach it were"
+        names = ", ".join(f"{r.check.group}/{r.check.name}" for r in results)
+        lines.append(f"{reason}, so {checks} cut short: {names}.")
+    return tuple(lines)
+
+
+def refused_reason(message: str, function: str) -> str:
+    """The reason ``function`` was not called again, as a refusal in ``message`` words it
+    (``faults.FaultRecord.refusal``: "in an earlier check, REASON, so it was not called again"), or ""."""
+    start = message.find(f"in an earlier check, {function} ")
+    end = message.find(", so it was not called again", start)
+    return message[start + len("in an earlier check, "):end] if 0 <= start < end else ""
 
 
 def check_points_text(result: CheckResult) -> str:

@@ -79,6 +79,8 @@ def top(model: ReportModel, screen: Screen) -> list[Text]:
     lines = [*wrapped(f"rnn-grade: {model.id}   (profile {grade.profile}, seed {grade.seed})", width), Text()]
     if model.root_cause:
         lines += [*wrapped(model.root_cause, width, style=ROOT_STYLE), Text()]
+    if model.cut_short:  # why some checks failed at once
+        lines += [*(line for cut in model.cut_short for line in wrapped(cut, width)), Text()]
     if grade.import_error:
         # Wrapped, not cut: the end of this message says what to do (e.g. "pass ... with --path").
         lines.append(Text("The submission could not be imported, so every check scored 0:"))

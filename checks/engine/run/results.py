@@ -39,6 +39,7 @@ class CheckResult:
     repro_script: str = ""  # a standalone script that reproduces the failure (checks.engine.run.repro)
     repro_path: str = ""  # where --repro-dir wrote it
     consequence_of: str = ""  # the more basic failing function this failure probably follows from
+    cut_short_by: str = ""  # the function that hung (or crashed twice) earlier, whose refusal cut this check short
     feedback_left_out: list[str] = field(default_factory=list)  # for the staff: feedback that raised (best_effort)
 
     @property
