@@ -94,6 +94,28 @@ def test_a_timeout_condemns_at_once_and_later_calls_are_refused():
     record.refuse("rnn_forward")  # the others are still called
 
 
+def test_a_hang_inside_another_function_condemns_that_one_and_names_both():
+    """The worker's stack said rnn_backward was running when the classifier's call hung."""
+    record = FaultRecord()
+    doing = "running rnn_classifier_loss on N=1, T=1, D=1, H=1"
+    fault = record.judge(WorkerTimeout("slow", doing, 10.0, running="rnn_backward"), "rnn_classifier_loss", doing,
+                         "N=1, T=1, D=1, H=1")
+    assert str(fault) == "rnn_classifier_loss did not finish within 10 s on N=1, T=1, D=1, H=1: it was still running rnn_backward"
+    with pytest.raises(NotCalledAgain) as refused:
+        record.refuse("rnn_backward")
+    assert str(refused.value) == ("in an earlier check, rnn_backward did not finish within 10 s when rnn_classifier_loss "
+                                  "called it on N=1, T=1, D=1, H=1, so it was not called again")
+    # The caller is not called again either, for rnn_backward's reason, and says why.
+    with pytest.raises(NotCalledAgain, match=r"called it on N=1, T=1, D=1, H=1, so it was not called again "
+                                             r"\(rnn_classifier_loss calls it\)$"):
+        record.refuse("rnn_classifier_loss")
+    assert record.cut_short == "rnn_backward"  # what cut the check short: the function that hung
+    record.refuse_entered("rnn_forward", ["rnn_step_forward"])  # entering what did not hang is fine
+    with pytest.raises(NotCalledAgain, match=r"\(birnn_backward calls it\)$"):
+        record.refuse_entered("birnn_backward", ["rnn_forward", "rnn_backward"])
+    assert record.reaches == {"rnn_classifier_loss": "rnn_backward", "birnn_backward": "rnn_backward"}
+
+
 def test_a_crash_condemns_only_the_second_time():
     record = FaultRecord()
     died = WorkerFault(f"the worker process died while {DOING}: killed by signal SIGSEGV", DOING)
