@@ -99,6 +99,9 @@ def test_the_cluster_grades_a_class_exactly_as_jobs_does(graded_both_ways):
         assert documents[0]["score"] == documents[1]["score"] == float(row["score"])
         # extra_data.sandbox included: the worker is confined alike (in CI, as root, dropped to nobody).
         assert without_seconds(documents[0]) == without_seconds(documents[1])
+        # The class's examples, drawn once by the client, reached the node that graded it (not drawn there).
+        if row["submission"] != "dee":
+            assert re.fullmatch("[0-9a-f]{64}", documents[1]["extra_data"]["examples"]), row["submission"]
     # The other formats and the reproduction scripts come back from the nodes too, the same.
     written = files_under(remote)
     assert "ben/repro/tiny_step_backward.py" in written and "ana/junit.xml" in written

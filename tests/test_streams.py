@@ -30,6 +30,7 @@ from checks.engine.run.counterexample import each_example_wrapped
 from checks.engine.run.runner import grade_submission
 from checks.engine.run.streams import Stream, StreamSet, draw_streams, stream_key
 from checks.registry import load_checks
+from tiny_grading import SUBMISSIONS, make_class, rnn_grade, tiny_options
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "corpus"
@@ -166,3 +167,15 @@ def test_a_stream_is_what_hypothesis_gives_the_body_in_its_order():
         assert stream.complete, check.name
         assert len(seen) == len(stream.examples), check.name
         assert [pickle.dumps(example) for example in seen] == [pickle.dumps(e) for e in stream.examples], check.name
+
+
+def test_a_lone_submission_draws_its_own_examples_ahead_and_a_class_keeps_them(tmp_path):
+    tiny = tiny_options(tmp_path / "tiny")
+    lone = make_class(tmp_path / "lone", {"ana": SUBMISSIONS["correct"]})
+    run = rnn_grade(str(lone), "--out", str(tmp_path / "out_lone"), *tiny)
+    assert run.returncode == 0, run.stderr
+    assert not (tmp_path / "out_lone" / CACHE_NAME).exists()  # drawing first would only have made it wait
+    pair = make_class(tmp_path / "pair", {"ana": SUBMISSIONS["correct"], "ben": SUBMISSIONS["wrong_db"]})
+    run = rnn_grade(str(pair), "--out", str(tmp_path / "out_pair"), *tiny)
+    assert run.returncode == 0, run.stderr
+    assert read_streams(tmp_path / "out_pair") is not None

@@ -46,7 +46,7 @@ from typing import Callable, Iterator
 from checks.engine.course.classroom import Entry
 from checks.engine.course.documents import (RESULTS, STOP_GRACE, record_grader_error, submission_documents,
                                             write_documents)
-from checks.engine.course.example_cache import class_streams
+from checks.engine.course.example_cache import class_streams, kept_streams
 from checks.engine.course.fingerprint import fingerprint
 from checks.engine.inputs.intake import OUTPUT_MARKER
 from checks.engine.course.interrupts import NotedInterrupts, interrupts_noted, interrupts_raised_again
@@ -129,8 +129,7 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
                 on_done(row(entry), False)
 
         try:
-            # Drawn (or read back) once, here, before any grading process forks: each inherits them.
-            streams = class_streams(settings.checks, settings.seed, out)[0] if pending else None
+            streams = examples_for(pending, settings, out)
             run.graded = grade_pending(pending, settings, out, finished, streams)
         finally:
             # A report written as the run was stopped, before its process was reaped, is finished work too.
@@ -147,6 +146,15 @@ def grade_class(settings: GradingSettings, out: Path, jobs: int | None = None, f
                 run.unwritten.append(f"could not write the class's summaries in {out}: "
                                      f"{error.filename or out}: {error.strerror or error}")
     return run
+
+
+def examples_for(pending: list[tuple[Entry, str]], settings: GradingSettings, out: Path) -> StreamSet | None:
+    """The class's examples (``checks.engine.run.streams``), drawn or read back once, here, before any grading
+    process forks: each inherits them. A lone submission draws its own ahead, beside its worker, unless they
+    are already kept: drawing them first would only make it wait."""
+    if len(pending) > 1:
+        return class_streams(settings.checks, settings.seed, out)[0]
+    return kept_streams(settings.checks, settings.seed, out) if pending else None
 
 
 Backend = Callable[[list[tuple[Entry, str]], GradingSettings, Path, Callable[[Entry], None], StreamSet | None], int]

@@ -46,9 +46,8 @@ STREAM_CLASSES = {("checks.engine.run.streams", "Stream"), ("checks.engine.run.s
 def class_streams(checks: Sequence[Check], seed: int, out: Path) -> tuple[StreamSet, bool]:
     """The streams of ``checks`` under ``seed``: those kept in ``out`` if their key is this run's, else drawn
     now and kept there (a folder that cannot be written to only loses the keeping). Also whether they were kept."""
-    key = stream_key(checks, seed)
-    kept = read_streams(out)
-    if kept is not None and kept.key == key and len(kept.streams) == len(checks):
+    kept = kept_streams(checks, seed, out)
+    if kept is not None:
         return kept, True
     streams = draw_streams(checks, seed)
     try:
@@ -56,6 +55,14 @@ def class_streams(checks: Sequence[Check], seed: int, out: Path) -> tuple[Stream
     except (OSError, ReportWriteError):
         pass  # the next run draws them again: nothing is lost
     return streams, False
+
+
+def kept_streams(checks: Sequence[Check], seed: int, out: Path) -> StreamSet | None:
+    """The streams kept in ``out`` if they are those of ``checks`` under ``seed`` (their key), else None."""
+    kept = read_streams(out)
+    if kept is None or kept.key != stream_key(checks, seed) or len(kept.streams) != len(checks):
+        return None
+    return kept
 
 
 def write_streams(out: Path, streams: StreamSet) -> None:
