@@ -17,6 +17,7 @@ import pytest
 from checks.engine.isolation.boundary import Worker, WorkerOptions, WorkerTimeout
 from checks.engine.isolation.contract import Submission
 from checks.engine.isolation.faults import NotCalledAgain
+from checks.engine.isolation.contract_functions import RECORDED_FUNCTIONS
 from checks.engine.isolation.hung_stack import HARNESS, STACK_BYTES, running_function
 
 CALL_TIMEOUT = 1.0
@@ -54,6 +55,19 @@ def test_garbage_names_no_function(text):
     assert running_function(text) is None
 
 
+def test_a_function_entered_again_while_the_grader_waited_is_passed_over():
+    """A quick rnn_step_backward in rnn_backward's slow loop is innermost at any instant, but entered again."""
+    stack = dump((STUDENT, "rnn_step_backward"), (STUDENT, "rnn_backward"), (STUDENT, "rnn_classifier_loss"))
+    before = [0] * len(RECORDED_FUNCTIONS)
+    looping = list(before)
+    looping[RECORDED_FUNCTIONS.index("rnn_step_backward")] = 4096
+    assert running_function(stack, before, looping) == "rnn_backward"
+    assert running_function(stack, before, before) == "rnn_step_backward"  # entered once: it hangs
+    assert running_function(stack) == "rnn_step_backward"  # no counts: the stack alone
+    everything = [1] * len(RECORDED_FUNCTIONS)
+    assert running_function(stack, before, everything) is None  # then the call's own name is blamed
+
+
 def test_only_the_first_stack_bytes_are_read():
     padding = b"x" * STACK_BYTES
     assert running_function(padding + dump((STUDENT, "rnn_backward"))) is None
@@ -66,7 +80,18 @@ HANGING = '''
 import os, signal, sys, time
 import numpy as np
 
+def rnn_step_backward(dnext_h, cache):
+    while cache == "hang":
+        pass
+    if cache == "slow":  # a millisecond a call: the stack nearly always shows it innermost
+        sum(range(20000))
+    return dnext_h
+
 def rnn_backward(mode, cache):
+    while mode == "slow loop":  # a quick, correct step called forever: the loop is rnn_backward's
+        rnn_step_backward(1.0, "slow")
+    if mode == "step hangs":
+        rnn_step_backward(1.0, "hang")
     if mode == "python":
         while True:
             pass
@@ -117,10 +142,15 @@ def timeout_of(worker: Worker, function: str, args: list) -> WorkerTimeout:
 
 
 @pytest.mark.parametrize("mode, function", [("python", "rnn_backward"), ("sleep", "rnn_classifier_loss"),
-                                            ("numpy", "rnn_classifier_loss")])
+                                            ("numpy", "rnn_classifier_loss"), ("slow loop", "rnn_classifier_loss")])
 def test_a_hang_names_the_function_that_was_running_in_python_or_in_c(worker, mode, function):
+    """Including a loop that calls a quick function forever: the loop's function is blamed, not the quick one."""
     args = [mode, None] if function == "rnn_backward" else [mode]
     assert timeout_of(worker, function, args).running == "rnn_backward"
+
+
+def test_a_hang_in_a_function_called_once_names_it(worker):
+    assert timeout_of(worker, "rnn_backward", ["step hangs", None]).running == "rnn_step_backward"
     # With the kernel sandbox on: seccomp and Landlock let the signal in and the dump out.
     active = {layer.name for layer in worker.confinement.layers if layer.state == "active"}
     assert {"seccomp", "landlock-fs", "landlock-scope"} <= active or not worker.confinement.layers

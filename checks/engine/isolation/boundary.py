@@ -29,7 +29,8 @@ from typing import Collection
 
 from checks.engine.isolation import supervisor
 from checks.engine.isolation.confinement import Confinement
-from checks.engine.isolation.hung_stack import STACK_BYTES, running_function
+from checks.engine.isolation.hung_stack import (COUNTED_FOR, ENTRY_COUNTS, ENTRY_COUNTS_AT, PROGRESS_FILE_BYTES,
+                                                STACK_BYTES, entry_counts, running_function)
 from checks.engine.isolation.pipes import OutputCapture, OutputPipe, ReplyReader
 from checks.engine.isolation.protocol import NOT_RUNNING, PROGRESS, read_message, write_message
 from checks.engine.inputs.display import shown
@@ -231,22 +232,29 @@ class Worker:
 
     def _running_function(self) -> str | None:
         """The contract function the hung worker is running, from the stack it dumps when its supervisor
-        sends it STACK_SIGNAL (``checks.engine.isolation.hung_stack``); None if it dumps none in time."""
-        stack = self._stack.fileno()
-        before = os.fstat(stack).st_size  # anything the submission wrote there earlier is not the dump
+        sends it STACK_SIGNAL, and its entry counts (``checks.engine.isolation.hung_stack``); None if it
+        dumps no stack in time."""
+        stack, started = self._stack.fileno(), time.monotonic()
+        start = os.fstat(stack).st_size  # anything the submission wrote there earlier is not the dump
+        counts = self._entry_counts()
         try:
             os.write(self._control, supervisor.STACK)
         except OSError:  # the supervisor is gone: no one to send the signal
             return None
-        size, waited = before, 0.0
-        while waited < STACK_WAIT:
+        size = start
+        while time.monotonic() - started < STACK_WAIT:
             time.sleep(STACK_POLL)
-            waited += STACK_POLL
             grown = os.fstat(stack).st_size
-            if size > before and grown == size:  # written, and no longer growing
+            if size > start and grown == size:  # written, and no longer growing
                 break
             size = grown
-        return running_function(os.pread(stack, STACK_BYTES, before)) if size > before else None
+        if size == start:
+            return None
+        time.sleep(max(0.0, started + COUNTED_FOR - time.monotonic()))  # long enough to see a loop's entries
+        return running_function(os.pread(stack, STACK_BYTES, start), counts, self._entry_counts())
+
+    def _entry_counts(self) -> tuple[int, ...] | None:
+        return entry_counts(os.pread(self._progress.fileno(), ENTRY_COUNTS.size, ENTRY_COUNTS_AT))
 
     def _time_allowed(self, limit: float) -> tuple[float, str]:
         """The timeout of the next request: ``limit``, or less if the whole-run deadline is nearer."""
@@ -269,6 +277,7 @@ class Worker:
         self._progress = tempfile.TemporaryFile(prefix="rnn-grade-progress-")
         self._stack = tempfile.TemporaryFile(prefix="rnn-grade-stack-")  # where a hung worker dumps its stack
         progress, stack = self._progress.fileno(), self._stack.fileno()
+        os.ftruncate(progress, PROGRESS_FILE_BYTES)  # room for the worker's entry counts (hung_stack)
         # -s -P: no user site-packages, no script folder on sys.path (what -I does, but -I
         # would also ignore PYTHONHASHSEED and PYTHONDONTWRITEBYTECODE, which we set).
         worker = [sys.executable, "-s", "-P", "-B", "-m", "checks.engine.isolation.worker",

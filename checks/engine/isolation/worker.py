@@ -4,12 +4,11 @@ This module is the only code that ever imports student code. It runs in its own 
 ``boundary.Worker``, and talks to the grading process over two pipes (``protocol``). Its standard output
 and error are a capture pipe, so a student's ``print`` can never corrupt the protocol.
 
-The grader's hello carries the submission's path and the plan of what the worker may touch and
-consume. The worker caps its memory, confines itself (``checks.engine.isolation.lockdown``: namespaces,
-Landlock, seccomp, and caps on its scratch folder's size, its processes and threads, a file's size
-and CPU time; by then everything it will need is imported, at the top of this module), replies with
-the layers it could apply, and only then imports the submission and replies with its functions (or
-why it could not be imported).
+The grader's hello carries the submission's path and the plan of what the worker may touch and consume.
+The worker caps its memory, confines itself (``lockdown``: namespaces, Landlock, seccomp, and caps on its
+scratch folder's size, its processes and threads, a file's size and CPU time; by then everything it will
+need is imported, at the top of this module), replies with the layers it could apply, and only then
+imports the submission and replies with its functions (or why it could not be imported).
 
 Each contract function the submission defines is then wrapped where student code looks it up, so
 that entering it is recorded (``record_entries``): every answer to a call or map carries
@@ -58,7 +57,7 @@ from checks.engine.isolation.caller_chain import caller_chain
 from checks.engine.isolation.confinement import Plan
 from checks.engine.isolation.contract_functions import CONTRACT_CLASSES, RECORDED_FUNCTIONS
 from checks.engine.isolation.course_package import gather_course_modules
-from checks.engine.isolation.hung_stack import dump_stack_on_signal
+from checks.engine.isolation.hung_stack import note_entry, watch_for_hangs
 from checks.engine.isolation.lockdown import lock_down
 from checks.engine.isolation.protocol import PROGRESS, Handle, read_message, write_message
 
@@ -75,7 +74,7 @@ def main() -> None:
     requests = os.fdopen(int(sys.argv[1]), "rb")
     responses = os.fdopen(int(sys.argv[2]), "wb")
     _progress[0] = int(sys.argv[3])
-    dump_stack_on_signal(int(sys.argv[4]))  # while the grader still trusts this process: see hung_stack
+    watch_for_hangs(_progress[0], int(sys.argv[4]))  # while the grader still trusts this process: see hung_stack
     hello = read_message(requests)
     _condemned.update(name for name in hello.get("condemned", []) if name in RECORDED_FUNCTIONS)
     preload(hello.get("preload", []))
@@ -254,15 +253,16 @@ class NotEntered(BaseException):
 
 
 def entry_recorded(name: str, function: FunctionType) -> Callable:
-    """``function``, noting ``name`` in ``_entered`` when entered: the same result, the same exceptions,
-    unless ``name`` is condemned (then NotEntered at once, the 10 s hang not waited out again). Its one
+    """``function``, noting ``name`` in ``_entered`` and counting it (``hung_stack.note_entry``) when entered:
+    the same result, the same exceptions, unless ``name`` is condemned (then NotEntered at once). Its one
     extra frame is in this file, which caller chains leave out as the grader's (``HARNESS``)."""
-
+    index = RECORDED_FUNCTIONS.index(name)
     @functools.wraps(function)
     def recorded(*args: Any, **kwargs: Any) -> Any:
         _entered.add(name)
         if name in _condemned:
             raise NotEntered(f"{name} is not called again")
+        note_entry(index)
         return function(*args, **kwargs)
 
     return recorded
