@@ -53,6 +53,7 @@ error of the check at load time, never a failure inside a check run charged to t
 
 from __future__ import annotations
 
+import functools
 import math
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -150,8 +151,16 @@ def _capped(high: int, low: int = 1) -> int:
 def _simple_array(draw: st.DrawFn, shape: Shape, scale: float = 1.0) -> np.ndarray:
     """float64 array of halves in [-1, 1] times ``scale``, drawn entry by entry (a fill for large ones)."""
     shape = shape if isinstance(shape, tuple) else (shape,)
+    return np.asarray(draw(_halves_arrays(shape)) * scale, dtype=np.float64)
+
+
+@functools.lru_cache(maxsize=None)
+def _halves_arrays(shape: tuple[int, ...]) -> st.SearchStrategy[np.ndarray]:
+    """The strategy of ``_simple_array``'s arrays of ``shape``: one object per shape, built once. A search for
+    a simple example draws thousands of arrays, and a new strategy object each time was validated and had its
+    properties computed again, for the very same draws (about a tenth of a search's time, under a profiler)."""
     fill = st.nothing() if math.prod(shape) <= SIMPLE_DRAWN_LIMIT else HALVES
-    return np.asarray(draw(hnp.arrays(np.float64, shape, elements=HALVES, fill=fill)) * scale, dtype=np.float64)
+    return hnp.arrays(np.float64, shape, elements=HALVES, fill=fill)
 
 
 class _Values:
