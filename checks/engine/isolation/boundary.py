@@ -83,7 +83,7 @@ class WorkerTimeout(WorkerFault):
 
     ``seconds`` is how long it was given; ``by_deadline`` is True when that was cut short by the
     whole-run deadline, so the hang says nothing about the code that was running. ``running`` is
-    the innermost contract function the worker's stack showed when it was stopped (None: unknown).
+    the contract function that was running when it was stopped, from its stack (``hung_stack``; None: unknown).
     """
 
     def __init__(self, message: str, doing: str = "", seconds: float = 0.0, by_deadline: bool = False,
@@ -254,6 +254,7 @@ class Worker:
         return running_function(os.pread(stack, STACK_BYTES, start), counts, self._entry_counts())
 
     def _entry_counts(self) -> tuple[int, ...] | None:
+        """How many times the worker has entered each contract function (``hung_stack.entry_counts``)."""
         return entry_counts(os.pread(self._progress.fileno(), ENTRY_COUNTS.size, ENTRY_COUNTS_AT))
 
     def _time_allowed(self, limit: float) -> tuple[float, str]:
