@@ -54,7 +54,11 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     started = time.perf_counter()
     sub.take_output()  # start this check's output segment
     sub.allow_unit_axes = check.policy.charges_shape_once
+    faults = getattr(sub, "faults", None)  # the harness's tests grade stand-ins that have none
+    if faults is not None:
+        faults.cut_short = ""  # set by a refusal: the function whose earlier hang or crashes cut this check short
     score, message, grader_error, failure, seen = _score(check, sub, seed, drawn)
+    cut_short_by = faults.cut_short if faults is not None else ""  # now: the search below may meet a refusal too
     output, seconds = sub.take_output(), time.perf_counter() - started
     example, left_out = None, []
     # The example is recorded call by call, so it needs a real Submission (the harness's tests use fakes).
@@ -69,7 +73,7 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
     # the example's worst entries and the repro script all describe the same inputs.
     message = message_on_example(message, failure, example)
     result = CheckResult(check, score, shorten(message, MESSAGE_LIMIT), output, seconds, grader_error)
-    result.example, result.feedback_left_out = example, left_out
+    result.example, result.feedback_left_out, result.cut_short_by = example, left_out, cut_short_by
     return with_diagnosis(result)
 
 
