@@ -10,6 +10,8 @@ here the rules of ``FaultRecord.judge`` are checked on faults made by hand.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -229,9 +231,19 @@ def test_the_callers_checks_fail_at_once_naming_rnn_backward_and_the_caller(cs23
                          ("birnn_backward_matches_finite_differences", "birnn_backward"),
                          ("classifier_matches_reference", "rnn_classifier_loss")]:
         result = by_name[name]
-        assert result.score == 0 and result.seconds < 0.5
+        # Well under a timeout: at most the restarted worker's start, which a loaded machine makes slow.
+        assert result.score == 0 and result.seconds < CALL_TIMEOUT
         assert result.message == f"{HUNG_EARLIER}, so it was not called again ({caller} calls it)"
         assert result.cut_short_by == "rnn_backward"
+    # The first check that reached it through each caller keeps the example it was cut short on, with a correct
+    # submission's calls (none of the student's results): its reproduction script shows the hang.
+    for name, caller in [("truncated_matches_reference", "rnn_backward_truncated"),
+                         ("birnn_backward_matches_finite_differences", "birnn_backward"),
+                         ("classifier_gradients_match_finite_differences", "rnn_classifier_loss")]:
+        example = by_name[name].example
+        assert example is not None and example.not_finished, name
+        assert any(call.function == caller for call in example.trace.calls)
+        assert all(call.result is None and not call.entered for call in example.trace.calls)
     # Checks that reach none of them lose nothing; a needs_any check loses only the parts that reach it.
     for result in cs231n_hang.results:
         if not reaches_backward(result):
@@ -254,3 +266,15 @@ def test_the_report_says_which_checks_were_cut_short(cs231n_hang):
     assert report_model(cs231n_hang).cut_short == (line,)
     assert escaped(line) in markdown_summary(cs231n_hang)
     assert " ".join(terminal_summary(cs231n_hang, Screen(width=100)).split()).count(line) == 1
+
+
+def test_the_reproduction_script_of_a_check_cut_short_shows_the_hang(cs231n_hang, tmp_path):
+    from checks.engine.run.repro import script_for
+
+    result = next(r for r in cs231n_hang.results if r.check.name == "truncated_matches_reference")
+    script = tmp_path / "truncated_matches_reference.py"
+    script.write_text(script_for(result.check, result.example, time_limit=2))
+    run = subprocess.run([sys.executable, str(script), str(cs231n_hang.submission)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "rnn_backward_truncated did not finish within 2 s" in run.stdout

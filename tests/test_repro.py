@@ -316,7 +316,7 @@ def test_class_grading_writes_the_scripts_under_each_submission(checks, tanh_exa
     from checks.engine.options import resolve
 
     settings = resolve(build_parser().parse_args([str(ROOT / "reference"), "--out", str(tmp_path / "out")]))
-    monkeypatch.setattr(documents, "grade_entry", lambda entry, settings: failing_grade(checks, tanh_example))
+    monkeypatch.setattr(documents, "grade_entry", lambda entry, settings, streams=None: failing_grade(checks, tanh_example))
     entry = settings.entries[0]
     (tmp_path / "out").mkdir()
     batch.grading_process(entry, "stamp", settings, tmp_path / "out")

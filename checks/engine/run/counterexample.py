@@ -25,9 +25,11 @@ from typing import Any, Callable, Iterator
 import numpy as np
 from hypothesis import HealthCheck, Phase, settings
 
+from checks.engine.isolation.boundary import WorkerFault, WorkerTimeout
 from checks.engine.isolation.contract import Submission, SubmissionRaised, parameter_names
+from checks.engine.isolation.faults import NotCalledAgain
 from checks.engine.isolation.trace import CacheRef, Call, Trace
-from checks.registry import Check
+from checks.registry import API_GROUPS, Check
 from checks.strategies import Dims
 from checks.verdicts import Discrepancy, digits_to_tell_apart
 
@@ -49,6 +51,8 @@ class Counterexample:
       on which diagnosis confirms a misconception model; None if the run failed on none
     - sentence: the example in one sentence, for the student
     - discrepancies: the failure's worst wrong entries on it, worst first (``checks.verdicts.Discrepancy``)
+    - not_finished: the submission never finished on it (a hang): ``trace`` is the calls the check makes on
+      it with a correct submission, without their results (``example_not_finished``)
     """
 
     arguments: dict[str, Any]
@@ -59,6 +63,7 @@ class Counterexample:
     sentence: str = ""
     discrepancies: tuple = ()
     confirming: Trace | None = None
+    not_finished: bool = False
 
 
 def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> tuple[Trace, BaseException | None]:
@@ -75,6 +80,33 @@ def record_example(check: Check, sub: Submission, arguments: dict[str, Any]) -> 
 # --------------------------------------------------------------------------- noting failing examples
 
 
+def note_not_finished(seen: "FailingExamples", fault: WorkerFault, arguments: dict[str, Any]) -> None:
+    """Note ``arguments`` as the example ``fault`` ended the run on, if that fault is one a script can show on
+    it: a hang, or a call refused because of an earlier hang or crashes (not the whole-run deadline's cut)."""
+    if isinstance(fault, NotCalledAgain) or (isinstance(fault, WorkerTimeout) and not fault.by_deadline):
+        seen.not_finished = copy.deepcopy(arguments)
+
+
+def example_not_finished(check: Check, arguments: dict[str, Any], message: str) -> Counterexample | None:
+    """The example a hang (or a refusal after one) ended ``check`` on, so that the student can reproduce it: its
+    calls are those a correct submission gets on it (the course's reference, in this process: the student's
+    code is not run again, which would only hang again), without their results. A reproduction script makes
+    those calls on the student's code and shows the hang. None without a reference of this API, or if the
+    reference does not pass the example."""
+    from checks.engine.run.in_process import reference_in_process  # hangs only
+
+    reference = reference_in_process()
+    if reference is None or check.group in API_GROUPS:
+        return None
+    trace, error = record_example(check, reference, arguments)
+    if error is not None or not trace.calls:
+        return None
+    for call in trace.calls:  # the reference's, not the student's: nothing of them may be told as the student's
+        call.result, call.raised, call.arguments_after, call.entered = None, None, None, ()
+    return Counterexample(arguments, trace, message, sentence=sentence(check, arguments, None, trace),
+                          not_finished=True)
+
+
 class SearchOver(BaseException):
     """Raised from inside a search's example to stop Hypothesis (it lets BaseExceptions through)."""
 
@@ -88,6 +120,7 @@ class FailingExamples:
     simplest: dict[str, Any] | None = None  # the least complex one (``complexity``)
     largest: dict[str, Any] | None = None  # the first that best tells mistakes apart (``telling_sizes``)
     examples: int = 0  # every example run, failing or not
+    not_finished: dict[str, Any] | None = None  # the example a hang (or a refusal after one) ended the run on
     longest: int = 0  # the most steps T of any example run, failing or not
 
     def saw(self, arguments: dict[str, Any]) -> None:
@@ -156,6 +189,9 @@ def failing_examples(test: Callable, sub: Any, stop_after: int | None = None,
                 if fair is not None and not fair(arguments):
                     return None
                 seen.note(arguments)
+                raise
+            except WorkerFault as fault:
+                note_not_finished(seen, fault, {name: value for name, value in kwargs.items() if value is not sub})
                 raise
         return example
 

@@ -18,7 +18,8 @@ import hypothesis
 import hypothesis.errors
 
 from checks.engine.run.counterexample import (SUBMISSION_FAULTS, Counterexample, FailingExamples, confirming_trace,
-                                          each_example_wrapped, failing_examples, record_example, sentence)
+                                              each_example_wrapped, example_not_finished, failing_examples,
+                                              note_not_finished, record_example, sentence)
 from checks.engine.isolation.contract import NotImplementedInSubmission, Submission
 from checks.engine.inputs.display import shorten, shown
 from checks.engine.isolation.boundary import WorkerFault, WorkerOptions, WorkerTimeout
@@ -69,6 +70,9 @@ def run_check(check: Check, sub: Submission, seed: int = DEFAULT_SEED, simplify:
             except (WorkerFault, NotImplementedInSubmission):
                 example = None  # the search hung or crashed the worker: the verdict stands, without an example
         sub.take_output()  # what the search printed is not this check's output
+    elif seen.not_finished is not None and grader_error is None and simplify and isinstance(sub, Submission):
+        with best_effort(left_out, f"the example of {check.name}"):
+            example = example_not_finished(check, seen.not_finished, message)  # nothing of the student's runs
     # The score is the main run's; the message is told on the example shown, so that its numbers,
     # the example's worst entries and the repro script all describe the same inputs.
     message = message_on_example(message, failure, example)
@@ -90,8 +94,8 @@ def message_on_example(message: str, failure: BaseException | None, example: Cou
 def with_diagnosis(result: CheckResult) -> CheckResult:
     """Fill the misconception fields of a failing check that has its example, and on a tiny example the
     expected entry's SymPy expression (``checks.engine.run.symbolic``); else leave it as it is."""
-    if result.passed or result.example is None or not reference_installed():
-        return result
+    if result.passed or result.example is None or result.example.not_finished or not reference_installed():
+        return result  # an example the submission never finished on has none of its values to diagnose
     with best_effort(result.feedback_left_out, f"the diagnosis of {result.check.name}"):
         from checks.engine.run.diagnosis import diagnose  # the models are the reference's variants: loaded on failure only
 
@@ -176,7 +180,7 @@ def _score(check: Check, sub: Submission, seed: int, drawn: DrawnExamples | Stor
     ahead = DrawnRun()
     try:
         if drawn is not None:
-            ahead = run_drawn_examples(test, sub, drawn)
+            ahead = run_drawn_examples(test, sub, drawn, seen)
             if ahead.passed:
                 return check.points * judged_share(check, sub), unjudged(check, sub), None, None, seen
         with credits_of_every_example(test) as credits, failing_examples(test, sub) as seen:
@@ -228,12 +232,14 @@ class DrawnRun:
     arguments: dict | None = None  # ... and that example's arguments (without the submission)
 
 
-def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples | StoredExamples) -> DrawnRun:
+def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples | StoredExamples,
+                       seen: FailingExamples | None = None) -> DrawnRun:
     """Run the body of ``test`` on each of its examples drawn ahead, up to the first that fails.
 
     Passing them all gives the ordinary run's verdict, a pass. Otherwise (an example failed, or the
     drawing stopped early) the ordinary run decides, so what the examples printed is dropped. A
-    worker fault or a missing function is raised, as from the ordinary run (``checks.engine.run.lookahead``).
+    worker fault or a missing function is raised, as from the ordinary run (``checks.engine.run.lookahead``),
+    the example a hang ended it on noted in ``seen``.
     """
     hooks = getattr(test, "hypothesis", None)
     if hooks is None:  # a plain function: nothing was drawn
@@ -244,6 +250,10 @@ def run_drawn_examples(test: Callable, sub: Submission, drawn: DrawnExamples | S
         except Exception as failure:  # noqa: BLE001 - the submission's or the check's: the ordinary run sorts it
             sub.take_output()
             return DrawnRun(failure=failure, arguments={k: v for k, v in arguments.items() if v is not sub})
+        except WorkerFault as fault:
+            if seen is not None:
+                note_not_finished(seen, fault, {k: v for k, v in arguments.items() if v is not sub})
+            raise
     if not drawn.complete:
         sub.take_output()
     return DrawnRun(passed=drawn.complete)
