@@ -11,8 +11,8 @@ the default 10 s call timeout, each from a folder of its own, no sibling files),
 - and, for scale, that CS231n-style submission without the hang: the rest of the grade's cost.
 
 Printed for each: the wall time (median of ``--repeat`` runs), the score, how many calls waited out
-the timeout (report lines that say a function did not finish, not counting the later checks' "in an
-earlier check, ..."), and the report's first such line. (``tests/test_faults.py`` tests the behaviour;
+the timeout (checks whose message in results.json says a function did not finish, not counting the
+later checks' "in an earlier check, ..."), and the first such message. (``tests/test_faults.py`` tests the behaviour;
 this is the figure.)
 
     .venv/bin/python bench/hang.py [--repeat 1]
@@ -21,6 +21,7 @@ this is the figure.)
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import subprocess
 import sys
@@ -66,14 +67,23 @@ def cases(folder: Path) -> list[tuple[str, Path]]:
 
 
 def measured(label: str, submission: Path, repeat: int) -> tuple[str, float, str, int, str]:
-    """(label, median wall seconds, total, calls that timed out, the first line naming a hang)."""
-    runs = [grade_once(submission, submission.parent / "results.json") for _ in range(repeat)]
-    report = runs[0][1]
-    score = next((" ".join(line.split()[1:]) for line in report.splitlines() if line.startswith("TOTAL")),
+    """(label, median wall seconds, total, calls that timed out, the first check message naming a hang).
+
+    The calls that timed out are the checks whose message says a function did not finish, not counting
+    the later checks cut short ("in an earlier check, ..."), read from the run's results.json."""
+    results = submission.parent / "results.json"
+    runs = [grade_once(submission, results) for _ in range(repeat)]
+    score = next((" ".join(line.split()[1:]) for line in runs[0][1].splitlines() if line.startswith("TOTAL")),
                  "(no total found)")
-    lines = [line.strip() for line in report.splitlines()]
-    hung = [line for line in lines if HUNG in line and not line.startswith(EARLIER)]
+    messages = [message_of(test.get("output", "")) for test in json.loads(results.read_text())["tests"]]
+    hung = [message.splitlines()[0] for message in messages if HUNG in message and not message.startswith(EARLIER)]
     return label, statistics.median(seconds for seconds, _ in runs), score, len(hung), hung[0] if hung else ""
+
+
+def message_of(output: str) -> str:
+    """A check's message in results.json's output: its first ```text block (the example and the rest follow)."""
+    fence = "```text\n"
+    return output.split(fence, 1)[1].split("\n```", 1)[0] if output.startswith(fence) else output.strip()
 
 
 def main() -> None:
@@ -90,7 +100,7 @@ def main() -> None:
     print(f"\nthe CS231n-style hang costs {rows[1][1] - rows[2][1]:.1f} s beyond the correct grade "
           "(target: one call timeout)")
     for label, _, _, _, first in rows[:2]:
-        print(f"\n{label}: the report's first line that names the hang:\n  {first or '(none: the hang was not reported)'}")
+        print(f"\n{label}: the first check message that names the hang:\n  {first or '(none: the hang was not reported)'}")
 
 
 if __name__ == "__main__":
