@@ -29,8 +29,6 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-import hypothesis
-
 from checks.engine.run.lookahead import draw_examples
 from checks.registry import Check, bound_profile
 
