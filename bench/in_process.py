@@ -35,6 +35,7 @@ from checks.engine.run.in_process import InProcessSubmission
 from checks.engine.run.lookahead import draw_examples, drawn_ahead
 from checks.engine.run.profiles import DEFAULT_SEED
 from checks.engine.run.runner import grade_submission, run_check
+from checks.engine.run.streams import draw_streams
 from checks.registry import Check, load_checks
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -80,10 +81,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("submission", nargs="?", type=Path, default=ROOT / "reference")
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--class-examples", action="store_true",
+                        help="both sides on examples drawn once beforehand, as in a class")
     options = parser.parse_args()
     if not options.submission.exists():
         parser.exit(2, f"in_process.py: error: no such submission: {options.submission}\n")
     checks = load_checks(profile="default")
+    if options.class_examples:
+        on_class_examples(options.submission, checks, options.repeat)
+        return
     sides: dict[str, list[Run]] = {side: [] for side in SIDES}
     floor = []
     for _ in range(options.repeat):
@@ -107,6 +113,32 @@ def main() -> None:
           f"{median[SIDES[2]] / median[SIDES[3]]:.2f} |")
     print(f"| Hypothesis alone: the same examples drawn, every check's body skipped | | "
           f"{statistics.median(floor):.2f} s |")
+
+
+def on_class_examples(submission: Path, checks: list[Check], repeat: int) -> None:
+    """The confined worker against in-process, both on examples drawn once (``checks.engine.run.streams``):
+    what is left of a grade in a class once nothing is drawn, and how much of it the process boundary is."""
+    streams = draw_streams(checks, DEFAULT_SEED)
+    worker, inside = [], []
+    for _ in range(repeat):
+        worker.append(grade_submission(submission, checks, DEFAULT_SEED, streams=streams))
+        started, sub = time.perf_counter(), InProcessSubmission(submission)
+        try:
+            scores = [run_check(check, sub, DEFAULT_SEED, drawn=streams.examples(index)).score
+                      for index, check in enumerate(checks)]
+        finally:
+            sub.close()
+        inside.append(Run(time.perf_counter() - started, sub.stats.calls, scores))
+    if any([r.score for r in grade.results] != inside[0].scores for grade in worker):
+        sys.exit("in_process.py: the two sides gave other scores: the comparison would mean nothing")
+    walls = statistics.median(grade.seconds for grade in worker), statistics.median(run.seconds for run in inside)
+    print(f"submission: {submission.name}   checks: {len(checks)}   round trips: {worker[0].worker_calls}   "
+          f"repetitions: {repeat}, alternating; both on examples drawn once")
+    print("| measure | median |")
+    print("|---|---|")
+    print(f"| grade, confined worker | {walls[0]:.2f} s |")
+    print(f"| the same checks and calls in-process (no worker) | {walls[1]:.2f} s |")
+    print(f"| ratio | {walls[0] / walls[1]:.2f} |")
 
 
 SIDES = ("worker, lookahead=True", "in-process, lookahead=True", "worker, lookahead=False", "in-process, lookahead=False")
