@@ -151,12 +151,8 @@ def test_a_script_embeds_the_example_and_the_checks_direction_exactly(gradient_s
     assert all(np.array_equal(script["DIRECTION"][name], v) for name, v in direction.items())
 
 
-def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradient_script, tmp_path):
-    """The script's own finite differences bite: a forward whose bias passes through a detached copy (its
-    gradient through h_{t-1} lost, its values right) fails; the same forward without the bug passes; bad usage 2."""
-    path, _, _ = gradient_script
-    right = tmp_path / "right.py"
-    right.write_text(textwrap.dedent("""
+# A correct PyTorch rnn_forward; its bug ``h.detach() @ Wh`` keeps the values and cuts the gradient through h_{t-1}.
+RIGHT_FORWARD = textwrap.dedent("""
         import torch
 
         def rnn_forward(x, h0, Wx, Wh, b):
@@ -165,7 +161,15 @@ def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradi
                 h = torch.tanh(x[:, t] @ Wx + h @ Wh + b)
                 hs.append(h)
             return torch.stack(hs, dim=1)
-    """))
+    """)
+
+
+def test_a_gradient_script_catches_a_wrong_gradient_and_passes_a_right_one(gradient_script, tmp_path):
+    """The script's own finite differences bite: a forward whose bias passes through a detached copy (its
+    gradient through h_{t-1} lost, its values right) fails; the same forward without the bug passes; bad usage 2."""
+    path, _, _ = gradient_script
+    right = tmp_path / "right.py"
+    right.write_text(RIGHT_FORWARD)
     wrong = tmp_path / "wrong.py"
     wrong.write_text(right.read_text().replace("h @ Wh", "h.detach() @ Wh"))
     (right_code, right_out), (wrong_code, wrong_out) = run_script(path, str(right)), run_script(path, str(wrong))
@@ -180,16 +184,7 @@ def test_a_script_reads_the_students_notebook_as_the_grader_does(gradient_script
     import nbformat
 
     path, _, _ = gradient_script
-    right = textwrap.dedent("""
-        import torch
-
-        def rnn_forward(x, h0, Wx, Wh, b):
-            h, hs = h0, []
-            for t in range(x.shape[1]):
-                h = torch.tanh(x[:, t] @ Wx + h @ Wh + b)
-                hs.append(h)
-            return torch.stack(hs, dim=1)
-    """)
+    right = RIGHT_FORWARD
     for name, source, expected in (("right", right, 0), ("wrong", right.replace("h @ Wh", "h.detach() @ Wh"), 1)):
         cells = ["%matplotlib inline", source, "print(rnn_forward(torch.ones(1, 1, 1), *[torch.ones(1, 1)] * 4))"]
         notebook = tmp_path / f"{name}.ipynb"

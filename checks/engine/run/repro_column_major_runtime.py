@@ -344,16 +344,6 @@ PROPERTIES = {"reference": check_reference, "shapes": check_shapes, "softmax": c
               "tanh_identity": check_tanh_identity, "gate_identities": check_gate_identities}
 
 
-def usage_problem(argv):
-    """Why the command line cannot be run (bad usage, exit 2), or None."""
-    if len(argv) != 1:
-        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, a folder with __init__.py, or a notebook)"
-    submission = Path(argv[0])
-    if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        return f"{submission}: no such file, or folder with __init__.py"
-    return None
-
-
 def main(argv):
     problem = usage_problem(argv)
     if problem:

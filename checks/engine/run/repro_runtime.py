@@ -23,8 +23,9 @@ arguments unchanged.
 Exit status: 0 every result is correct, 1 something is wrong (shown below), 2 bad usage.
 """'''
 
-#: Loading the submission: a .py file, a folder with __init__.py, or a notebook read as rnn-grade reads it. Plain
-#: text (not a format string), shared by every kind of script (``repro_torch_runtime``, ``repro_column_major``).
+#: Loading the submission (a .py file, a folder with __init__.py, or a notebook read as rnn-grade reads it), and the
+#: command line that names it. Plain text (not a format string), shared by every kind of script (``repro``,
+#: ``repro_torch_runtime``, ``repro_column_major``).
 LOADING = '''def load(path):
     """Import your submission from a .py file, a folder with __init__.py, or a notebook (.ipynb)."""
     path = Path(path).resolve()
@@ -56,6 +57,16 @@ def load_notebook(path):
     linecache.cache[name] = (len(source), None, source.splitlines(True), name)  # its lines, in tracebacks
     exec(compile(source, name, "exec"), vars(module))
     return module
+
+
+def usage_problem(argv):
+    """Why the command line cannot be run (bad usage, exit 2), or None."""
+    if len(argv) != 1:
+        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, a folder with __init__.py, or your notebook)"
+    submission = Path(argv[0])
+    if not (submission.is_file() or (submission / "__init__.py").is_file()):
+        return f"{submission}: no such .py file, folder with __init__.py or notebook"
+    return None
 '''
 
 #: Calling the student's code with a time limit, and the grader's comparison (needs TIME_LIMIT, RTOL, TINY, signal
@@ -367,14 +378,11 @@ PARAMETERS = {parameters}  # the names of each function's arguments
 
 
 def main(argv):
-    if len(argv) != 1:
-        print(f"usage: python {{sys.argv[0]}} SUBMISSION   (your .py file, or a folder with __init__.py)",
-              file=sys.stderr)
+    problem = usage_problem(argv)
+    if problem:
+        print(problem, file=sys.stderr)
         return 2
     submission = Path(argv[0])
-    if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        print(f"{{submission}}: no such .py file or folder with __init__.py", file=sys.stderr)
-        return 2
     try:
         module = load(submission)
     except Exception as error:

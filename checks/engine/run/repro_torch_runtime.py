@@ -80,16 +80,6 @@ def array(dtype, shape, chunks):
 
 ''' + LOADING + '''
 
-def usage_problem(argv):
-    """Why the command line cannot be run (bad usage, exit 2), or None."""
-    if len(argv) != 1:
-        return f"usage: python {sys.argv[0]} SUBMISSION   (your .py file, a folder with __init__.py, or your notebook)"
-    submission = Path(argv[0])
-    if not (submission.is_file() or (submission / "__init__.py").is_file()):
-        return f"{submission}: no such .py file, folder with __init__.py or notebook"
-    return None
-
-
 def find(module, name):
     """Your function `name`: in your file, or in one of your package's course modules (rnn_layers_pytorch.py)."""
     found = getattr(module, name, None)
